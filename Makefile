@@ -1,0 +1,75 @@
+# familynet: every target installs what it needs (uv from PyPI, Python packages from uv.lock, the CDK CLI from
+# package-lock.json). Only Python 3.11+ and Node 20 are assumed.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTEST := $(PY) -m pytest
+
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CDK_DISABLE_CLI_TELEMETRY := true
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: help install test unit integration infra-tests lint synth schemas bench deploy clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(UV):
+	@echo "==> installing uv $(UV_VERSION) into $(TOOLS)/"
+	@$(PYTHON) -m venv $(TOOLS)
+	@$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+	@echo "==> installing Python packages from uv.lock into $(VENV)/"
+	@$(UV) sync --frozen --quiet
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	@echo "==> installing the CDK CLI from package-lock.json"
+	@npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+install: $(VENV)/.synced ## Install the Python tools and packages
+	@true
+
+test: $(VENV)/.synced ## Run every test: unit, integration, infrastructure
+	@echo "==> running every test"
+	@$(PYTEST) tests -p no:cacheprovider
+
+unit: $(VENV)/.synced ## Unit tests of the domain logic
+	@$(PYTEST) tests/unit
+
+integration: $(VENV)/.synced ## Each function against moto, wired from the synthesized template
+	@$(PYTEST) tests/integration
+
+infra-tests: $(VENV)/.synced ## CDK assertions, cdk-nag, cfn-lint
+	@$(PYTEST) tests/infra
+
+lint: $(VENV)/.synced ## ruff and mypy
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check .
+	@$(VENV)/bin/mypy shared functions infra bench tests
+
+synth: $(VENV)/.synced node_modules/.installed ## Synthesize the deployable template (nag-checked) and cfn-lint it
+	@npx cdk synth -q --no-notices
+	@$(VENV)/bin/cfn-lint --non-zero-exit-code error cdk.out/*.template.json
+	@echo "==> cdk.out/ is nag-clean and lint-clean"
+
+schemas: $(VENV)/.synced ## Write events/ (JSON Schemas and examples) from the event models
+	@$(PY) -m shared.event_catalogue
+
+bench: $(VENV)/.synced ## Benchmarks: cold initialisation, AWS calls per intake
+	@$(PY) -m bench.cold_init
+	@$(PY) -m bench.aws_calls
+
+deploy: synth ## Deploy to the AWS account of the current credentials (not run in CI)
+	@npx cdk deploy --no-notices --require-approval broadening
+
+clean: ## Remove build output (keeps the installed tools)
+	@rm -rf cdk.out build .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,34 @@
+"""DynamoDB stream of the table → EventBridge: publishes the events that writes left in the outbox."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.config import get_settings
+from shared.errors import PublishFailed
+from shared.event_relay import relay
+from shared.observability import logger, metrics, tracer
+from shared.publisher import EventPublisher
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext, publisher: EventPublisher | None = None) -> dict[str, Any]:
+    records = event.get("Records") or []
+    publisher = publisher or EventPublisher(get_settings().event_bus_name)
+    try:
+        result = relay(records, publisher)
+    except PublishFailed:
+        # EventBridge unreachable: fail the whole batch so Lambda retries it (then bisects, then the DLQ).
+        logger.exception("No event of the batch could be published", extra={"records": len(records)})
+        raise
+    metrics.add_metric(name="EventsRelayed", unit=MetricUnit.Count, value=result.published)
+    if result.failed_sequence_numbers:
+        logger.warning("Some events were refused; retrying from the first", extra={"published": result.published})
+        metrics.add_metric(name="EventsRelayFailed", unit=MetricUnit.Count, value=1)
+    logger.info("Outbox relayed", extra={"published": result.published, "skipped": result.skipped})
+    return {"batchItemFailures": [{"itemIdentifier": seq} for seq in result.failed_sequence_numbers]}

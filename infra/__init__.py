@@ -1,0 +1,1 @@
+"""familynet's AWS CDK app."""

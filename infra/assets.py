@@ -1,0 +1,68 @@
+"""Builds Lambda assets locally, without Docker: one code folder per function, one dependencies layer for all.
+
+The layer's wheels are the aarch64 manylinux builds of the exact versions in uv.lock, installed with uv for the
+runtime's Python; boto3/botocore come with the Lambda runtime and are left out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from infra.constants import LAMBDA_PLATFORM, PYTHON_VERSION
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / "build" / "assets"
+_PROVIDED_BY_RUNTIME = ("boto3", "botocore", "s3transfer")
+_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache")
+
+
+def function_code(name: str) -> Path:
+    """functions/<name>/ and the shared package, laid out so the handler imports as in the repository."""
+    target = BUILD / "functions" / name
+    if target.exists():
+        shutil.rmtree(target)
+    (target / "functions").mkdir(parents=True)
+    (target / "functions" / "__init__.py").write_text("")
+    shutil.copytree(ROOT / "functions" / name, target / "functions" / name, ignore=_IGNORE)
+    shutil.copytree(ROOT / "shared", target / "shared", ignore=_IGNORE)
+    return target
+
+
+def dependencies_layer(*, full: bool) -> Path:
+    """A layer folder (python/...) with the runtime dependencies, or an empty one for a light synth."""
+    if not full:
+        target = BUILD / "layer-light"
+        (target / "python").mkdir(parents=True, exist_ok=True)
+        (target / "python" / "README.txt").write_text("Light synth: dependencies are not bundled.\n")
+        return target
+    requirements = _run(
+        [sys.executable, "-m", "uv", "export", "--frozen", "--no-dev", "--no-hashes", "--no-emit-project",
+         "--no-header", "--no-annotate", *(arg for pkg in _PROVIDED_BY_RUNTIME for arg in ("--no-emit-package", pkg))]
+    )
+    digest = hashlib.sha256(f"{PYTHON_VERSION}|{LAMBDA_PLATFORM}|{requirements}".encode()).hexdigest()[:16]
+    target = BUILD / f"layer-{digest}"
+    if (target / ".complete").exists():
+        return target
+    if target.exists():
+        shutil.rmtree(target)
+    requirements_file = BUILD / f"requirements-{digest}.txt"
+    requirements_file.parent.mkdir(parents=True, exist_ok=True)
+    requirements_file.write_text(requirements)
+    _run(
+        [sys.executable, "-m", "uv", "pip", "install", "--quiet", "--no-deps", "--no-compile", "--only-binary", ":all:",
+         "--python-platform", LAMBDA_PLATFORM, "--python-version", PYTHON_VERSION,
+         "--target", str(target / "python"), "-r", str(requirements_file)]
+    )
+    (target / ".complete").write_text(digest)
+    return target
+
+
+def _run(command: list[str]) -> str:
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)  # noqa: S603
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command[:4])} failed:\n{result.stderr}")
+    return result.stdout

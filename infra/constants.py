@@ -1,0 +1,29 @@
+"""Names shared by the stacks, the local runtime and the tests."""
+
+from __future__ import annotations
+
+STACK_NAME = "Familynet"
+PYTHON_VERSION = "3.14"  # the newest Lambda Python runtime aws-cdk-lib 2.275 offers; assets are built for it
+LAMBDA_PLATFORM = "aarch64-manylinux2014"
+
+# Context key: "full" bundles the functions' dependencies for Lambda (deployable); "light" skips them (tests).
+BUNDLE_CONTEXT = "familynet:bundle"
+BUNDLE_FULL = "full"
+BUNDLE_LIGHT = "light"
+
+# Functions: the folder under functions/ is the name; the handler is functions.<name>.handler.handler.
+INTAKE = "intake"
+EVENT_RELAY = "event_relay"
+
+# Construct ids of the stack's main parts (tests find resources by them).
+DATA_ID = "Data"
+BUS_ID = "Bus"
+API_ID = "Api"
+
+BUS_ARCHIVE_RETENTION_DAYS = 30  # longer than any replay we plan; consumers dedupe for longer than 30 h + this
+REFERRALS_ROUTE = "POST /referrals"
+REFERRALS_RATE_LIMIT = 20  # requests per second, steady
+REFERRALS_BURST_LIMIT = 40
+
+# Operational logs hold ids, states and counts only; three months covers incident investigation.
+LOG_RETENTION_NAME = "THREE_MONTHS"

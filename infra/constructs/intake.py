@@ -1,0 +1,41 @@
+"""The intake function: POST /referrals writes the referral, its audit entry and its outbox event."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from infra.constants import INTAKE, REFERRALS_BURST_LIMIT, REFERRALS_RATE_LIMIT, REFERRALS_ROUTE
+from infra.constructs.api import Api
+from infra.constructs.data import Data
+from infra.constructs.function import FamilynetFunction
+from shared.config import ENV_TABLE_NAME
+
+
+class Intake(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, data: Data, api: Api, layer: lambda_.ILayerVersion) -> None:
+        super().__init__(scope, construct_id)
+        function = FamilynetFunction(
+            self,
+            "Intake",
+            name=INTAKE,
+            description="POST /referrals: validates, stores a referral once and queues ReferralReceived",
+            layer=layer,
+            environment={ENV_TABLE_NAME: data.table.table_name},
+            memory_mb=512,
+            timeout=Duration.seconds(10),
+        )
+        self.function = function.function
+        # Least privilege: one transaction of conditional puts, and a read of a submission marker on a repeat.
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:PutItem", "dynamodb:ConditionCheckItem", "dynamodb:GetItem"],
+                resources=[data.table.table_arn],
+            )
+        )
+        function.grant_table_key(data.key)
+        api.add_public_route(
+            REFERRALS_ROUTE, self.function, rate_limit=REFERRALS_RATE_LIMIT, burst_limit=REFERRALS_BURST_LIMIT
+        )

@@ -1,0 +1,191 @@
+"""Creates the synthesized template's resources in moto with the services' own APIs (never moto's CloudFormation).
+
+Tables (keys, GSIs, stream, TTL, PITR, KMS), KMS keys, event buses, archives, queues (redrive), rules and their
+targets are created; functions and event source mappings are returned for the local runtime to run in-process.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from infra.local.template import Template
+
+
+@dataclass(frozen=True)
+class LocalFunction:
+    logical_id: str
+    handler: str
+    environment: dict[str, str]
+    timeout_seconds: int
+    memory_mb: int
+
+
+@dataclass(frozen=True)
+class LocalEventSource:
+    logical_id: str
+    function: str  # logical id
+    source_arn: str
+    kind: str  # "sqs" | "dynamodb"
+    batch_size: int
+    filters: list[dict[str, Any]]
+    report_batch_item_failures: bool
+    on_failure_arn: str | None
+
+
+@dataclass
+class Provisioned:
+    template: Template
+    tables: dict[str, str] = field(default_factory=dict)  # logical id → table name
+    buses: dict[str, str] = field(default_factory=dict)
+    queues: dict[str, str] = field(default_factory=dict)  # logical id → queue URL
+    functions: dict[str, LocalFunction] = field(default_factory=dict)
+    event_sources: list[LocalEventSource] = field(default_factory=list)
+
+
+def provision(template: Template, clients: Any) -> Provisioned:
+    """`clients(service)` returns a boto3 client bound to moto (in-process or the local server)."""
+    result = Provisioned(template)
+    _keys(template, clients("kms"))
+    _tables(template, clients("dynamodb"), result)
+    _buses(template, clients("events"), result)
+    _queues(template, clients("sqs"), result)
+    _rules(template, clients("events"))
+    _functions(template, result)
+    return result
+
+
+def _keys(template: Template, kms: Any) -> None:
+    for logical_id, props in template.of_type("AWS::KMS::Key"):
+        key = kms.create_key(Description=props.get("Description", logical_id))["KeyMetadata"]
+        if props.get("EnableKeyRotation"):
+            kms.enable_key_rotation(KeyId=key["KeyId"])
+        template.attributes[logical_id] = {"Ref": key["KeyId"], "Arn": key["Arn"]}
+
+
+def _tables(template: Template, dynamodb: Any, result: Provisioned) -> None:
+    for logical_id, raw in template.of_type("AWS::DynamoDB::Table"):
+        props = template.resolve(raw)
+        request: dict[str, Any] = {
+            "TableName": logical_id,
+            "KeySchema": props["KeySchema"],
+            "AttributeDefinitions": props["AttributeDefinitions"],
+            "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+        }
+        if props.get("GlobalSecondaryIndexes"):
+            request["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+        if "StreamSpecification" in props:
+            request["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
+        sse = props.get("SSESpecification")
+        if sse and sse.get("SSEEnabled"):
+            request["SSESpecification"] = {"Enabled": True, "SSEType": sse.get("SSEType", "KMS")}
+            if sse.get("KMSMasterKeyId"):
+                request["SSESpecification"]["KMSMasterKeyId"] = sse["KMSMasterKeyId"]
+        description = dynamodb.create_table(**request)["TableDescription"]
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl and ttl.get("Enabled"):
+            dynamodb.update_time_to_live(TableName=logical_id, TimeToLiveSpecification=ttl)
+        if (props.get("PointInTimeRecoverySpecification") or {}).get("PointInTimeRecoveryEnabled"):
+            dynamodb.update_continuous_backups(
+                TableName=logical_id, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+            )
+        attributes = {"Ref": logical_id, "Arn": description["TableArn"]}
+        if description.get("LatestStreamArn"):
+            attributes["StreamArn"] = description["LatestStreamArn"]
+        template.attributes[logical_id] = attributes
+        result.tables[logical_id] = logical_id
+
+
+def _buses(template: Template, events: Any, result: Provisioned) -> None:
+    for logical_id, _ in template.of_type("AWS::Events::EventBus"):
+        arn = events.create_event_bus(Name=logical_id)["EventBusArn"]
+        template.attributes[logical_id] = {"Ref": logical_id, "Name": logical_id, "Arn": arn}
+        result.buses[logical_id] = logical_id
+    for logical_id, raw in template.of_type("AWS::Events::Archive"):
+        props = template.resolve(raw)
+        pattern = props.get("EventPattern")
+        events.create_archive(
+            ArchiveName=logical_id,
+            EventSourceArn=props["SourceArn"],
+            EventPattern=json.dumps(pattern) if isinstance(pattern, dict) else (pattern or "{}"),
+            RetentionDays=int(props.get("RetentionDays", 0)),
+        )
+
+
+def _queues(template: Template, sqs: Any, result: Provisioned) -> None:
+    queues = list(template.of_type("AWS::SQS::Queue"))
+    for logical_id, raw in queues:  # all queues first: a redrive policy names its DLQ by ARN
+        props = template.resolve({k: v for k, v in raw.items() if k != "RedrivePolicy"})
+        attributes = {
+            name: str(props[key])
+            for key, name in (
+                ("VisibilityTimeout", "VisibilityTimeout"),
+                ("MessageRetentionPeriod", "MessageRetentionPeriod"),
+                ("SqsManagedSseEnabled", "SqsManagedSseEnabled"),
+                ("KmsMasterKeyId", "KmsMasterKeyId"),
+                ("DelaySeconds", "DelaySeconds"),
+            )
+            if key in props
+        }
+        url = sqs.create_queue(QueueName=logical_id, Attributes=attributes)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        template.attributes[logical_id] = {"Ref": url, "Arn": arn, "QueueName": logical_id, "QueueUrl": url}
+        result.queues[logical_id] = url
+    for logical_id, raw in queues:
+        if "RedrivePolicy" in raw:
+            policy = template.resolve(raw["RedrivePolicy"])
+            sqs.set_queue_attributes(
+                QueueUrl=result.queues[logical_id], Attributes={"RedrivePolicy": json.dumps(policy)}
+            )
+
+
+def _rules(template: Template, events: Any) -> None:
+    for logical_id, raw in template.of_type("AWS::Events::Rule"):
+        props = template.resolve(raw)
+        request: dict[str, Any] = {"Name": logical_id, "State": props.get("State", "ENABLED")}
+        if "EventBusName" in props:
+            request["EventBusName"] = props["EventBusName"]
+        if "EventPattern" in props:
+            request["EventPattern"] = json.dumps(props["EventPattern"])
+        if "ScheduleExpression" in props:
+            request["ScheduleExpression"] = props["ScheduleExpression"]
+        arn = events.put_rule(**request)["RuleArn"]
+        template.attributes[logical_id] = {"Ref": logical_id, "Arn": arn}
+        targets = [
+            {key: target[key] for key in ("Id", "Arn", "Input", "InputPath", "SqsParameters") if key in target}
+            for target in props.get("Targets", [])
+        ]
+        if targets:
+            events.put_targets(Rule=logical_id, EventBusName=request.get("EventBusName", "default"), Targets=targets)
+
+
+def _functions(template: Template, result: Provisioned) -> None:
+    for logical_id, raw in template.of_type("AWS::Lambda::Function"):
+        if "Handler" not in raw or not str(raw["Handler"]).startswith("functions."):
+            continue  # CDK's own helper functions (log retention, custom resources) do not run locally
+        props = template.resolve({k: v for k, v in raw.items() if k not in ("Code", "Role", "Layers")})
+        result.functions[logical_id] = LocalFunction(
+            logical_id=logical_id,
+            handler=props["Handler"],
+            environment={k: str(v) for k, v in props.get("Environment", {}).get("Variables", {}).items()},
+            timeout_seconds=int(props.get("Timeout", 3)),
+            memory_mb=int(props.get("MemorySize", 128)),
+        )
+    for logical_id, raw in template.of_type("AWS::Lambda::EventSourceMapping"):
+        props = template.resolve(raw)
+        function = raw["FunctionName"]["Ref"] if isinstance(raw["FunctionName"], dict) else raw["FunctionName"]
+        source_arn = props["EventSourceArn"]
+        on_failure = ((props.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+        result.event_sources.append(
+            LocalEventSource(
+                logical_id=logical_id,
+                function=function,
+                source_arn=source_arn,
+                kind="dynamodb" if ":dynamodb:" in source_arn else "sqs",
+                batch_size=int(props.get("BatchSize", 10)),
+                filters=[json.loads(f["Pattern"]) for f in (props.get("FilterCriteria") or {}).get("Filters", [])],
+                report_batch_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+                on_failure_arn=on_failure,
+            )
+        )

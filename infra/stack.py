@@ -1,0 +1,27 @@
+"""The familynet stack: composes one construct per concern."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Stack
+from constructs import Construct
+
+from infra.constants import API_ID, BUS_ID, DATA_ID
+from infra.constructs.api import Api
+from infra.constructs.bus import Bus
+from infra.constructs.data import Data
+from infra.constructs.event_relay import EventRelay
+from infra.constructs.function import DependenciesLayer
+from infra.constructs.intake import Intake
+
+
+class FamilynetStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, bundle_dependencies: bool, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.data = Data(self, DATA_ID)
+        self.bus = Bus(self, BUS_ID)
+        self.api = Api(self, API_ID)
+        layer = DependenciesLayer(self, "Dependencies", full=bundle_dependencies).layer
+        self.intake = Intake(self, "IntakeService", data=self.data, api=self.api, layer=layer)
+        self.event_relay = EventRelay(self, "EventRelay", data=self.data, bus=self.bus, layer=layer)

@@ -1,0 +1,31 @@
+"""boto3 clients, built lazily once per process with standard retries (importing this module is cheap)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
+
+
+@lru_cache(maxsize=None)
+def _client(service: str) -> Any:
+    import boto3  # noqa: PLC0415 - deferred so that importing a handler does not pay for boto3 twice
+    from botocore.config import Config  # noqa: PLC0415
+
+    return boto3.client(service, config=Config(retries={"mode": "standard", "max_attempts": 3}))
+
+
+def dynamodb() -> DynamoDBClient:
+    return _client("dynamodb")  # type: ignore[no-any-return]
+
+
+def events() -> EventBridgeClient:
+    return _client("events")  # type: ignore[no-any-return]
+
+
+def reset_clients() -> None:
+    """Forget cached clients (tests that switch endpoints or credentials call this)."""
+    _client.cache_clear()

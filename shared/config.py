@@ -1,0 +1,41 @@
+"""Settings read once from the environment; every setting has a default that works locally."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# Environment variable keys, shared with infra/ so the template and the code cannot disagree.
+ENV_TABLE_NAME = "TABLE_NAME"
+ENV_EVENT_BUS_NAME = "EVENT_BUS_NAME"
+ENV_SUBMISSION_DEDUPE_HOURS = "SUBMISSION_DEDUPE_HOURS"
+ENV_OUTBOX_RETENTION_DAYS = "OUTBOX_RETENTION_DAYS"
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    table_name: str = Field(default="familynet", min_length=3, max_length=255)
+    event_bus_name: str = Field(default="familynet", min_length=1, max_length=256)
+    # A repeated submission inside this window answers the first reference (issue: 48 h).
+    submission_dedupe_hours: int = Field(default=48, ge=1, le=24 * 30)
+    # Outbox event items only need to live until the stream has relayed them.
+    outbox_retention_days: int = Field(default=7, ge=1, le=365)
+
+    @classmethod
+    def from_environ(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        values = {
+            "table_name": env.get(ENV_TABLE_NAME),
+            "event_bus_name": env.get(ENV_EVENT_BUS_NAME),
+            "submission_dedupe_hours": env.get(ENV_SUBMISSION_DEDUPE_HOURS),
+            "outbox_retention_days": env.get(ENV_OUTBOX_RETENTION_DAYS),
+        }
+        return cls.model_validate({k: v for k, v in values.items() if v not in (None, "")})
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.from_environ()

@@ -1,0 +1,44 @@
+"""The transactional outbox's far side: outbox items from the table's stream become events on the bus."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from shared import table
+from shared.publisher import EventPublisher, OutgoingEvent
+
+
+@dataclass(frozen=True)
+class RelayResult:
+    published: int
+    skipped: int
+    failed_sequence_numbers: list[str]
+
+
+def outbox_events(records: list[dict[str, Any]]) -> tuple[list[tuple[str, OutgoingEvent]], int]:
+    """(sequence number, event) for each new outbox item in a stream batch, and how many records were not ones."""
+    found: list[tuple[str, OutgoingEvent]] = []
+    skipped = 0
+    for record in records:
+        image = (record.get("dynamodb") or {}).get("NewImage") or {}
+        if record.get("eventName") != "INSERT" or image.get(table.KIND_ATTRIBUTE, {}).get("S") != table.KIND_OUTBOX_EVENT:
+            skipped += 1  # the event source mapping's filter should have dropped it already
+            continue
+        event = OutgoingEvent(
+            event_id=image["event_id"]["S"], detail_type=image["detail_type"]["S"], detail=image["detail"]["S"]
+        )
+        found.append((record["dynamodb"]["SequenceNumber"], event))
+    return found, skipped
+
+
+def relay(records: list[dict[str, Any]], publisher: EventPublisher) -> RelayResult:
+    """Publish a stream batch's outbox events; report failures from the first failed record on.
+
+    A stream is ordered per shard: Lambda retries from the first reported sequence number, so records after it are
+    relayed again. Consumers dedupe on the event id, so a repeat is harmless.
+    """
+    found, skipped = outbox_events(records)
+    failed_ids = set(publisher.publish([event for _, event in found]))
+    failed = [sequence for sequence, event in found if event.event_id in failed_ids]
+    return RelayResult(published=len(found) - len(failed), skipped=skipped, failed_sequence_numbers=failed[:1])

@@ -1,0 +1,269 @@
+"""Event contracts: the envelope every familynet event shares and one pydantic model per event.
+
+`data` carries ids, states and dates only: never names, contact details or free text. These models are the
+source of truth for the JSON Schemas and examples in events/ (written by `make schemas`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+EVENT_SOURCE = "familynet"
+
+Reference = Annotated[str, StringConstraints(pattern=r"^FN-[A-HJ-NP-Z2-9]{8}$")]
+Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:#-]{1,128}$")]
+RouteName = Literal["lead_practitioner", "professional_request"]
+
+
+class EventMetadata(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event_id: str = Field(min_length=1, max_length=64, description="Unique per event; consumers dedupe on it.")
+    version: str = Field(pattern=r"^\d+$", description="Major version of the event's data schema.")
+    occurred_at: datetime
+    correlation_id: str = Field(min_length=1, max_length=128)
+
+
+class EventData(BaseModel):
+    """Base of every event's `data`: ids, states and dates only."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    detail_type: ClassVar[str]
+    version: ClassVar[str] = "1"
+    example: ClassVar[dict[str, Any]]
+
+
+DataT = TypeVar("DataT", bound=EventData)
+
+
+class Event(BaseModel, Generic[DataT]):
+    """The `detail` of a familynet event on the bus."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    metadata: EventMetadata
+    data: DataT
+
+
+def new_event(data: DataT, *, correlation_id: str, occurred_at: datetime, event_id: str | None = None) -> Event[DataT]:
+    metadata = EventMetadata(
+        event_id=event_id or str(uuid.uuid4()),
+        version=data.version,
+        occurred_at=occurred_at,
+        correlation_id=correlation_id,
+    )
+    return Event[type(data)](metadata=metadata, data=data)  # type: ignore[misc]
+
+
+_REF = "FN-7KQ2MX4P"
+_MEETING = {"reference": _REF, "meeting_id": "M1", "facilitator_id": "fac-0001"}
+
+
+class ReferralReceived(EventData):
+    detail_type: ClassVar[str] = "ReferralReceived"
+    example: ClassVar[dict[str, Any]] = {
+        "reference": _REF, "route": "lead_practitioner", "status": "received",
+        "received_at": "2026-11-24T10:15:00Z", "consent_given_on": "2026-11-20",
+    }
+
+    reference: Reference
+    route: RouteName
+    status: Literal["received"] = "received"
+    received_at: datetime
+    consent_given_on: date
+
+
+class ReferralAccepted(EventData):
+    detail_type: ClassVar[str] = "ReferralAccepted"
+    example: ClassVar[dict[str, Any]] = {
+        "reference": _REF, "route": "lead_practitioner", "status": "accepted",
+        "accepted_at": "2026-11-24T10:15:01Z", "automatic": True,
+    }
+
+    reference: Reference
+    route: RouteName
+    status: Literal["accepted"] = "accepted"
+    accepted_at: datetime
+    automatic: bool = Field(description="True when accepted at intake (a lead practitioner's referral).")
+
+
+class ReferralDeclined(EventData):
+    detail_type: ClassVar[str] = "ReferralDeclined"
+    example: ClassVar[dict[str, Any]] = {
+        "reference": _REF, "route": "professional_request", "status": "declined", "declined_at": "2026-11-25T09:00:00Z",
+    }
+
+    reference: Reference
+    route: RouteName
+    status: Literal["declined"] = "declined"
+    declined_at: datetime
+
+
+class ReferralWithdrawn(EventData):
+    detail_type: ClassVar[str] = "ReferralWithdrawn"
+    example: ClassVar[dict[str, Any]] = {
+        "reference": _REF, "previous_status": "accepted", "status": "withdrawn",
+        "withdrawn_at": "2026-11-26T09:00:00Z",
+    }
+
+    reference: Reference
+    previous_status: Literal["received", "accepted", "meeting_scheduled", "meeting_held", "plan_active"]
+    status: Literal["withdrawn"] = "withdrawn"
+    withdrawn_at: datetime
+
+
+class _MeetingEvent(EventData):
+    reference: Reference
+    meeting_id: Identifier
+    facilitator_id: Identifier
+    sequence: int = Field(ge=0, description="iCalendar SEQUENCE: rises with every change to the meeting.")
+
+
+class MeetingScheduled(_MeetingEvent):
+    detail_type: ClassVar[str] = "MeetingScheduled"
+    example: ClassVar[dict[str, Any]] = {
+        **_MEETING, "sequence": 0, "starts_at": "2026-12-08T10:00:00Z", "ends_at": "2026-12-08T12:00:00Z",
+    }
+
+    starts_at: datetime
+    ends_at: datetime
+
+
+class MeetingRescheduled(_MeetingEvent):
+    detail_type: ClassVar[str] = "MeetingRescheduled"
+    example: ClassVar[dict[str, Any]] = {
+        **_MEETING, "sequence": 1, "starts_at": "2026-12-09T14:00:00Z", "ends_at": "2026-12-09T16:00:00Z",
+        "previous_starts_at": "2026-12-08T10:00:00Z",
+    }
+
+    starts_at: datetime
+    ends_at: datetime
+    previous_starts_at: datetime
+
+
+class MeetingCancelled(_MeetingEvent):
+    detail_type: ClassVar[str] = "MeetingCancelled"
+    example: ClassVar[dict[str, Any]] = {**_MEETING, "sequence": 2, "cancelled_at": "2026-12-01T09:00:00Z"}
+
+    cancelled_at: datetime
+
+
+class MeetingHeld(EventData):
+    detail_type: ClassVar[str] = "MeetingHeld"
+    example: ClassVar[dict[str, Any]] = {
+        "reference": _REF, "meeting_id": "M1", "held_on": "2026-12-08", "plan_agreed": True,
+        "support_package_items": 2, "first_review_due_on": "2027-03-08",
+    }
+
+    reference: Reference
+    meeting_id: Identifier
+    held_on: date
+    plan_agreed: bool
+    support_package_items: int = Field(ge=0)
+    first_review_due_on: date | None = None
+
+
+class _ReviewEvent(EventData):
+    reference: Reference
+    review_number: int = Field(ge=1)
+    due_on: date
+
+
+class ReviewScheduled(_ReviewEvent):
+    detail_type: ClassVar[str] = "ReviewScheduled"
+    example: ClassVar[dict[str, Any]] = {
+        "reference": _REF, "review_number": 1, "due_on": "2027-03-08", "remind_at": "2027-03-01T09:00:00Z",
+    }
+
+    remind_at: datetime
+
+
+class ReviewDue(_ReviewEvent):
+    detail_type: ClassVar[str] = "ReviewDue"
+    example: ClassVar[dict[str, Any]] = {"reference": _REF, "review_number": 1, "due_on": "2027-03-08"}
+
+
+class ReviewOverdue(_ReviewEvent):
+    detail_type: ClassVar[str] = "ReviewOverdue"
+    example: ClassVar[dict[str, Any]] = {
+        "reference": _REF, "review_number": 1, "due_on": "2027-03-08", "working_days_overdue": 5, "escalation": 1,
+    }
+
+    working_days_overdue: int = Field(ge=0)
+    escalation: int = Field(ge=1, description="1 for the first escalation, then one more every 5 working days.")
+
+
+class ReviewCompleted(_ReviewEvent):
+    detail_type: ClassVar[str] = "ReviewCompleted"
+    example: ClassVar[dict[str, Any]] = {
+        "reference": _REF, "review_number": 1, "due_on": "2027-03-08", "completed_on": "2027-03-05",
+        "outcome": "adjust", "next_review_due_on": "2027-06-05",
+    }
+
+    completed_on: date
+    outcome: Literal["continue", "adjust", "close"]
+    next_review_due_on: date | None = None
+
+
+class _EmailEvent(EventData):
+    message_id: Identifier
+    reference: Reference | None = None
+    recipient_kind: Literal["referrer", "facilitator", "coordinator", "lead_practitioner", "partner"]
+
+
+class EmailBounced(_EmailEvent):
+    detail_type: ClassVar[str] = "EmailBounced"
+    example: ClassVar[dict[str, Any]] = {
+        "message_id": "0100018c-example", "reference": _REF, "recipient_kind": "referrer",
+        "bounce_type": "Permanent", "bounced_at": "2026-11-24T10:16:00Z",
+    }
+
+    bounce_type: Literal["Permanent", "Transient", "Undetermined"]
+    bounced_at: datetime
+
+
+class EmailComplained(_EmailEvent):
+    detail_type: ClassVar[str] = "EmailComplained"
+    example: ClassVar[dict[str, Any]] = {
+        "message_id": "0100018c-example", "reference": _REF, "recipient_kind": "referrer",
+        "complained_at": "2026-11-24T11:00:00Z",
+    }
+
+    complained_at: datetime
+
+
+class DeadlineBreached(EventData):
+    detail_type: ClassVar[str] = "DeadlineBreached"
+    example: ClassVar[dict[str, Any]] = {
+        "reference": _REF, "clock": "meeting_held", "started_on": "2026-11-24", "target_working_days": 20,
+        "due_on": "2026-12-22", "breached_on": "2026-12-23",
+    }
+
+    reference: Reference
+    clock: Literal["acknowledgement", "decision", "meeting_held", "feedback_sent", "review_completed"]
+    started_on: date
+    target_working_days: int = Field(ge=0)
+    due_on: date
+    breached_on: date
+
+
+EVENT_TYPES: dict[str, type[EventData]] = {
+    model.detail_type: model
+    for model in (
+        ReferralReceived, ReferralAccepted, ReferralDeclined, ReferralWithdrawn,
+        MeetingScheduled, MeetingRescheduled, MeetingCancelled, MeetingHeld,
+        ReviewScheduled, ReviewDue, ReviewOverdue, ReviewCompleted,
+        EmailBounced, EmailComplained, DeadlineBreached,
+    )
+}
+
+
+def parse_detail(detail_type: str, detail: dict[str, Any]) -> Event[EventData]:
+    """Validate an event's `detail` against the model its detail-type names."""
+    model = EVENT_TYPES[detail_type]
+    return Event[model].model_validate(detail)  # type: ignore[valid-type]

@@ -1,0 +1,142 @@
+"""API Gateway HTTP API (payload 2.0) request bodies and JSON responses."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from typing import Any
+from urllib.parse import parse_qsl
+
+MAX_BODY_BYTES = 64 * 1024
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+
+_SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
+}
+
+
+class HttpError(Exception):
+    """A request that gets a 4xx answer, with a message a person can act on."""
+
+    def __init__(self, status: int, message: str, errors: list[dict[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.errors = errors
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": JSON, **_SECURITY_HEADERS, **(headers or {})},
+        "body": json.dumps(body),
+    }
+
+
+def error_response(error: HttpError, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"message": error.message}
+    if error.errors is not None:
+        body["errors"] = error.errors
+    return json_response(error.status, body, headers)
+
+
+def header(event: dict[str, Any], name: str) -> str | None:
+    """HTTP API lower-cases header names; be lenient with callers that do not."""
+    headers = event.get("headers") or {}
+    wanted = name.lower()
+    return next((value for key, value in headers.items() if key.lower() == wanted), None)
+
+
+def media_type(event: dict[str, Any]) -> str:
+    return (header(event, "content-type") or "").split(";", 1)[0].strip().lower()
+
+
+def raw_body(event: dict[str, Any]) -> bytes:
+    body = event.get("body") or ""
+    # base64 grows a body by a third: refuse a hopelessly large one before decoding it
+    if len(body) > MAX_BODY_BYTES * 4 // 3 + 4:
+        raise HttpError(413, f"The request body is larger than {MAX_BODY_BYTES // 1024} KB")
+    if event.get("isBase64Encoded"):
+        try:
+            data = base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise HttpError(400, "The request body is not valid base64") from None
+    else:
+        data = body.encode("utf-8")
+    if len(data) > MAX_BODY_BYTES:
+        raise HttpError(413, f"The request body is larger than {MAX_BODY_BYTES // 1024} KB")
+    return data
+
+
+def parse_body(event: dict[str, Any]) -> dict[str, Any]:
+    """The body as a JSON-like object, from JSON or from a form (dotted names: `family.children.0.first_name`)."""
+    kind = media_type(event)
+    if kind not in (JSON, FORM):
+        raise HttpError(415, f"Send the referral as {JSON} or {FORM}")
+    data = raw_body(event)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise HttpError(400, "The request body is not valid UTF-8") from None
+    if kind == FORM:
+        return form_to_object(text)
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise HttpError(400, f"The request body is not valid JSON (line {exc.lineno}, column {exc.colno})") from None
+    if not isinstance(parsed, dict):
+        raise HttpError(400, "The request body must be a JSON object")
+    return parsed
+
+
+_NAME = re.compile(r"^[a-z_]+(\.([a-z_]+|[0-9]{1,2}))*(\[\])?$")
+
+
+def form_to_object(text: str) -> dict[str, Any]:
+    """Nest form fields by their dotted names; numeric parts index lists, a `[]` suffix always makes a list."""
+    root: dict[str, Any] = {}
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text), max_num_fields=500)
+    except ValueError:
+        raise HttpError(400, "The form data is malformed") from None
+    for name, value in pairs:
+        if not _NAME.match(name):
+            raise HttpError(400, f"The form field name {name[:60]!r} is not one this service uses")
+        many = name.endswith("[]")
+        parts = name.removesuffix("[]").split(".")
+        _assign(root, parts, value, many)
+    return _lists(root)
+
+
+def _assign(node: dict[str, Any], parts: list[str], value: str, many: bool) -> None:
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise HttpError(400, f"The form field {'.'.join(parts)!r} clashes with another field")
+        node = child
+    last = parts[-1]
+    if many:
+        existing = node.setdefault(last, [])
+        if not isinstance(existing, list):
+            raise HttpError(400, f"The form field {'.'.join(parts)!r} clashes with another field")
+        if value != "":
+            existing.append(value)
+    elif last in node:
+        raise HttpError(400, f"The form field {'.'.join(parts)!r} was sent twice")
+    elif value != "":  # an empty input means "not answered", exactly as if it were absent
+        node[last] = value
+
+
+def _lists(node: Any) -> Any:
+    """Turn dicts keyed 0, 1, ... into lists, in index order (gaps left by removed rows close up)."""
+    if not isinstance(node, dict):
+        return node
+    converted = {key: _lists(value) for key, value in node.items()}
+    if converted and all(key.isdigit() for key in converted):
+        return [converted[key] for key in sorted(converted, key=int)]
+    return converted

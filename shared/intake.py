@@ -1,0 +1,169 @@
+"""Referral intake: a submission becomes a stored referral, its audit entry and a ReferralReceived, exactly once."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+
+from shared import table
+from shared.config import Settings
+from shared.events import ReferralReceived, new_event
+from shared.http import HttpError, header, parse_body
+from shared.referral_store import (
+    DuplicateSubmission,
+    NewReferral,
+    ReferenceTaken,
+    ReferralStore,
+)
+from shared.referrals import ReferralStatus, ReferralSubmission, SubmissionOutcome, new_reference
+from shared.validation import field_errors
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+MAX_IDEMPOTENCY_KEY = 255
+_REFERENCE_ATTEMPTS = 5
+
+
+class IdempotencyKeyReused(HttpError):
+    def __init__(self) -> None:
+        super().__init__(
+            422,
+            "This Idempotency-Key was already used for a different referral: send a new key for a new referral",
+            [{"field": IDEMPOTENCY_HEADER, "message": "Use a new Idempotency-Key for a different referral"}],
+        )
+
+
+@dataclass(frozen=True)
+class IntakeRequest:
+    submission: ReferralSubmission
+    idempotency_key: str | None
+
+
+def read_request(event: dict[str, Any]) -> IntakeRequest:
+    """Parse and validate an API Gateway request; every problem becomes an HttpError (400, 413, 415, 422)."""
+    key = header(event, IDEMPOTENCY_HEADER)
+    if key is not None and not 1 <= len(key.strip()) <= MAX_IDEMPOTENCY_KEY:
+        raise HttpError(
+            400, f"The {IDEMPOTENCY_HEADER} header must be 1 to {MAX_IDEMPOTENCY_KEY} characters",
+            [{"field": IDEMPOTENCY_HEADER, "message": f"Use 1 to {MAX_IDEMPOTENCY_KEY} characters"}],
+        )
+    body = parse_body(event)
+    try:
+        submission = ReferralSubmission.model_validate(body)
+    except ValidationError as exc:
+        raise HttpError(422, "The referral has problems to fix", field_errors(ReferralSubmission, exc)) from None
+    return IntakeRequest(submission=submission, idempotency_key=key.strip() if key else None)
+
+
+def fingerprint(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def submit_referral(
+    request: IntakeRequest,
+    *,
+    store: ReferralStore,
+    settings: Settings,
+    correlation_id: str,
+    now: datetime | None = None,
+) -> SubmissionOutcome:
+    """Store a new referral with its audit entry and ReferralReceived in one transaction, or answer the earlier one.
+
+    The event goes out through the transactional outbox (the table's stream feeds the event relay), so a referral
+    is never stored without its event, nor announced without being stored.
+    """
+    now = now or datetime.now(UTC)
+    submission = request.submission
+    # The validated model, not the raw text: the same referral sent as JSON or as a form, reordered or re-spaced,
+    # is the same submission.
+    body_fingerprint = fingerprint(submission.model_dump_json())
+    for _ in range(_REFERENCE_ATTEMPTS):
+        new = _new_referral(request, body_fingerprint, settings=settings, correlation_id=correlation_id, now=now)
+        try:
+            store.create(new, now=now)
+        except ReferenceTaken:
+            continue
+        except DuplicateSubmission as duplicate:
+            earlier = duplicate.earlier
+            if earlier.body_fingerprint != body_fingerprint:
+                raise IdempotencyKeyReused() from None
+            return SubmissionOutcome(reference=earlier.reference, status=ReferralStatus(earlier.status), created=False)
+        return SubmissionOutcome(reference=new.referral["reference"], status=ReferralStatus.RECEIVED, created=True)
+    raise RuntimeError("Could not draw an unused reference")  # 32^8 references: unreachable in practice
+
+
+def _new_referral(
+    request: IntakeRequest, body_fingerprint: str, *, settings: Settings, correlation_id: str, now: datetime
+) -> NewReferral:
+    submission = request.submission
+    reference = new_reference()
+    pk = table.referral_pk(reference)
+    received_at = now.isoformat().replace("+00:00", "Z")
+    event = new_event(
+        ReferralReceived(
+            reference=reference, route=submission.route.value, received_at=now,
+            consent_given_on=submission.consent.given_on,
+        ),
+        correlation_id=correlation_id,
+        occurred_at=now,
+    )
+    event_id = event.metadata.event_id
+    referral = {
+        table.PARTITION_KEY: pk,
+        table.SORT_KEY: "REFERRAL",
+        table.KIND_ATTRIBUTE: table.KIND_REFERRAL,
+        "reference": reference,
+        "status": ReferralStatus.RECEIVED.value,
+        "route": submission.route.value,
+        "received_at": received_at,
+        "correlation_id": correlation_id,
+        "version": 1,
+        "submission": submission.model_dump(mode="json", exclude_none=True),
+        table.STATUS_INDEX_PK: ReferralStatus.RECEIVED.value,
+        table.STATUS_INDEX_SK: f"{received_at}#{reference}",
+    }
+    audit = {
+        table.PARTITION_KEY: pk,
+        table.SORT_KEY: f"AUDIT#{received_at}#{event_id}",
+        table.KIND_ATTRIBUTE: table.KIND_AUDIT,
+        "reference": reference,
+        "at": received_at,
+        "actor": "referrer",
+        "action": "referral.received",
+        "changes": {"status": {"from": None, "to": ReferralStatus.RECEIVED.value}},
+        "correlation_id": correlation_id,
+    }
+    outbox_event = {
+        table.PARTITION_KEY: pk,
+        table.SORT_KEY: f"OUTBOX_EVENT#{event_id}",
+        table.KIND_ATTRIBUTE: table.KIND_OUTBOX_EVENT,
+        "event_id": event_id,
+        "detail_type": ReferralReceived.detail_type,
+        "detail": event.model_dump_json(),
+        "created_at": received_at,
+        table.TTL_ATTRIBUTE: int((now + timedelta(days=settings.outbox_retention_days)).timestamp()),
+    }
+    markers_expire = int((now + timedelta(hours=settings.submission_dedupe_hours)).timestamp())
+    fingerprints = [body_fingerprint]
+    if request.idempotency_key is not None:
+        fingerprints.insert(0, fingerprint("idempotency-key:" + request.idempotency_key))
+    markers = [
+        {
+            table.PARTITION_KEY: table.submission_pk(value),
+            table.SORT_KEY: "SUBMISSION",
+            table.KIND_ATTRIBUTE: table.KIND_SUBMISSION,
+            "reference": reference,
+            "status": ReferralStatus.RECEIVED.value,
+            "body_fingerprint": body_fingerprint,
+            table.TTL_ATTRIBUTE: markers_expire,
+        }
+        for value in fingerprints
+    ]
+    return NewReferral(referral=referral, audit=audit, outbox_event=outbox_event, submission_markers=markers)
+
+
+def outcome_body(outcome: SubmissionOutcome) -> dict[str, Any]:
+    return {"reference": outcome.reference, "status": outcome.status.value}

@@ -1,0 +1,148 @@
+"""DynamoDB adapter for referrals: the only code above which nothing touches boto3 for referral items."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import BotoCoreError, ClientError
+
+from shared import aws, table
+from shared.errors import ConfigurationError, ServiceUnavailable
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+_RETRYABLE = {
+    "TransactionConflict", "ThrottlingException", "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded", "InternalServerError", "TransactionInProgressException",
+}
+
+
+def to_item(values: dict[str, Any]) -> dict[str, Any]:
+    return {key: _serializer.serialize(value) for key, value in values.items() if value is not None}
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    return {key: _deserializer.deserialize(value) for key, value in item.items()}
+
+
+class ReferenceTaken(Exception):
+    """The random reference already exists; the caller draws another."""
+
+
+class Contention(ServiceUnavailable):
+    """Another writer touched the same items at the same moment; retrying is safe."""
+
+
+@dataclass(frozen=True)
+class EarlierSubmission:
+    """A submission marker that already exists: the repeat answers its reference."""
+
+    reference: str
+    status: str
+    body_fingerprint: str
+
+
+class DuplicateSubmission(Exception):
+    def __init__(self, earlier: EarlierSubmission) -> None:
+        super().__init__(earlier.reference)
+        self.earlier = earlier
+
+
+@dataclass(frozen=True)
+class NewReferral:
+    """Everything one intake writes, in one transaction."""
+
+    referral: dict[str, Any]
+    audit: dict[str, Any]
+    outbox_event: dict[str, Any]
+    submission_markers: list[dict[str, Any]]  # the body's fingerprint, and the Idempotency-Key's if one was sent
+
+
+class ReferralStore:
+    def __init__(self, table_name: str, client: Callable[[], DynamoDBClient] = aws.dynamodb) -> None:
+        self._table = table_name
+        self._client = client
+
+    def create(self, new: NewReferral, *, now: datetime) -> None:
+        """Write the referral, its first audit entry, its outbox event and its submission markers atomically.
+
+        Raises DuplicateSubmission when a live marker exists (an expired one awaiting TTL deletion is overwritten),
+        ReferenceTaken when the reference is already used, Contention when a concurrent write collided.
+        """
+        absent = f"attribute_not_exists({table.PARTITION_KEY})"
+        marker_free = f"{absent} OR {table.TTL_ATTRIBUTE} < :now"
+        now_value = {":now": {"N": str(int(now.timestamp()))}}
+        items: list[Any] = [
+            {"Put": {"TableName": self._table, "Item": to_item(new.referral), "ConditionExpression": absent}},
+            {"Put": {"TableName": self._table, "Item": to_item(new.audit), "ConditionExpression": absent}},
+            {"Put": {"TableName": self._table, "Item": to_item(new.outbox_event), "ConditionExpression": absent}},
+        ]
+        items += [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": to_item(marker),
+                    "ConditionExpression": marker_free,
+                    "ExpressionAttributeValues": now_value,
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            }
+            for marker in new.submission_markers
+        ]
+        try:
+            self._client().transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            self._raise_for_cancellation(exc, new)
+        except BotoCoreError as exc:
+            raise ServiceUnavailable(f"DynamoDB could not be reached: {exc}") from exc
+
+    def _raise_for_cancellation(self, exc: ClientError, new: NewReferral) -> None:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code != "TransactionCanceledException":
+            raise _translate(exc, self._table) from exc
+        reasons: list[Any] = exc.response.get("CancellationReasons") or []  # type: ignore[typeddict-item]
+        codes = [reason.get("Code", "None") for reason in reasons]
+        for index, reason in enumerate(reasons[3:], start=3):
+            if reason.get("Code") == "ConditionalCheckFailed":
+                old = reason.get("Item") or self._get(new.submission_markers[index - 3])
+                if old is None:  # deleted between the two calls: the caller's retry will succeed
+                    raise Contention("A repeated submission was being processed at the same moment; try again") from exc
+                earlier = from_item(old)
+                raise DuplicateSubmission(
+                    EarlierSubmission(
+                        reference=earlier["reference"], status=earlier["status"],
+                        body_fingerprint=earlier["body_fingerprint"],
+                    )
+                ) from exc
+        if codes and codes[0] == "ConditionalCheckFailed":
+            raise ReferenceTaken(new.referral["reference"]) from exc
+        if any(code in _RETRYABLE for code in codes):
+            raise Contention("The referral store was busy; try again") from exc
+        raise ServiceUnavailable(f"DynamoDB refused the referral transaction: {codes}") from exc
+
+    def _get(self, marker: dict[str, Any]) -> dict[str, Any] | None:
+        key = {table.PARTITION_KEY: marker[table.PARTITION_KEY], table.SORT_KEY: marker[table.SORT_KEY]}
+        try:
+            response = self._client().get_item(TableName=self._table, Key=to_item(key), ConsistentRead=True)
+        except ClientError as exc:
+            raise _translate(exc, self._table) from exc
+        return response.get("Item")
+
+
+def _translate(exc: ClientError, table_name: str) -> Exception:
+    code = exc.response.get("Error", {}).get("Code", "")
+    if code == "ResourceNotFoundException":
+        return ConfigurationError(f"DynamoDB table {table_name!r} does not exist: check TABLE_NAME")
+    if code in {"AccessDeniedException", "UnrecognizedClientException", "KMSAccessDeniedException"}:
+        return ConfigurationError(f"Access to DynamoDB table {table_name!r} was denied ({code}): check the role")
+    if code in _RETRYABLE:
+        return Contention(f"DynamoDB was busy ({code}); try again")
+    return ServiceUnavailable(f"DynamoDB failed ({code}); try again")

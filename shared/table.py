@@ -1,0 +1,41 @@
+"""The single table's layout: key and index names, shared by the code, infra/ and the tests."""
+
+from __future__ import annotations
+
+PARTITION_KEY = "pk"
+SORT_KEY = "sk"
+TTL_ATTRIBUTE = "expires_at"
+
+# The coordinator's queue: referrals by status, newest first.
+STATUS_INDEX = "by_status"
+STATUS_INDEX_PK = "status_key"
+STATUS_INDEX_SK = "status_sort"
+# Open reviews by due date (reminders' overdue sweep).
+REVIEW_DUE_INDEX = "by_review_due"
+REVIEW_DUE_INDEX_PK = "review_due_key"
+REVIEW_DUE_INDEX_SK = "review_due_on"
+# Facilitators' free slots.
+FACILITATOR_INDEX = "by_facilitator"
+FACILITATOR_INDEX_PK = "facilitator_key"
+FACILITATOR_INDEX_SK = "facilitator_slot"
+
+GLOBAL_SECONDARY_INDEXES = {
+    STATUS_INDEX: (STATUS_INDEX_PK, STATUS_INDEX_SK),
+    REVIEW_DUE_INDEX: (REVIEW_DUE_INDEX_PK, REVIEW_DUE_INDEX_SK),
+    FACILITATOR_INDEX: (FACILITATOR_INDEX_PK, FACILITATOR_INDEX_SK),
+}
+
+# What kind of item a row is; the event relay's stream filter matches KIND_OUTBOX_EVENT.
+KIND_ATTRIBUTE = "kind"
+KIND_REFERRAL = "referral"
+KIND_AUDIT = "audit"
+KIND_OUTBOX_EVENT = "outbox_event"
+KIND_SUBMISSION = "submission"
+
+
+def referral_pk(reference: str) -> str:
+    return f"REFERRAL#{reference}"
+
+
+def submission_pk(fingerprint: str) -> str:
+    return f"SUBMISSION#{fingerprint}"

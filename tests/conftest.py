@@ -1,0 +1,61 @@
+"""Fixtures shared by every test level: the synthesized template (once per session) and referral bodies."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+# Powertools: no metrics namespace warnings, no X-Ray daemon, logs at INFO as in the cloud.
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Familynet")
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "tests")
+
+
+@pytest.fixture(scope="session")
+def cloud_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Synthesize the app once per session (light assets: no dependency bundling), nag checks included."""
+    from infra.app import build_app  # noqa: PLC0415 - jsii starts only for tests that need it
+
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    app, _ = build_app(outdir=str(outdir), bundle="light")
+    app.synth()
+    return outdir
+
+
+@pytest.fixture(scope="session")
+def template_body(cloud_assembly: Path) -> dict[str, Any]:
+    from infra.constants import STACK_NAME  # noqa: PLC0415
+
+    return json.loads((cloud_assembly / f"{STACK_NAME}.template.json").read_text())  # type: ignore[no-any-return]
+
+
+def minimal_referral(**overrides: Any) -> dict[str, Any]:
+    """The minimal body from the design's Routes section."""
+    body: dict[str, Any] = {
+        "route": "lead_practitioner",
+        "referrer": {
+            "name": "Sam Okafor",
+            "role": "Social worker",
+            "organisation": "North Locality Team",
+            "email": "sam.okafor@council.example.org",
+        },
+        "family": {
+            "contact_name": "Jo Bloggs",
+            "postcode": "sw1a 1aa",
+            "children": [{"first_name": "Alfie", "date_of_birth": "2019-05-14"}],
+        },
+        "consent": {"given": True, "given_on": "2026-11-20", "obtained_by": "Sam Okafor"},
+        "reason": "Mum is recovering from surgery and needs help with school runs.",
+    }
+    body.update(overrides)
+    return body
+
+
+@pytest.fixture
+def referral_body() -> dict[str, Any]:
+    return minimal_referral()
