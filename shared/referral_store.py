@@ -80,12 +80,8 @@ class ReferralStore:
         absent = f"attribute_not_exists({table.PARTITION_KEY})"
         marker_free = f"{absent} OR {table.TTL_ATTRIBUTE} < :now"
         now_value = {":now": {"N": str(int(now.timestamp()))}}
+        # The markers go first: they are the conditions a repeat fails on, and their reasons come first.
         items: list[Any] = [
-            {"Put": {"TableName": self._table, "Item": to_item(new.referral), "ConditionExpression": absent}},
-            {"Put": {"TableName": self._table, "Item": to_item(new.audit), "ConditionExpression": absent}},
-            {"Put": {"TableName": self._table, "Item": to_item(new.outbox_event), "ConditionExpression": absent}},
-        ]
-        items += [
             {
                 "Put": {
                     "TableName": self._table,
@@ -96,6 +92,10 @@ class ReferralStore:
                 }
             }
             for marker in new.submission_markers
+        ]
+        items += [
+            {"Put": {"TableName": self._table, "Item": to_item(item), "ConditionExpression": absent}}
+            for item in (new.referral, new.audit, new.outbox_event)
         ]
         try:
             self._client().transact_write_items(TransactItems=items)
@@ -110,9 +110,10 @@ class ReferralStore:
             raise _translate(exc, self._table) from exc
         reasons: list[Any] = exc.response.get("CancellationReasons") or []  # type: ignore[typeddict-item]
         codes = [reason.get("Code", "None") for reason in reasons]
-        for index, reason in enumerate(reasons[3:], start=3):
+        markers = len(new.submission_markers)
+        for marker, reason in zip(new.submission_markers, reasons[:markers], strict=False):
             if reason.get("Code") == "ConditionalCheckFailed":
-                old = reason.get("Item") or self._get(new.submission_markers[index - 3])
+                old = reason.get("Item") or self._get(marker)
                 if old is None:  # deleted between the two calls: the caller's retry will succeed
                     raise Contention("A repeated submission was being processed at the same moment; try again") from exc
                 earlier = from_item(old)
@@ -122,7 +123,7 @@ class ReferralStore:
                         body_fingerprint=earlier["body_fingerprint"],
                     )
                 ) from exc
-        if codes and codes[0] == "ConditionalCheckFailed":
+        if codes[markers : markers + 1] == ["ConditionalCheckFailed"]:
             raise ReferenceTaken(new.referral["reference"]) from exc
         if any(code in _RETRYABLE for code in codes):
             raise Contention("The referral store was busy; try again") from exc

@@ -32,10 +32,17 @@ def _inner_model(annotation: Any) -> Any:
     return annotation
 
 
-def _message(error: Any, title: str) -> str:
+def _is_list(info: FieldInfo | None) -> bool:
+    annotation = info.annotation if info else None
+    return any(getattr(arg, "__origin__", arg) is list for arg in (annotation, *getattr(annotation, "__args__", ())))
+
+
+def _message(error: Any, title: str, info: FieldInfo | None) -> str:
     kind = error["type"]
     ctx = error.get("ctx") or {}
     capital = title[:1].upper() + title[1:]
+    if kind == "missing" and _is_list(info):
+        return f"Add {title}"
     if kind == "missing" or (kind == "string_too_short" and ctx.get("min_length") == 1):
         return f"Enter {title}"
     if kind == "string_too_short":
@@ -77,5 +84,5 @@ def field_errors(model: type[BaseModel], exc: ValidationError) -> list[dict[str,
         seen.add(field)
         info = _field_info(model, loc)
         title = (info.title if info and info.title else str(loc[-1]).replace("_", " ")) if loc else "a referral"
-        errors.append({"field": field, "message": _message(error, title)})
+        errors.append({"field": field, "message": _message(error, title, info)})
     return errors

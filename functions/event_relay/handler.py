@@ -25,6 +25,7 @@ def handler(event: dict[str, Any], context: LambdaContext, publisher: EventPubli
     except PublishFailed:
         # EventBridge unreachable: fail the whole batch so Lambda retries it (then bisects, then the DLQ).
         logger.exception("No event of the batch could be published", extra={"records": len(records)})
+        metrics.add_metric(name="EventsRelayFailed", unit=MetricUnit.Count, value=1)
         raise
     metrics.add_metric(name="EventsRelayed", unit=MetricUnit.Count, value=result.published)
     if result.failed_sequence_numbers:

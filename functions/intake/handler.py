@@ -33,6 +33,7 @@ def handler(event: dict[str, Any], context: LambdaContext, store: ReferralStore 
         return error_response(error)
     except (ServiceUnavailable, ConfigurationError) as error:
         logger.exception("Referral could not be stored", extra={"error_kind": type(error).__name__})
+        metrics.add_metric(name="ReferralsFailed", unit=MetricUnit.Count, value=1)
         return error_response(HttpError(503, "The service is busy: please try again in a minute"), {"Retry-After": "30"})
 
     logger.append_keys(reference=outcome.reference)

@@ -9,9 +9,24 @@ from moto.events.models import EventPattern
 
 
 class StreamReader:
-    def __init__(self, stream_arn: str, client: Any, filters: list[dict[str, Any]] | None = None) -> None:
+    """Records of one stream, in order, each once.
+
+    moto (5.2) writes stream records for every put of a TransactWriteItems call, even when the transaction is
+    cancelled and the puts are rolled back; DynamoDB writes none. So a record is passed on only if its item is
+    in the table (`dynamodb` client given): a phantom INSERT of a cancelled transaction would otherwise be relayed.
+    """
+
+    def __init__(
+        self,
+        stream_arn: str,
+        client: Any,
+        filters: list[dict[str, Any]] | None = None,
+        dynamodb: Any | None = None,
+    ) -> None:
         self._arn = stream_arn
         self._client = client
+        self._dynamodb = dynamodb
+        self._table = stream_arn.split(":table/", 1)[1].split("/stream/", 1)[0]
         self._iterators: dict[str, str] = {}
         self._patterns = [EventPattern.load(json.dumps(f)) for f in filters or []]
 
@@ -30,9 +45,18 @@ class StreamReader:
             self._iterators[shard] = response.get("NextShardIterator") or iterator
             for record in response.get("Records", []):
                 record = {**record, "eventSourceARN": self._arn}
-                if not self._patterns or any(p.matches_event(_plain(record)) for p in self._patterns):
-                    records.append(record)
+                if self._patterns and not any(p.matches_event(_plain(record)) for p in self._patterns):
+                    continue
+                if self._is_phantom(record):
+                    continue
+                records.append(record)
         return records
+
+    def _is_phantom(self, record: dict[str, Any]) -> bool:
+        if self._dynamodb is None or record.get("eventName") != "INSERT":
+            return False
+        keys = record["dynamodb"]["Keys"]
+        return "Item" not in self._dynamodb.get_item(TableName=self._table, Key=keys, ConsistentRead=True)
 
 
 def _plain(record: dict[str, Any]) -> dict[str, Any]:

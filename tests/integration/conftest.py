@@ -1,0 +1,165 @@
+"""moto wired from the synthesized template: tables, bus, queues and function environments, as in the cloud."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from infra.constants import EVENT_RELAY, INTAKE
+from infra.local.lambda_context import LocalLambdaContext
+from infra.local.provision import LocalFunction, Provisioned, provision
+from infra.local.streams import StreamReader
+from infra.local.template import LOCAL_REGION, Template
+from shared import aws as shared_aws
+from shared.config import get_settings
+
+
+@dataclass
+class Cloud:
+    provisioned: Provisioned
+    session: boto3.Session
+    monkeypatch: pytest.MonkeyPatch
+    _reader: StreamReader | None = None
+
+    def client(self, service: str) -> Any:
+        return self.session.client(service)
+
+    def function(self, name: str) -> LocalFunction:
+        [found] = [f for f in self.provisioned.functions.values() if f.handler == f"functions.{name}.handler.handler"]
+        return found
+
+    def use_environment_of(self, name: str) -> LocalFunction:
+        """Run as the function `name` runs: with exactly the environment its template gives it."""
+        function = self.function(name)
+        for key, value in function.environment.items():
+            self.monkeypatch.setenv(key, value)
+        get_settings.cache_clear()
+        return function
+
+    @property
+    def table_name(self) -> str:
+        [name] = self.provisioned.tables.values()
+        return name
+
+    @property
+    def bus_name(self) -> str:
+        [name] = self.provisioned.buses.values()
+        return name
+
+    def items(self) -> list[dict[str, Any]]:
+        from shared.referral_store import from_item  # noqa: PLC0415
+
+        pages = self.client("dynamodb").get_paginator("scan").paginate(TableName=self.table_name)
+        return [from_item(item) for page in pages for item in page["Items"]]
+
+    def capture_events(self) -> EventCapture:
+        sqs, events = self.client("sqs"), self.client("events")
+        url = sqs.create_queue(QueueName="test-capture")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(Name="test-capture", EventBusName=self.bus_name, EventPattern=json.dumps({"source": ["familynet"]}))
+        events.put_targets(Rule="test-capture", EventBusName=self.bus_name, Targets=[{"Id": "capture", "Arn": arn}])
+        return EventCapture(sqs, url)
+
+    def relay_reader(self) -> StreamReader:
+        """The relay's event source: one reader per test, so each read returns only records not yet read."""
+        if self._reader is None:
+            relay = self.function(EVENT_RELAY)
+            [source] = [s for s in self.provisioned.event_sources if s.function == relay.logical_id]
+            self._reader = StreamReader(
+                source.source_arn, self.client("dynamodbstreams"), source.filters, self.client("dynamodb")
+            )
+        return self._reader
+
+
+@dataclass
+class EventCapture:
+    sqs: Any
+    url: str
+
+    def received(self) -> list[dict[str, Any]]:
+        messages: list[dict[str, Any]] = []
+        while batch := self.sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10).get("Messages", []):
+            for message in batch:
+                messages.append(json.loads(message["Body"]))
+                self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
+        return messages
+
+
+@pytest.fixture
+def cloud(template_body: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": LOCAL_REGION, "AWS_REGION": LOCAL_REGION,
+        # botocore's account-based endpoints ({account}.streams-ddb...) are unknown to moto's URL patterns
+        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+    }.items():
+        monkeypatch.setenv(key, value)
+    shared_aws.reset_clients()
+    with mock_aws():
+        session = boto3.Session(region_name=LOCAL_REGION)
+        provisioned = provision(Template(copy.deepcopy(template_body)), session.client)
+        yield Cloud(provisioned, session, monkeypatch)
+    shared_aws.reset_clients()
+    get_settings.cache_clear()
+
+
+def api_event(
+    body: str | dict[str, Any] | None,
+    *,
+    content_type: str | None = "application/json",
+    headers: dict[str, str] | None = None,
+    base64: bool = False,
+) -> dict[str, Any]:
+    """An API Gateway HTTP API (payload 2.0) request for POST /referrals."""
+    import base64 as b64  # noqa: PLC0415
+
+    text = json.dumps(body) if isinstance(body, dict) else body
+    all_headers = {"content-type": content_type} if content_type else {}
+    all_headers.update({k.lower(): v for k, v in (headers or {}).items()})
+    if base64 and text is not None:
+        text = b64.b64encode(text.encode()).decode()
+    return {
+        "version": "2.0",
+        "routeKey": "POST /referrals",
+        "rawPath": "/referrals",
+        "rawQueryString": "",
+        "headers": all_headers,
+        "requestContext": {
+            "http": {"method": "POST", "path": "/referrals", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1",
+                     "userAgent": "pytest"},
+            "requestId": "req-" + str(abs(hash(text)) % 10**8),
+            "routeKey": "POST /referrals",
+            "stage": "$default",
+            "timeEpoch": 0,
+        },
+        "body": text,
+        "isBase64Encoded": base64,
+    }
+
+
+def invoke(name: str, cloud: Cloud, event: dict[str, Any], **collaborators: Any) -> Any:
+    """Import the function's handler as the template names it and call it with a Lambda context."""
+    import importlib  # noqa: PLC0415
+
+    function = cloud.use_environment_of(name)
+    module_name, attribute = function.handler.rsplit(".", 1)
+    handler = getattr(importlib.import_module(module_name), attribute)
+    context = LocalLambdaContext(function.logical_id, function.memory_mb, function.timeout_seconds)
+    return handler(event, context, **collaborators)
+
+
+@pytest.fixture
+def submit(cloud: Cloud) -> Any:
+    def _submit(body: Any, **kwargs: Any) -> dict[str, Any]:
+        response = invoke(INTAKE, cloud, api_event(body, **kwargs))
+        response["json"] = json.loads(response["body"])
+        return response  # type: ignore[no-any-return]
+
+    return _submit

@@ -1,0 +1,63 @@
+"""Event contracts: events/ is what the models generate, examples match their schemas, data holds no personal fields."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from shared.event_catalogue import EVENTS_DIR, render
+from shared.events import EVENT_TYPES, parse_detail
+
+ARCHITECTURE_EVENTS = {
+    "ReferralReceived", "ReferralAccepted", "ReferralDeclined", "ReferralWithdrawn",
+    "MeetingScheduled", "MeetingRescheduled", "MeetingCancelled", "MeetingHeld",
+    "ReviewScheduled", "ReviewDue", "ReviewOverdue", "ReviewCompleted",
+    "EmailBounced", "EmailComplained", "DeadlineBreached",
+}
+
+
+def test_every_event_in_the_design_has_a_model():
+    assert set(EVENT_TYPES) == ARCHITECTURE_EVENTS
+
+
+def test_events_folder_matches_the_models_run_make_schemas_when_this_fails():
+    expected = render()
+    on_disk = {
+        str(path.relative_to(EVENTS_DIR)): path.read_text()
+        for path in EVENTS_DIR.glob("*/*.json")
+    }
+    assert sorted(on_disk) == sorted(expected)
+    drifted = [name for name, text in expected.items() if on_disk[name] != text]
+    assert drifted == []
+
+
+@pytest.mark.parametrize("name", sorted(EVENT_TYPES))
+def test_each_example_validates_against_its_schema_and_model(name):
+    schema = json.loads((EVENTS_DIR / "schemas" / f"{name}.schema.json").read_text())
+    example = json.loads((EVENTS_DIR / "examples" / f"{name}.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    jsonschema.validate(example["detail"], schema)
+    assert parse_detail(example["detail-type"], example["detail"]).data.detail_type == name
+
+
+@pytest.mark.parametrize("name", sorted(EVENT_TYPES))
+def test_event_data_carries_no_personal_or_free_text_fields(name):
+    fields = set(EVENT_TYPES[name].model_fields)
+    personal = re.compile(r"name|email|phone|postcode|address|reason|text|note|description|child|contact")
+    assert not {f for f in fields if personal.search(f)}
+
+
+def test_a_schema_refuses_an_event_with_an_extra_personal_field():
+    example = json.loads((EVENTS_DIR / "examples" / "ReferralReceived.json").read_text())
+    schema = json.loads((EVENTS_DIR / "schemas" / "ReferralReceived.schema.json").read_text())
+    example["detail"]["data"]["contact_name"] = "Jo Bloggs"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(example["detail"], schema)
+
+
+def test_events_folder_is_where_the_design_says():
+    assert EVENTS_DIR == Path(__file__).resolve().parents[2] / "events"
