@@ -40,8 +40,19 @@ def dependencies_layer(*, full: bool) -> Path:
         (target / "python" / "README.txt").write_text("Light synth: dependencies are not bundled.\n")
         return target
     requirements = _run(
-        [sys.executable, "-m", "uv", "export", "--frozen", "--no-dev", "--no-hashes", "--no-emit-project",
-         "--no-header", "--no-annotate", *(arg for pkg in _PROVIDED_BY_RUNTIME for arg in ("--no-emit-package", pkg))]
+        [
+            sys.executable,
+            "-m",
+            "uv",
+            "export",
+            "--frozen",
+            "--no-dev",
+            "--no-hashes",
+            "--no-emit-project",
+            "--no-header",
+            "--no-annotate",
+            *(arg for pkg in _PROVIDED_BY_RUNTIME for arg in ("--no-emit-package", pkg)),
+        ]
     )
     digest = hashlib.sha256(f"{PYTHON_VERSION}|{LAMBDA_PLATFORM}|{requirements}".encode()).hexdigest()[:16]
     target = BUILD / f"layer-{digest}"
@@ -53,9 +64,26 @@ def dependencies_layer(*, full: bool) -> Path:
     requirements_file.parent.mkdir(parents=True, exist_ok=True)
     requirements_file.write_text(requirements)
     _run(
-        [sys.executable, "-m", "uv", "pip", "install", "--quiet", "--no-deps", "--no-compile", "--only-binary", ":all:",
-         "--python-platform", LAMBDA_PLATFORM, "--python-version", PYTHON_VERSION,
-         "--target", str(target / "python"), "-r", str(requirements_file)]
+        [
+            sys.executable,
+            "-m",
+            "uv",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-compile",
+            "--only-binary",
+            ":all:",
+            "--python-platform",
+            LAMBDA_PLATFORM,
+            "--python-version",
+            PYTHON_VERSION,
+            "--target",
+            str(target / "python"),
+            "-r",
+            str(requirements_file),
+        ]
     )
     (target / ".complete").write_text(digest)
     return target

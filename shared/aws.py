@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -10,12 +10,13 @@ if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
 
 
-@lru_cache(maxsize=None)
+@cache
 def _client(service: str) -> Any:
     import boto3  # noqa: PLC0415 - deferred so that importing a handler does not pay for boto3 twice
     from botocore.config import Config  # noqa: PLC0415
 
-    return boto3.client(service, config=Config(retries={"mode": "standard", "max_attempts": 3}))
+    name: Any = service
+    return boto3.client(name, config=Config(retries={"mode": "standard", "max_attempts": 3}))
 
 
 def dynamodb() -> DynamoDBClient:

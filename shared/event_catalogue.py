@@ -36,7 +36,11 @@ def example(model: type[EventData]) -> dict[str, Any]:
     envelope = Event[model](  # type: ignore[valid-type]
         metadata={**EXAMPLE_METADATA, "version": model.version}, data=data
     )
-    return {"source": EVENT_SOURCE, "detail-type": model.detail_type, "detail": envelope.model_dump(mode="json")}
+    return {
+        "source": EVENT_SOURCE,
+        "detail-type": model.detail_type,
+        "detail": envelope.model_dump(mode="json"),
+    }
 
 
 def render() -> dict[str, str]:
@@ -61,5 +65,4 @@ def write(folder: Path = EVENTS_DIR) -> int:
 
 
 if __name__ == "__main__":
-    count = write()
-    sys.stdout.write(f"wrote {count} files under {EVENTS_DIR.relative_to(Path.cwd()) if EVENTS_DIR.is_relative_to(Path.cwd()) else EVENTS_DIR}\n")
+    sys.stdout.write(f"wrote {write()} files under {EVENTS_DIR}\n")

@@ -22,11 +22,16 @@ def outbox_events(records: list[dict[str, Any]]) -> tuple[list[tuple[str, Outgoi
     skipped = 0
     for record in records:
         image = (record.get("dynamodb") or {}).get("NewImage") or {}
-        if record.get("eventName") != "INSERT" or image.get(table.KIND_ATTRIBUTE, {}).get("S") != table.KIND_OUTBOX_EVENT:
+        if (
+            record.get("eventName") != "INSERT"
+            or image.get(table.KIND_ATTRIBUTE, {}).get("S") != table.KIND_OUTBOX_EVENT
+        ):
             skipped += 1  # the event source mapping's filter should have dropped it already
             continue
         event = OutgoingEvent(
-            event_id=image["event_id"]["S"], detail_type=image["detail_type"]["S"], detail=image["detail"]["S"]
+            event_id=image["event_id"]["S"],
+            detail_type=image["detail_type"]["S"],
+            detail=image["detail"]["S"],
         )
         found.append((record["dynamodb"]["SequenceNumber"], event))
     return found, skipped

@@ -57,7 +57,10 @@ def new_event(data: DataT, *, correlation_id: str, occurred_at: datetime, event_
         occurred_at=occurred_at,
         correlation_id=correlation_id,
     )
-    return Event[type(data)](metadata=metadata, data=data)  # type: ignore[misc]
+    # Parametrised with the data's own class, so that serialising keeps every field of the subclass.
+    model: Any = Event[type(data)]  # type: ignore[misc]
+    event: Event[DataT] = model(metadata=metadata, data=data)
+    return event
 
 
 _REF = "FN-7KQ2MX4P"
@@ -67,8 +70,11 @@ _MEETING = {"reference": _REF, "meeting_id": "M1", "facilitator_id": "fac-0001"}
 class ReferralReceived(EventData):
     detail_type: ClassVar[str] = "ReferralReceived"
     example: ClassVar[dict[str, Any]] = {
-        "reference": _REF, "route": "lead_practitioner", "status": "received",
-        "received_at": "2026-11-24T10:15:00Z", "consent_given_on": "2026-11-20",
+        "reference": _REF,
+        "route": "lead_practitioner",
+        "status": "received",
+        "received_at": "2026-11-24T10:15:00Z",
+        "consent_given_on": "2026-11-20",
     }
 
     reference: Reference
@@ -81,8 +87,11 @@ class ReferralReceived(EventData):
 class ReferralAccepted(EventData):
     detail_type: ClassVar[str] = "ReferralAccepted"
     example: ClassVar[dict[str, Any]] = {
-        "reference": _REF, "route": "lead_practitioner", "status": "accepted",
-        "accepted_at": "2026-11-24T10:15:01Z", "automatic": True,
+        "reference": _REF,
+        "route": "lead_practitioner",
+        "status": "accepted",
+        "accepted_at": "2026-11-24T10:15:01Z",
+        "automatic": True,
     }
 
     reference: Reference
@@ -95,7 +104,10 @@ class ReferralAccepted(EventData):
 class ReferralDeclined(EventData):
     detail_type: ClassVar[str] = "ReferralDeclined"
     example: ClassVar[dict[str, Any]] = {
-        "reference": _REF, "route": "professional_request", "status": "declined", "declined_at": "2026-11-25T09:00:00Z",
+        "reference": _REF,
+        "route": "professional_request",
+        "status": "declined",
+        "declined_at": "2026-11-25T09:00:00Z",
     }
 
     reference: Reference
@@ -107,7 +119,9 @@ class ReferralDeclined(EventData):
 class ReferralWithdrawn(EventData):
     detail_type: ClassVar[str] = "ReferralWithdrawn"
     example: ClassVar[dict[str, Any]] = {
-        "reference": _REF, "previous_status": "accepted", "status": "withdrawn",
+        "reference": _REF,
+        "previous_status": "accepted",
+        "status": "withdrawn",
         "withdrawn_at": "2026-11-26T09:00:00Z",
     }
 
@@ -127,7 +141,10 @@ class _MeetingEvent(EventData):
 class MeetingScheduled(_MeetingEvent):
     detail_type: ClassVar[str] = "MeetingScheduled"
     example: ClassVar[dict[str, Any]] = {
-        **_MEETING, "sequence": 0, "starts_at": "2026-12-08T10:00:00Z", "ends_at": "2026-12-08T12:00:00Z",
+        **_MEETING,
+        "sequence": 0,
+        "starts_at": "2026-12-08T10:00:00Z",
+        "ends_at": "2026-12-08T12:00:00Z",
     }
 
     starts_at: datetime
@@ -137,7 +154,10 @@ class MeetingScheduled(_MeetingEvent):
 class MeetingRescheduled(_MeetingEvent):
     detail_type: ClassVar[str] = "MeetingRescheduled"
     example: ClassVar[dict[str, Any]] = {
-        **_MEETING, "sequence": 1, "starts_at": "2026-12-09T14:00:00Z", "ends_at": "2026-12-09T16:00:00Z",
+        **_MEETING,
+        "sequence": 1,
+        "starts_at": "2026-12-09T14:00:00Z",
+        "ends_at": "2026-12-09T16:00:00Z",
         "previous_starts_at": "2026-12-08T10:00:00Z",
     }
 
@@ -156,8 +176,12 @@ class MeetingCancelled(_MeetingEvent):
 class MeetingHeld(EventData):
     detail_type: ClassVar[str] = "MeetingHeld"
     example: ClassVar[dict[str, Any]] = {
-        "reference": _REF, "meeting_id": "M1", "held_on": "2026-12-08", "plan_agreed": True,
-        "support_package_items": 2, "first_review_due_on": "2027-03-08",
+        "reference": _REF,
+        "meeting_id": "M1",
+        "held_on": "2026-12-08",
+        "plan_agreed": True,
+        "support_package_items": 2,
+        "first_review_due_on": "2027-03-08",
     }
 
     reference: Reference
@@ -177,7 +201,10 @@ class _ReviewEvent(EventData):
 class ReviewScheduled(_ReviewEvent):
     detail_type: ClassVar[str] = "ReviewScheduled"
     example: ClassVar[dict[str, Any]] = {
-        "reference": _REF, "review_number": 1, "due_on": "2027-03-08", "remind_at": "2027-03-01T09:00:00Z",
+        "reference": _REF,
+        "review_number": 1,
+        "due_on": "2027-03-08",
+        "remind_at": "2027-03-01T09:00:00Z",
     }
 
     remind_at: datetime
@@ -191,7 +218,11 @@ class ReviewDue(_ReviewEvent):
 class ReviewOverdue(_ReviewEvent):
     detail_type: ClassVar[str] = "ReviewOverdue"
     example: ClassVar[dict[str, Any]] = {
-        "reference": _REF, "review_number": 1, "due_on": "2027-03-08", "working_days_overdue": 5, "escalation": 1,
+        "reference": _REF,
+        "review_number": 1,
+        "due_on": "2027-03-08",
+        "working_days_overdue": 5,
+        "escalation": 1,
     }
 
     working_days_overdue: int = Field(ge=0)
@@ -201,8 +232,12 @@ class ReviewOverdue(_ReviewEvent):
 class ReviewCompleted(_ReviewEvent):
     detail_type: ClassVar[str] = "ReviewCompleted"
     example: ClassVar[dict[str, Any]] = {
-        "reference": _REF, "review_number": 1, "due_on": "2027-03-08", "completed_on": "2027-03-05",
-        "outcome": "adjust", "next_review_due_on": "2027-06-05",
+        "reference": _REF,
+        "review_number": 1,
+        "due_on": "2027-03-08",
+        "completed_on": "2027-03-05",
+        "outcome": "adjust",
+        "next_review_due_on": "2027-06-05",
     }
 
     completed_on: date
@@ -219,8 +254,11 @@ class _EmailEvent(EventData):
 class EmailBounced(_EmailEvent):
     detail_type: ClassVar[str] = "EmailBounced"
     example: ClassVar[dict[str, Any]] = {
-        "message_id": "0100018c-example", "reference": _REF, "recipient_kind": "referrer",
-        "bounce_type": "Permanent", "bounced_at": "2026-11-24T10:16:00Z",
+        "message_id": "0100018c-example",
+        "reference": _REF,
+        "recipient_kind": "referrer",
+        "bounce_type": "Permanent",
+        "bounced_at": "2026-11-24T10:16:00Z",
     }
 
     bounce_type: Literal["Permanent", "Transient", "Undetermined"]
@@ -230,7 +268,9 @@ class EmailBounced(_EmailEvent):
 class EmailComplained(_EmailEvent):
     detail_type: ClassVar[str] = "EmailComplained"
     example: ClassVar[dict[str, Any]] = {
-        "message_id": "0100018c-example", "reference": _REF, "recipient_kind": "referrer",
+        "message_id": "0100018c-example",
+        "reference": _REF,
+        "recipient_kind": "referrer",
         "complained_at": "2026-11-24T11:00:00Z",
     }
 
@@ -240,8 +280,12 @@ class EmailComplained(_EmailEvent):
 class DeadlineBreached(EventData):
     detail_type: ClassVar[str] = "DeadlineBreached"
     example: ClassVar[dict[str, Any]] = {
-        "reference": _REF, "clock": "meeting_held", "started_on": "2026-11-24", "target_working_days": 20,
-        "due_on": "2026-12-22", "breached_on": "2026-12-23",
+        "reference": _REF,
+        "clock": "meeting_held",
+        "started_on": "2026-11-24",
+        "target_working_days": 20,
+        "due_on": "2026-12-22",
+        "breached_on": "2026-12-23",
     }
 
     reference: Reference
@@ -255,10 +299,21 @@ class DeadlineBreached(EventData):
 EVENT_TYPES: dict[str, type[EventData]] = {
     model.detail_type: model
     for model in (
-        ReferralReceived, ReferralAccepted, ReferralDeclined, ReferralWithdrawn,
-        MeetingScheduled, MeetingRescheduled, MeetingCancelled, MeetingHeld,
-        ReviewScheduled, ReviewDue, ReviewOverdue, ReviewCompleted,
-        EmailBounced, EmailComplained, DeadlineBreached,
+        ReferralReceived,
+        ReferralAccepted,
+        ReferralDeclined,
+        ReferralWithdrawn,
+        MeetingScheduled,
+        MeetingRescheduled,
+        MeetingCancelled,
+        MeetingHeld,
+        ReviewScheduled,
+        ReviewDue,
+        ReviewOverdue,
+        ReviewCompleted,
+        EmailBounced,
+        EmailComplained,
+        DeadlineBreached,
     )
 }
 

@@ -110,7 +110,8 @@ def form_to_object(text: str) -> dict[str, Any]:
         many = name.endswith("[]")
         parts = name.removesuffix("[]").split(".")
         _assign(root, parts, value, many)
-    return _lists(root)
+    nested: dict[str, Any] = _lists(root)
+    return nested
 
 
 def _assign(node: dict[str, Any], parts: list[str], value: str, many: bool) -> None:

@@ -47,7 +47,8 @@ def read_request(event: dict[str, Any]) -> IntakeRequest:
     key = header(event, IDEMPOTENCY_HEADER)
     if key is not None and not 1 <= len(key.strip()) <= MAX_IDEMPOTENCY_KEY:
         raise HttpError(
-            400, f"The {IDEMPOTENCY_HEADER} header must be 1 to {MAX_IDEMPOTENCY_KEY} characters",
+            400,
+            f"The {IDEMPOTENCY_HEADER} header must be 1 to {MAX_IDEMPOTENCY_KEY} characters",
             [{"field": IDEMPOTENCY_HEADER, "message": f"Use 1 to {MAX_IDEMPOTENCY_KEY} characters"}],
         )
     body = parse_body(event)
@@ -104,7 +105,9 @@ def _new_referral(
     received_at = now.isoformat().replace("+00:00", "Z")
     event = new_event(
         ReferralReceived(
-            reference=reference, route=submission.route.value, received_at=now,
+            reference=reference,
+            route=submission.route.value,
+            received_at=now,
             consent_given_on=submission.consent.given_on,
         ),
         correlation_id=correlation_id,

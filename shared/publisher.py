@@ -37,7 +37,12 @@ class EventPublisher:
         for start in range(0, len(events), MAX_ENTRIES_PER_CALL):
             chunk = events[start : start + MAX_ENTRIES_PER_CALL]
             entries: list[Any] = [
-                {"Source": EVENT_SOURCE, "DetailType": e.detail_type, "Detail": e.detail, "EventBusName": self._bus_name}
+                {
+                    "Source": EVENT_SOURCE,
+                    "DetailType": e.detail_type,
+                    "Detail": e.detail,
+                    "EventBusName": self._bus_name,
+                }
                 for e in chunk
             ]
             try:
@@ -46,7 +51,9 @@ class EventPublisher:
                 raise PublishFailed(f"EventBridge did not accept events for bus {self._bus_name!r}: {exc}") from exc
             if response.get("FailedEntryCount", 0):
                 failed.extend(
-                    event.event_id for event, result in zip(chunk, response["Entries"], strict=True) if "ErrorCode" in result
+                    event.event_id
+                    for event, result in zip(chunk, response["Entries"], strict=True)
+                    if "ErrorCode" in result
                 )
         return failed
 
@@ -58,5 +65,7 @@ class EventPublisher:
 
 def outgoing(detail_type: str, envelope: dict[str, Any]) -> OutgoingEvent:
     return OutgoingEvent(
-        event_id=envelope["metadata"]["event_id"], detail_type=detail_type, detail=json.dumps(envelope, sort_keys=True)
+        event_id=envelope["metadata"]["event_id"],
+        detail_type=detail_type,
+        detail=json.dumps(envelope, sort_keys=True),
     )

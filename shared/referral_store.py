@@ -20,8 +20,12 @@ _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 _RETRYABLE = {
-    "TransactionConflict", "ThrottlingException", "ProvisionedThroughputExceededException",
-    "RequestLimitExceeded", "InternalServerError", "TransactionInProgressException",
+    "TransactionConflict",
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "TransactionInProgressException",
 }
 
 
@@ -108,7 +112,7 @@ class ReferralStore:
         code = exc.response.get("Error", {}).get("Code", "")
         if code != "TransactionCanceledException":
             raise _translate(exc, self._table) from exc
-        reasons: list[Any] = exc.response.get("CancellationReasons") or []  # type: ignore[typeddict-item]
+        reasons: list[Any] = exc.response.get("CancellationReasons") or []
         codes = [reason.get("Code", "None") for reason in reasons]
         markers = len(new.submission_markers)
         for marker, reason in zip(new.submission_markers, reasons[:markers], strict=False):
@@ -119,7 +123,8 @@ class ReferralStore:
                 earlier = from_item(old)
                 raise DuplicateSubmission(
                     EarlierSubmission(
-                        reference=earlier["reference"], status=earlier["status"],
+                        reference=earlier["reference"],
+                        status=earlier["status"],
                         body_fingerprint=earlier["body_fingerprint"],
                     )
                 ) from exc

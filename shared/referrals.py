@@ -17,7 +17,8 @@ MAX_CHILDREN = 12
 MAX_CHILD_AGE_YEARS = 25  # care leavers and young people with SEND are supported up to 25
 
 # Full UK postcode, including GIR 0AA; spacing and case are normalised before matching.
-_POSTCODE = re.compile(r"^(GIR ?0AA|[A-PR-UWYZ]([0-9]{1,2}|[A-HK-Y][0-9]{1,2}|[0-9][A-HJKPS-UW]|[A-HK-Y][0-9][ABEHMNPRVWXY]) ?[0-9][ABD-HJLNP-UW-Z]{2})$")
+_OUTWARD = r"[A-PR-UWYZ]([0-9]{1,2}|[A-HK-Y][0-9]{1,2}|[0-9][A-HJKPS-UW]|[A-HK-Y][0-9][ABEHMNPRVWXY])"
+_POSTCODE = re.compile(rf"^(GIR ?0AA|{_OUTWARD} ?[0-9][ABD-HJLNP-UW-Z]{{2}})$")
 
 
 def new_reference() -> str:
@@ -77,7 +78,9 @@ class Child(_Input):
     def _born_in_range(cls, value: date) -> date:
         _not_in_future(value, "The child's date of birth")
         born_by = today()
-        if (born_by.year - value.year) - ((born_by.month, born_by.day) < (value.month, value.day)) > MAX_CHILD_AGE_YEARS:
+        if (born_by.year - value.year) - (
+            (born_by.month, born_by.day) < (value.month, value.day)
+        ) > MAX_CHILD_AGE_YEARS:
             raise ValueError(f"The child must be {MAX_CHILD_AGE_YEARS} or younger")
         return value
 
@@ -128,7 +131,9 @@ VenueType = Literal["family_home", "community_venue", "family_hub", "school", "o
 
 class MeetingPreferences(_Input):
     days: list[Day] = Field(default_factory=list, title="the days that suit the family", max_length=7)
-    times_of_day: list[TimeOfDay] = Field(default_factory=list, title="the times of day that suit the family", max_length=3)
+    times_of_day: list[TimeOfDay] = Field(
+        default_factory=list, title="the times of day that suit the family", max_length=3
+    )
     venue_type: VenueType | None = Field(default=None, title="the kind of venue the family prefers")
     interpreter_language: ShortText | None = Field(default=None, title="the language an interpreter is needed for")
     access_needs: LongText | None = Field(default=None, title="any access needs")

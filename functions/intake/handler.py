@@ -25,16 +25,24 @@ def handler(event: dict[str, Any], context: LambdaContext, store: ReferralStore 
     try:
         request = read_request(event)
         outcome = submit_referral(
-            request, store=store or ReferralStore(settings.table_name), settings=settings, correlation_id=correlation_id
+            request,
+            store=store or ReferralStore(settings.table_name),
+            settings=settings,
+            correlation_id=correlation_id,
         )
     except HttpError as error:
-        logger.info("Referral refused", extra={"status": error.status, "fields": [e["field"] for e in error.errors or []]})
+        logger.info(
+            "Referral refused",
+            extra={"status": error.status, "fields": [e["field"] for e in error.errors or []]},
+        )
         metrics.add_metric(name="ReferralsRefused", unit=MetricUnit.Count, value=1)
         return error_response(error)
     except (ServiceUnavailable, ConfigurationError) as error:
         logger.exception("Referral could not be stored", extra={"error_kind": type(error).__name__})
         metrics.add_metric(name="ReferralsFailed", unit=MetricUnit.Count, value=1)
-        return error_response(HttpError(503, "The service is busy: please try again in a minute"), {"Retry-After": "30"})
+        return error_response(
+            HttpError(503, "The service is busy: please try again in a minute"), {"Retry-After": "30"}
+        )
 
     logger.append_keys(reference=outcome.reference)
     if outcome.created:

@@ -59,7 +59,9 @@ class Api(Construct):
             "DefaultStage",
             stage_name="$default",
             auto_deploy=True,
-            throttle=apigwv2.ThrottleSettings(rate_limit=REFERRALS_RATE_LIMIT * 5, burst_limit=REFERRALS_BURST_LIMIT * 5),
+            throttle=apigwv2.ThrottleSettings(
+                rate_limit=REFERRALS_RATE_LIMIT * 5, burst_limit=REFERRALS_BURST_LIMIT * 5
+            ),
             access_log_settings=_AccessLogs(self.access_logs),
         )
         self._route_settings: dict[str, dict[str, int]] = {}
@@ -74,7 +76,10 @@ class Api(Construct):
             methods=[apigwv2.HttpMethod(method)],
             integration=integrations.HttpLambdaIntegration(f"{method.title()}{name}", function),
         )
-        self._route_settings[route_key] = {"ThrottlingRateLimit": rate_limit, "ThrottlingBurstLimit": burst_limit}
+        self._route_settings[route_key] = {
+            "ThrottlingRateLimit": rate_limit,
+            "ThrottlingBurstLimit": burst_limit,
+        }
         stage = self.stage.node.default_child
         assert isinstance(stage, apigwv2.CfnStage)
         stage.add_property_override("RouteSettings", self._route_settings)

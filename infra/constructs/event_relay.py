@@ -18,7 +18,9 @@ from shared.config import ENV_EVENT_BUS_NAME
 
 
 class EventRelay(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, data: Data, bus: Bus, layer: lambda_.ILayerVersion) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, data: Data, bus: Bus, layer: lambda_.ILayerVersion
+    ) -> None:
         super().__init__(scope, construct_id)
         self.function = FamilynetFunction(
             self,
@@ -58,7 +60,9 @@ class EventRelay(Construct):
                         {
                             "eventName": lambda_.FilterRule.is_equal("INSERT"),
                             "dynamodb": {
-                                "NewImage": {layout.KIND_ATTRIBUTE: {"S": lambda_.FilterRule.is_equal(layout.KIND_OUTBOX_EVENT)}}
+                                "NewImage": {
+                                    layout.KIND_ATTRIBUTE: {"S": lambda_.FilterRule.is_equal(layout.KIND_OUTBOX_EVENT)}
+                                }
                             },
                         }
                     )

@@ -15,7 +15,9 @@ from shared.config import ENV_TABLE_NAME
 
 
 class Intake(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, data: Data, api: Api, layer: lambda_.ILayerVersion) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, data: Data, api: Api, layer: lambda_.ILayerVersion
+    ) -> None:
         super().__init__(scope, construct_id)
         function = FamilynetFunction(
             self,

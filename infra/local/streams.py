@@ -38,13 +38,16 @@ class StreamReader:
         """New records since the last read (TRIM_HORIZON at first), those that pass the filters, in order."""
         records: list[dict[str, Any]] = []
         for shard in self._shards():
-            iterator = self._iterators.get(shard) or self._client.get_shard_iterator(
-                StreamArn=self._arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
-            )["ShardIterator"]
+            iterator = (
+                self._iterators.get(shard)
+                or self._client.get_shard_iterator(
+                    StreamArn=self._arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
+                )["ShardIterator"]
+            )
             response = self._client.get_records(ShardIterator=iterator, Limit=limit)
             self._iterators[shard] = response.get("NextShardIterator") or iterator
-            for record in response.get("Records", []):
-                record = {**record, "eventSourceARN": self._arn}
+            for raw in response.get("Records", []):
+                record = {**raw, "eventSourceARN": self._arn}
                 if self._patterns and not any(p.matches_event(_plain(record)) for p in self._patterns):
                     continue
                 if self._is_phantom(record):
@@ -59,6 +62,6 @@ class StreamReader:
         return "Item" not in self._dynamodb.get_item(TableName=self._table, Key=keys, ConsistentRead=True)
 
 
-def _plain(record: dict[str, Any]) -> dict[str, Any]:
+def _plain(record: dict[str, Any]) -> Any:
     """Lambda filters match the record's JSON form (numbers and dates as JSON values, not Python objects)."""
-    return json.loads(json.dumps(record, default=str))  # type: ignore[no-any-return]
+    return json.loads(json.dumps(record, default=str))

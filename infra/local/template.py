@@ -99,7 +99,7 @@ class Template:
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (name, argument), = value.items()
+            ((name, argument),) = value.items()
             if name == "Ref":
                 return self._pseudo(argument) if argument.startswith("AWS::") else self.ref(argument)
             if name == "Fn::GetAtt":
@@ -122,8 +122,12 @@ class Template:
 
     def _pseudo(self, name: str) -> str:
         pseudo = {
-            "AWS::Region": self.region, "AWS::AccountId": self.account, "AWS::Partition": "aws",
-            "AWS::URLSuffix": "amazonaws.com", "AWS::StackName": "Familynet", "AWS::NoValue": "",
+            "AWS::Region": self.region,
+            "AWS::AccountId": self.account,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::StackName": "Familynet",
+            "AWS::NoValue": "",
         }
         if name not in pseudo:
             raise UnresolvableReference(f"Pseudo parameter {name} is not known locally")
@@ -131,7 +135,7 @@ class Template:
 
     def _sub(self, argument: Any) -> str:
         text, variables = (argument, {}) if isinstance(argument, str) else argument
-        result = text
+        result: str = str(text)
         import re  # noqa: PLC0415
 
         for match in re.findall(r"\$\{([^}]+)\}", text):

@@ -29,7 +29,7 @@ class Cloud:
     _reader: StreamReader | None = None
 
     def client(self, service: str) -> Any:
-        return self.session.client(service)
+        return self.session.client(service)  # type: ignore[call-overload]
 
     def function(self, name: str) -> LocalFunction:
         [found] = [f for f in self.provisioned.functions.values() if f.handler == f"functions.{name}.handler.handler"]
@@ -63,7 +63,11 @@ class Cloud:
         sqs, events = self.client("sqs"), self.client("events")
         url = sqs.create_queue(QueueName="test-capture")["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        events.put_rule(Name="test-capture", EventBusName=self.bus_name, EventPattern=json.dumps({"source": ["familynet"]}))
+        events.put_rule(
+            Name="test-capture",
+            EventBusName=self.bus_name,
+            EventPattern=json.dumps({"source": ["familynet"]}),
+        )
         events.put_targets(Rule="test-capture", EventBusName=self.bus_name, Targets=[{"Id": "capture", "Arn": arn}])
         return EventCapture(sqs, url)
 
@@ -95,8 +99,11 @@ class EventCapture:
 @pytest.fixture
 def cloud(template_body: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
     for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": LOCAL_REGION, "AWS_REGION": LOCAL_REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": LOCAL_REGION,
+        "AWS_REGION": LOCAL_REGION,
         # botocore's account-based endpoints ({account}.streams-ddb...) are unknown to moto's URL patterns
         "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
     }.items():
@@ -132,8 +139,13 @@ def api_event(
         "rawQueryString": "",
         "headers": all_headers,
         "requestContext": {
-            "http": {"method": "POST", "path": "/referrals", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1",
-                     "userAgent": "pytest"},
+            "http": {
+                "method": "POST",
+                "path": "/referrals",
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": "pytest",
+            },
             "requestId": "req-" + str(abs(hash(text)) % 10**8),
             "routeKey": "POST /referrals",
             "stage": "$default",

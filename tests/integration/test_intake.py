@@ -35,7 +35,11 @@ def test_minimal_referral_is_stored_with_audit_entry_and_announced_once(cloud, s
     assert response["headers"]["Location"] == f"/referrals/{reference}"
     # And one referral, one audit entry and one outbox event are stored under it
     items = cloud.items()
-    assert kinds(i for i in items if i["pk"] == f"REFERRAL#{reference}") == {"referral": 1, "audit": 1, "outbox_event": 1}
+    assert kinds(i for i in items if i["pk"] == f"REFERRAL#{reference}") == {
+        "referral": 1,
+        "audit": 1,
+        "outbox_event": 1,
+    }
     [referral] = [i for i in items if i["kind"] == "referral"]
     assert referral["status"] == "received"
     assert referral["submission"]["family"]["postcode"] == "SW1A 1AA"
@@ -100,7 +104,10 @@ def test_a_repeat_after_the_dedupe_window_is_a_new_referral(cloud, submit, refer
     later = datetime.now(UTC) + timedelta(hours=get_settings().submission_dedupe_hours, minutes=1)
     outcome = submit_referral(
         read_request(api_event(referral_body)),
-        store=ReferralStore(cloud.table_name), settings=get_settings(), correlation_id="c-2", now=later,
+        store=ReferralStore(cloud.table_name),
+        settings=get_settings(),
+        correlation_id="c-2",
+        now=later,
     )
     assert outcome.created and outcome.reference != first["json"]["reference"]
 
@@ -108,11 +115,17 @@ def test_a_repeat_after_the_dedupe_window_is_a_new_referral(cloud, submit, refer
 def test_a_form_encoded_referral_is_the_same_referral_as_its_json(cloud, submit, referral_body):
     form = {
         "route": "lead_practitioner",
-        "referrer.name": "Sam Okafor", "referrer.role": "Social worker",
-        "referrer.organisation": "North Locality Team", "referrer.email": "sam.okafor@council.example.org",
-        "family.contact_name": "Jo Bloggs", "family.postcode": "SW1A 1AA",
-        "family.children.0.first_name": "Alfie", "family.children.0.date_of_birth": "2019-05-14",
-        "consent.given": "true", "consent.given_on": "2026-11-20", "consent.obtained_by": "Sam Okafor",
+        "referrer.name": "Sam Okafor",
+        "referrer.role": "Social worker",
+        "referrer.organisation": "North Locality Team",
+        "referrer.email": "sam.okafor@council.example.org",
+        "family.contact_name": "Jo Bloggs",
+        "family.postcode": "SW1A 1AA",
+        "family.children.0.first_name": "Alfie",
+        "family.children.0.date_of_birth": "2019-05-14",
+        "consent.given": "true",
+        "consent.given_on": "2026-11-20",
+        "consent.obtained_by": "Sam Okafor",
         "reason": "Mum is recovering from surgery and needs help with school runs.",
     }
     by_form = submit(urlencode(form), content_type="application/x-www-form-urlencoded")
@@ -127,7 +140,12 @@ def test_a_form_encoded_referral_is_the_same_referral_as_its_json(cloud, submit,
         ("{not json", "application/json", 400, "The request body is not valid JSON (line 1, column 2)"),
         ("[1, 2]", "application/json", 400, "The request body must be a JSON object"),
         ("", "application/json", 400, "The request body is not valid JSON (line 1, column 1)"),
-        ("<referral/>", "application/xml", 415, "Send the referral as application/json or application/x-www-form-urlencoded"),
+        (
+            "<referral/>",
+            "application/xml",
+            415,
+            "Send the referral as application/json or application/x-www-form-urlencoded",
+        ),
         ("{}", None, 415, "Send the referral as application/json or application/x-www-form-urlencoded"),
         ("a=1&a", "application/x-www-form-urlencoded", 400, "The form data is malformed"),
     ],
@@ -157,7 +175,10 @@ def test_validation_problems_answer_422_with_each_field(cloud, submit, referral_
     response = submit(referral_body)
     assert response["statusCode"] == 422
     assert response["json"]["errors"] == [
-        {"field": "referrer.email", "message": "Enter an email address in the correct format, like name@example.org"},
+        {
+            "field": "referrer.email",
+            "message": "Enter an email address in the correct format, like name@example.org",
+        },
         {"field": "family.children", "message": "Add at least one child"},
     ]
     assert cloud.items() == []

@@ -13,10 +13,21 @@ from shared.event_catalogue import EVENTS_DIR, render
 from shared.events import EVENT_TYPES, parse_detail
 
 ARCHITECTURE_EVENTS = {
-    "ReferralReceived", "ReferralAccepted", "ReferralDeclined", "ReferralWithdrawn",
-    "MeetingScheduled", "MeetingRescheduled", "MeetingCancelled", "MeetingHeld",
-    "ReviewScheduled", "ReviewDue", "ReviewOverdue", "ReviewCompleted",
-    "EmailBounced", "EmailComplained", "DeadlineBreached",
+    "ReferralReceived",
+    "ReferralAccepted",
+    "ReferralDeclined",
+    "ReferralWithdrawn",
+    "MeetingScheduled",
+    "MeetingRescheduled",
+    "MeetingCancelled",
+    "MeetingHeld",
+    "ReviewScheduled",
+    "ReviewDue",
+    "ReviewOverdue",
+    "ReviewCompleted",
+    "EmailBounced",
+    "EmailComplained",
+    "DeadlineBreached",
 }
 
 
@@ -26,10 +37,7 @@ def test_every_event_in_the_design_has_a_model():
 
 def test_events_folder_matches_the_models_run_make_schemas_when_this_fails():
     expected = render()
-    on_disk = {
-        str(path.relative_to(EVENTS_DIR)): path.read_text()
-        for path in EVENTS_DIR.glob("*/*.json")
-    }
+    on_disk = {str(path.relative_to(EVENTS_DIR)): path.read_text() for path in EVENTS_DIR.glob("*/*.json")}
     assert sorted(on_disk) == sorted(expected)
     drifted = [name for name, text in expected.items() if on_disk[name] != text]
     assert drifted == []
@@ -60,4 +68,4 @@ def test_a_schema_refuses_an_event_with_an_extra_personal_field():
 
 
 def test_events_folder_is_where_the_design_says():
-    assert EVENTS_DIR == Path(__file__).resolve().parents[2] / "events"
+    assert Path(__file__).resolve().parents[2] / "events" == EVENTS_DIR

@@ -21,16 +21,24 @@ class RecordingPublisher:
 
 
 def stream_record(sequence: str, kind: str = "outbox_event", event_name: str = "INSERT", event_id: str = "e1"):
-    image = {"kind": {"S": kind}, "event_id": {"S": event_id}, "detail_type": {"S": "ReferralReceived"},
-             "detail": {"S": json.dumps({"metadata": {"event_id": event_id}, "data": {}})}}
+    image = {
+        "kind": {"S": kind},
+        "event_id": {"S": event_id},
+        "detail_type": {"S": "ReferralReceived"},
+        "detail": {"S": json.dumps({"metadata": {"event_id": event_id}, "data": {}})},
+    }
     return {"eventName": event_name, "dynamodb": {"SequenceNumber": sequence, "NewImage": image}}
 
 
 def test_outbox_inserts_are_published_and_other_records_skipped():
     publisher = RecordingPublisher()
     result = relay(
-        [stream_record("1", event_id="a"), stream_record("2", kind="audit"), stream_record("3", event_name="MODIFY"),
-         stream_record("4", event_id="b")],
+        [
+            stream_record("1", event_id="a"),
+            stream_record("2", kind="audit"),
+            stream_record("3", event_name="MODIFY"),
+            stream_record("4", event_id="b"),
+        ],
         publisher,  # type: ignore[arg-type]
     )
     assert [e.event_id for e in publisher.published] == ["a", "b"]

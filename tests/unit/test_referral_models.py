@@ -40,9 +40,7 @@ def test_missing_required_fields_are_each_named_with_a_message():
 def test_bad_email_gets_the_format_message():
     body = minimal_referral()
     body["referrer"]["email"] = "sam.okafor.council"
-    assert errors_for(body) == {
-        "referrer.email": "Enter an email address in the correct format, like name@example.org"
-    }
+    assert errors_for(body) == {"referrer.email": "Enter an email address in the correct format, like name@example.org"}
 
 
 @pytest.mark.parametrize("postcode", ["ZZ1", "12345", "SW1A 1A", "", "SW1A1AAA"])
@@ -89,7 +87,9 @@ def test_unknown_fields_are_refused_rather_than_silently_dropped():
 
 def test_text_lengths_are_bounded():
     body = minimal_referral(reason="x" * 5001)
-    assert errors_for(body) == {"reason": "Why the family would benefit from a Family Network meeting must be 5000 characters or fewer"}
+    assert errors_for(body) == {
+        "reason": "Why the family would benefit from a Family Network meeting must be 5000 characters or fewer"
+    }
 
 
 def test_invalid_dates_say_what_a_real_date_looks_like():
@@ -113,11 +113,13 @@ def test_references_use_the_unambiguous_alphabet():
     assert not any(set(ref[3:]) & set("01OI") for ref in references)
 
 
-@given(st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=10), children, max_size=4),
-    max_leaves=20,
-))
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+        lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+        max_leaves=20,
+    )
+)
 def test_any_json_value_is_either_valid_or_explained_field_by_field(value):
     try:
         ReferralSubmission.model_validate(value)

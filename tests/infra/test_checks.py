@@ -1,0 +1,80 @@
+"""cdk-nag's AwsSolutions pack gates every synth; cfn-lint finds no errors; the deployable asset is for arm64."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+
+def test_the_synth_ran_the_aws_solutions_pack_and_it_passed(cloud_assembly: Path):
+    report = json.loads((cloud_assembly / "validation-report.json").read_text())
+    [plugin] = report["pluginReports"]
+    assert plugin["pluginName"] == "AwsSolutions"
+    assert plugin["conclusion"] == "success"
+    assert plugin["violations"] == []
+
+
+def test_each_acknowledgment_names_its_exact_finding_and_a_reason(cloud_assembly: Path):
+    report = json.loads((cloud_assembly / "validation-report.json").read_text())
+    suppressed = report["pluginReports"][0]["suppressedViolations"]
+    for finding in suppressed:
+        assert finding["acknowledgedId"] == f"AwsSolutions::{finding['ruleName']}"
+        assert len(finding["reason"]) >= 40, finding["ruleName"]
+    # A new acknowledgment is a decision for review: it must be added here on purpose.
+    assert {f["ruleName"].split("[")[0] for f in suppressed} == {
+        "AwsSolutions-APIG4",
+        "AwsSolutions-IAM4",
+        "AwsSolutions-IAM5",
+        "AwsSolutions-SQS3",
+    }
+
+
+def test_a_new_finding_fails_the_synth(tmp_path: Path):
+    """A construct nag objects to (a queue without encryption or a DLQ) makes app.synth() raise."""
+    from aws_cdk import App, Stack  # noqa: PLC0415
+    from aws_cdk import aws_sqs as sqs  # noqa: PLC0415
+
+    from infra.nag import add_checks  # noqa: PLC0415
+
+    app = App(outdir=str(tmp_path))
+    add_checks(app)
+    stack = Stack(app, "Throwaway")
+    sqs.Queue(stack, "Plain", encryption=sqs.QueueEncryption.UNENCRYPTED)
+    with pytest.raises(RuntimeError, match="ValidationFailed"):
+        app.synth()
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    rules = {v["ruleName"] for v in report["pluginReports"][0]["violations"]}
+    assert {"AwsSolutions-SQS3", "AwsSolutions-SQS4"} <= rules
+
+
+def test_cfn_lint_reports_no_errors(cloud_assembly: Path):
+    from cfnlint.api import lint_all  # noqa: PLC0415
+
+    matches = lint_all(next(cloud_assembly.glob("*.template.json")).read_text())
+    errors = [f"{m.rule.id} {m.message}" for m in matches if m.rule.severity.lower() == "error"]
+    assert errors == []
+
+
+def test_the_dependencies_layer_carries_aarch64_wheels_for_the_runtime():
+    from infra import assets  # noqa: PLC0415
+    from infra.constants import PYTHON_VERSION  # noqa: PLC0415
+
+    layer = assets.dependencies_layer(full=True) / "python"
+    [core] = layer.glob("pydantic_core/_pydantic_core*.so")
+    assert f"cpython-{PYTHON_VERSION.replace('.', '')}-aarch64" in core.name
+    elf_machine = int.from_bytes(core.read_bytes()[18:20], "little")
+    assert elf_machine == 0xB7  # EM_AARCH64
+    assert (layer / "aws_lambda_powertools").is_dir() and (layer / "email_validator").is_dir()
+    assert not (layer / "botocore").exists()  # provided by the Lambda runtime
+    assert not list(layer.rglob("*.pyc"))  # the host's bytecode is useless to another Python
+
+
+def test_function_assets_hold_the_handler_and_the_shared_package():
+    from infra import assets  # noqa: PLC0415
+
+    folder = assets.function_code("intake")
+    assert (folder / "functions" / "intake" / "handler.py").is_file()
+    assert (folder / "shared" / "intake.py").is_file()
+    assert not list(folder.rglob("__pycache__"))

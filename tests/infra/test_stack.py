@@ -1,0 +1,200 @@
+"""The synthesized template: every property the design and the trunk issue ask of the infrastructure."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from infra.constants import PYTHON_VERSION, REFERRALS_BURST_LIMIT, REFERRALS_RATE_LIMIT, REFERRALS_ROUTE
+from shared import table as layout
+
+
+@pytest.fixture(scope="module")
+def template(template_body: dict[str, Any]) -> Template:
+    return Template.from_json(template_body)
+
+
+def resources(template_body: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template_body["Resources"].items() if v["Type"] == kind}
+
+
+def test_one_table_on_demand_with_pitr_cmk_ttl_stream_and_the_designs_indexes(template):
+    template.resource_count_is("AWS::DynamoDB::Table", 1)
+    template.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "BillingMode": "PAY_PER_REQUEST",
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            "SSESpecification": {"SSEEnabled": True, "SSEType": "KMS", "KMSMasterKeyId": Match.any_value()},
+            "TimeToLiveSpecification": {"AttributeName": layout.TTL_ATTRIBUTE, "Enabled": True},
+            "StreamSpecification": {"StreamViewType": "NEW_IMAGE"},
+            "KeySchema": [
+                {"AttributeName": layout.PARTITION_KEY, "KeyType": "HASH"},
+                {"AttributeName": layout.SORT_KEY, "KeyType": "RANGE"},
+            ],
+            "GlobalSecondaryIndexes": [
+                Match.object_like(
+                    {
+                        "IndexName": name,
+                        "KeySchema": [
+                            {"AttributeName": pk, "KeyType": "HASH"},
+                            {"AttributeName": sk, "KeyType": "RANGE"},
+                        ],
+                    }
+                )
+                for name, (pk, sk) in layout.GLOBAL_SECONDARY_INDEXES.items()
+            ],
+        },
+    )
+
+
+def test_the_tables_key_is_customer_managed_with_rotation(template_body):
+    [key] = resources(template_body, "AWS::KMS::Key").values()
+    assert key["Properties"]["EnableKeyRotation"] is True
+    [table] = resources(template_body, "AWS::DynamoDB::Table").values()
+    key_id = next(iter(resources(template_body, "AWS::KMS::Key")))
+    assert table["Properties"]["SSESpecification"]["KMSMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+
+
+def test_a_custom_bus_with_an_archive_of_familynet_events(template):
+    template.resource_count_is("AWS::Events::EventBus", 1)
+    template.has_resource_properties(
+        "AWS::Events::Archive",
+        {
+            "EventPattern": {"source": ["familynet"]},
+            "RetentionDays": Match.any_value(),
+            "SourceArn": Match.any_value(),
+        },
+    )
+
+
+def test_post_referrals_is_throttled_per_route_and_access_logged(template):
+    template.has_resource_properties("AWS::ApiGatewayV2::Route", {"RouteKey": REFERRALS_ROUTE})
+    template.has_resource_properties(
+        "AWS::ApiGatewayV2::Stage",
+        {
+            "StageName": "$default",
+            "RouteSettings": {
+                REFERRALS_ROUTE: {
+                    "ThrottlingRateLimit": REFERRALS_RATE_LIMIT,
+                    "ThrottlingBurstLimit": REFERRALS_BURST_LIMIT,
+                }
+            },
+            "DefaultRouteSettings": {
+                "ThrottlingRateLimit": Match.any_value(),
+                "ThrottlingBurstLimit": Match.any_value(),
+            },
+            "AccessLogSettings": {
+                "DestinationArn": Match.any_value(),
+                "Format": Match.string_like_regexp("requestId"),
+            },
+        },
+    )
+
+
+def test_access_logs_are_json_without_bodies_or_client_addresses(template_body):
+    [stage] = resources(template_body, "AWS::ApiGatewayV2::Stage").values()
+    fields = json.loads(stage["Properties"]["AccessLogSettings"]["Format"])
+    assert {"requestId", "routeKey", "status"} <= set(fields)
+    assert not any("sourceIp" in value or "body" in value for value in fields.values())
+
+
+def test_every_function_is_arm64_newest_python_traced_with_explicit_memory_timeout_and_retained_logs(
+    template_body,
+):
+    functions = resources(template_body, "AWS::Lambda::Function")
+    log_groups = resources(template_body, "AWS::Logs::LogGroup")
+    assert functions
+    for logical_id, function in functions.items():
+        props = function["Properties"]
+        assert props["Architectures"] == ["arm64"], logical_id
+        assert props["Runtime"] == f"python{PYTHON_VERSION}", logical_id
+        assert props["TracingConfig"] == {"Mode": "Active"}, logical_id
+        assert isinstance(props["MemorySize"], int) and isinstance(props["Timeout"], int), logical_id
+        log_group = props["LoggingConfig"]["LogGroup"]["Ref"]
+        assert log_groups[log_group]["Properties"]["RetentionInDays"] == 90, logical_id
+
+
+def test_the_pinned_runtime_is_the_newest_python_cdk_offers():
+    from aws_cdk import aws_lambda  # noqa: PLC0415
+
+    newest = max(
+        (name for name in dir(aws_lambda.Runtime) if name.startswith("PYTHON_3_")),
+        key=lambda name: int(name.rsplit("_", 1)[1]),
+    )
+    assert newest == "PYTHON_" + PYTHON_VERSION.replace(".", "_")
+
+
+def test_every_log_group_has_a_retention(template_body):
+    for logical_id, group in resources(template_body, "AWS::Logs::LogGroup").items():
+        assert group["Properties"].get("RetentionInDays"), logical_id
+
+
+def test_intake_may_only_put_condition_check_and_get_on_the_table(template_body):
+    policies = resources(template_body, "AWS::IAM::Policy")
+    [intake_policy] = [p for k, p in policies.items() if k.startswith("IntakeService")]
+    statements = intake_policy["Properties"]["PolicyDocument"]["Statement"]
+    dynamo = [s for s in statements if any(str(a).startswith("dynamodb:") for a in _actions(s))]
+    assert [sorted(_actions(s)) for s in dynamo] == [
+        ["dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem"]
+    ]
+    kms = [s for s in statements if any(str(a).startswith("kms:") for a in _actions(s))]
+    assert all("*" not in a for s in kms for a in _actions(s))
+    assert all("kms:ViaService" in s["Condition"]["StringEquals"] for s in kms)
+
+
+def test_no_function_may_scan_the_table(template_body):
+    for policy in resources(template_body, "AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            assert not any(a in ("dynamodb:Scan", "dynamodb:*") for a in _actions(statement))
+
+
+def test_the_relay_reads_only_new_outbox_items_with_retries_bisection_and_a_dlq(template):
+    template.has_resource_properties(
+        "AWS::Lambda::EventSourceMapping",
+        {
+            "EventSourceArn": {"Fn::GetAtt": [Match.any_value(), "StreamArn"]},
+            "StartingPosition": "TRIM_HORIZON",
+            "BisectBatchOnFunctionError": True,
+            "MaximumRetryAttempts": Match.any_value(),
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            "DestinationConfig": {"OnFailure": {"Destination": Match.any_value()}},
+            "FilterCriteria": {
+                "Filters": [
+                    {
+                        "Pattern": json.dumps(
+                            {
+                                "eventName": ["INSERT"],
+                                "dynamodb": {"NewImage": {"kind": {"S": ["outbox_event"]}}},
+                            },
+                            separators=(",", ":"),
+                        )
+                    }
+                ]
+            },
+        },
+    )
+
+
+def test_queues_are_encrypted_and_refuse_plain_http(template_body):
+    queues = resources(template_body, "AWS::SQS::Queue")
+    assert queues
+    for queue in queues.values():
+        assert queue["Properties"].get("SqsManagedSseEnabled") or queue["Properties"].get("KmsMasterKeyId")
+    policies = resources(template_body, "AWS::SQS::QueuePolicy").values()
+    denies = [s for p in policies for s in p["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
+    assert {d["Condition"]["Bool"]["aws:SecureTransport"] for d in denies} == {"false"}
+    assert len(denies) == len(queues)
+
+
+def test_the_stack_is_environment_agnostic(template_body):
+    text = json.dumps(template_body)
+    assert "123456789012" not in text and "eu-west-2" not in text
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    actions = statement["Action"]
+    return actions if isinstance(actions, list) else [actions]
