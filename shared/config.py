@@ -13,6 +13,9 @@ ENV_EVENT_BUS_NAME = "EVENT_BUS_NAME"
 ENV_SUBMISSION_DEDUPE_HOURS = "SUBMISSION_DEDUPE_HOURS"
 ENV_OUTBOX_RETENTION_DAYS = "OUTBOX_RETENTION_DAYS"
 
+# One CloudWatch namespace for every function; each function's `service` dimension tells them apart.
+METRICS_NAMESPACE = "Familynet"
+
 
 class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")

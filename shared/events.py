@@ -20,7 +20,7 @@ RouteName = Literal["lead_practitioner", "professional_request"]
 
 
 class EventMetadata(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     event_id: str = Field(min_length=1, max_length=64, description="Unique per event; consumers dedupe on it.")
     version: str = Field(pattern=r"^\d+$", description="Major version of the event's data schema.")
@@ -31,7 +31,8 @@ class EventMetadata(BaseModel):
 class EventData(BaseModel):
     """Base of every event's `data`: ids, states and dates only."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Built on first use: a function uses one or two of these models, and building all costs its cold start.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     detail_type: ClassVar[str]
     version: ClassVar[str] = "1"
@@ -44,7 +45,7 @@ DataT = TypeVar("DataT", bound=EventData)
 class Event(BaseModel, Generic[DataT]):
     """The `detail` of a familynet event on the bus."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     metadata: EventMetadata
     data: DataT

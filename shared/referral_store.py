@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared import aws, table
@@ -16,8 +16,14 @@ from shared.errors import ConfigurationError, ServiceUnavailable
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
+
+@lru_cache(maxsize=1)
+def _codecs() -> tuple[Any, Any]:
+    # boto3's (de)serializers import all of boto3: loaded with the first request, like the client.
+    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer  # noqa: PLC0415
+
+    return TypeSerializer(), TypeDeserializer()
+
 
 _RETRYABLE = {
     "TransactionConflict",
@@ -30,11 +36,13 @@ _RETRYABLE = {
 
 
 def to_item(values: dict[str, Any]) -> dict[str, Any]:
-    return {key: _serializer.serialize(value) for key, value in values.items() if value is not None}
+    serializer = _codecs()[0]
+    return {key: serializer.serialize(value) for key, value in values.items() if value is not None}
 
 
 def from_item(item: dict[str, Any]) -> dict[str, Any]:
-    return {key: _deserializer.deserialize(value) for key, value in item.items()}
+    deserializer = _codecs()[1]
+    return {key: deserializer.deserialize(value) for key, value in item.items()}
 
 
 class ReferenceTaken(Exception):

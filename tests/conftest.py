@@ -19,7 +19,7 @@ os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "tests")
 @pytest.fixture(scope="session")
 def cloud_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Synthesize the app once per session (light assets: no dependency bundling), nag checks included."""
-    from infra.app import build_app  # noqa: PLC0415 - jsii starts only for tests that need it
+    from infra.app import build_app
 
     outdir = tmp_path_factory.mktemp("cdk.out")
     app, _ = build_app(outdir=str(outdir), bundle="light")
@@ -29,7 +29,7 @@ def cloud_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def template_body(cloud_assembly: Path) -> dict[str, Any]:
-    from infra.constants import STACK_NAME  # noqa: PLC0415
+    from infra.constants import STACK_NAME
 
     return json.loads((cloud_assembly / f"{STACK_NAME}.template.json").read_text())  # type: ignore[no-any-return]
 

@@ -10,12 +10,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.config import get_settings
 from shared.errors import PublishFailed
 from shared.event_relay import relay
-from shared.observability import logger, metrics, tracer
+from shared.observability import logger, metrics
 from shared.publisher import EventPublisher
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext, publisher: EventPublisher | None = None) -> dict[str, Any]:
     records = event.get("Records") or []

@@ -12,12 +12,11 @@ from shared.config import get_settings
 from shared.errors import ConfigurationError, ServiceUnavailable
 from shared.http import HttpError, error_response, json_response
 from shared.intake import outcome_body, read_request, submit_referral
-from shared.observability import logger, metrics, tracer
+from shared.observability import logger, metrics
 from shared.referral_store import ReferralStore
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext, store: ReferralStore | None = None) -> dict[str, Any]:
     settings = get_settings()

@@ -12,7 +12,7 @@ from constructs import Construct
 from infra import assets
 from infra.constants import LOG_RETENTION_NAME
 from infra.nag import acknowledge
-from shared.observability import METRICS_NAMESPACE
+from shared.config import METRICS_NAMESPACE
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 LOG_RETENTION = getattr(logs.RetentionDays, LOG_RETENTION_NAME)

@@ -52,7 +52,8 @@ def provision(template: Template, clients: Any) -> Provisioned:
     _buses(template, clients("events"), result)
     _queues(template, clients("sqs"), result)
     _rules(template, clients("events"))
-    _functions(template, result)
+    result.functions = local_functions(template)
+    result.event_sources = local_event_sources(template)
     return result
 
 
@@ -160,24 +161,31 @@ def _rules(template: Template, events: Any) -> None:
             events.put_targets(Rule=logical_id, EventBusName=request.get("EventBusName", "default"), Targets=targets)
 
 
-def _functions(template: Template, result: Provisioned) -> None:
+def local_functions(template: Template) -> dict[str, LocalFunction]:
+    """The project's functions (CDK's helper functions excluded), with their environments resolved to local names."""
+    functions: dict[str, LocalFunction] = {}
     for logical_id, raw in template.of_type("AWS::Lambda::Function"):
         if "Handler" not in raw or not str(raw["Handler"]).startswith("functions."):
             continue  # CDK's own helper functions (log retention, custom resources) do not run locally
         props = template.resolve({k: v for k, v in raw.items() if k not in ("Code", "Role", "Layers")})
-        result.functions[logical_id] = LocalFunction(
+        functions[logical_id] = LocalFunction(
             logical_id=logical_id,
             handler=props["Handler"],
             environment={k: str(v) for k, v in props.get("Environment", {}).get("Variables", {}).items()},
             timeout_seconds=int(props.get("Timeout", 3)),
             memory_mb=int(props.get("MemorySize", 128)),
         )
+    return functions
+
+
+def local_event_sources(template: Template) -> list[LocalEventSource]:
+    sources: list[LocalEventSource] = []
     for logical_id, raw in template.of_type("AWS::Lambda::EventSourceMapping"):
         props = template.resolve(raw)
         function = raw["FunctionName"]["Ref"] if isinstance(raw["FunctionName"], dict) else raw["FunctionName"]
         source_arn = props["EventSourceArn"]
         on_failure = ((props.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
-        result.event_sources.append(
+        sources.append(
             LocalEventSource(
                 logical_id=logical_id,
                 function=function,
@@ -189,3 +197,4 @@ def _functions(template: Template, result: Provisioned) -> None:
                 on_failure_arn=on_failure,
             )
         )
+    return sources

@@ -33,10 +33,10 @@ def test_each_acknowledgment_names_its_exact_finding_and_a_reason(cloud_assembly
 
 def test_a_new_finding_fails_the_synth(tmp_path: Path):
     """A construct nag objects to (a queue without encryption or a DLQ) makes app.synth() raise."""
-    from aws_cdk import App, Stack  # noqa: PLC0415
-    from aws_cdk import aws_sqs as sqs  # noqa: PLC0415
+    from aws_cdk import App, Stack
+    from aws_cdk import aws_sqs as sqs
 
-    from infra.nag import add_checks  # noqa: PLC0415
+    from infra.nag import add_checks
 
     app = App(outdir=str(tmp_path))
     add_checks(app)
@@ -50,7 +50,7 @@ def test_a_new_finding_fails_the_synth(tmp_path: Path):
 
 
 def test_cfn_lint_reports_no_errors(cloud_assembly: Path):
-    from cfnlint.api import lint_all  # noqa: PLC0415
+    from cfnlint.api import lint_all
 
     matches = lint_all(next(cloud_assembly.glob("*.template.json")).read_text())
     errors = [f"{m.rule.id} {m.message}" for m in matches if m.rule.severity.lower() == "error"]
@@ -58,8 +58,8 @@ def test_cfn_lint_reports_no_errors(cloud_assembly: Path):
 
 
 def test_the_dependencies_layer_carries_aarch64_wheels_for_the_runtime():
-    from infra import assets  # noqa: PLC0415
-    from infra.constants import PYTHON_VERSION  # noqa: PLC0415
+    from infra import assets
+    from infra.constants import PYTHON_VERSION
 
     layer = assets.dependencies_layer(full=True) / "python"
     [core] = layer.glob("pydantic_core/_pydantic_core*.so")
@@ -72,7 +72,7 @@ def test_the_dependencies_layer_carries_aarch64_wheels_for_the_runtime():
 
 
 def test_function_assets_hold_the_handler_and_the_shared_package():
-    from infra import assets  # noqa: PLC0415
+    from infra import assets
 
     folder = assets.function_code("intake")
     assert (folder / "functions" / "intake" / "handler.py").is_file()

@@ -119,7 +119,7 @@ def test_every_function_is_arm64_newest_python_traced_with_explicit_memory_timeo
 
 
 def test_the_pinned_runtime_is_the_newest_python_cdk_offers():
-    from aws_cdk import aws_lambda  # noqa: PLC0415
+    from aws_cdk import aws_lambda
 
     newest = max(
         (name for name in dir(aws_lambda.Runtime) if name.startswith("PYTHON_3_")),

@@ -54,7 +54,7 @@ class Cloud:
         return name
 
     def items(self) -> list[dict[str, Any]]:
-        from shared.referral_store import from_item  # noqa: PLC0415
+        from shared.referral_store import from_item
 
         pages = self.client("dynamodb").get_paginator("scan").paginate(TableName=self.table_name)
         return [from_item(item) for page in pages for item in page["Items"]]
@@ -125,7 +125,7 @@ def api_event(
     base64: bool = False,
 ) -> dict[str, Any]:
     """An API Gateway HTTP API (payload 2.0) request for POST /referrals."""
-    import base64 as b64  # noqa: PLC0415
+    import base64 as b64
 
     text = json.dumps(body) if isinstance(body, dict) else body
     all_headers = {"content-type": content_type} if content_type else {}
@@ -158,7 +158,7 @@ def api_event(
 
 def invoke(name: str, cloud: Cloud, event: dict[str, Any], **collaborators: Any) -> Any:
     """Import the function's handler as the template names it and call it with a Lambda context."""
-    import importlib  # noqa: PLC0415
+    import importlib
 
     function = cloud.use_environment_of(name)
     module_name, attribute = function.handler.rsplit(".", 1)

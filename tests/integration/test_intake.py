@@ -94,11 +94,11 @@ def test_an_idempotency_key_reused_for_another_referral_is_refused(cloud, submit
 
 
 def test_a_repeat_after_the_dedupe_window_is_a_new_referral(cloud, submit, referral_body):
-    from datetime import UTC, datetime, timedelta  # noqa: PLC0415
+    from datetime import UTC, datetime, timedelta
 
-    from shared.config import get_settings  # noqa: PLC0415
-    from shared.intake import read_request, submit_referral  # noqa: PLC0415
-    from shared.referral_store import ReferralStore  # noqa: PLC0415
+    from shared.config import get_settings
+    from shared.intake import read_request, submit_referral
+    from shared.referral_store import ReferralStore
 
     first = submit(referral_body)
     later = datetime.now(UTC) + timedelta(hours=get_settings().submission_dedupe_hours, minutes=1)
