@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,7 +14,9 @@ from shared import table
 from shared.config import Settings
 from shared.events import ReferralReceived, new_event
 from shared.http import HttpError, header, parse_body
+from shared.errors import ServiceUnavailable
 from shared.referral_store import (
+    Contention,
     DuplicateSubmission,
     NewReferral,
     ReferenceTaken,
@@ -24,7 +27,8 @@ from shared.validation import field_errors
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_IDEMPOTENCY_KEY = 255
-_REFERENCE_ATTEMPTS = 5
+_ATTEMPTS = 5
+_BACKOFF_SECONDS = 0.05
 
 
 class IdempotencyKeyReused(HttpError):
@@ -81,11 +85,17 @@ def submit_referral(
     # The validated model, not the raw text: the same referral sent as JSON or as a form, reordered or re-spaced,
     # is the same submission.
     body_fingerprint = fingerprint(submission.model_dump_json())
-    for _ in range(_REFERENCE_ATTEMPTS):
+    for attempt in range(_ATTEMPTS):
         new = _new_referral(request, body_fingerprint, settings=settings, correlation_id=correlation_id, now=now)
         try:
             store.create(new, now=now)
         except ReferenceTaken:
+            continue
+        except Contention:
+            # A double click: the twin request holds the same markers. Once it commits, this one is a repeat.
+            if attempt == _ATTEMPTS - 1:
+                raise
+            time.sleep(_BACKOFF_SECONDS * 2**attempt)
             continue
         except DuplicateSubmission as duplicate:
             earlier = duplicate.earlier
@@ -93,7 +103,7 @@ def submit_referral(
                 raise IdempotencyKeyReused() from None
             return SubmissionOutcome(reference=earlier.reference, status=ReferralStatus(earlier.status), created=False)
         return SubmissionOutcome(reference=new.referral["reference"], status=ReferralStatus.RECEIVED, created=True)
-    raise RuntimeError("Could not draw an unused reference")  # 32^8 references: unreachable in practice
+    raise ServiceUnavailable("Could not store the referral after several attempts; try again")
 
 
 def _new_referral(

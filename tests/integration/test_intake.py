@@ -190,3 +190,15 @@ def test_a_missing_table_answers_503_not_500(cloud, submit, referral_body):
     assert response["statusCode"] == 503
     assert response["headers"]["Retry-After"] == "30"
     assert "Traceback" not in response["body"]
+
+
+def test_a_double_click_stores_one_referral(cloud, submit, referral_body):
+    # Given two identical submissions racing (a double click), each from its own thread
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        responses = list(pool.map(lambda _: submit(referral_body), range(2)))
+    # Then both answer the same reference, and one referral exists
+    assert {r["statusCode"] for r in responses} == {201}
+    assert len({r["json"]["reference"] for r in responses}) == 1
+    assert kinds(cloud.items())["referral"] == 1
