@@ -12,9 +12,9 @@ from pydantic import ValidationError
 
 from shared import table
 from shared.config import Settings
+from shared.errors import ServiceUnavailable
 from shared.events import ReferralReceived, new_event
 from shared.http import HttpError, header, parse_body
-from shared.errors import ServiceUnavailable
 from shared.referral_store import (
     Contention,
     DuplicateSubmission,

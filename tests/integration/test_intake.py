@@ -194,7 +194,7 @@ def test_a_missing_table_answers_503_not_500(cloud, submit, referral_body):
 
 def test_a_double_click_stores_one_referral(cloud, submit, referral_body):
     # Given two identical submissions racing (a double click), each from its own thread
-    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+    from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         responses = list(pool.map(lambda _: submit(referral_body), range(2)))
