@@ -15,7 +15,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help install test unit integration infra-tests lint synth schemas bench deploy clean
+.PHONY: help install run test unit integration infra-tests e2e lint synth schemas bench deploy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -38,7 +38,10 @@ node_modules/.installed: package.json package-lock.json
 install: $(VENV)/.synced ## Install the Python tools and packages
 	@true
 
-test: $(VENV)/.synced ## Run every test: unit, integration, infrastructure
+run: $(VENV)/.synced ## Run the whole system locally on http://127.0.0.1:8000 (PORT overrides; Ctrl-C stops it)
+	@$(PY) -m infra.local
+
+test: $(VENV)/.synced ## Run every test: unit, integration, infrastructure, end to end
 	@echo "==> running every test"
 	@$(PYTEST) tests -p no:cacheprovider
 
@@ -50,6 +53,9 @@ integration: $(VENV)/.synced ## Each function against moto, wired from the synth
 
 infra-tests: $(VENV)/.synced ## CDK assertions, cdk-nag, cfn-lint
 	@$(PYTEST) tests/infra
+
+e2e: $(VENV)/.synced ## End-to-end tests over HTTP against the local runtime
+	@$(PYTEST) tests/e2e
 
 lint: $(VENV)/.synced ## ruff and mypy
 	@$(VENV)/bin/ruff check .

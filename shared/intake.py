@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
 
-from shared import table
+from shared import clock, table
 from shared.config import Settings
 from shared.errors import ServiceUnavailable
 from shared.events import ReferralReceived, new_event
@@ -80,7 +80,7 @@ def submit_referral(
     The event goes out through the transactional outbox (the table's stream feeds the event relay), so a referral
     is never stored without its event, nor announced without being stored.
     """
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     submission = request.submission
     # The validated model, not the raw text: the same referral sent as JSON or as a form, reordered or re-spaced,
     # is the same submission.

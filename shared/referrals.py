@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import UTC, date, datetime
+from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from shared import clock
+
+_LONDON = ZoneInfo("Europe/London")
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: read aloud over the phone
 REFERENCE_PATTERN = re.compile(r"^FN-[A-HJ-NP-Z2-9]{8}$")
 MAX_CHILDREN = 12
@@ -26,7 +30,8 @@ def new_reference() -> str:
 
 
 def today() -> date:
-    return datetime.now(UTC).date()
+    # The family's "today": dates of birth and consent are calendar dates in England.
+    return clock.now().astimezone(_LONDON).date()
 
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]

@@ -32,6 +32,8 @@ class LocalEventSource:
     filters: list[dict[str, Any]]
     report_batch_item_failures: bool
     on_failure_arn: str | None
+    maximum_retry_attempts: int = -1
+    maximum_batching_window_seconds: int = 0
 
 
 @dataclass
@@ -52,6 +54,8 @@ def provision(template: Template, clients: Any) -> Provisioned:
     _buses(template, clients("events"), result)
     _queues(template, clients("sqs"), result)
     _rules(template, clients("events"))
+    _schedules(template, clients("scheduler"))
+    _email(template, clients("sesv2"))
     result.functions = local_functions(template)
     result.event_sources = local_event_sources(template)
     return result
@@ -161,12 +165,52 @@ def _rules(template: Template, events: Any) -> None:
             events.put_targets(Rule=logical_id, EventBusName=request.get("EventBusName", "default"), Targets=targets)
 
 
+def _schedules(template: Template, scheduler: Any) -> None:
+    for logical_id, raw in template.of_type("AWS::Scheduler::ScheduleGroup"):
+        name = raw.get("Name", logical_id)
+        scheduler.create_schedule_group(Name=name)
+        template.attributes[logical_id] = {"Ref": name, "Name": name}
+    for logical_id, raw in template.of_type("AWS::Scheduler::Schedule"):
+        props = template.resolve(raw)
+        request = {
+            key: props[key]
+            for key in (
+                "GroupName",
+                "ScheduleExpression",
+                "ScheduleExpressionTimezone",
+                "FlexibleTimeWindow",
+                "Target",
+                "State",
+                "Description",
+                "StartDate",
+                "EndDate",
+                "ActionAfterCompletion",
+            )
+            if key in props
+        }
+        request.setdefault("FlexibleTimeWindow", {"Mode": "OFF"})
+        name = props.get("Name", logical_id)
+        scheduler.create_schedule(Name=name, **request)
+        template.attributes[logical_id] = {"Ref": name}
+
+
+def _email(template: Template, sesv2: Any) -> None:
+    for logical_id, raw in template.of_type("AWS::SES::ConfigurationSet"):
+        name = raw.get("Name", logical_id)
+        sesv2.create_configuration_set(ConfigurationSetName=name)
+        template.attributes[logical_id] = {"Ref": name}
+    for logical_id, raw in template.of_type("AWS::SES::EmailIdentity"):
+        identity = template.resolve(raw["EmailIdentity"])
+        sesv2.create_email_identity(EmailIdentity=identity)
+        template.attributes[logical_id] = {"Ref": identity}
+
+
 def local_functions(template: Template) -> dict[str, LocalFunction]:
     """The project's functions (CDK's helper functions excluded), with their environments resolved to local names."""
     functions: dict[str, LocalFunction] = {}
     for logical_id, raw in template.of_type("AWS::Lambda::Function"):
-        if "Handler" not in raw or not str(raw["Handler"]).startswith("functions."):
-            continue  # CDK's own helper functions (log retention, custom resources) do not run locally
+        if not str(raw.get("Runtime", "")).startswith("python") or "Handler" not in raw:
+            continue  # CDK's own helper functions (Node.js custom resources) do not run locally
         props = template.resolve({k: v for k, v in raw.items() if k not in ("Code", "Role", "Layers")})
         functions[logical_id] = LocalFunction(
             logical_id=logical_id,
@@ -195,6 +239,8 @@ def local_event_sources(template: Template) -> list[LocalEventSource]:
                 filters=[json.loads(f["Pattern"]) for f in (props.get("FilterCriteria") or {}).get("Filters", [])],
                 report_batch_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
                 on_failure_arn=on_failure,
+                maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
+                maximum_batching_window_seconds=int(props.get("MaximumBatchingWindowInSeconds", 0)),
             )
         )
     return sources

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from moto.events.models import EventPattern
@@ -47,7 +48,7 @@ class StreamReader:
             response = self._client.get_records(ShardIterator=iterator, Limit=limit)
             self._iterators[shard] = response.get("NextShardIterator") or iterator
             for raw in response.get("Records", []):
-                record = {**raw, "eventSourceARN": self._arn}
+                record = _as_lambda_delivers(raw, self._arn)
                 if self._patterns and not any(p.matches_event(_plain(record)) for p in self._patterns):
                     continue
                 if self._is_phantom(record):
@@ -60,6 +61,15 @@ class StreamReader:
             return False
         keys = record["dynamodb"]["Keys"]
         return "Item" not in self._dynamodb.get_item(TableName=self._table, Key=keys, ConsistentRead=True)
+
+
+def _as_lambda_delivers(raw: dict[str, Any], stream_arn: str) -> dict[str, Any]:
+    """boto3 parses ApproximateCreationDateTime into a datetime; Lambda's event carries epoch seconds."""
+    record = {**raw, "eventSourceARN": stream_arn, "dynamodb": dict(raw["dynamodb"])}
+    created = record["dynamodb"].get("ApproximateCreationDateTime")
+    if isinstance(created, datetime):
+        record["dynamodb"]["ApproximateCreationDateTime"] = int(created.timestamp())
+    return record
 
 
 def _plain(record: dict[str, Any]) -> Any:

@@ -1,0 +1,114 @@
+"""`python -m infra.local` (what `make run` runs): the whole system on 127.0.0.1, from the synthesized template.
+
+Synthesizes the CDK app (light assets) into build/local/ unless nothing under infra/ or shared/ changed since the
+last run, starts moto and everything the template defines, serves the gateway on PORT (default 8000) and prints
+one line when ready. Ctrl-C stops it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from types import FrameType
+
+from werkzeug.serving import make_server
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILD = ROOT / "build" / "local"
+DEFAULT_PORT = 8000
+
+
+def template_path(outdir: Path) -> Path:
+    """The app's template, synthesized again only when its sources changed (the synth takes seconds)."""
+    from infra.constants import STACK_NAME  # noqa: PLC0415
+
+    sources = sorted(
+        p
+        for folder in ("infra", "shared")
+        for p in (ROOT / folder).rglob("*.py")
+        if "local" not in p.relative_to(ROOT).parts[1:2]
+    )
+    digest = hashlib.sha256()
+    for path in [*sources, ROOT / "cdk.json", ROOT / "uv.lock"]:
+        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    digest.update(",".join(sorted(p.name for p in (ROOT / "functions").iterdir() if p.is_dir())).encode())
+    stamp = outdir / "source.sha256"
+    template = outdir / f"{STACK_NAME}.template.json"
+    if template.is_file() and stamp.is_file() and stamp.read_text() == digest.hexdigest():
+        return template
+    # In its own process: CDK's jsii kernel (a Node process) has no business in the running system.
+    subprocess.run(
+        [sys.executable, "-m", "infra.app"],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "CDK_OUTDIR": str(outdir),
+            "FAMILYNET_BUNDLE": "light",
+            "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+        },
+        check=True,
+    )
+    stamp.write_text(digest.hexdigest())
+    return template
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.local", description=__doc__)
+    parser.add_argument("--template", type=Path, help="run this synthesized template instead of the app's")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", DEFAULT_PORT)))
+    parser.add_argument("--state", type=Path, help="write the addresses (gateway, moto) here as JSON when ready")
+    parser.add_argument("--logs", type=Path, default=BUILD / "logs", help="where each function's logs go")
+    parser.add_argument("--echo-logs", action="store_true", help="also print the functions' logs")
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    started = time.monotonic()
+    from infra.local.gateway import Gateway  # noqa: PLC0415
+    from infra.local.runtime import LocalRuntime  # noqa: PLC0415
+    from infra.local.template import Template  # noqa: PLC0415
+
+    path = args.template or template_path(BUILD / "cdk.out")
+    runtime = LocalRuntime(Template.load(path), log_dir=args.logs, echo_logs=args.echo_logs)
+    stopping = threading.Event()
+
+    def interrupt(signum: int, _frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
+    runtime.start()
+    try:
+        server = make_server("127.0.0.1", args.port, Gateway.for_runtime(runtime), threaded=True)
+    except OSError as exc:
+        runtime.stop()
+        print(f"familynet could not listen on 127.0.0.1:{args.port}: {exc.strerror} (set PORT)", file=sys.stderr)
+        return 1
+    url = f"http://127.0.0.1:{server.server_port}"
+    serving = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
+    serving.start()
+    if args.state:
+        args.state.parent.mkdir(parents=True, exist_ok=True)
+        args.state.write_text(json.dumps({"url": url, "pid": os.getpid(), **runtime.describe()}, indent=1))
+    print(
+        f"familynet is running at {url} (AWS APIs: {runtime.endpoint_url}; logs: {args.logs}; "
+        f"ready in {time.monotonic() - started:.1f} s; Ctrl-C stops it)",
+        flush=True,
+    )
+    stopping.wait()
+    server.shutdown()
+    runtime.stop()
+    print("familynet stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,315 @@
+"""The local API gateway: the template's HTTP API routes as API Gateway v2 (payload 2.0) events, JWT checks by the
+local issuer, the web form at `/`, and the local-only routes of the design (outbox, clock, token).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from werkzeug.exceptions import HTTPException
+from werkzeug.security import safe_join
+from werkzeug.wrappers import Request, Response
+
+from infra.local.functions import FunctionError
+from infra.local.issuer import InvalidToken, LocalIssuer, api_gateway_claims
+from infra.local.outbox import outbox_page, sent_emails
+from infra.local.runtime import LocalRuntime
+from infra.local.template import Template
+
+log = logging.getLogger("familynet.local")
+ROOT = Path(__file__).resolve().parents[2]
+WEB_ROOT = ROOT / "web"
+MAX_ADVANCE_DAYS = 3660
+_TEXT_TYPES = ("text/", "application/json", "application/x-www-form-urlencoded", "application/xml", "+json", "+xml")
+_CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css",
+    ".js": "text/javascript",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".ico": "image/x-icon",
+    ".woff2": "font/woff2",
+    ".woff": "font/woff",
+    ".json": "application/json",
+    ".txt": "text/plain; charset=utf-8",
+}
+
+
+@dataclass(frozen=True)
+class Authorizer:
+    issuer: str
+    audience: list[str]
+
+
+@dataclass(frozen=True)
+class Route:
+    route_key: str  # "POST /referrals", "GET /referrals/{id}", "ANY /{proxy+}", "$default"
+    function: str  # logical id
+    authorizer: Authorizer | None
+    scopes: list[str]
+    pattern: re.Pattern[str] | None
+
+    @property
+    def method(self) -> str:
+        return self.route_key.split(" ", 1)[0] if self.route_key != "$default" else "ANY"
+
+    @property
+    def specificity(self) -> tuple[int, int]:
+        """API Gateway prefers the most specific route: fewer (and no greedy) parameters, longer paths first."""
+        if self.pattern is None:
+            return (9, 0)
+        path = self.route_key.split(" ", 1)[1]
+        return (1 if "+}" in path else 0, -len(path.split("/")) + path.count("{"))
+
+    def match(self, method: str, path: str) -> dict[str, str] | None:
+        if self.pattern is None:
+            return {}
+        if self.method not in ("ANY", method):
+            return None
+        found = self.pattern.fullmatch(path)
+        return found.groupdict() if found else None
+
+
+def routes_of(template: Template) -> list[Route]:
+    """Every route of the template's HTTP APIs, with the function its integration invokes."""
+    integrations: dict[str, str] = {}
+    for logical_id, raw in template.of_type("AWS::ApiGatewayV2::Integration"):
+        uri = json.dumps(raw.get("IntegrationUri"))
+        functions = [name for name, _ in template.of_type("AWS::Lambda::Function") if f'"{name}"' in uri]
+        if len(functions) == 1:
+            integrations[logical_id] = functions[0]
+    authorizers: dict[str, Authorizer] = {}
+    for logical_id, raw in template.of_type("AWS::ApiGatewayV2::Authorizer"):
+        if raw.get("AuthorizerType") != "JWT":
+            continue
+        config = template.resolve(raw.get("JwtConfiguration", {}))
+        authorizers[logical_id] = Authorizer(issuer=str(config.get("Issuer", "")), audience=config.get("Audience", []))
+    routes = []
+    for _, raw in template.of_type("AWS::ApiGatewayV2::Route"):
+        target = json.dumps(raw.get("Target"))
+        integration = next((name for name in integrations if f'"{name}"' in target), None)
+        if integration is None:
+            continue
+        authorizer_ref = json.dumps(raw.get("AuthorizerId"))
+        authorizer = next((a for name, a in authorizers.items() if f'"{name}"' in authorizer_ref), None)
+        route_key = raw["RouteKey"]
+        routes.append(
+            Route(
+                route_key=route_key,
+                function=integrations[integration],
+                authorizer=authorizer if raw.get("AuthorizationType") == "JWT" else None,
+                scopes=list(raw.get("AuthorizationScopes") or []),
+                pattern=None if route_key == "$default" else _path_pattern(route_key.split(" ", 1)[1]),
+            )
+        )
+    return sorted(routes, key=lambda r: r.specificity)
+
+
+def _path_pattern(path: str) -> re.Pattern[str]:
+    parts = []
+    for segment in re.split(r"(\{[^}]+\})", path):
+        if segment.startswith("{") and segment.endswith("+}"):
+            parts.append(f"(?P<{segment[1:-2]}>.+)")
+        elif segment.startswith("{"):
+            parts.append(f"(?P<{segment[1:-1]}>[^/]+)")
+        else:
+            parts.append(re.escape(segment))
+    return re.compile("".join(parts))
+
+
+class Gateway:
+    def __init__(self, runtime: LocalRuntime, issuer: LocalIssuer) -> None:
+        self.runtime = runtime
+        self.issuer = issuer
+        self.routes = routes_of(runtime.template)
+
+    @classmethod
+    def for_runtime(cls, runtime: LocalRuntime) -> Gateway:
+        authorizers = [r.authorizer for r in routes_of(runtime.template) if r.authorizer]
+        issuer_url = authorizers[0].issuer if authorizers else "https://familynet.local/issuer"
+        audience = sorted({aud for a in authorizers for aud in a.audience}) or ["familynet-local"]
+        return cls(runtime, LocalIssuer(issuer_url, audience=audience))
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        try:
+            response = self.handle(request)
+        except HTTPException as exc:
+            response = _json({"message": exc.description}, exc.code or 500)
+        except Exception:
+            log.exception("the local gateway failed on %s %s", request.method, request.path)
+            response = _json({"message": "Internal Server Error"}, 500)
+        return response(environ, start_response)
+
+    def handle(self, request: Request) -> Response:
+        for route in self.routes:
+            parameters = route.match(request.method, request.path)
+            if parameters is not None:
+                return self._invoke(route, parameters, request)
+        if request.path.startswith("/_local/"):
+            return self._local(request)
+        if request.method in ("GET", "HEAD"):
+            return self._static(request.path)
+        return _json({"message": "Not Found"}, 404)
+
+    # --- API routes --------------------------------------------------------------------------------------------------
+    def _invoke(self, route: Route, parameters: dict[str, str], request: Request) -> Response:
+        authorizer: dict[str, Any] | None = None
+        if route.authorizer is not None:
+            claims = self._authorize(route, request)
+            if claims is None:
+                return _json({"message": "Unauthorized"}, 401, {"www-authenticate": "Bearer"})
+            scopes = str(claims.get("scope", "")).split()
+            if route.scopes and not set(route.scopes) & set(scopes):
+                return _json({"message": "Forbidden"}, 403)
+            authorizer = {"jwt": {"claims": api_gateway_claims(claims), "scopes": scopes or None}}
+        host = self.runtime.hosts[route.function]
+        event = api_event(route, parameters, request, authorizer)
+        try:
+            result = host.invoke(event)
+        except FunctionError as exc:
+            log.warning("%s failed %s: %s", host.name, route.route_key, exc)
+            return _json({"message": "Internal Server Error"}, 500)
+        return lambda_response(result)
+
+    def _authorize(self, route: Route, request: Request) -> dict[str, Any] | None:
+        assert route.authorizer is not None
+        header = request.headers.get("Authorization", "")
+        token = header[7:] if header.lower().startswith("bearer ") else header
+        if not token:
+            return None
+        try:
+            claims = self.issuer.verify(token)
+        except InvalidToken:
+            return None
+        audience = claims.get("aud", [])
+        audience = audience if isinstance(audience, list) else [audience]
+        if claims.get("iss") != route.authorizer.issuer or not set(audience) & set(route.authorizer.audience):
+            return None
+        return claims
+
+    # --- local-only routes -------------------------------------------------------------------------------------------
+    def _local(self, request: Request) -> Response:
+        path, method = request.path, request.method
+        if path == "/_local/outbox" and method == "GET":
+            return _json(sent_emails(), 200)
+        if path == "/_local/outbox.html" and method == "GET":
+            return Response(outbox_page(sent_emails()), 200, content_type="text/html; charset=utf-8")
+        if path == "/_local/clock" and method == "POST":
+            return self._advance(request)
+        if path == "/_local/clock" and method == "GET":
+            return _json({"now": self.runtime.clock.now().isoformat()}, 200)
+        if path == "/_local/token" and method == "GET":
+            role = request.args.get("role", "coordinator")
+            try:
+                token = self.issuer.token(role)
+            except ValueError as exc:
+                return _json({"message": str(exc)}, 400)
+            return _json({"token": token, "token_type": "Bearer", "role": role, "expires_in": 3600}, 200)
+        return _json({"message": "Not Found"}, 404)
+
+    def _advance(self, request: Request) -> Response:
+        body = request.get_json(silent=True)
+        days = body.get("advance_days") if isinstance(body, dict) else None
+        if isinstance(days, bool) or not isinstance(days, int | float) or not 0 <= days <= MAX_ADVANCE_DAYS:
+            return _json({"message": f'Send {{"advance_days": N}} with N a number from 0 to {MAX_ADVANCE_DAYS}'}, 400)
+        return _json(self.runtime.advance(days), 200)
+
+    # --- the web form ------------------------------------------------------------------------------------------------
+    def _static(self, path: str) -> Response:
+        relative = "index.html" if path in ("", "/") else path.lstrip("/")
+        file = safe_join(str(WEB_ROOT), relative)
+        if file is None or not Path(file).is_file():
+            return _json({"message": "Not Found"}, 404)
+        content_type = _CONTENT_TYPES.get(Path(file).suffix, "application/octet-stream")
+        return Response(Path(file).read_bytes(), 200, content_type=content_type)
+
+
+def api_event(
+    route: Route, parameters: dict[str, str], request: Request, authorizer: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The request as API Gateway HTTP API delivers it to Lambda (payload format 2.0)."""
+    body_bytes = request.get_data()
+    content_type = request.headers.get("Content-Type", "")
+    is_text = not body_bytes or any(marker in content_type for marker in _TEXT_TYPES)
+    headers: dict[str, str] = {}
+    for name, value in request.headers.items():
+        if name.lower() == "cookie":
+            continue
+        key = name.lower()
+        headers[key] = f"{headers[key]},{value}" if key in headers else value
+    query: dict[str, str] = {}
+    for name, values in request.args.lists():
+        query[name] = ",".join(values)
+    now = datetime.now(UTC)
+    context: dict[str, Any] = {
+        "accountId": "123456789012",
+        "apiId": "local",
+        "domainName": request.host,
+        "domainPrefix": request.host.split(".", 1)[0],
+        "http": {
+            "method": request.method,
+            "path": request.path,
+            "protocol": request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+            "sourceIp": request.remote_addr or "127.0.0.1",
+            "userAgent": request.headers.get("User-Agent", ""),
+        },
+        "requestId": uuid.uuid4().hex[:16],
+        "routeKey": route.route_key,
+        "stage": "$default",
+        "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+        "timeEpoch": int(time.time() * 1000),
+    }
+    if authorizer is not None:
+        context["authorizer"] = authorizer
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route.route_key,
+        "rawPath": request.path,
+        "rawQueryString": request.query_string.decode("latin-1"),
+        "headers": headers,
+        "requestContext": context,
+        "isBase64Encoded": not is_text,
+    }
+    if cookies := request.headers.get("Cookie"):
+        event["cookies"] = [c.strip() for c in cookies.split(";") if c.strip()]
+    if query:
+        event["queryStringParameters"] = query
+    if parameters:
+        event["pathParameters"] = parameters
+    if body_bytes:
+        event["body"] = body_bytes.decode("utf-8", "replace") if is_text else base64.b64encode(body_bytes).decode()
+    return event
+
+
+def lambda_response(result: Any) -> Response:
+    """A function's answer as API Gateway turns it into HTTP (payload 2.0, including its 'simple' form)."""
+    if not isinstance(result, dict) or "statusCode" not in result:
+        return Response(json.dumps(result), 200, content_type="application/json")
+    body = result.get("body") or ""
+    data = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode()
+    response = Response(data, int(result["statusCode"]))
+    response.headers.remove("Content-Type")
+    for name, value in (result.get("headers") or {}).items():
+        response.headers[name] = str(value)
+    for name, values in (result.get("multiValueHeaders") or {}).items():
+        for value in values:
+            response.headers.add(name, str(value))
+    for cookie in result.get("cookies") or []:
+        response.headers.add("Set-Cookie", cookie)
+    if "Content-Type" not in response.headers and data:
+        response.headers["Content-Type"] = "application/json"
+    return response
+
+
+def _json(body: Any, status: int, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(body, indent=1), status, headers=headers, content_type="application/json")

@@ -1,0 +1,59 @@
+"""A local token issuer standing in for the Cognito user pool: RS256 tokens with `cognito:groups`, checked as
+API Gateway's JWT authorizer checks them (signature, issuer, audience, expiry)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+ROLE_GROUPS = {"coordinator": ["coordinators"], "none": []}
+TOKEN_LIFETIME_SECONDS = 3600
+
+
+class InvalidToken(Exception):
+    pass
+
+
+class LocalIssuer:
+    def __init__(self, issuer_url: str, audience: list[str] | None = None) -> None:
+        self.issuer = issuer_url
+        self.audience = audience or ["familynet-local"]
+        self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self._kid = uuid.uuid4().hex[:16]
+
+    def token(self, role: str, subject: str | None = None, lifetime: int = TOKEN_LIFETIME_SECONDS) -> str:
+        if role not in ROLE_GROUPS:
+            raise ValueError(f"role must be one of {sorted(ROLE_GROUPS)}")
+        now = int(time.time())
+        claims = {
+            "iss": self.issuer,
+            "aud": self.audience[0] if len(self.audience) == 1 else self.audience,
+            "sub": subject or f"local-{role}",
+            "username": subject or f"local-{role}",
+            "token_use": "id",
+            "iat": now,
+            "exp": now + lifetime,
+            "cognito:groups": ROLE_GROUPS[role],
+        }
+        return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self._kid})
+
+    def verify(self, token: str) -> dict[str, Any]:
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token, self._key.public_key(), algorithms=["RS256"], audience=self.audience, issuer=self.issuer
+            )
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(str(exc)) from exc
+        return claims
+
+
+def api_gateway_claims(claims: dict[str, Any]) -> dict[str, str]:
+    """HTTP API passes every claim as a string; a list arrives as `[a b]`."""
+    return {
+        key: "[" + " ".join(str(v) for v in value) + "]" if isinstance(value, list) else str(value)
+        for key, value in claims.items()
+    }

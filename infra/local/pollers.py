@@ -1,0 +1,169 @@
+"""Event source mappings, run locally: SQS queues and DynamoDB streams polled into their functions.
+
+SQS: batches up to the mapping's size; with ReportBatchItemFailures only the reported messages stay on the queue;
+a function error leaves the whole batch. Undeleted messages come back after the queue's visibility timeout, and
+moto moves them to the DLQ once they pass maxReceiveCount, exactly as the queue's redrive policy says.
+Streams: the mapping's filter criteria, retries up to MaximumRetryAttempts from the first failed record, then the
+batch's coordinates go to the on-failure destination.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from typing import Any
+
+from infra.local.functions import FunctionError, FunctionHost
+from infra.local.provision import LocalEventSource
+from infra.local.streams import StreamReader
+from infra.local.template import LOCAL_REGION
+
+log = logging.getLogger("familynet.local")
+_STREAM_RETRY_CAP = 10  # -1 means "until the record expires" in AWS: cap it locally
+
+
+class Poller(threading.Thread):
+    def __init__(self, source: LocalEventSource, host: FunctionHost, clients: Any, stop: threading.Event) -> None:
+        super().__init__(name=f"poller-{source.logical_id}", daemon=True)
+        self.source = source
+        self.host = host
+        self.clients = clients
+        self.stopping = stop
+        self.deliveries = 0  # batches handed to the function
+        self.empty_polls = 0  # polls that found nothing to deliver (the runtime's settle() counts them)
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                if self.poll_once():
+                    self.deliveries += 1
+                else:
+                    self.empty_polls += 1
+                    self.stopping.wait(0.05)
+            except Exception:  # keep polling whatever one batch did; the error is in the log
+                log.exception("poller %s failed", self.name)
+                self.stopping.wait(1)
+
+    def poll_once(self) -> bool:
+        raise NotImplementedError
+
+
+class SqsPoller(Poller):
+    def __init__(self, source: LocalEventSource, host: FunctionHost, clients: Any, stop: threading.Event) -> None:
+        super().__init__(source, host, clients, stop)
+        self.sqs = clients("sqs")
+        arn = source.source_arn
+        self.queue_url = self.sqs.get_queue_url(QueueName=arn.rsplit(":", 1)[1])["QueueUrl"]
+
+    def _receive(self, limit: int) -> list[dict[str, Any]]:
+        response = self.sqs.receive_message(
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=min(limit, 10),
+            WaitTimeSeconds=0,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        )
+        return response.get("Messages", [])  # type: ignore[no-any-return]
+
+    def poll_once(self) -> bool:
+        messages = self._receive(self.source.batch_size)
+        if not messages:
+            return False
+        # The batching window: keep gathering until the batch is full or the window has passed, as Lambda does.
+        window_ends = time.monotonic() + self.source.maximum_batching_window_seconds
+        while len(messages) < self.source.batch_size and time.monotonic() < window_ends:
+            more = self._receive(self.source.batch_size - len(messages))
+            messages.extend(more)
+            if not more:
+                self.stopping.wait(0.05)
+        self._deliver(messages)
+        return True
+
+    def _deliver(self, messages: list[dict[str, Any]]) -> None:
+        event = {"Records": [self._record(m) for m in messages]}
+        try:
+            result = self.host.invoke(event)
+        except FunctionError as exc:
+            log.warning("%s failed a batch of %d: %s", self.host.name, len(messages), exc)
+            return  # every message becomes visible again after the visibility timeout
+        failed: set[str] = set()
+        if self.source.report_batch_item_failures and isinstance(result, dict):
+            failed = {f["itemIdentifier"] for f in result.get("batchItemFailures") or []}
+        done = [m for m in messages if m["MessageId"] not in failed]
+        for start in range(0, len(done), 10):
+            self.sqs.delete_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done[start : start + 10])
+                ],
+            )
+
+    def _record(self, message: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": message["Body"],
+            "attributes": message.get("Attributes", {}),
+            "messageAttributes": message.get("MessageAttributes", {}),
+            "md5OfBody": message.get("MD5OfBody", ""),
+            "eventSource": "aws:sqs",
+            "eventSourceARN": self.source.source_arn,
+            "awsRegion": LOCAL_REGION,
+        }
+
+
+class StreamPoller(Poller):
+    def __init__(self, source: LocalEventSource, host: FunctionHost, clients: Any, stop: threading.Event) -> None:
+        super().__init__(source, host, clients, stop)
+        self.reader = StreamReader(source.source_arn, clients("dynamodbstreams"), source.filters, clients("dynamodb"))
+        self.sqs = clients("sqs")
+
+    def poll_once(self) -> bool:
+        records = self.reader.read(limit=self.source.batch_size)
+        if not records:
+            return False
+        self._deliver(records)
+        return True
+
+    def _deliver(self, records: list[dict[str, Any]]) -> None:
+        attempts = self.source.maximum_retry_attempts
+        attempts = _STREAM_RETRY_CAP if attempts < 0 else min(attempts, _STREAM_RETRY_CAP)
+        pending = records
+        for attempt in range(attempts + 1):
+            try:
+                result = self.host.invoke({"Records": pending})
+            except FunctionError as exc:
+                log.warning("%s failed a stream batch (attempt %d): %s", self.host.name, attempt + 1, exc)
+                time.sleep(min(0.2 * 2**attempt, 2))
+                continue
+            failures = (result or {}).get("batchItemFailures") or [] if isinstance(result, dict) else []
+            if not failures:
+                return
+            first = failures[0]["itemIdentifier"]
+            index = next((i for i, r in enumerate(pending) if r["dynamodb"]["SequenceNumber"] == first), 0)
+            pending = pending[index:]
+            time.sleep(min(0.2 * 2**attempt, 2))
+        self._send_to_failure_destination(pending)
+
+    def _send_to_failure_destination(self, records: list[dict[str, Any]]) -> None:
+        destination = self.source.on_failure_arn
+        log.error("%s gave up on %d stream records; destination %s", self.host.name, len(records), destination)
+        if not destination or ":sqs:" not in destination:
+            return
+        url = self.sqs.get_queue_url(QueueName=destination.rsplit(":", 1)[1])["QueueUrl"]
+        info = {
+            "requestContext": {"condition": "RetryAttemptsExhausted", "functionArn": self.host.name},
+            "DDBStreamBatchInfo": {
+                "streamArn": self.source.source_arn,
+                "startSequenceNumber": records[0]["dynamodb"]["SequenceNumber"],
+                "endSequenceNumber": records[-1]["dynamodb"]["SequenceNumber"],
+                "batchSize": len(records),
+            },
+        }
+        self.sqs.send_message(QueueUrl=url, MessageBody=json.dumps(info))
+
+
+def poller_for(source: LocalEventSource, host: FunctionHost, clients: Any, stop: threading.Event) -> Poller:
+    return (StreamPoller if source.kind == "dynamodb" else SqsPoller)(source, host, clients, stop)

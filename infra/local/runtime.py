@@ -1,0 +1,225 @@
+"""The whole system on one machine: moto's server, the template's resources, its functions, pollers and clock.
+
+`LocalRuntime(template).start()` is what `make run` and the end-to-end tests run. Everything comes from the
+synthesized template: a function, queue, rule, route or environment variable added in `infra/` runs here with no
+other change.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from infra.local.clock import LocalClock, Occurrence, SchedulerDriver, input_of
+from infra.local.functions import FunctionError, FunctionHost
+from infra.local.pollers import Poller, poller_for
+from infra.local.provision import Provisioned, provision
+from infra.local.template import LOCAL_REGION, Template
+
+log = logging.getLogger("familynet.local")
+SCHEDULER_TICK_SECONDS = 1.0
+
+
+@dataclass
+class LocalRuntime:
+    template: Template
+    log_dir: Path
+    echo_logs: bool = False
+    endpoint_url: str = ""
+    provisioned: Provisioned | None = None
+    clock: LocalClock = field(default_factory=LocalClock)
+    hosts: dict[str, FunctionHost] = field(default_factory=dict)
+    pollers: list[Poller] = field(default_factory=list)
+    scheduler: SchedulerDriver | None = None
+    _moto: Any = None
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+    _inflight: int = 0  # scheduled invocations still running
+    _inflight_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # --- lifecycle ---------------------------------------------------------------------------------------------------
+    def start(self) -> LocalRuntime:
+        from moto.server import ThreadedMotoServer  # noqa: PLC0415 - the server is only needed locally
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto logs every request through werkzeug
+        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._moto.start()
+        host, port = self._moto.get_host_and_port()
+        self.endpoint_url = f"http://{host}:{port}"
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.provisioned = provision(self.template, self.client)
+        for logical_id, function in self.provisioned.functions.items():
+            self.hosts[logical_id] = FunctionHost(
+                function,
+                endpoint_url=self.endpoint_url,
+                clock_offset=self.clock.offset_seconds,
+                log_dir=self.log_dir,
+                echo_logs=self.echo_logs,
+            )
+        for source in self.provisioned.event_sources:
+            if source.function not in self.hosts:
+                continue
+            poller = poller_for(source, self.hosts[source.function], self.client, self._stop)
+            self.pollers.append(poller)
+            poller.start()
+        self.scheduler = SchedulerDriver(self.clock, self.client("scheduler"), self._fire, self._settle_quietly)
+        ticker = threading.Thread(target=self._tick, name="scheduler", daemon=True)
+        ticker.start()
+        self._threads.append(ticker)
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in [*self.pollers, *self._threads]:
+            thread.join(timeout=5)
+        for host in self.hosts.values():
+            host.stop()
+        if self._moto is not None:
+            self._moto.stop()
+            self._moto = None
+
+    def __enter__(self) -> LocalRuntime:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    # --- AWS, as the functions see it --------------------------------------------------------------------------------
+    def client(self, service: str) -> Any:
+        return boto3.client(  # type: ignore[call-overload]
+            service,
+            endpoint_url=self.endpoint_url,
+            region_name=LOCAL_REGION,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",  # noqa: S106 - moto accepts any credentials
+            config=Config(retries={"mode": "standard"}),
+        )
+
+    def host_for_arn(self, arn: str) -> FunctionHost:
+        name = arn.split(":function:", 1)[1].split(":", 1)[0]
+        if name not in self.hosts:
+            raise LookupError(f"no local function {name!r} (from {arn})")
+        return self.hosts[name]
+
+    # --- schedules ---------------------------------------------------------------------------------------------------
+    def _tick(self) -> None:
+        while not self._stop.wait(SCHEDULER_TICK_SECONDS):
+            try:
+                assert self.scheduler is not None
+                self.scheduler.tick()
+            except Exception:  # the next tick tries again; the error is in the log
+                log.exception("the local scheduler could not check its schedules")
+
+    def advance(self, days: float) -> dict[str, Any]:
+        """Move the clock forward, fire what falls due in order, and wait for the effects to settle."""
+        from datetime import timedelta  # noqa: PLC0415
+
+        assert self.scheduler is not None
+        fired = self.scheduler.advance(timedelta(days=days))
+        self.settle()
+        return {"now": self.clock.now().isoformat(), "fired": fired}
+
+    def _fire(self, target: dict[str, Any], occurrence: Occurrence) -> None:
+        """Deliver one schedule occurrence to its target, as EventBridge Scheduler's templated targets do."""
+        arn = target["Arn"]
+        payload = input_of(target)
+        service = arn.split(":")[2]
+        if service == "lambda":
+            # Scheduler invokes Lambda asynchronously; the effect is awaited by settle().
+            threading.Thread(target=self._invoke_quietly, args=(self.host_for_arn(arn), json.loads(payload))).start()
+        elif service == "sqs":
+            sqs = self.client("sqs")
+            url = sqs.get_queue_url(QueueName=arn.rsplit(":", 1)[1])["QueueUrl"]
+            extra = {}
+            if group := (target.get("SqsParameters") or {}).get("MessageGroupId"):
+                extra["MessageGroupId"] = group
+            sqs.send_message(QueueUrl=url, MessageBody=payload, **extra)
+        elif service == "events":
+            parameters = target.get("EventBridgeParameters") or {}
+            self.client("events").put_events(
+                Entries=[
+                    {
+                        "EventBusName": arn,
+                        "Source": parameters.get("Source", "aws.scheduler"),
+                        "DetailType": parameters.get("DetailType", "Scheduled Event"),
+                        "Detail": payload,
+                        "Time": occurrence.at,
+                    }
+                ]
+            )
+        else:
+            log.warning("schedule %s targets %s, which the local runtime cannot deliver to", occurrence.name, arn)
+
+    def _invoke_quietly(self, host: FunctionHost, event: Any) -> None:
+        self._inflight_change(+1)
+        try:
+            host.invoke(event)
+        except FunctionError as exc:
+            log.warning("%s failed a scheduled invocation: %s", host.name, exc)
+        finally:
+            self._inflight_change(-1)
+
+    def _inflight_change(self, delta: int) -> None:
+        with self._inflight_lock:
+            self._inflight += delta
+
+    # --- waiting for effects -----------------------------------------------------------------------------------------
+    def settle(self, timeout: float = 30.0, quiet_rounds: int = 2) -> bool:
+        """Wait until nothing is in flight: every poller has found its source empty `quiet_rounds` times in a row
+        with no delivery anywhere in between. Messages waiting out a visibility timeout are not awaited."""
+        deadline = time.monotonic() + timeout
+        quiet = 0
+        while time.monotonic() < deadline:
+            before = self._activity()
+            marks = {id(p): p.empty_polls for p in self.pollers}
+            while time.monotonic() < deadline and not all(
+                p.empty_polls > marks[id(p)] or not p.is_alive() for p in self.pollers
+            ):
+                time.sleep(0.02)
+            if self._activity() == before and self._inflight == 0:
+                quiet += 1
+                if quiet >= quiet_rounds:
+                    return True
+            else:
+                quiet = 0
+        return False
+
+    def _settle_quietly(self) -> None:
+        if not self.settle():
+            log.warning("the system did not settle within the time allowed; going on")
+
+    def _activity(self) -> tuple[int, ...]:
+        return (*(p.deliveries for p in self.pollers), *(h.invocations for h in self.hosts.values()))
+
+    def describe(self) -> dict[str, Any]:
+        assert self.provisioned is not None
+        return {
+            "aws_endpoint_url": self.endpoint_url,
+            "region": LOCAL_REGION,
+            "functions": sorted(self.hosts),
+            "tables": self.provisioned.tables,
+            "buses": self.provisioned.buses,
+            "queues": self.provisioned.queues,
+            "logs": str(self.log_dir),
+        }
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 20.0, interval: float = 0.1) -> Any:
+    """Poll until `condition()` is truthy; return its value (or raise TimeoutError)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"condition not met within {timeout} s")
+        time.sleep(interval)

@@ -1,0 +1,17 @@
+"""The time every function reads. In AWS it is the system clock; the local runtime may move it forward."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+_offset = timedelta(0)
+
+
+def now() -> datetime:
+    return datetime.now(UTC) + _offset
+
+
+def set_offset(seconds: float) -> None:
+    """Used by the local runtime only: each invocation carries the local clock's offset from real time."""
+    global _offset  # noqa: PLW0603 - one clock per process, as in Lambda
+    _offset = timedelta(seconds=seconds)

@@ -1,0 +1,211 @@
+"""End to end over HTTP: the local runtime runs what the template defines, as AWS would."""
+
+from __future__ import annotations
+
+import json
+import signal
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import minimal_referral
+from tests.e2e.conftest import RunningSystem, start_system
+from tests.e2e.stack import PROBE_MAX_RECEIVE_COUNT, PROBE_SENDER, PROBE_SOURCE
+
+
+def put_probe_events(system: RunningSystem, details: list[dict[str, Any]]) -> None:
+    bus = next(iter(system.state["buses"].values()))
+    response = system.client("events").put_events(
+        Entries=[
+            {"EventBusName": bus, "Source": PROBE_SOURCE, "DetailType": "ProbeEvent", "Detail": json.dumps(d)}
+            for d in details
+        ]
+    )
+    assert response["FailedEntryCount"] == 0
+
+
+def test_a_referral_submitted_to_the_gateway_is_stored_and_reaches_the_consumer(system: RunningSystem) -> None:
+    response = system.post("/referrals", json=minimal_referral())
+
+    assert response.status_code == 201, response.text
+    reference = response.json()["reference"]
+    assert response.headers["Location"] == f"/referrals/{reference}"
+    [table] = system.state["tables"].values()
+    stored = system.client("dynamodb").get_item(
+        TableName=table, Key={"pk": {"S": f"REFERRAL#{reference}"}, "sk": {"S": "REFERRAL"}}
+    )
+    assert stored["Item"]["status"]["S"] == "received"
+    [report] = system.probe_saw(
+        lambda r: r.get("detail_type") == "ReferralReceived" and r["detail"]["data"]["reference"] == reference
+    )
+    assert report["via"] == "queue"
+
+
+def test_a_form_post_reaches_the_function_as_an_http_api_event(system: RunningSystem) -> None:
+    form = {
+        "route": "lead_practitioner",
+        "referrer.name": "Sam Okafor",
+        "referrer.role": "Social worker",
+        "referrer.organisation": "North Locality Team",
+        "referrer.email": "not-an-email",
+    }
+    response = system.post("/referrals", data=form)
+
+    assert response.status_code == 422  # validation errors, as the API answers them
+    fields = {error["field"] for error in response.json()["errors"]}
+    assert "referrer.email" in fields
+
+
+def test_a_failing_message_is_retried_then_dead_lettered_while_the_rest_of_its_batch_succeeds(
+    system: RunningSystem,
+) -> None:
+    run = uuid.uuid4().hex
+    put_probe_events(system, [{"run": run, "n": 1}, {"run": run, "n": 2, "fail": True}, {"run": run, "n": 3}])
+
+    attempts = system.probe_saw(
+        lambda r: r["detail"].get("run") == run and r["detail"].get("fail"), count=PROBE_MAX_RECEIVE_COUNT
+    )
+    good = system.probe_saw(lambda r: r["detail"].get("run") == run and not r["detail"].get("fail"), count=2)
+    assert sorted(r["detail"]["n"] for r in good) == [1, 3]  # each delivered once, never retried
+    assert [r["receive_count"] for r in attempts] == list(range(1, PROBE_MAX_RECEIVE_COUNT + 1))
+    assert {r["batch_size"] for r in attempts[:1] + good} == {3}  # one batch of three, partly failed
+    dead: list[dict[str, Any]] = []
+
+    def dead_lettered() -> bool:
+        dead.extend(m for m in system.drain("ProbeConsumerDeadLetters") if m["detail"].get("run") == run)
+        return bool(dead)
+
+    from infra.local.runtime import wait_for
+
+    wait_for(dead_lettered, timeout=20)
+    assert [m["detail"]["n"] for m in dead] == [2]
+    assert len([r for r in system.probe_saw(lambda r: r["detail"].get("run") == run, count=4)]) == 4
+
+
+def test_advancing_the_clock_fires_due_schedules_into_their_targets(system: RunningSystem) -> None:
+    scheduler = system.client("scheduler")
+    now = datetime.fromisoformat(system.get("/_local/clock").json()["now"])
+    due = (now + timedelta(days=2)).astimezone(UTC).replace(microsecond=0, tzinfo=None)
+    probe = next(name for name in system.state["functions"] if name.startswith("Probe"))
+    scheduler.create_schedule(
+        Name=f"review-{uuid.uuid4().hex[:8]}",
+        ScheduleExpression=f"at({due.isoformat()})",
+        ScheduleExpressionTimezone="UTC",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        ActionAfterCompletion="DELETE",
+        Target={
+            "Arn": f"arn:aws:lambda:eu-west-2:123456789012:function:{probe}",
+            "RoleArn": "arn:aws:iam::123456789012:role/scheduler",
+            "Input": json.dumps({"probe": "one-off", "due": due.isoformat()}),
+        },
+    )
+
+    response = system.post("/_local/clock", json={"advance_days": 3})
+
+    assert response.status_code == 200, response.text
+    assert datetime.fromisoformat(response.json()["now"]) >= now + timedelta(days=3)
+    [one_off] = system.probe_saw(lambda r: r["via"] == "schedule" and r["input"]["probe"] == "one-off")
+    # The function ran with the clock at the occurrence, not at the end of the jump.
+    ran_at = datetime.fromisoformat(one_off["now"])
+    assert timedelta(0) <= ran_at - due.replace(tzinfo=UTC) < timedelta(hours=1)
+    daily = system.probe_saw(lambda r: r["via"] == "schedule" and r["input"]["probe"] == "daily", count=3)
+    assert len(daily) == 3  # cron(0 9 * * ? *) Europe/London: once for each of the three days
+    assert {datetime.fromisoformat(r["now"]).astimezone(UTC).hour for r in daily} == {9}  # 09:00 GMT in winter
+    # ActionAfterCompletion DELETE: the one-off schedule is gone, the daily one stays.
+    names = [s["Name"] for s in scheduler.list_schedules()["Schedules"]]
+    assert not [n for n in names if n.startswith("review-")]
+    assert any(n.startswith("ProbeDaily") for n in names)
+
+
+def test_the_clock_refuses_a_request_it_cannot_act_on(system: RunningSystem) -> None:
+    for body in ({}, {"advance_days": "two"}, {"advance_days": -1}, {"advance_days": True}):
+        response = system.post("/_local/clock", json=body)
+        assert response.status_code == 400
+        assert "advance_days" in response.json()["message"]
+
+
+def test_jwt_routes_take_a_local_token_and_pass_its_claims_on(system: RunningSystem) -> None:
+    assert system.get("/probe/alex").status_code == 401
+    assert system.get("/probe/alex", headers={"Authorization": "Bearer not.a.token"}).status_code == 401
+
+    token = system.get("/_local/token", params={"role": "coordinator"}).json()["token"]
+    response = system.get("/probe/alex", params={"x": "1"}, headers={"Authorization": f"Bearer {token}"})
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["route_key"] == "GET /probe/{name}"
+    assert body["path_parameters"] == {"name": "alex"}
+    assert body["query"] == {"x": "1"}
+    assert body["claims"]["cognito:groups"] == "[coordinators]"
+    # The function runs with its template environment, references resolved to local names.
+    assert body["environment_table"] in system.state["tables"].values()
+
+
+def test_the_outbox_shows_every_email_sent_newest_first(system: RunningSystem) -> None:
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    message["From"] = PROBE_SENDER
+    message["To"] = "referrer@school.example.org"
+    message["Subject"] = "Referral FN-TESTTEST received"
+    message.set_content("Thank you for your referral.")
+    message.add_alternative("<p>Thank you for your referral.</p>", subtype="html")
+    message.add_attachment(b"BEGIN:VCALENDAR", maintype="text", subtype="calendar", filename="meeting.ics")
+    sesv2 = system.client("sesv2")
+    sesv2.send_email(
+        FromEmailAddress=PROBE_SENDER,
+        Destination={"ToAddresses": ["referrer@school.example.org"]},
+        Content={"Raw": {"Data": message.as_bytes()}},
+    )
+    sesv2.send_email(
+        FromEmailAddress=PROBE_SENDER,
+        Destination={"ToAddresses": ["lead@council.example.org"]},
+        Content={"Simple": {"Subject": {"Data": "Second"}, "Body": {"Text": {"Data": "Plain text"}}}},
+    )
+
+    outbox = system.get("/_local/outbox")
+
+    assert outbox.status_code == 200
+    newest, previous = outbox.json()[:2]
+    assert newest["to"] == ["lead@council.example.org"]
+    assert newest["subject"] == "Second"
+    assert previous["to"] == ["referrer@school.example.org"]
+    assert previous["subject"] == "Referral FN-TESTTEST received"
+    assert previous["text"].strip() == "Thank you for your referral."
+    assert previous["html"].strip() == "<p>Thank you for your referral.</p>"
+    assert previous["attachments"] == [{"filename": "meeting.ics", "content_type": "text/calendar"}]
+    page = system.get("/_local/outbox.html")
+    assert page.headers["Content-Type"].startswith("text/html")
+    assert "Referral FN-TESTTEST received" in page.text
+
+
+def test_the_form_is_served_at_the_root(system: RunningSystem) -> None:
+    form = system.get("/")
+    assert form.status_code == 200
+    assert "<h1>" in form.text
+    assert system.get("/../pyproject.toml").status_code == 404
+    assert system.get("/no-such-page").status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/_local/token?role=admin"])
+def test_unknown_roles_get_no_token(system: RunningSystem, path: str) -> None:
+    assert system.get(path).status_code == 400
+
+
+def test_make_run_prints_one_line_and_stops_cleanly_on_ctrl_c(template_body: dict[str, Any], tmp_path: Path) -> None:
+    template = tmp_path / "app.template.json"
+    template.write_text(json.dumps(template_body))
+    running = start_system(template, tmp_path)
+    try:
+        assert running.ready_line.startswith(f"familynet is running at {running.url}")
+        assert running.get("/").status_code == 200
+    finally:
+        running.process.send_signal(signal.SIGINT)
+        code = running.process.wait(timeout=20)
+    assert code == 0
+    assert running.process.stdout is not None
+    assert running.process.stdout.read().strip() == "familynet stopped"
+    assert "Traceback" not in running.stderr_path.read_text()
