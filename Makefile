@@ -70,9 +70,10 @@ synth: $(VENV)/.synced node_modules/.installed ## Synthesize the deployable temp
 schemas: $(VENV)/.synced ## Write events/ (JSON Schemas and examples) from the event models
 	@$(PY) -m shared.event_catalogue
 
-bench: $(VENV)/.synced ## Benchmarks: cold initialisation, AWS calls per intake
+bench: $(VENV)/.synced ## Benchmarks: cold initialisation, AWS calls per intake, make run to ready
 	@$(PY) -m bench.cold_init
 	@$(PY) -m bench.aws_calls
+	@$(PY) -m bench.local_start
 
 deploy: synth ## Deploy to the AWS account of the current credentials (not run in CI)
 	@npx cdk deploy --no-notices --require-approval broadening
