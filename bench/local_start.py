@@ -46,7 +46,7 @@ def one_start() -> tuple[float, float, float]:
         os.killpg(process.pid, signal.SIGKILL)
         raise SystemExit("make run printed no ready line within 180 s")
     url = line.split(" at ", 1)[1].split()[0]
-    from tests.conftest import minimal_referral  # noqa: PLC0415
+    from tests.conftest import minimal_referral
 
     request = urllib.request.Request(
         url + "/referrals",
@@ -54,7 +54,7 @@ def one_start() -> tuple[float, float, float]:
         headers={"Content-Type": "application/json"},
         method="POST",
     )
-    with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - our own local gateway
+    with urllib.request.urlopen(request, timeout=60) as response:
         assert response.status == 201
     first_referral = time.perf_counter() - started
     stopping = time.perf_counter()

@@ -18,9 +18,7 @@ def schedule(expression: str, zone: str | None = None, **extra: object) -> dict[
 
 def test_at_is_read_in_the_schedules_time_zone() -> None:
     # 1 July 09:00 in London is 08:00 UTC (British Summer Time).
-    [moment] = occurrences(
-        schedule("at(2027-07-01T09:00:00)", "Europe/London"), START, START + timedelta(days=365)
-    )
+    [moment] = occurrences(schedule("at(2027-07-01T09:00:00)", "Europe/London"), START, START + timedelta(days=365))
     assert moment == datetime(2027, 7, 1, 8, 0, tzinfo=UTC)
 
 
