@@ -107,8 +107,10 @@ class SchedulerDriver:
         scheduler: Any,
         fire: Callable[[dict[str, Any], Occurrence], None],
         settle: Callable[[], None],
+        static: list[dict[str, Any]] | None = None,
     ) -> None:
         self.clock = clock
+        self.static = static or []  # schedules that live outside the Scheduler API (EventBridge scheduled rules)
         self.scheduler = scheduler
         self.fire = fire
         self.settle = settle
@@ -124,7 +126,7 @@ class SchedulerDriver:
                 schedule = self.scheduler.get_schedule(GroupName=group, Name=summary["Name"])
                 if schedule.get("State", "ENABLED") == "ENABLED":
                     found.append(schedule)
-        return found
+        return found + self.static
 
     def run_until(self, until: datetime) -> int:
         """Fire every occurrence in (last check, until], in order; return how many fired."""

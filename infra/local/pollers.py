@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 from infra.local.functions import FunctionError, FunctionHost
-from infra.local.provision import LocalEventSource
+from infra.local.provision import LambdaTarget, LocalEventSource
 from infra.local.streams import StreamReader
 from infra.local.template import LOCAL_REGION
 
@@ -25,9 +25,8 @@ _STREAM_RETRY_CAP = 10  # -1 means "until the record expires" in AWS: cap it loc
 
 
 class Poller(threading.Thread):
-    def __init__(self, source: LocalEventSource, host: FunctionHost, clients: Any, stop: threading.Event) -> None:
-        super().__init__(name=f"poller-{source.logical_id}", daemon=True)
-        self.source = source
+    def __init__(self, name: str, host: FunctionHost, clients: Any, stop: threading.Event) -> None:
+        super().__init__(name=f"poller-{name}", daemon=True)
         self.host = host
         self.clients = clients
         self.stopping = stop
@@ -52,7 +51,8 @@ class Poller(threading.Thread):
 
 class SqsPoller(Poller):
     def __init__(self, source: LocalEventSource, host: FunctionHost, clients: Any, stop: threading.Event) -> None:
-        super().__init__(source, host, clients, stop)
+        super().__init__(source.logical_id, host, clients, stop)
+        self.source = source
         self.sqs = clients("sqs")
         arn = source.source_arn
         self.queue_url = self.sqs.get_queue_url(QueueName=arn.rsplit(":", 1)[1])["QueueUrl"]
@@ -116,7 +116,8 @@ class SqsPoller(Poller):
 
 class StreamPoller(Poller):
     def __init__(self, source: LocalEventSource, host: FunctionHost, clients: Any, stop: threading.Event) -> None:
-        super().__init__(source, host, clients, stop)
+        super().__init__(source.logical_id, host, clients, stop)
+        self.source = source
         self.reader = StreamReader(source.source_arn, clients("dynamodbstreams"), source.filters, clients("dynamodb"))
         self.sqs = clients("sqs")
 
@@ -163,6 +164,43 @@ class StreamPoller(Poller):
             },
         }
         self.sqs.send_message(QueueUrl=url, MessageBody=json.dumps(info))
+
+
+class AsyncTargetPoller(Poller):
+    """A rule's Lambda target: each event is one asynchronous invocation, retried as Lambda retries a function
+    error (up to twice, a second apart here), then sent to the target's dead-letter queue, if it has one."""
+
+    RETRY_DELAY_SECONDS = 1
+
+    def __init__(self, target: LambdaTarget, host: FunctionHost, clients: Any, stop: threading.Event) -> None:
+        super().__init__(f"{target.rule}-{target.function}", host, clients, stop)
+        self.target = target
+        self.sqs = clients("sqs")
+
+    def poll_once(self) -> bool:
+        messages = self.sqs.receive_message(
+            QueueUrl=self.target.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0, AttributeNames=["All"]
+        ).get("Messages", [])
+        for message in messages:
+            self._deliver(message)
+        return bool(messages)
+
+    def _deliver(self, message: dict[str, Any]) -> None:
+        url, handle = self.target.queue_url, message["ReceiptHandle"]
+        try:
+            self.host.invoke(json.loads(message["Body"]))
+        except FunctionError as exc:
+            attempt = int(message["Attributes"]["ApproximateReceiveCount"])
+            log.warning("%s failed an event from %s (attempt %d): %s", self.host.name, self.target.rule, attempt, exc)
+            if attempt <= self.target.maximum_retry_attempts:
+                self.sqs.change_message_visibility(
+                    QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=self.RETRY_DELAY_SECONDS
+                )
+                return
+            if self.target.dead_letter_arn:
+                dead_letters = self.sqs.get_queue_url(QueueName=self.target.dead_letter_arn.rsplit(":", 1)[1])
+                self.sqs.send_message(QueueUrl=dead_letters["QueueUrl"], MessageBody=message["Body"])
+        self.sqs.delete_message(QueueUrl=url, ReceiptHandle=handle)
 
 
 def poller_for(source: LocalEventSource, host: FunctionHost, clients: Any, stop: threading.Event) -> Poller:

@@ -36,6 +36,27 @@ class LocalEventSource:
     maximum_batching_window_seconds: int = 0
 
 
+@dataclass(frozen=True)
+class LambdaTarget:
+    """A rule's Lambda target. moto never invokes Lambda targets, so the rule delivers to a local queue instead,
+    which the runtime polls into the function as an asynchronous invocation (with Lambda's retries)."""
+
+    rule: str
+    function: str  # logical id
+    queue_url: str
+    dead_letter_arn: str | None
+    maximum_retry_attempts: int
+
+
+@dataclass(frozen=True)
+class ScheduledRule:
+    """A rule with a schedule expression: moto never fires it; the local clock does, into the rule's targets."""
+
+    rule: str
+    expression: str
+    targets: list[dict[str, Any]]
+
+
 @dataclass
 class Provisioned:
     template: Template
@@ -44,6 +65,8 @@ class Provisioned:
     queues: dict[str, str] = field(default_factory=dict)  # logical id → queue URL
     functions: dict[str, LocalFunction] = field(default_factory=dict)
     event_sources: list[LocalEventSource] = field(default_factory=list)
+    lambda_targets: list[LambdaTarget] = field(default_factory=list)
+    scheduled_rules: list[ScheduledRule] = field(default_factory=list)
 
 
 def provision(template: Template, clients: Any) -> Provisioned:
@@ -53,7 +76,7 @@ def provision(template: Template, clients: Any) -> Provisioned:
     _tables(template, clients("dynamodb"), result)
     _buses(template, clients("events"), result)
     _queues(template, clients("sqs"), result)
-    _rules(template, clients("events"))
+    _rules(template, clients("events"), clients("sqs"), result)
     _schedules(template, clients("scheduler"))
     _email(template, clients("sesv2"))
     result.functions = local_functions(template)
@@ -145,7 +168,7 @@ def _queues(template: Template, sqs: Any, result: Provisioned) -> None:
             )
 
 
-def _rules(template: Template, events: Any) -> None:
+def _rules(template: Template, events: Any, sqs: Any, result: Provisioned) -> None:
     for logical_id, raw in template.of_type("AWS::Events::Rule"):
         props = template.resolve(raw)
         request: dict[str, Any] = {"Name": logical_id, "State": props.get("State", "ENABLED")}
@@ -161,8 +184,33 @@ def _rules(template: Template, events: Any) -> None:
             {key: target[key] for key in ("Id", "Arn", "Input", "InputPath", "SqsParameters") if key in target}
             for target in props.get("Targets", [])
         ]
+        for target, declared in zip(targets, props.get("Targets", []), strict=True):
+            if ":function:" in target["Arn"]:
+                target["Arn"] = _lambda_target_queue(logical_id, target, declared, sqs, result)
+        if "ScheduleExpression" in props and props.get("State", "ENABLED") == "ENABLED":
+            result.scheduled_rules.append(ScheduledRule(logical_id, props["ScheduleExpression"], targets))
         if targets:
             events.put_targets(Rule=logical_id, EventBusName=request.get("EventBusName", "default"), Targets=targets)
+
+
+def _lambda_target_queue(
+    rule: str, target: dict[str, Any], declared: dict[str, Any], sqs: Any, result: Provisioned
+) -> str:
+    name = f"local-{rule}-{target['Id']}"[:80]
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    retry = declared.get("RetryPolicy") or {}
+    result.lambda_targets.append(
+        LambdaTarget(
+            rule=rule,
+            function=target["Arn"].split(":function:", 1)[1].split(":", 1)[0],
+            queue_url=url,
+            dead_letter_arn=(declared.get("DeadLetterConfig") or {}).get("Arn"),
+            # Lambda's asynchronous invocation retries a function error twice.
+            maximum_retry_attempts=min(int(retry.get("MaximumRetryAttempts", 2)), 2),
+        )
+    )
+    arn: str = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return arn
 
 
 def _schedules(template: Template, scheduler: Any) -> None:

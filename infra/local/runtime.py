@@ -11,6 +11,7 @@ import json
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,12 +22,13 @@ from botocore.config import Config
 
 from infra.local.clock import LocalClock, Occurrence, SchedulerDriver, input_of
 from infra.local.functions import FunctionError, FunctionHost
-from infra.local.pollers import Poller, poller_for
+from infra.local.pollers import AsyncTargetPoller, Poller, poller_for
 from infra.local.provision import Provisioned, provision
 from infra.local.template import LOCAL_REGION, Template
 
 log = logging.getLogger("familynet.local")
 SCHEDULER_TICK_SECONDS = 1.0
+LOCAL_RULE_PREFIX = "local:rule:"
 
 
 @dataclass
@@ -71,7 +73,24 @@ class LocalRuntime:
             poller = poller_for(source, self.hosts[source.function], self.client, self._stop)
             self.pollers.append(poller)
             poller.start()
-        self.scheduler = SchedulerDriver(self.clock, self.client("scheduler"), self._fire, self._settle_quietly)
+        for target in self.provisioned.lambda_targets:
+            if target.function in self.hosts:
+                self.pollers.append(AsyncTargetPoller(target, self.hosts[target.function], self.client, self._stop))
+                self.pollers[-1].start()
+        started = self.clock.now()
+        rules = [
+            {
+                "Name": rule.rule,
+                "GroupName": "(EventBridge rules)",
+                "ScheduleExpression": rule.expression,
+                "CreationDate": started,
+                "Target": {"Arn": f"{LOCAL_RULE_PREFIX}{rule.rule}"},
+            }
+            for rule in self.provisioned.scheduled_rules
+        ]
+        self.scheduler = SchedulerDriver(
+            self.clock, self.client("scheduler"), self._fire, self._settle_quietly, static=rules
+        )
         ticker = threading.Thread(target=self._tick, name="scheduler", daemon=True)
         ticker.start()
         self._threads.append(ticker)
@@ -131,6 +150,9 @@ class LocalRuntime:
     def _fire(self, target: dict[str, Any], occurrence: Occurrence) -> None:
         """Deliver one schedule occurrence to its target, as EventBridge Scheduler's templated targets do."""
         arn = target["Arn"]
+        if arn.startswith(LOCAL_RULE_PREFIX):
+            self._fire_rule(arn.removeprefix(LOCAL_RULE_PREFIX), occurrence)
+            return
         payload = input_of(target)
         service = arn.split(":")[2]
         if service == "lambda":
@@ -158,6 +180,42 @@ class LocalRuntime:
             )
         else:
             log.warning("schedule %s targets %s, which the local runtime cannot deliver to", occurrence.name, arn)
+
+    def _fire_rule(self, name: str, occurrence: Occurrence) -> None:
+        """An EventBridge scheduled rule: a 'Scheduled Event' (or the target's Input) to each of its targets."""
+        assert self.provisioned is not None
+        [rule] = [r for r in self.provisioned.scheduled_rules if r.rule == name]
+        event = {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": self.template.account,
+            "time": occurrence.at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": self.template.region,
+            "resources": [self.template.get_att(name, "Arn")],
+            "detail": {},
+        }
+        for target in rule.targets:
+            body = target.get("Input") or json.dumps(event)
+            service = target["Arn"].split(":")[2]
+            if service == "sqs":
+                sqs = self.client("sqs")
+                url = sqs.get_queue_url(QueueName=target["Arn"].rsplit(":", 1)[1])["QueueUrl"]
+                sqs.send_message(QueueUrl=url, MessageBody=body)
+            elif service == "events":
+                self.client("events").put_events(
+                    Entries=[
+                        {
+                            "EventBusName": target["Arn"],
+                            "Source": "aws.events",
+                            "DetailType": "Scheduled Event",
+                            "Detail": target.get("Input") or "{}",
+                        }
+                    ]
+                )
+            else:
+                log.warning("rule %s targets %s, which the local runtime cannot deliver to", name, target["Arn"])
 
     def _invoke_quietly(self, host: FunctionHost, event: Any) -> None:
         self._inflight_change(+1)

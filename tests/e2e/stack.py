@@ -14,6 +14,7 @@ from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_authorizers as authorizers
 from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_scheduler as scheduler
@@ -29,6 +30,7 @@ PROBE_DIR = Path(__file__).parent / "probe"
 PROBE_ISSUER = "https://issuer.familynet.test"
 PROBE_AUDIENCE = "familynet-probe"
 PROBE_SOURCE = "familynet.probe"
+PROBE_DIRECT_SOURCE = "familynet.probe.direct"  # to a rule whose target is the function itself
 PROBE_MAX_RECEIVE_COUNT = 2
 PROBE_VISIBILITY_SECONDS = 2
 PROBE_SENDER = "noreply@familynet.test"
@@ -68,6 +70,24 @@ class ProbeStack(FamilynetStack):
             methods=[apigwv2.HttpMethod.GET],
             integration=integrations.HttpLambdaIntegration("ProbeIntegration", self.probe),
             authorizer=authorizers.HttpJwtAuthorizer("ProbeAuthorizer", PROBE_ISSUER, jwt_audience=[PROBE_AUDIENCE]),
+        )
+        direct_dead_letters = sqs.Queue(
+            self, "ProbeDirectDeadLetters", encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True
+        )
+        events.Rule(
+            self,
+            "ProbeDirect",
+            event_bus=self.bus.bus,
+            event_pattern=events.EventPattern(source=[PROBE_DIRECT_SOURCE]),
+            targets=[targets.LambdaFunction(self.probe, dead_letter_queue=direct_dead_letters, retry_attempts=2)],
+        )
+        events.Rule(
+            self,
+            "ProbeRuleDaily",
+            schedule=events.Schedule.rate(Duration.days(1)),
+            targets=[
+                targets.LambdaFunction(self.probe, event=events.RuleTargetInput.from_object({"probe": "rule-daily"}))
+            ],
         )
         configuration_set = ses.ConfigurationSet(self, "ProbeEmail")
         ses.EmailIdentity(

@@ -11,16 +11,21 @@ from typing import Any
 
 import pytest
 
+from infra.local.runtime import wait_for
 from tests.conftest import minimal_referral
 from tests.e2e.conftest import RunningSystem, start_system
-from tests.e2e.stack import PROBE_MAX_RECEIVE_COUNT, PROBE_SENDER, PROBE_SOURCE
+from tests.e2e.stack import PROBE_DIRECT_SOURCE, PROBE_MAX_RECEIVE_COUNT, PROBE_SENDER, PROBE_SOURCE
 
 
-def put_probe_events(system: RunningSystem, details: list[dict[str, Any]]) -> None:
+def of_run(report: dict[str, Any], run: str) -> bool:
+    return bool(report.get("detail", {}).get("run") == run)
+
+
+def put_probe_events(system: RunningSystem, details: list[dict[str, Any]], source: str = PROBE_SOURCE) -> None:
     bus = next(iter(system.state["buses"].values()))
     response = system.client("events").put_events(
         Entries=[
-            {"EventBusName": bus, "Source": PROBE_SOURCE, "DetailType": "ProbeEvent", "Detail": json.dumps(d)}
+            {"EventBusName": bus, "Source": source, "DetailType": "ProbeEvent", "Detail": json.dumps(d)}
             for d in details
         ]
     )
@@ -65,10 +70,8 @@ def test_a_failing_message_is_retried_then_dead_lettered_while_the_rest_of_its_b
     run = uuid.uuid4().hex
     put_probe_events(system, [{"run": run, "n": 1}, {"run": run, "n": 2, "fail": True}, {"run": run, "n": 3}])
 
-    attempts = system.probe_saw(
-        lambda r: r["detail"].get("run") == run and r["detail"].get("fail"), count=PROBE_MAX_RECEIVE_COUNT
-    )
-    good = system.probe_saw(lambda r: r["detail"].get("run") == run and not r["detail"].get("fail"), count=2)
+    attempts = system.probe_saw(lambda r: of_run(r, run) and r["detail"].get("fail"), count=PROBE_MAX_RECEIVE_COUNT)
+    good = system.probe_saw(lambda r: of_run(r, run) and not r["detail"].get("fail"), count=2)
     assert sorted(r["detail"]["n"] for r in good) == [1, 3]  # each delivered once, never retried
     assert [r["receive_count"] for r in attempts] == list(range(1, PROBE_MAX_RECEIVE_COUNT + 1))
     assert {r["batch_size"] for r in attempts[:1] + good} == {3}  # one batch of three, partly failed
@@ -78,11 +81,28 @@ def test_a_failing_message_is_retried_then_dead_lettered_while_the_rest_of_its_b
         dead.extend(m for m in system.drain("ProbeConsumerDeadLetters") if m["detail"].get("run") == run)
         return bool(dead)
 
-    from infra.local.runtime import wait_for
-
     wait_for(dead_lettered, timeout=20)
     assert [m["detail"]["n"] for m in dead] == [2]
-    assert len([r for r in system.probe_saw(lambda r: r["detail"].get("run") == run, count=4)]) == 4
+    assert len([r for r in system.probe_saw(lambda r: of_run(r, run), count=4)]) == 4
+
+
+def test_a_rule_that_invokes_a_function_directly_retries_twice_then_dead_letters(system: RunningSystem) -> None:
+    run = uuid.uuid4().hex
+    put_probe_events(system, [{"run": run, "fail": True}, {"run": run}], source=PROBE_DIRECT_SOURCE)
+
+    failed = system.probe_saw(lambda r: of_run(r, run) and r["detail"].get("fail"), count=3)
+    assert {r["via"] for r in failed} == {"rule"}
+    [succeeded] = system.probe_saw(lambda r: of_run(r, run) and not r["detail"].get("fail"))
+    assert succeeded["via"] == "rule"
+    dead: list[dict[str, Any]] = []
+
+    def dead_lettered() -> bool:
+        dead.extend(m for m in system.drain("ProbeDirectDeadLetters") if m["detail"].get("run") == run)
+        return bool(dead)
+
+    wait_for(dead_lettered, timeout=20)
+    assert dead[0]["detail-type"] == "ProbeEvent"
+    assert len(system.probe_saw(lambda r: of_run(r, run), count=4)) == 4  # 1 + 2 retries, and 1
 
 
 def test_advancing_the_clock_fires_due_schedules_into_their_targets(system: RunningSystem) -> None:
@@ -114,6 +134,8 @@ def test_advancing_the_clock_fires_due_schedules_into_their_targets(system: Runn
     daily = system.probe_saw(lambda r: r["via"] == "schedule" and r["input"]["probe"] == "daily", count=3)
     assert len(daily) == 3  # cron(0 9 * * ? *) Europe/London: once for each of the three days
     assert {datetime.fromisoformat(r["now"]).astimezone(UTC).hour for r in daily} == {9}  # 09:00 GMT in winter
+    # An EventBridge scheduled rule, rate(1 day), fires too: three times in three days, with its target's input.
+    assert len(system.probe_saw(lambda r: r["via"] == "schedule" and r["input"] == {"probe": "rule-daily"}, 3)) == 3
     # ActionAfterCompletion DELETE: the one-off schedule is gone, the daily one stays.
     names = [s["Name"] for s in scheduler.list_schedules()["Schedules"]]
     assert not [n for n in names if n.startswith("review-")]

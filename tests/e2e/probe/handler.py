@@ -2,7 +2,7 @@
 
 It is deployed only by the test stack (tests/e2e/stack.py), never by the app. Each SQS record, HTTP request or
 scheduled invocation it receives is reported to PROBE_SEEN_QUEUE_URL; a record whose event detail says
-`"fail": true` is reported back in batchItemFailures.
+`"fail": true` is reported back in batchItemFailures (or, invoked by a rule directly, raises).
 """
 
 from __future__ import annotations
@@ -49,5 +49,10 @@ def handler(event: dict[str, Any], context: Any) -> Any:
             "environment_table": os.environ.get("PROBE_TABLE_NAME"),
         }
         return {"statusCode": 200, "headers": {"content-type": "application/json"}, "body": json.dumps(body)}
+    if "detail-type" in event:  # an EventBridge rule's Lambda target: an asynchronous invocation
+        _report({"via": "rule", "detail_type": event["detail-type"], "detail": event["detail"]})
+        if event["detail"].get("fail"):
+            raise RuntimeError("the probe was asked to fail")
+        return None
     _report({"via": "schedule", "input": event, "now": clock.now().isoformat()})
     return None
