@@ -15,7 +15,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help install run test unit integration infra-tests e2e lint synth schemas bench deploy clean
+.PHONY: help install web run test unit integration infra-tests e2e lint synth schemas bench deploy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -35,26 +35,41 @@ node_modules/.installed: package.json package-lock.json
 	@npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-install: $(VENV)/.synced ## Install the Python tools and packages
+WEB_ASSETS := web/assets/.built
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+$(WEB_ASSETS): node_modules/.installed web/build.mjs $(wildcard web/src/*)
+	@node web/build.mjs
+	@touch $@
+
+web: $(WEB_ASSETS) ## Build the form's assets (GOV.UK Frontend from package-lock.json) into web/assets/
 	@true
 
-run: $(VENV)/.synced ## Run the whole system locally on http://127.0.0.1:8000 (PORT overrides; Ctrl-C stops it)
+$(CHROMIUM):
+	@echo "==> installing Debian's chromium for the browser tests"
+	@$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null
+
+install: $(VENV)/.synced $(WEB_ASSETS) ## Install the Python tools and packages, the CDK CLI, the form's assets
+	@true
+
+run: $(VENV)/.synced $(WEB_ASSETS) ## Run the whole system locally on http://127.0.0.1:8000 (PORT overrides; Ctrl-C stops it)
 	@$(PY) -m infra.local
 
-test: $(VENV)/.synced ## Run every test: unit, integration, infrastructure, end to end
+test: $(VENV)/.synced $(WEB_ASSETS) $(CHROMIUM) ## Run every test: unit, integration, infrastructure, end to end
 	@echo "==> running every test"
 	@$(PYTEST) tests -p no:cacheprovider
 
 unit: $(VENV)/.synced ## Unit tests of the domain logic
 	@$(PYTEST) tests/unit
 
-integration: $(VENV)/.synced ## Each function against moto, wired from the synthesized template
+integration: $(VENV)/.synced $(WEB_ASSETS) ## Each function against moto, wired from the synthesized template
 	@$(PYTEST) tests/integration
 
-infra-tests: $(VENV)/.synced ## CDK assertions, cdk-nag, cfn-lint
+infra-tests: $(VENV)/.synced $(WEB_ASSETS) ## CDK assertions, cdk-nag, cfn-lint
 	@$(PYTEST) tests/infra
 
-e2e: $(VENV)/.synced ## End-to-end tests over HTTP against the local runtime
+e2e: $(VENV)/.synced $(WEB_ASSETS) $(CHROMIUM) ## End-to-end tests over HTTP against the local runtime
 	@$(PYTEST) tests/e2e
 
 lint: $(VENV)/.synced ## ruff and mypy
@@ -62,7 +77,7 @@ lint: $(VENV)/.synced ## ruff and mypy
 	@$(VENV)/bin/ruff format --check .
 	@$(VENV)/bin/mypy shared functions infra bench tests
 
-synth: $(VENV)/.synced node_modules/.installed ## Synthesize the deployable template (nag-checked) and cfn-lint it
+synth: $(VENV)/.synced node_modules/.installed $(WEB_ASSETS) ## Synthesize the deployable template (nag-checked) and cfn-lint it
 	@npx cdk synth -q --no-notices
 	@$(VENV)/bin/cfn-lint --non-zero-exit-code error cdk.out/*.template.json
 	@echo "==> cdk.out/ is nag-clean and lint-clean"
@@ -70,7 +85,7 @@ synth: $(VENV)/.synced node_modules/.installed ## Synthesize the deployable temp
 schemas: $(VENV)/.synced ## Write events/ (JSON Schemas and examples) from the event models
 	@$(PY) -m shared.event_catalogue
 
-bench: $(VENV)/.synced ## Benchmarks: cold initialisation, AWS calls per intake, make run to ready
+bench: $(VENV)/.synced $(WEB_ASSETS) ## Benchmarks: cold initialisation, AWS calls per intake, make run to ready
 	@$(PY) -m bench.cold_init
 	@$(PY) -m bench.aws_calls
 	@$(PY) -m bench.local_start
@@ -79,4 +94,4 @@ deploy: synth ## Deploy to the AWS account of the current credentials (not run i
 	@npx cdk deploy --no-notices --require-approval broadening
 
 clean: ## Remove build output (keeps the installed tools)
-	@rm -rf cdk.out build .pytest_cache .mypy_cache .ruff_cache
+	@rm -rf cdk.out build web/assets test-artifacts .pytest_cache .mypy_cache .ruff_cache

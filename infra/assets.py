@@ -20,8 +20,9 @@ _PROVIDED_BY_RUNTIME = ("boto3", "botocore", "s3transfer")
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache")
 
 
-def function_code(name: str) -> Path:
-    """functions/<name>/ and the shared package, laid out so the handler imports as in the repository."""
+def function_code(name: str, *, with_web: bool = False) -> Path:
+    """functions/<name>/ and the shared package, laid out so the handler imports as in the repository; with the web
+    form's templates and built assets (web/templates, web/assets) for the function that serves it."""
     target = BUILD / "functions" / name
     if target.exists():
         shutil.rmtree(target)
@@ -29,6 +30,11 @@ def function_code(name: str) -> Path:
     (target / "functions" / "__init__.py").write_text("")
     shutil.copytree(ROOT / "functions" / name, target / "functions" / name, ignore=_IGNORE)
     shutil.copytree(ROOT / "shared", target / "shared", ignore=_IGNORE)
+    if with_web:
+        if not (ROOT / "web" / "assets" / "app.css").is_file():
+            raise FileNotFoundError("web/assets/ is not built: run `make web` (or any make target that needs it)")
+        for folder in ("templates", "assets"):
+            shutil.copytree(ROOT / "web" / folder, target / "web" / folder, ignore=_IGNORE)
     return target
 
 

@@ -24,6 +24,10 @@ BUS_ARCHIVE_RETENTION_DAYS = 30  # longer than any replay we plan; consumers ded
 REFERRALS_ROUTE = "POST /referrals"
 REFERRALS_RATE_LIMIT = 20  # requests per second, steady
 REFERRALS_BURST_LIMIT = 40
+FORM_ROUTE = "GET /"
+FORM_ASSETS_ROUTE = "GET /assets/{file}"
+FORM_RATE_LIMIT = 50  # a page and its four files per visitor
+FORM_BURST_LIMIT = 100
 
 # Operational logs hold ids, states and counts only; three months covers incident investigation.
 LOG_RETENTION_NAME = "THREE_MONTHS"

@@ -18,6 +18,21 @@ _SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
 }
+# Pages: our own files only (no inline script or style, no third party), never framed, forms post only to us.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; font-src 'self'; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; manifest-src 'self'"
+)
+_PAGE_HEADERS = {
+    **_SECURITY_HEADERS,
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+HTML = "text/html"
 
 
 class HttpError(Exception):
@@ -36,6 +51,34 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
         "headers": {"Content-Type": JSON, **_SECURITY_HEADERS, **(headers or {})},
         "body": json.dumps(body),
     }
+
+
+def html_response(status: int, page: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """A page; `no-store` because a form shown again holds what the referrer typed about a family."""
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "text/html; charset=utf-8", **_PAGE_HEADERS, **(headers or {})},
+        "body": page,
+    }
+
+
+def file_response(content: bytes, content_type: str, max_age: int) -> dict[str, Any]:
+    text = content_type.startswith(("text/", "image/svg"))
+    return {
+        "statusCode": 200,
+        "headers": {
+            "Content-Type": content_type,
+            **_PAGE_HEADERS,
+            "Cache-Control": f"public, max-age={max_age}",
+        },
+        "body": content.decode("utf-8") if text else base64.b64encode(content).decode("ascii"),
+        "isBase64Encoded": not text,
+    }
+
+
+def wants_html(event: dict[str, Any]) -> bool:
+    """A browser posting the web form (it accepts HTML); API clients posting a form still get JSON."""
+    return media_type(event) == FORM and HTML in (header(event, "accept") or "")
 
 
 def error_response(error: HttpError, headers: dict[str, str] | None = None) -> dict[str, Any]:

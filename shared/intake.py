@@ -14,7 +14,8 @@ from shared import clock, table
 from shared.config import Settings
 from shared.errors import ServiceUnavailable
 from shared.events import ReferralReceived, new_event
-from shared.http import HttpError, header, parse_body
+from shared.http import FORM, HttpError, header, media_type, parse_body
+from shared.referral_form import model_body, read_form
 from shared.referral_store import (
     Contention,
     DuplicateSubmission,
@@ -47,15 +48,25 @@ class IntakeRequest:
 
 
 def read_request(event: dict[str, Any]) -> IntakeRequest:
-    """Parse and validate an API Gateway request; every problem becomes an HttpError (400, 413, 415, 422)."""
+    """Parse and validate an API Gateway request; every problem becomes an HttpError (400, 413, 415, 422).
+
+    A form's hidden one-time token is its idempotency key (the header wins when both are sent)."""
     key = header(event, IDEMPOTENCY_HEADER)
+    body = parse_body(event)
+    if media_type(event) == FORM:
+        form = read_form(body)
+        body = model_body(form.values)
+        key = key or form.token
+    return validate_submission(body, key)
+
+
+def validate_submission(body: dict[str, Any], key: str | None) -> IntakeRequest:
     if key is not None and not 1 <= len(key.strip()) <= MAX_IDEMPOTENCY_KEY:
         raise HttpError(
             400,
             f"The {IDEMPOTENCY_HEADER} header must be 1 to {MAX_IDEMPOTENCY_KEY} characters",
             [{"field": IDEMPOTENCY_HEADER, "message": f"Use 1 to {MAX_IDEMPOTENCY_KEY} characters"}],
         )
-    body = parse_body(event)
     try:
         submission = ReferralSubmission.model_validate(body)
     except ValidationError as exc:

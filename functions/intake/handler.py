@@ -1,4 +1,8 @@
-"""POST /referrals: validate a referral, store it exactly once and announce it (through the outbox)."""
+"""The public front door: the referral form (`GET /`, `GET /assets/{file}`) and `POST /referrals`.
+
+`POST /referrals` validates a referral, stores it exactly once and announces it (through the outbox). A browser
+posting the form gets HTML (the confirmation, or the form again with its errors); every other client gets JSON.
+"""
 
 from __future__ import annotations
 
@@ -8,49 +12,119 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared import referral_form
 from shared.config import get_settings
 from shared.errors import ConfigurationError, ServiceUnavailable
-from shared.http import HttpError, error_response, json_response
-from shared.intake import outcome_body, read_request, submit_referral
+from shared.http import HttpError, error_response, file_response, html_response, json_response, parse_body, wants_html
+from shared.intake import (
+    IdempotencyKeyReused,
+    IntakeRequest,
+    outcome_body,
+    read_request,
+    submit_referral,
+    validate_submission,
+)
 from shared.observability import logger, metrics
 from shared.referral_store import ReferralStore
+from shared.referrals import SubmissionOutcome
+
+ASSET_MAX_AGE_SECONDS = 3600
+_BUSY = "The service is busy: please try again in a minute"
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext, store: ReferralStore | None = None) -> dict[str, Any]:
-    settings = get_settings()
+    route = event.get("routeKey", "")
+    if route == "GET /":
+        return html_response(200, referral_form.render_form({}, [], referral_form.new_token()))
+    if route.startswith("GET /assets/"):
+        found = referral_form.asset((event.get("pathParameters") or {}).get("file", ""))
+        if found is None:
+            return html_response(404, referral_form.render_problem("Page not found", "There is no such page."))
+        return file_response(*found, max_age=ASSET_MAX_AGE_SECONDS)
     correlation_id = logger.get_correlation_id() or context.aws_request_id
+    if wants_html(event):
+        return _post_form(event, store, correlation_id)
+    return _post_json(event, store, correlation_id)
+
+
+def _post_json(event: dict[str, Any], store: ReferralStore | None, correlation_id: str) -> dict[str, Any]:
     try:
         request = read_request(event)
-        outcome = submit_referral(
-            request,
-            store=store or ReferralStore(settings.table_name),
-            settings=settings,
-            correlation_id=correlation_id,
-        )
+        outcome = _submit(request, store, correlation_id)
     except HttpError as error:
-        logger.info(
-            "Referral refused",
-            extra={"status": error.status, "fields": [e["field"] for e in error.errors or []]},
-        )
-        metrics.add_metric(name="ReferralsRefused", unit=MetricUnit.Count, value=1)
+        _refused(error)
         return error_response(error)
     except (ServiceUnavailable, ConfigurationError) as error:
-        logger.exception("Referral could not be stored", extra={"error_kind": type(error).__name__})
-        metrics.add_metric(name="ReferralsFailed", unit=MetricUnit.Count, value=1)
-        return error_response(
-            HttpError(503, "The service is busy: please try again in a minute"), {"Retry-After": "30"}
-        )
+        _failed(error)
+        return error_response(HttpError(503, _BUSY), {"Retry-After": "30"})
+    headers = {"Location": f"/referrals/{outcome.reference}"}
+    if not outcome.created:
+        headers["Idempotent-Replayed"] = "true"
+    return json_response(201, outcome_body(outcome), headers)
 
+
+def _post_form(event: dict[str, Any], store: ReferralStore | None, correlation_id: str) -> dict[str, Any]:
+    """The web form without JavaScript: every answer comes back on the page, whatever happens."""
+    try:
+        form = referral_form.read_form(parse_body(event))
+    except HttpError as error:
+        _refused(error)
+        page = referral_form.render_problem("Sorry, the form could not be read", error.message)
+        return html_response(error.status, page)
+    token = form.token or referral_form.new_token()
+    if form.action != referral_form.SEND:
+        values = referral_form.apply_action(form.values, form.action)
+        return html_response(200, referral_form.render_form(values, [], token))
+    try:
+        request = validate_submission(referral_form.model_body(form.values), form.token)
+        outcome = _submit(request, store, correlation_id)
+    except IdempotencyKeyReused as error:
+        _refused(error)
+        page = referral_form.render_problem(
+            "This referral was already sent",
+            "This form was sent before, with different answers. Your first referral was received: to make "
+            "another, start a new form.",
+        )
+        return html_response(409, page)
+    except HttpError as error:
+        _refused(error)
+        errors = referral_form.form_errors(error.errors or [{"field": "body", "message": error.message}])
+        return html_response(error.status, referral_form.render_form(form.values, errors, token))
+    except (ServiceUnavailable, ConfigurationError) as error:
+        _failed(error)
+        errors = [{"field": "body", "message": f"{_BUSY}. Your answers have not been sent.", "target": "main-content"}]
+        return html_response(503, referral_form.render_form(form.values, errors, token), {"Retry-After": "30"})
+    return html_response(201, referral_form.render_confirmation(outcome.reference, request.submission.route.value))
+
+
+def _submit(request: IntakeRequest, store: ReferralStore | None, correlation_id: str) -> SubmissionOutcome:
+    outcome = submit_referral(
+        request,
+        store=store or ReferralStore(get_settings().table_name),
+        settings=get_settings(),
+        correlation_id=correlation_id,
+    )
     logger.append_keys(reference=outcome.reference)
     if outcome.created:
         logger.info("Referral received", extra={"route": request.submission.route.value})
         metrics.add_dimension(name="route", value=request.submission.route.value)
         metrics.add_metric(name="ReferralsReceived", unit=MetricUnit.Count, value=1)
-        headers = {"Location": f"/referrals/{outcome.reference}"}
     else:
         logger.info("Repeated submission answered with its first reference")
         metrics.add_metric(name="ReferralsRepeated", unit=MetricUnit.Count, value=1)
-        headers = {"Location": f"/referrals/{outcome.reference}", "Idempotent-Replayed": "true"}
-    return json_response(201, outcome_body(outcome), headers)
+    return outcome
+
+
+def _refused(error: HttpError) -> None:
+    logger.info(
+        "Referral refused",
+        extra={"status": error.status, "fields": [e["field"] for e in error.errors or []]},
+    )
+    metrics.add_metric(name="ReferralsRefused", unit=MetricUnit.Count, value=1)
+
+
+def _failed(error: Exception) -> None:
+    logger.exception("Referral could not be stored", extra={"error_kind": type(error).__name__})
+    metrics.add_metric(name="ReferralsFailed", unit=MetricUnit.Count, value=1)

@@ -70,7 +70,7 @@ class Api(Construct):
         self, route_key: str, function: lambda_.IFunction, *, rate_limit: int, burst_limit: int
     ) -> apigwv2.HttpRoute:
         method, path = route_key.split(" ", 1)
-        name = "".join(part.title() for part in path.strip("/").replace("{", "").replace("}", "").split("/"))
+        name = "".join(part.title() for part in path.strip("/").replace("{", "").replace("}", "").split("/")) or "Root"
         [route] = self.http_api.add_routes(
             path=path,
             methods=[apigwv2.HttpMethod(method)],
@@ -86,8 +86,8 @@ class Api(Construct):
         acknowledge(
             route,
             "AwsSolutions-APIG4",
-            f"{route_key} is the public referral form's endpoint: referrers have no account; it is throttled "
-            "and size-limited instead.",
+            f"{route_key} is part of the public referral form: referrers have no account; it is throttled "
+            "(and POST bodies size-limited) instead.",
         )
         return route
 

@@ -43,6 +43,7 @@ class FamilynetFunction(Construct):
         environment: dict[str, str],
         memory_mb: int,
         timeout: Duration,
+        with_web: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         self.log_group = logs.LogGroup(
@@ -58,7 +59,7 @@ class FamilynetFunction(Construct):
             runtime=RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
             handler=f"functions.{name}.handler.handler",
-            code=lambda_.Code.from_asset(str(assets.function_code(name))),
+            code=lambda_.Code.from_asset(str(assets.function_code(name, with_web=with_web))),
             layers=[layer],
             memory_size=memory_mb,
             timeout=timeout,

@@ -1,4 +1,4 @@
-"""The intake function: POST /referrals writes the referral, its audit entry and its outbox event."""
+"""The intake function: the web form, and POST /referrals (the referral, its audit entry and its outbox event)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,16 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from infra.constants import INTAKE, REFERRALS_BURST_LIMIT, REFERRALS_RATE_LIMIT, REFERRALS_ROUTE
+from infra.constants import (
+    FORM_ASSETS_ROUTE,
+    FORM_BURST_LIMIT,
+    FORM_RATE_LIMIT,
+    FORM_ROUTE,
+    INTAKE,
+    REFERRALS_BURST_LIMIT,
+    REFERRALS_RATE_LIMIT,
+    REFERRALS_ROUTE,
+)
 from infra.constructs.api import Api
 from infra.constructs.data import Data
 from infra.constructs.function import FamilynetFunction
@@ -28,6 +37,7 @@ class Intake(Construct):
             environment={ENV_TABLE_NAME: data.table.table_name},
             memory_mb=512,
             timeout=Duration.seconds(10),
+            with_web=True,
         )
         self.function = function.function
         # Least privilege: one transaction of conditional puts, and a read of a submission marker on a repeat.
@@ -41,3 +51,7 @@ class Intake(Construct):
         api.add_public_route(
             REFERRALS_ROUTE, self.function, rate_limit=REFERRALS_RATE_LIMIT, burst_limit=REFERRALS_BURST_LIMIT
         )
+        # The web form is served by the same function, through the same API: one origin, so the page's
+        # Content-Security-Policy can be 'self' only and the form posts without CORS (README: "The web form").
+        for route_key in (FORM_ROUTE, FORM_ASSETS_ROUTE):
+            api.add_public_route(route_key, self.function, rate_limit=FORM_RATE_LIMIT, burst_limit=FORM_BURST_LIMIT)

@@ -1,5 +1,6 @@
 """The local API gateway: the template's HTTP API routes as API Gateway v2 (payload 2.0) events, JWT checks by the
-local issuer, the web form at `/`, and the local-only routes of the design (outbox, clock, token).
+local issuer, and the local-only routes of the design (outbox, clock, token). The web form at `/` is one of the
+template's routes, served by its function as in AWS.
 """
 
 from __future__ import annotations
@@ -12,11 +13,9 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from werkzeug.exceptions import HTTPException
-from werkzeug.security import safe_join
 from werkzeug.wrappers import Request, Response
 
 from infra.local.functions import FunctionError
@@ -26,22 +25,8 @@ from infra.local.runtime import LocalRuntime
 from infra.local.template import Template
 
 log = logging.getLogger("familynet.local")
-ROOT = Path(__file__).resolve().parents[2]
-WEB_ROOT = ROOT / "web"
 MAX_ADVANCE_DAYS = 3660
 _TEXT_TYPES = ("text/", "application/json", "application/x-www-form-urlencoded", "application/xml", "+json", "+xml")
-_CONTENT_TYPES = {
-    ".html": "text/html; charset=utf-8",
-    ".css": "text/css",
-    ".js": "text/javascript",
-    ".svg": "image/svg+xml",
-    ".png": "image/png",
-    ".ico": "image/x-icon",
-    ".woff2": "font/woff2",
-    ".woff": "font/woff",
-    ".json": "application/json",
-    ".txt": "text/plain; charset=utf-8",
-}
 
 
 @dataclass(frozen=True)
@@ -157,8 +142,6 @@ class Gateway:
                 return self._invoke(route, parameters, request)
         if request.path.startswith("/_local/"):
             return self._local(request)
-        if request.method in ("GET", "HEAD"):
-            return self._static(request.path)
         return _json({"message": "Not Found"}, 404)
 
     # --- API routes --------------------------------------------------------------------------------------------------
@@ -223,15 +206,6 @@ class Gateway:
         if isinstance(days, bool) or not isinstance(days, int | float) or not 0 <= days <= MAX_ADVANCE_DAYS:
             return _json({"message": f'Send {{"advance_days": N}} with N a number from 0 to {MAX_ADVANCE_DAYS}'}, 400)
         return _json(self.runtime.advance(days), 200)
-
-    # --- the web form ------------------------------------------------------------------------------------------------
-    def _static(self, path: str) -> Response:
-        relative = "index.html" if path in ("", "/") else path.lstrip("/")
-        file = safe_join(str(WEB_ROOT), relative)
-        if file is None or not Path(file).is_file():
-            return _json({"message": "Not Found"}, 404)
-        content_type = _CONTENT_TYPES.get(Path(file).suffix, "application/octet-stream")
-        return Response(Path(file).read_bytes(), 200, content_type=content_type)
 
 
 def api_event(

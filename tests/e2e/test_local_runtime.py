@@ -204,11 +204,13 @@ def test_the_outbox_shows_every_email_sent_newest_first(system: RunningSystem) -
     assert "Referral FN-TESTTEST received" in page.text
 
 
-def test_the_form_is_served_at_the_root(system: RunningSystem) -> None:
+def test_the_form_is_served_at_the_root_by_its_templates_route(system: RunningSystem) -> None:
     form = system.get("/")
     assert form.status_code == 200
-    assert "<h1>" in form.text
-    assert system.get("/../pyproject.toml").status_code == 404
+    assert "Refer a family for a Family Network meeting</h1>" in form.text
+    assert "script-src 'self'" in form.headers["Content-Security-Policy"]
+    assert system.get("/assets/app.css").headers["Content-Type"].startswith("text/css")
+    assert system.get("/assets/..%2Fpyproject.toml").status_code == 404
     assert system.get("/no-such-page").status_code == 404
 
 
