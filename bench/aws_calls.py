@@ -98,9 +98,10 @@ def main() -> None:
         from functions.event_relay.handler import handler as relay
         from functions.intake.handler import handler as intake
 
-        first = intake(request, LocalLambdaContext("intake"))
+        context: Any = LocalLambdaContext("intake")  # duck-typed like Lambda's own context object
+        first = intake(request, context)
         new_calls = counter.take()
-        repeat = intake(request, LocalLambdaContext("intake"))
+        repeat = intake(request, context)
         repeat_calls = counter.take()
         assert first["statusCode"] == repeat["statusCode"] == 201, (first, repeat)
 

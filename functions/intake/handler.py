@@ -32,17 +32,23 @@ ASSET_MAX_AGE_SECONDS = 3600
 _BUSY = "The service is busy: please try again in a minute"
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
-@metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext, store: ReferralStore | None = None) -> dict[str, Any]:
-    route = event.get("routeKey", "")
-    if route == "GET /":
-        return html_response(200, referral_form.render_form({}, [], referral_form.new_token()))
-    if route.startswith("GET /assets/"):
+    if str(event.get("routeKey", "")).startswith("GET /assets/"):
+        # Static files: no log line and no metric each (browsers cache them for an hour).
         found = referral_form.asset((event.get("pathParameters") or {}).get("file", ""))
         if found is None:
             return html_response(404, referral_form.render_problem("Page not found", "There is no such page."))
         return file_response(*found, max_age=ASSET_MAX_AGE_SECONDS)
+    response: dict[str, Any] = _handle(event, context, store)
+    return response
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+@metrics.log_metrics
+def _handle(event: dict[str, Any], context: LambdaContext, store: ReferralStore | None) -> dict[str, Any]:
+    if event.get("routeKey") == "GET /":
+        metrics.add_metric(name="FormsShown", unit=MetricUnit.Count, value=1)
+        return html_response(200, referral_form.render_form({}, [], referral_form.new_token()))
     correlation_id = logger.get_correlation_id() or context.aws_request_id
     if wants_html(event):
         return _post_form(event, store, correlation_id)
@@ -75,6 +81,7 @@ def _post_form(event: dict[str, Any], store: ReferralStore | None, correlation_i
         return html_response(error.status, page)
     token = form.token or referral_form.new_token()
     if form.action != referral_form.SEND:
+        metrics.add_metric(name="FormRowsChanged", unit=MetricUnit.Count, value=1)
         values = referral_form.apply_action(form.values, form.action)
         return html_response(200, referral_form.render_form(values, [], token))
     try:

@@ -8,7 +8,16 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from infra.constants import PYTHON_VERSION, REFERRALS_BURST_LIMIT, REFERRALS_RATE_LIMIT, REFERRALS_ROUTE
+from infra.constants import (
+    FORM_ASSETS_ROUTE,
+    FORM_BURST_LIMIT,
+    FORM_RATE_LIMIT,
+    FORM_ROUTE,
+    PYTHON_VERSION,
+    REFERRALS_BURST_LIMIT,
+    REFERRALS_RATE_LIMIT,
+    REFERRALS_ROUTE,
+)
 from shared import table as layout
 
 
@@ -77,12 +86,14 @@ def test_post_referrals_is_throttled_per_route_and_access_logged(template):
         "AWS::ApiGatewayV2::Stage",
         {
             "StageName": "$default",
-            "RouteSettings": {
-                REFERRALS_ROUTE: {
-                    "ThrottlingRateLimit": REFERRALS_RATE_LIMIT,
-                    "ThrottlingBurstLimit": REFERRALS_BURST_LIMIT,
+            "RouteSettings": Match.object_like(
+                {
+                    REFERRALS_ROUTE: {
+                        "ThrottlingRateLimit": REFERRALS_RATE_LIMIT,
+                        "ThrottlingBurstLimit": REFERRALS_BURST_LIMIT,
+                    }
                 }
-            },
+            ),
             "DefaultRouteSettings": {
                 "ThrottlingRateLimit": Match.any_value(),
                 "ThrottlingBurstLimit": Match.any_value(),
@@ -93,6 +104,38 @@ def test_post_referrals_is_throttled_per_route_and_access_logged(template):
             },
         },
     )
+
+
+def test_the_web_form_is_served_by_the_intake_function_through_the_api_throttled(template_body):
+    routes = {
+        r["Properties"]["RouteKey"]: r["Properties"]
+        for r in resources(template_body, "AWS::ApiGatewayV2::Route").values()
+    }
+    assert set(routes) == {REFERRALS_ROUTE, FORM_ROUTE, FORM_ASSETS_ROUTE}
+    assert len({json.dumps(route["Target"]) for route in routes.values()}) == 3  # one integration each, one function
+    integrations = resources(template_body, "AWS::ApiGatewayV2::Integration").values()
+    assert len({json.dumps(i["Properties"]["IntegrationUri"]) for i in integrations}) == 1
+    [stage] = resources(template_body, "AWS::ApiGatewayV2::Stage").values()
+    for route in (FORM_ROUTE, FORM_ASSETS_ROUTE):
+        assert stage["Properties"]["RouteSettings"][route] == {
+            "ThrottlingRateLimit": FORM_RATE_LIMIT,
+            "ThrottlingBurstLimit": FORM_BURST_LIMIT,
+        }
+
+
+def test_the_intake_asset_carries_the_forms_templates_and_built_assets(cloud_assembly, template_body):
+    from infra.constants import INTAKE
+
+    [intake] = [
+        r
+        for r in resources(template_body, "AWS::Lambda::Function").values()
+        if r["Properties"].get("Handler") == f"functions.{INTAKE}.handler.handler"
+    ]
+    asset_hash = intake["Properties"]["Code"]["S3Key"].removesuffix(".zip")
+    staged = cloud_assembly / f"asset.{asset_hash}" / "web"
+    assert (staged / "templates" / "form.html").is_file()
+    assert (staged / "assets" / "app.css").is_file()
+    assert not (staged / "src").exists()
 
 
 def test_access_logs_are_json_without_bodies_or_client_addresses(template_body):
