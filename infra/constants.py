@@ -26,6 +26,7 @@ REFERRALS_RATE_LIMIT = 20  # requests per second, steady
 REFERRALS_BURST_LIMIT = 40
 FORM_ROUTE = "GET /"
 FORM_ASSETS_ROUTE = "GET /assets/{file}"
+FORM_PAGE_ROUTES = ("GET /privacy", "GET /accessibility")
 FORM_RATE_LIMIT = 50  # a page and its four files per visitor
 FORM_BURST_LIMIT = 100
 

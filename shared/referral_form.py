@@ -30,6 +30,16 @@ MAX_NETWORK_MEMBERS = 30
 FORM_TITLE = "Refer a family for a Family Network meeting"
 DATE_FIELDS = re.compile(r"^(consent\.given_on|family\.children\.\d+\.date_of_birth)$")
 CHOICE_LISTS = ("meeting_preferences.days", "meeting_preferences.times_of_day")
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
+_KNOWN_FIELD = re.compile(
+    r"^(body|Idempotency-Key|route|reason|what_matters|"
+    r"referrer\.(name|role|organisation|email|phone|locality_team)|"
+    r"family(\.(contact_name|postcode|contact_phone|contact_email|children(\.\d+(\.(first_name|date_of_birth))?)?))?|"
+    r"consent(\.(given|given_on|obtained_by))?|"
+    r"network_members(\.\d+(\.(name|relationship))?)?|"
+    r"meeting_preferences(\.(days|times_of_day)(\.\d+)?|\.(venue_type|interpreter_language|access_needs))?|"
+    r"referrer)$"
+)
 _ACTION = re.compile(r"^(send|add-child|add-member|remove-child-\d{1,2}|remove-member-\d{1,2})$")
 # The API's messages, worded for the form's controls where they differ.
 _FORM_MESSAGES = {
@@ -57,7 +67,8 @@ def read_form(body: dict[str, Any]) -> FormPost:
     action = values.pop(ACTION_FIELD, SEND)
     if not isinstance(action, str) or not _ACTION.match(action):
         action = SEND
-    return FormPost(values=values, token=token if isinstance(token, str) and token else None, action=action)
+    usable = isinstance(token, str) and _TOKEN.fullmatch(token) is not None
+    return FormPost(values=values, token=token if usable else None, action=action)
 
 
 def apply_action(values: dict[str, Any], action: str) -> dict[str, Any]:
@@ -126,13 +137,39 @@ def _date_text(parts: dict[str, Any]) -> str:
         return "not-a-real-date"
 
 
+def is_known_field(field: str) -> bool:
+    return _KNOWN_FIELD.match(field) is not None
+
+
 # --- errors -----------------------------------------------------------------------------------------------------
 def field_id(name: str) -> str:
     return name.replace(".", "-")
 
 
-def form_errors(errors: list[dict[str, str]]) -> list[dict[str, str]]:
+_ROW_WORDS = {
+    "family.children": (("The child's", "Child {n}'s"), ("the child's", "child {n}'s"), ("The child ", "Child {n} ")),
+    "network_members": (("the network member's", "person {n}'s"), ("the network member", "person {n}")),
+}
+
+
+def _numbered(field: str, message: str, rows: dict[str, int]) -> str:
+    """With several rows, "Enter the child's first name" twice would not say which: name the row."""
+    for prefix, words in _ROW_WORDS.items():
+        found = re.match(rf"^{re.escape(prefix)}\.(\d+)\.", field)
+        if found and rows.get(prefix, 0) > 1:
+            n = int(found.group(1)) + 1
+            for old, new in words:
+                message = message.replace(old, new.format(n=n))
+    return message
+
+
+def form_errors(errors: list[dict[str, str]], values: dict[str, Any] | None = None) -> list[dict[str, str]]:
     """The API's `{"field", "message"}` errors as the form shows them: field, message and the id to link to."""
+    family = (values or {}).get("family")
+    rows = {
+        "family.children": len(_rows(family if isinstance(family, dict) else {}, "children")),
+        "network_members": len(_rows(values or {}, "network_members")),
+    }
     shown: list[dict[str, str]] = []
     seen: set[str] = set()
     for error in errors:
@@ -145,7 +182,7 @@ def form_errors(errors: list[dict[str, str]]) -> list[dict[str, str]]:
         message = error["message"]
         if message.startswith(("Enter", "Choose")):
             message = _FORM_MESSAGES.get(field, message)
-        message = message.replace(", like 2026-03-27", "")
+        message = _numbered(field, message.replace(", like 2026-03-27", ""), rows)
         if field == "family.children":
             target = "family-children-0-first_name"
         elif DATE_FIELDS.match(field):
@@ -225,6 +262,17 @@ def render_confirmation(reference: str, route: str) -> str:
         .get_template("confirmation.html")
         .render(title="Referral sent", reference=reference, route=route, errors=[])
     )
+
+
+PAGES = {
+    "GET /privacy": ("privacy.html", "Privacy notice"),
+    "GET /accessibility": ("accessibility.html", "Accessibility statement"),
+}
+
+
+def render_page(route: str) -> str:
+    template, title = PAGES[route]
+    return _environment().get_template(template).render(title=title, errors=[])
 
 
 def render_problem(title: str, message: str) -> str:

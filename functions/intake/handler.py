@@ -46,9 +46,13 @@ def handler(event: dict[str, Any], context: LambdaContext, store: ReferralStore 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 def _handle(event: dict[str, Any], context: LambdaContext, store: ReferralStore | None) -> dict[str, Any]:
-    if event.get("routeKey") == "GET /":
+    route = event.get("routeKey")
+    if route == "GET /":
         metrics.add_metric(name="FormsShown", unit=MetricUnit.Count, value=1)
         return html_response(200, referral_form.render_form({}, [], referral_form.new_token()))
+    if route in referral_form.PAGES:
+        metrics.add_metric(name="PagesShown", unit=MetricUnit.Count, value=1)
+        return html_response(200, referral_form.render_page(route))
     correlation_id = logger.get_correlation_id() or context.aws_request_id
     if wants_html(event):
         return _post_form(event, store, correlation_id)
@@ -79,7 +83,7 @@ def _post_form(event: dict[str, Any], store: ReferralStore | None, correlation_i
         _refused(error)
         page = referral_form.render_problem("Sorry, the form could not be read", error.message)
         return html_response(error.status, page)
-    token = form.token or referral_form.new_token()
+    token = form.token or referral_form.new_token()  # a missing or unusable token is replaced, never a dead end
     if form.action != referral_form.SEND:
         metrics.add_metric(name="FormRowsChanged", unit=MetricUnit.Count, value=1)
         values = referral_form.apply_action(form.values, form.action)
@@ -97,7 +101,7 @@ def _post_form(event: dict[str, Any], store: ReferralStore | None, correlation_i
         return html_response(409, page)
     except HttpError as error:
         _refused(error)
-        errors = referral_form.form_errors(error.errors or [{"field": "body", "message": error.message}])
+        errors = referral_form.form_errors(error.errors or [{"field": "body", "message": error.message}], form.values)
         return html_response(error.status, referral_form.render_form(form.values, errors, token))
     except (ServiceUnavailable, ConfigurationError) as error:
         _failed(error)
@@ -127,9 +131,15 @@ def _submit(request: IntakeRequest, store: ReferralStore | None, correlation_id:
 def _refused(error: HttpError) -> None:
     logger.info(
         "Referral refused",
-        extra={"status": error.status, "fields": [e["field"] for e in error.errors or []]},
+        extra={"status": error.status, "fields": [_loggable(e["field"]) for e in error.errors or []]},
     )
     metrics.add_metric(name="ReferralsRefused", unit=MetricUnit.Count, value=1)
+
+
+def _loggable(field: str) -> str:
+    """Field paths are ours (`family.children.0.first_name`), except unknown keys a client made up: those could be
+    anything, a name included, so they are logged as a marker."""
+    return field if referral_form.is_known_field(field) else "(unknown field)"
 
 
 def _failed(error: Exception) -> None:

@@ -10,6 +10,7 @@ from constructs import Construct
 from infra.constants import (
     FORM_ASSETS_ROUTE,
     FORM_BURST_LIMIT,
+    FORM_PAGE_ROUTES,
     FORM_RATE_LIMIT,
     FORM_ROUTE,
     INTAKE,
@@ -53,5 +54,5 @@ class Intake(Construct):
         )
         # The web form is served by the same function, through the same API: one origin, so the page's
         # Content-Security-Policy can be 'self' only and the form posts without CORS (README: "The web form").
-        for route_key in (FORM_ROUTE, FORM_ASSETS_ROUTE):
+        for route_key in (FORM_ROUTE, FORM_ASSETS_ROUTE, *FORM_PAGE_ROUTES):
             api.add_public_route(route_key, self.function, rate_limit=FORM_RATE_LIMIT, burst_limit=FORM_BURST_LIMIT)

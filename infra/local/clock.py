@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import threading
 from collections.abc import Callable
@@ -69,14 +70,15 @@ def occurrences(schedule: dict[str, Any], after: datetime, until: datetime) -> l
         amount, unit = int(match.group(1)), match.group(2).rstrip("s")
         period = timedelta(**{f"{unit}s": amount})
         anchor = start or _utc(schedule.get("CreationDate")) or after
-        moment = anchor + period * max(0, int((after - anchor) / period) + 1)
+        moment = anchor + period * max(0, math.floor((after - anchor) / period) + 1)
         while moment <= until and len(found) < MAX_OCCURRENCES_PER_ADVANCE:
             if moment > after:
                 found.append(moment)
             moment += period
     elif match := _CRON.match(expression):
         minute, hour, day, month, weekday, year = match.group(1).split()
-        weekday = "".join(_AWS_WEEKDAYS.get(ch, ch) for ch in re.split(r"(\d)", weekday.replace("?", "*")))
+        # Only day numbers change: the n of "6#3" (the third Friday) and the L of "6L" stay as they are.
+        weekday = re.sub(r"(?<![#\d])[1-7]", lambda m: _AWS_WEEKDAYS[m.group(0)], weekday.replace("?", "*"))
         day = day.replace("?", "*")
         iterator = CronSim(f"{minute} {hour} {day} {month} {weekday}", after.astimezone(zone))
         for moment_local in iterator:
@@ -87,6 +89,12 @@ def occurrences(schedule: dict[str, Any], after: datetime, until: datetime) -> l
                 found.append(moment)
     else:
         log.warning("schedule expression %r is not understood locally", expression)
+    if len(found) >= MAX_OCCURRENCES_PER_ADVANCE:
+        log.warning(
+            "schedule %s: only its first %d occurrences in this jump fire; advance the clock in smaller steps",
+            schedule.get("Name", expression),
+            MAX_OCCURRENCES_PER_ADVANCE,
+        )
     return [m for m in found if (start is None or m >= start) and (end is None or m <= end)]
 
 

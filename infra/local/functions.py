@@ -21,7 +21,14 @@ _INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "VIRTUAL
 
 
 class FunctionError(Exception):
-    """The function raised, timed out or could not start: Lambda would report a function error."""
+    """The function raised, timed out or could not start: Lambda would report a function error.
+
+    Its text names the kind of failure only: an exception's message can quote the input (a name, free text), and
+    belongs in the function's own log (where the worker writes the traceback), not in the runtime's."""
+
+    def __init__(self, kind: str, detail: str = "") -> None:
+        super().__init__(f"{kind}{': ' + detail if detail else ''}")
+        self.kind = kind
 
 
 class FunctionHost:
@@ -86,7 +93,7 @@ class FunctionHost:
         ready = self._read(process, timeout=30)
         if "init_error" in ready:
             process.kill()
-            raise FunctionError(f"{self.name} failed to start: {ready['init_error']}")
+            raise FunctionError("InitError", f"{self.name} failed to start (see {self._log_path})")
         return process
 
     def _collect_logs(self, stream: IO[str]) -> None:
@@ -104,10 +111,11 @@ class FunctionHost:
         ready, _, _ = select.select([process.stdout], [], [], timeout)
         if not ready:
             process.kill()
-            raise FunctionError(f"{self.name} timed out after {timeout:.0f} s")
+            process.wait()
+            raise FunctionError("Timeout", f"{self.name} timed out after {timeout:.0f} s")
         line = process.stdout.readline()
         if not line:
-            raise FunctionError(f"{self.name} stopped unexpectedly (see {self._log_path})")
+            raise FunctionError("Crashed", f"{self.name} stopped unexpectedly (see {self._log_path})")
         answer: dict[str, Any] = json.loads(line)
         return answer
 
@@ -133,9 +141,9 @@ class FunctionHost:
                 answer = self._read(process, timeout=self.function.timeout_seconds + 1)
             except (FunctionError, BrokenPipeError, OSError) as exc:
                 self._process = None
-                raise FunctionError(str(exc)) from exc
+                raise exc if isinstance(exc, FunctionError) else FunctionError("Crashed", type(exc).__name__) from exc
         if "error" in answer:
-            raise FunctionError(f"{answer['error']['errorType']}: {answer['error']['errorMessage']}")
+            raise FunctionError(answer["error"]["errorType"], f"see {self._log_path}")
         return answer["result"]
 
     def stop(self) -> None:

@@ -26,7 +26,8 @@ from infra.local.template import Template
 
 log = logging.getLogger("familynet.local")
 MAX_ADVANCE_DAYS = 3660
-_TEXT_TYPES = ("text/", "application/json", "application/x-www-form-urlencoded", "application/xml", "+json", "+xml")
+# HTTP APIs pass these bodies as text and base64-encode every other, form posts included.
+_TEXT_TYPES = ("text/", "application/json", "application/javascript", "application/xml", "+json", "+xml")
 
 
 @dataclass(frozen=True)
@@ -136,12 +137,12 @@ class Gateway:
         return response(environ, start_response)
 
     def handle(self, request: Request) -> Response:
+        if request.path.startswith("/_local/"):  # first: a greedy route of the app must not hide the local tools
+            return self._local(request)
         for route in self.routes:
             parameters = route.match(request.method, request.path)
             if parameters is not None:
                 return self._invoke(route, parameters, request)
-        if request.path.startswith("/_local/"):
-            return self._local(request)
         return _json({"message": "Not Found"}, 404)
 
     # --- API routes --------------------------------------------------------------------------------------------------
@@ -160,7 +161,7 @@ class Gateway:
         try:
             result = host.invoke(event)
         except FunctionError as exc:
-            log.warning("%s failed %s: %s", host.name, route.route_key, exc)
+            log.warning("%s failed %s: %s (details in its log)", host.name, route.route_key, exc.kind)
             return _json({"message": "Internal Server Error"}, 500)
         return lambda_response(result)
 

@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any
 
+_first_seen: dict[str, datetime] = {}  # moto stamps no send time: the time the runtime first saw the message
+
 
 def sent_emails() -> list[dict[str, Any]]:
     from moto.ses.models import ses_backends  # noqa: PLC0415 - moto runs in this process (ThreadedMotoServer)
@@ -22,7 +24,8 @@ def sent_emails() -> list[dict[str, Any]]:
 
 
 def _describe(message: Any) -> dict[str, Any]:
-    sent_at = getattr(message, "timestamp", None) or datetime.now(UTC)
+    key = str(getattr(message, "id", id(message)))
+    sent_at = getattr(message, "timestamp", None) or _first_seen.setdefault(key, datetime.now(UTC))
     raw = getattr(message, "raw_data", None)
     if raw:
         parsed = email.message_from_string(raw, policy=email.policy.default)

@@ -137,7 +137,7 @@ class StreamPoller(Poller):
                 result = self.host.invoke({"Records": pending})
             except FunctionError as exc:
                 log.warning("%s failed a stream batch (attempt %d): %s", self.host.name, attempt + 1, exc)
-                time.sleep(min(0.2 * 2**attempt, 2))
+                self.stopping.wait(min(0.2 * 2**attempt, 2))
                 continue
             failures = (result or {}).get("batchItemFailures") or [] if isinstance(result, dict) else []
             if not failures:
@@ -145,7 +145,7 @@ class StreamPoller(Poller):
             first = failures[0]["itemIdentifier"]
             index = next((i for i, r in enumerate(pending) if r["dynamodb"]["SequenceNumber"] == first), 0)
             pending = pending[index:]
-            time.sleep(min(0.2 * 2**attempt, 2))
+            self.stopping.wait(min(0.2 * 2**attempt, 2))
         self._send_to_failure_destination(pending)
 
     def _send_to_failure_destination(self, records: list[dict[str, Any]]) -> None:

@@ -157,7 +157,9 @@ class LocalRuntime:
         service = arn.split(":")[2]
         if service == "lambda":
             # Scheduler invokes Lambda asynchronously; the effect is awaited by settle().
-            threading.Thread(target=self._invoke_quietly, args=(self.host_for_arn(arn), json.loads(payload))).start()
+            host = self.host_for_arn(arn)
+            self._inflight_change(+1)  # before the thread starts: settle() must see it from now on
+            threading.Thread(target=self._invoke_quietly, args=(host, json.loads(payload))).start()
         elif service == "sqs":
             sqs = self.client("sqs")
             url = sqs.get_queue_url(QueueName=arn.rsplit(":", 1)[1])["QueueUrl"]
@@ -218,7 +220,6 @@ class LocalRuntime:
                 log.warning("rule %s targets %s, which the local runtime cannot deliver to", name, target["Arn"])
 
     def _invoke_quietly(self, host: FunctionHost, event: Any) -> None:
-        self._inflight_change(+1)
         try:
             host.invoke(event)
         except FunctionError as exc:

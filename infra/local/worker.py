@@ -24,7 +24,8 @@ def main() -> None:
     try:
         handler = getattr(importlib.import_module(module_name), attribute)
     except Exception as exc:  # an init error, as Lambda reports it
-        protocol.write(json.dumps({"init_error": f"{type(exc).__name__}: {exc}"}) + "\n")
+        traceback.print_exc(file=sys.stderr)
+        protocol.write(json.dumps({"init_error": type(exc).__name__}) + "\n")
         return
     protocol.write(json.dumps({"ready": True}) + "\n")
 

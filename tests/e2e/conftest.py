@@ -80,10 +80,14 @@ class RunningSystem:
         return wait_for(matching, timeout=timeout)  # type: ignore[no-any-return]
 
     def stop(self) -> int:
-        """Ctrl-C, as a person stops `make run`."""
+        """Ctrl-C, as a person stops `make run` (killed if it does not stop within 20 s)."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
-        return self.process.wait(timeout=20)
+        try:
+            return self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise
 
 
 def start_system(template: Path, workdir: Path) -> RunningSystem:
@@ -91,6 +95,7 @@ def start_system(template: Path, workdir: Path) -> RunningSystem:
     stderr_path = workdir / "runtime.stderr"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("AWS_ENDPOINT_URL", None)
+    stderr = stderr_path.open("w")
     process = subprocess.Popen(
         [
             sys.executable,
@@ -109,9 +114,10 @@ def start_system(template: Path, workdir: Path) -> RunningSystem:
         env=env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
-        stderr=stderr_path.open("w"),
+        stderr=stderr,
         text=True,
     )
+    stderr.close()  # the child has its own copy
     line = _read_line(process.stdout, READY_TIMEOUT_SECONDS)
     if not line.startswith("familynet is running at"):
         process.kill()

@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -74,7 +75,8 @@ def test_a_failing_message_is_retried_then_dead_lettered_while_the_rest_of_its_b
     good = system.probe_saw(lambda r: of_run(r, run) and not r["detail"].get("fail"), count=2)
     assert sorted(r["detail"]["n"] for r in good) == [1, 3]  # each delivered once, never retried
     assert [r["receive_count"] for r in attempts] == list(range(1, PROBE_MAX_RECEIVE_COUNT + 1))
-    assert {r["batch_size"] for r in attempts[:1] + good} == {3}  # one batch of three, partly failed
+    # One batch held all three, partly failed (other tests' events may share it: at least three).
+    assert all(r["batch_size"] >= 3 for r in attempts[:1] + good)
     dead: list[dict[str, Any]] = []
 
     def dead_lettered() -> bool:
@@ -133,7 +135,8 @@ def test_advancing_the_clock_fires_due_schedules_into_their_targets(system: Runn
     assert timedelta(0) <= ran_at - due.replace(tzinfo=UTC) < timedelta(hours=1)
     daily = system.probe_saw(lambda r: r["via"] == "schedule" and r["input"]["probe"] == "daily", count=3)
     assert len(daily) == 3  # cron(0 9 * * ? *) Europe/London: once for each of the three days
-    assert {datetime.fromisoformat(r["now"]).astimezone(UTC).hour for r in daily} == {9}  # 09:00 GMT in winter
+    # 09:00 in London: 09:00 UTC in winter, 08:00 UTC in summer.
+    assert {datetime.fromisoformat(r["now"]).astimezone(ZoneInfo("Europe/London")).hour for r in daily} == {9}
     # An EventBridge scheduled rule, rate(1 day), fires too: three times in three days, with its target's input.
     assert len(system.probe_saw(lambda r: r["via"] == "schedule" and r["input"] == {"probe": "rule-daily"}, 3)) == 3
     # ActionAfterCompletion DELETE: the one-off schedule is gone, the daily one stays.

@@ -247,8 +247,19 @@ def test_no_serious_or_critical_accessibility_violations(page: Page, system: Run
     Keyboard(page).press_button("Send referral")
     assert page.locator("h1").inner_text() == "Referral sent"
     confirmation = audit(page, "confirmation")
+    page.goto(system.url + "/privacy")
+    privacy = audit(page, "privacy")
+    page.goto(system.url + "/accessibility")
+    statement = audit(page, "accessibility")
 
-    for state, counts in {"empty": empty, "errors": errors, "confirmation": confirmation}.items():
+    states = {
+        "empty": empty,
+        "errors": errors,
+        "confirmation": confirmation,
+        "privacy": privacy,
+        "accessibility": statement,
+    }
+    for state, counts in states.items():
         assert counts["critical"] == 0 and counts["serious"] == 0, f"{state}: {counts} (see {ARTIFACTS})"
 
 

@@ -11,6 +11,7 @@ from aws_cdk.assertions import Match, Template
 from infra.constants import (
     FORM_ASSETS_ROUTE,
     FORM_BURST_LIMIT,
+    FORM_PAGE_ROUTES,
     FORM_RATE_LIMIT,
     FORM_ROUTE,
     PYTHON_VERSION,
@@ -111,12 +112,12 @@ def test_the_web_form_is_served_by_the_intake_function_through_the_api_throttled
         r["Properties"]["RouteKey"]: r["Properties"]
         for r in resources(template_body, "AWS::ApiGatewayV2::Route").values()
     }
-    assert set(routes) == {REFERRALS_ROUTE, FORM_ROUTE, FORM_ASSETS_ROUTE}
-    assert len({json.dumps(route["Target"]) for route in routes.values()}) == 3  # one integration each, one function
+    assert set(routes) == {REFERRALS_ROUTE, FORM_ROUTE, FORM_ASSETS_ROUTE, *FORM_PAGE_ROUTES}
+    assert len({json.dumps(route["Target"]) for route in routes.values()}) == len(routes)  # one integration each
     integrations = resources(template_body, "AWS::ApiGatewayV2::Integration").values()
     assert len({json.dumps(i["Properties"]["IntegrationUri"]) for i in integrations}) == 1
     [stage] = resources(template_body, "AWS::ApiGatewayV2::Stage").values()
-    for route in (FORM_ROUTE, FORM_ASSETS_ROUTE):
+    for route in (FORM_ROUTE, FORM_ASSETS_ROUTE, *FORM_PAGE_ROUTES):
         assert stage["Properties"]["RouteSettings"][route] == {
             "ThrottlingRateLimit": FORM_RATE_LIMIT,
             "ThrottlingBurstLimit": FORM_BURST_LIMIT,

@@ -90,8 +90,15 @@ def test_a_request_becomes_a_payload_2_event() -> None:
     assert event["cookies"] == ["c1=v1", "c2=v2"]
     assert event["headers"]["x-thing"] == "y"
     assert "cookie" not in event["headers"]
-    assert (event["body"], event["isBase64Encoded"]) == ("route=lead", False)
+    # HTTP APIs base64-encode form posts (only text/*, JSON, JavaScript and XML bodies pass as text).
+    assert (base64.b64decode(event["body"]), event["isBase64Encoded"]) == (b"route=lead", True)
     assert event["requestContext"]["http"]["method"] == "POST"
+
+
+def test_json_bodies_arrive_as_text() -> None:
+    [route] = routes_of(http_api(("POST /referrals", None)))
+    event = api_event(route, {}, request("POST", "/referrals", data='{"a": 1}', content_type="application/json"), None)
+    assert (event["body"], event["isBase64Encoded"]) == ('{"a": 1}', False)
 
 
 def test_binary_bodies_arrive_base64_encoded() -> None:

@@ -41,8 +41,11 @@ def test_blank_groups_and_rows_are_not_answers_but_each_section_is_asked_for() -
 
 
 def test_the_controls_are_taken_out_of_the_answers() -> None:
-    form = read_form({"submission_token": "abc", "action": "add-child", "route": "lead_practitioner"})
-    assert (form.token, form.action, form.values) == ("abc", "add-child", {"route": "lead_practitioner"})
+    token = "Ab3_-" * 5
+    form = read_form({"submission_token": token, "action": "add-child", "route": "lead_practitioner"})
+    assert (form.token, form.action, form.values) == (token, "add-child", {"route": "lead_practitioner"})
+    assert read_form({"submission_token": "short"}).token is None
+    assert read_form({"submission_token": "x" * 300}).token is None
     assert read_form({"action": "drop-tables"}).action == "send"
     assert read_form({"submission_token": ""}).token is None
 
