@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from shared import clock, table
 from shared.config import Settings
 from shared.errors import ServiceUnavailable
-from shared.events import ReferralReceived, new_event
+from shared.events import EventData, ReferralAccepted, ReferralReceived, new_event
 from shared.http import FORM, HttpError, header, media_type, parse_body
 from shared.referral_form import model_body, read_form
 from shared.referral_store import (
@@ -23,7 +23,7 @@ from shared.referral_store import (
     ReferenceTaken,
     ReferralStore,
 )
-from shared.referrals import ReferralStatus, ReferralSubmission, SubmissionOutcome, new_reference
+from shared.referrals import ReferralStatus, ReferralSubmission, Route, SubmissionOutcome, new_reference
 from shared.validation import field_errors
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -113,8 +113,18 @@ def submit_referral(
             if earlier.body_fingerprint != body_fingerprint:
                 raise IdempotencyKeyReused() from None
             return SubmissionOutcome(reference=earlier.reference, status=ReferralStatus(earlier.status), created=False)
-        return SubmissionOutcome(reference=new.referral["reference"], status=ReferralStatus.RECEIVED, created=True)
+        return SubmissionOutcome(
+            reference=new.referral["reference"], status=ReferralStatus(new.referral["status"]), created=True
+        )
     raise ServiceUnavailable("Could not store the referral after several attempts; try again")
+
+
+def initial_status(submission: ReferralSubmission) -> ReferralStatus:
+    """A lead practitioner's referral with the family's consent is always eligible: accepted at intake. A request
+    from another professional waits for a coordinator's decision."""
+    if submission.route is Route.LEAD_PRACTITIONER and submission.consent.given:
+        return ReferralStatus.ACCEPTED
+    return ReferralStatus.RECEIVED
 
 
 def _new_referral(
@@ -123,53 +133,58 @@ def _new_referral(
     submission = request.submission
     reference = new_reference()
     pk = table.referral_pk(reference)
-    received_at = now.isoformat().replace("+00:00", "Z")
-    event = new_event(
+    at = now.isoformat().replace("+00:00", "Z")
+    status = initial_status(submission)
+    events: list[EventData] = [
         ReferralReceived(
             reference=reference,
             route=submission.route.value,
             received_at=now,
             consent_given_on=submission.consent.given_on,
-        ),
-        correlation_id=correlation_id,
-        occurred_at=now,
-    )
-    event_id = event.metadata.event_id
+        )
+    ]
+    changes: list[tuple[str, ReferralStatus | None, ReferralStatus]] = [
+        ("referral.received", None, ReferralStatus.RECEIVED)
+    ]
+    if status is ReferralStatus.ACCEPTED:
+        events.append(
+            ReferralAccepted(reference=reference, route=submission.route.value, accepted_at=now, automatic=True)
+        )
+        changes.append(("referral.accepted", ReferralStatus.RECEIVED, ReferralStatus.ACCEPTED))
+    envelopes = [new_event(data, correlation_id=correlation_id, occurred_at=now) for data in events]
     referral = {
         table.PARTITION_KEY: pk,
         table.SORT_KEY: "REFERRAL",
         table.KIND_ATTRIBUTE: table.KIND_REFERRAL,
         "reference": reference,
-        "status": ReferralStatus.RECEIVED.value,
+        "status": status.value,
         "route": submission.route.value,
-        "received_at": received_at,
+        "received_at": at,
+        "updated_at": at,
         "correlation_id": correlation_id,
         "version": 1,
         "submission": submission.model_dump(mode="json", exclude_none=True),
-        table.STATUS_INDEX_PK: ReferralStatus.RECEIVED.value,
-        table.STATUS_INDEX_SK: f"{received_at}#{reference}",
+        table.STATUS_INDEX_PK: status.value,
+        table.STATUS_INDEX_SK: f"{at}#{reference}",
     }
-    audit = {
-        table.PARTITION_KEY: pk,
-        table.SORT_KEY: f"AUDIT#{received_at}#{event_id}",
-        table.KIND_ATTRIBUTE: table.KIND_AUDIT,
-        "reference": reference,
-        "at": received_at,
-        "actor": "referrer",
-        "action": "referral.received",
-        "changes": {"status": {"from": None, "to": ReferralStatus.RECEIVED.value}},
-        "correlation_id": correlation_id,
-    }
-    outbox_event = {
-        table.PARTITION_KEY: pk,
-        table.SORT_KEY: f"OUTBOX_EVENT#{event_id}",
-        table.KIND_ATTRIBUTE: table.KIND_OUTBOX_EVENT,
-        "event_id": event_id,
-        "detail_type": ReferralReceived.detail_type,
-        "detail": event.model_dump_json(),
-        "created_at": received_at,
-        table.TTL_ATTRIBUTE: int((now + timedelta(days=settings.outbox_retention_days)).timestamp()),
-    }
+    audit = [
+        {
+            table.PARTITION_KEY: pk,
+            table.SORT_KEY: f"AUDIT#{at}#{index}#{envelope.metadata.event_id}",
+            table.KIND_ATTRIBUTE: table.KIND_AUDIT,
+            "reference": reference,
+            "at": at,
+            "actor": "referrer" if index == 0 else "system:intake",
+            "action": action,
+            "changes": {"status": {"from": before.value if before else None, "to": after.value}},
+            "correlation_id": correlation_id,
+        }
+        for index, ((action, before, after), envelope) in enumerate(zip(changes, envelopes, strict=True))
+    ]
+    outbox_events = [
+        outbox_item(pk, envelope, event.detail_type, now=now, settings=settings)
+        for event, envelope in zip(events, envelopes, strict=True)
+    ]
     markers_expire = int((now + timedelta(hours=settings.submission_dedupe_hours)).timestamp())
     fingerprints = [body_fingerprint]
     if request.idempotency_key is not None:
@@ -180,13 +195,27 @@ def _new_referral(
             table.SORT_KEY: "SUBMISSION",
             table.KIND_ATTRIBUTE: table.KIND_SUBMISSION,
             "reference": reference,
-            "status": ReferralStatus.RECEIVED.value,
+            "status": status.value,
             "body_fingerprint": body_fingerprint,
             table.TTL_ATTRIBUTE: markers_expire,
         }
         for value in fingerprints
     ]
-    return NewReferral(referral=referral, audit=audit, outbox_event=outbox_event, submission_markers=markers)
+    return NewReferral(referral=referral, audit=audit, outbox_events=outbox_events, submission_markers=markers)
+
+
+def outbox_item(pk: str, envelope: Any, detail_type: str, *, now: datetime, settings: Settings) -> dict[str, Any]:
+    """An event waiting in the referral's partition for the relay (the table's stream) to publish it."""
+    return {
+        table.PARTITION_KEY: pk,
+        table.SORT_KEY: f"OUTBOX_EVENT#{envelope.metadata.event_id}",
+        table.KIND_ATTRIBUTE: table.KIND_OUTBOX_EVENT,
+        "event_id": envelope.metadata.event_id,
+        "detail_type": detail_type,
+        "detail": envelope.model_dump_json(),
+        "created_at": now.isoformat().replace("+00:00", "Z"),
+        table.TTL_ATTRIBUTE: int((now + timedelta(days=settings.outbox_retention_days)).timestamp()),
+    }
 
 
 def outcome_body(outcome: SubmissionOutcome) -> dict[str, Any]:

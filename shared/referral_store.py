@@ -73,8 +73,8 @@ class NewReferral:
     """Everything one intake writes, in one transaction."""
 
     referral: dict[str, Any]
-    audit: dict[str, Any]
-    outbox_event: dict[str, Any]
+    audit: list[dict[str, Any]]  # received (and, for a lead practitioner's referral, accepted)
+    outbox_events: list[dict[str, Any]]  # one per event, relayed by the table's stream
     submission_markers: list[dict[str, Any]]  # the body's fingerprint, and the Idempotency-Key's if one was sent
 
 
@@ -107,7 +107,7 @@ class ReferralStore:
         ]
         items += [
             {"Put": {"TableName": self._table, "Item": to_item(item), "ConditionExpression": absent}}
-            for item in (new.referral, new.audit, new.outbox_event)
+            for item in (new.referral, *new.audit, *new.outbox_events)
         ]
         try:
             self._client().transact_write_items(TransactItems=items)

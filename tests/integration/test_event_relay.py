@@ -12,8 +12,9 @@ from tests.integration.conftest import invoke
 def test_only_new_outbox_items_pass_the_stream_filter(cloud, submit, referral_body):
     submit(referral_body, headers={"Idempotency-Key": "abc"})
     records = cloud.relay_reader().read()
-    # referral, audit entry and two submission markers were written too: the filter keeps the outbox event only
-    assert [r["dynamodb"]["NewImage"]["kind"]["S"] for r in records] == ["outbox_event"]
+    # referral, audit entries and two submission markers were written too: the filter keeps the outbox events only
+    # (a lead practitioner's referral: ReferralReceived and ReferralAccepted)
+    assert [r["dynamodb"]["NewImage"]["kind"]["S"] for r in records] == ["outbox_event", "outbox_event"]
 
 
 def test_a_referral_whose_event_fails_to_publish_is_announced_when_the_relay_retries(cloud, submit, referral_body):
@@ -30,5 +31,6 @@ def test_a_referral_whose_event_fails_to_publish_is_announced_when_the_relay_ret
     cloud.client("events").create_event_bus(Name=bus["Name"])
     capture = cloud.capture_events()
     assert invoke(EVENT_RELAY, cloud, {"Records": records}) == {"batchItemFailures": []}
-    [event] = capture.received()
-    assert event["detail"]["data"]["reference"] == reference
+    events = capture.received()
+    assert sorted(e["detail-type"] for e in events) == ["ReferralAccepted", "ReferralReceived"]
+    assert {e["detail"]["data"]["reference"] for e in events} == {reference}

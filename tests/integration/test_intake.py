@@ -23,10 +23,13 @@ def relay_outbox(cloud):
     return invoke(EVENT_RELAY, cloud, {"Records": records}), records
 
 
-def test_minimal_referral_is_stored_with_audit_entry_and_announced_once(cloud, submit, referral_body):
+def test_a_request_from_another_professional_is_stored_with_audit_entry_and_announced_once(
+    cloud, submit, referral_body
+):
     # Given a bus with a consumer listening
     capture = cloud.capture_events()
-    # When the minimal body is submitted
+    # When the minimal body of a request from another professional is submitted
+    referral_body["route"] = "professional_request"
     response = submit(referral_body)
     # Then the referrer gets a reference
     assert response["statusCode"] == 201
@@ -41,7 +44,7 @@ def test_minimal_referral_is_stored_with_audit_entry_and_announced_once(cloud, s
         "outbox_event": 1,
     }
     [referral] = [i for i in items if i["kind"] == "referral"]
-    assert referral["status"] == "received"
+    assert referral["status"] == "received"  # waiting for a coordinator's decision
     assert referral["submission"]["family"]["postcode"] == "SW1A 1AA"
     assert referral["status_key"] == "received"
     # And once the outbox is relayed, exactly one ReferralReceived reaches the bus, with ids and dates only
@@ -51,10 +54,31 @@ def test_minimal_referral_is_stored_with_audit_entry_and_announced_once(cloud, s
     assert event["source"] == "familynet" and event["detail-type"] == "ReferralReceived"
     detail = parse_detail(event["detail-type"], event["detail"])
     assert isinstance(detail.data, ReferralReceived)
-    assert detail.data.reference == reference and detail.data.route == "lead_practitioner"
+    assert detail.data.reference == reference and detail.data.route == "professional_request"
     text = json.dumps(event)
     for personal in ("Sam", "Okafor", "Jo Bloggs", "Alfie", "SW1A", "school runs", "council.example.org"):
         assert personal not in text
+
+
+def test_a_lead_practitioners_referral_with_consent_is_accepted_at_intake(cloud, submit, referral_body):
+    capture = cloud.capture_events()
+    response = submit(referral_body)
+    assert response["statusCode"] == 201
+    reference = response["json"]["reference"]
+    assert response["json"] == {"reference": reference, "status": "accepted"}
+    items = [i for i in cloud.items() if i["pk"] == f"REFERRAL#{reference}"]
+    assert kinds(items) == {"referral": 1, "audit": 2, "outbox_event": 2}
+    [referral] = [i for i in items if i["kind"] == "referral"]
+    assert (referral["status"], referral["status_key"]) == ("accepted", "accepted")
+    audit = sorted((i for i in items if i["kind"] == "audit"), key=lambda i: i["sk"])
+    assert [(a["action"], a["actor"]) for a in audit] == [
+        ("referral.received", "referrer"),
+        ("referral.accepted", "system:intake"),
+    ]
+    relay_outbox(cloud)
+    events = {e["detail-type"]: e for e in capture.received()}
+    assert set(events) == {"ReferralReceived", "ReferralAccepted"}
+    assert events["ReferralAccepted"]["detail"]["data"]["automatic"] is True
 
 
 def test_a_repeated_body_answers_the_same_reference_and_stores_nothing_new(cloud, submit, referral_body):
@@ -72,7 +96,7 @@ def test_a_repeated_body_answers_the_same_reference_and_stores_nothing_new(cloud
     assert second["headers"]["Idempotent-Replayed"] == "true"
     assert cloud.items() == before
     relay_outbox(cloud)
-    assert len(capture.received()) == 1
+    assert len(capture.received()) == 2  # the first submission's ReferralReceived and ReferralAccepted only
 
 
 def test_the_same_idempotency_key_answers_the_first_reference(cloud, submit, referral_body):
