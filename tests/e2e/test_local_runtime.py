@@ -43,7 +43,7 @@ def test_a_referral_submitted_to_the_gateway_is_stored_and_reaches_the_consumer(
     stored = system.client("dynamodb").get_item(
         TableName=table, Key={"pk": {"S": f"REFERRAL#{reference}"}, "sk": {"S": "REFERRAL"}}
     )
-    assert stored["Item"]["status"]["S"] == "received"
+    assert stored["Item"]["status"]["S"] == "accepted"  # a lead practitioner's referral, with consent
     [report] = system.probe_saw(
         lambda r: r.get("detail_type") == "ReferralReceived" and r["detail"]["data"]["reference"] == reference
     )
