@@ -79,7 +79,7 @@ lint: $(VENV)/.synced ## ruff and mypy
 
 synth: $(VENV)/.synced node_modules/.installed $(WEB_ASSETS) ## Synthesize the deployable template (nag-checked) and cfn-lint it
 	@npx cdk synth -q --no-notices
-	@$(VENV)/bin/cfn-lint --non-zero-exit-code error cdk.out/*.template.json
+	@$(VENV)/bin/cfn-lint --regions eu-west-2 eu-west-1 --non-zero-exit-code error cdk.out/*.template.json
 	@echo "==> cdk.out/ is nag-clean and lint-clean"
 
 schemas: $(VENV)/.synced ## Write events/ (JSON Schemas and examples) from the event models

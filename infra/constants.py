@@ -14,6 +14,7 @@ BUNDLE_LIGHT = "light"
 # Functions: the folder under functions/ is the name; the handler is functions.<name>.handler.handler.
 INTAKE = "intake"
 EVENT_RELAY = "event_relay"
+SCHEDULING = "scheduling"
 
 # Construct ids of the stack's main parts (tests find resources by them).
 DATA_ID = "Data"
@@ -27,6 +28,14 @@ REFERRALS_BURST_LIMIT = 40
 FORM_ROUTE = "GET /"
 FORM_ASSETS_ROUTE = "GET /assets/{file}"
 FORM_PAGE_ROUTES = ("GET /privacy", "GET /accessibility")
+# The coordinators' routes (JWT authorizer; the coordinators group is checked by the function).
+STAFF_ROUTES = (
+    "GET /referrals",
+    "GET /referrals/{reference}",
+    "POST /referrals/{reference}/accept",
+    "POST /referrals/{reference}/decline",
+    "POST /referrals/{reference}/withdraw",
+)
 FORM_RATE_LIMIT = 50  # a page and its four files per visitor
 FORM_BURST_LIMIT = 100
 

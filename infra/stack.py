@@ -9,11 +9,13 @@ from constructs import Construct
 
 from infra.constants import API_ID, BUS_ID, DATA_ID
 from infra.constructs.api import Api
+from infra.constructs.auth import StaffAuth
 from infra.constructs.bus import Bus
 from infra.constructs.data import Data
 from infra.constructs.event_relay import EventRelay
 from infra.constructs.function import DependenciesLayer
 from infra.constructs.intake import Intake
+from infra.constructs.scheduling import Scheduling
 
 
 class FamilynetStack(Stack):
@@ -25,3 +27,7 @@ class FamilynetStack(Stack):
         layer = DependenciesLayer(self, "Dependencies", full=bundle_dependencies).layer
         self.intake = Intake(self, "IntakeService", data=self.data, api=self.api, layer=layer)
         self.event_relay = EventRelay(self, "EventRelay", data=self.data, bus=self.bus, layer=layer)
+        self.staff_auth = StaffAuth(self, "StaffAuth")
+        self.scheduling = Scheduling(
+            self, "Scheduling", data=self.data, api=self.api, auth=self.staff_auth, layer=layer
+        )

@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 import re
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -52,8 +53,15 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
     return {
         "statusCode": status,
         "headers": {"Content-Type": JSON, **_SECURITY_HEADERS, **(headers or {})},
-        "body": json.dumps(body),
+        "body": json.dumps(body, default=_json_default),
     }
+
+
+def _json_default(value: Any) -> Any:
+    """DynamoDB hands numbers back as Decimal."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def html_response(status: int, page: str, headers: dict[str, str] | None = None) -> dict[str, Any]:

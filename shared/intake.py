@@ -15,6 +15,7 @@ from shared.config import Settings
 from shared.errors import ServiceUnavailable
 from shared.events import EventData, ReferralAccepted, ReferralReceived, new_event
 from shared.http import FORM, HttpError, header, media_type, parse_body
+from shared.outbox import outbox_item
 from shared.referral_form import model_body, read_form
 from shared.referral_store import (
     Contention,
@@ -202,20 +203,6 @@ def _new_referral(
         for value in fingerprints
     ]
     return NewReferral(referral=referral, audit=audit, outbox_events=outbox_events, submission_markers=markers)
-
-
-def outbox_item(pk: str, envelope: Any, detail_type: str, *, now: datetime, settings: Settings) -> dict[str, Any]:
-    """An event waiting in the referral's partition for the relay (the table's stream) to publish it."""
-    return {
-        table.PARTITION_KEY: pk,
-        table.SORT_KEY: f"OUTBOX_EVENT#{envelope.metadata.event_id}",
-        table.KIND_ATTRIBUTE: table.KIND_OUTBOX_EVENT,
-        "event_id": envelope.metadata.event_id,
-        "detail_type": detail_type,
-        "detail": envelope.model_dump_json(),
-        "created_at": now.isoformat().replace("+00:00", "Z"),
-        table.TTL_ATTRIBUTE: int((now + timedelta(days=settings.outbox_retention_days)).timestamp()),
-    }
 
 
 def outcome_body(outcome: SubmissionOutcome) -> dict[str, Any]:

@@ -160,3 +160,135 @@ def _translate(exc: ClientError, table_name: str) -> Exception:
     if code in _RETRYABLE:
         return Contention(f"DynamoDB was busy ({code}); try again")
     return ServiceUnavailable(f"DynamoDB failed ({code}); try again")
+
+
+class StaleWrite(Exception):
+    """A conditional update found the item changed (or gone); `current` is the item as it is now, if any."""
+
+    def __init__(self, current: dict[str, Any] | None) -> None:
+        super().__init__("stale")
+        self.current = current
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict[str, Any]]
+    last_key: dict[str, Any] | None
+
+
+class ReferralReader:
+    """Reads for the coordinators' routes: every one a GetItem or a Query, never a Scan."""
+
+    def __init__(self, table_name: str, client: Callable[[], DynamoDBClient] = aws.dynamodb) -> None:
+        self._table = table_name
+        self._client = client
+
+    def referral(self, reference: str) -> dict[str, Any] | None:
+        key = {table.PARTITION_KEY: table.referral_pk(reference), table.SORT_KEY: "REFERRAL"}
+        try:
+            response = self._client().get_item(TableName=self._table, Key=to_item(key), ConsistentRead=True)
+        except ClientError as exc:
+            raise _translate(exc, self._table) from exc
+        except BotoCoreError as exc:
+            raise ServiceUnavailable(f"DynamoDB could not be reached: {exc}") from exc
+        item = response.get("Item")
+        return from_item(item) if item else None
+
+    def partition(self, reference: str) -> list[dict[str, Any]]:
+        """The referral and everything under it (audit trail, meeting, plan, reviews, emails)."""
+        items: list[dict[str, Any]] = []
+        start: dict[str, Any] | None = None
+        while True:
+            request: dict[str, Any] = {
+                "TableName": self._table,
+                "KeyConditionExpression": "#pk = :pk",
+                "ExpressionAttributeNames": {"#pk": table.PARTITION_KEY},
+                "ExpressionAttributeValues": {":pk": {"S": table.referral_pk(reference)}},
+                "ConsistentRead": True,
+            }
+            if start:
+                request["ExclusiveStartKey"] = start
+            response = self._query(request)
+            items += [from_item(item) for item in response.get("Items", [])]
+            start = response.get("LastEvaluatedKey")
+            if not start:
+                return items
+
+    def by_status(self, status: str, limit: int, start_key: dict[str, Any] | None) -> Page:
+        """One page of the coordinators' queue: referrals in a state, newest first."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": table.STATUS_INDEX,
+            "KeyConditionExpression": "#status_key = :status",
+            "ExpressionAttributeNames": {"#status_key": table.STATUS_INDEX_PK},
+            "ExpressionAttributeValues": {":status": {"S": status}},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if start_key:
+            request["ExclusiveStartKey"] = to_item(start_key)
+        response = self._query(request)
+        last = response.get("LastEvaluatedKey")
+        return Page([from_item(item) for item in response.get("Items", [])], from_item(last) if last else None)
+
+    def _query(self, request: dict[str, Any]) -> Any:
+        try:
+            return self._client().query(**request)
+        except ClientError as exc:
+            raise _translate(exc, self._table) from exc
+        except BotoCoreError as exc:
+            raise ServiceUnavailable(f"DynamoDB could not be reached: {exc}") from exc
+
+
+def write_transition(
+    table_name: str,
+    *,
+    key: dict[str, Any],
+    expected_version: int,
+    updates: dict[str, Any],
+    new_items: list[dict[str, Any]],
+    client: Callable[[], DynamoDBClient] = aws.dynamodb,
+) -> None:
+    """Update one item if (and only if) it is still at `expected_version`, and add `new_items` (its audit entry, its
+    outbox event), all in one transaction. Raises StaleWrite with the item as it is now when the version moved."""
+    names = {f"#u{i}": name for i, name in enumerate(updates)}
+    values: dict[str, Any] = {f":u{i}": value for i, value in enumerate(updates.values())}
+    values.update({":expected": expected_version, ":one": 1})
+    assignments = ", ".join(f"#u{i} = :u{i}" for i in range(len(updates)))
+    update: Any = {
+        "Update": {
+            "TableName": table_name,
+            "Key": to_item(key),
+            "UpdateExpression": f"SET {assignments}, #version = #version + :one",
+            "ConditionExpression": "#version = :expected",
+            "ExpressionAttributeNames": {**names, "#version": "version"},
+            "ExpressionAttributeValues": to_item(values),
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+    }
+    puts: list[Any] = [
+        {
+            "Put": {
+                "TableName": table_name,
+                "Item": to_item(item),
+                "ConditionExpression": f"attribute_not_exists({table.PARTITION_KEY})",
+            }
+        }
+        for item in new_items
+    ]
+    try:
+        client().transact_write_items(TransactItems=[update, *puts])
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code != "TransactionCanceledException":
+            raise _translate(exc, table_name) from exc
+        reasons: list[Any] = exc.response.get("CancellationReasons") or []
+        codes = [reason.get("Code", "None") for reason in reasons]
+        if codes[:1] == ["ConditionalCheckFailed"]:
+            old = reasons[0].get("Item")
+            raise StaleWrite(from_item(old) if old else None) from exc
+        if any(code in _RETRYABLE for code in codes):
+            raise Contention("The referral was being changed at the same moment; try again") from exc
+        raise ServiceUnavailable(f"DynamoDB refused the change: {codes}") from exc
+    except BotoCoreError as exc:
+        raise ServiceUnavailable(f"DynamoDB could not be reached: {exc}") from exc

@@ -66,6 +66,19 @@ class Api(Construct):
         )
         self._route_settings: dict[str, dict[str, int]] = {}
 
+    def add_staff_route(
+        self, route_key: str, function: lambda_.IFunction, authorizer: apigwv2.IHttpRouteAuthorizer
+    ) -> apigwv2.HttpRoute:
+        """A coordinators' route: a valid token of the staff user pool (401 otherwise); the stage's throttling."""
+        method, path = route_key.split(" ", 1)
+        [route] = self.http_api.add_routes(
+            path=path,
+            methods=[apigwv2.HttpMethod(method)],
+            integration=integrations.HttpLambdaIntegration(f"{method.title()}{_route_name(path)}", function),
+            authorizer=authorizer,
+        )
+        return route
+
     def add_public_route(
         self, route_key: str, function: lambda_.IFunction, *, rate_limit: int, burst_limit: int
     ) -> apigwv2.HttpRoute:
@@ -90,6 +103,10 @@ class Api(Construct):
             "(and POST bodies size-limited) instead.",
         )
         return route
+
+
+def _route_name(path: str) -> str:
+    return "".join(part.title() for part in path.strip("/").replace("{", "").replace("}", "").split("/")) or "Root"
 
 
 def referrals_route_limits() -> tuple[str, int, int]:

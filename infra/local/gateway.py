@@ -121,7 +121,9 @@ class Gateway:
     @classmethod
     def for_runtime(cls, runtime: LocalRuntime) -> Gateway:
         authorizers = [r.authorizer for r in routes_of(runtime.template) if r.authorizer]
-        issuer_url = authorizers[0].issuer if authorizers else "https://familynet.local/issuer"
+        # Tokens are for the issuer most JWT routes trust (the staff user pool's).
+        issuers = [a.issuer for a in authorizers]
+        issuer_url = max(set(issuers), key=issuers.count) if issuers else "https://familynet.local/issuer"
         audience = sorted({aud for a in authorizers for aud in a.audience}) or ["familynet-local"]
         return cls(runtime, LocalIssuer(issuer_url, audience=audience))
 

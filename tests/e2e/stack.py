@@ -11,7 +11,6 @@ from pathlib import Path
 
 from aws_cdk import App, Duration
 from aws_cdk import aws_apigatewayv2 as apigwv2
-from aws_cdk import aws_apigatewayv2_authorizers as authorizers
 from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -27,8 +26,6 @@ from infra.constructs.function import RUNTIME
 from infra.stack import FamilynetStack
 
 PROBE_DIR = Path(__file__).parent / "probe"
-PROBE_ISSUER = "https://issuer.familynet.test"
-PROBE_AUDIENCE = "familynet-probe"
 PROBE_SOURCE = "familynet.probe"
 PROBE_DIRECT_SOURCE = "familynet.probe.direct"  # to a rule whose target is the function itself
 PROBE_MAX_RECEIVE_COUNT = 2
@@ -69,7 +66,7 @@ class ProbeStack(FamilynetStack):
             path="/probe/{name}",
             methods=[apigwv2.HttpMethod.GET],
             integration=integrations.HttpLambdaIntegration("ProbeIntegration", self.probe),
-            authorizer=authorizers.HttpJwtAuthorizer("ProbeAuthorizer", PROBE_ISSUER, jwt_audience=[PROBE_AUDIENCE]),
+            authorizer=self.staff_auth.authorizer,  # the app's own: a local token from /_local/token opens it
         )
         direct_dead_letters = sqs.Queue(
             self, "ProbeDirectDeadLetters", encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True

@@ -169,6 +169,26 @@ def test_jwt_routes_take_a_local_token_and_pass_its_claims_on(system: RunningSys
     assert body["environment_table"] in system.state["tables"].values()
 
 
+def test_staff_routes_take_a_coordinator_token_and_refuse_others(system: RunningSystem) -> None:
+    school = {**minimal_referral(), "route": "professional_request", "reason": "Asked by the school nurse."}
+    reference = system.post("/referrals", json=school).json()["reference"]
+    assert system.get("/referrals").status_code == 401
+    outsider = system.get("/_local/token", params={"role": "none"}).json()["token"]
+    assert system.get("/referrals", headers={"Authorization": f"Bearer {outsider}"}).status_code == 403
+    token = system.get("/_local/token", params={"role": "coordinator"}).json()["token"]
+    auth = {"Authorization": f"Bearer {token}"}
+
+    queue = system.get("/referrals", params={"status": "received", "limit": "100"}, headers=auth)
+
+    assert queue.status_code == 200, queue.text
+    assert reference in [item["reference"] for item in queue.json()["items"]]
+    accepted = system.post(f"/referrals/{reference}/accept", headers=auth)
+    assert accepted.json()["status"] == "accepted"
+    system.probe_saw(
+        lambda r: r.get("detail_type") == "ReferralAccepted" and r["detail"]["data"]["reference"] == reference
+    )
+
+
 def test_the_outbox_shows_every_email_sent_newest_first(system: RunningSystem) -> None:
     from email.message import EmailMessage
 

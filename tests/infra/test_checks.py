@@ -50,9 +50,10 @@ def test_a_new_finding_fails_the_synth(tmp_path: Path):
 
 
 def test_cfn_lint_reports_no_errors(cloud_assembly: Path):
-    from cfnlint.api import lint_all
+    from cfnlint.api import lint
 
-    matches = lint_all(next(cloud_assembly.glob("*.template.json")).read_text())
+    # The regions a UK council deploys to (London, Ireland): Cognito's feature plans are not in every region.
+    matches = lint(next(cloud_assembly.glob("*.template.json")).read_text(), regions=["eu-west-2", "eu-west-1"])
     errors = [f"{m.rule.id} {m.message}" for m in matches if m.rule.severity.lower() == "error"]
     assert errors == []
 

@@ -18,6 +18,7 @@ from infra.constants import (
     REFERRALS_BURST_LIMIT,
     REFERRALS_RATE_LIMIT,
     REFERRALS_ROUTE,
+    STAFF_ROUTES,
 )
 from shared import table as layout
 
@@ -112,10 +113,13 @@ def test_the_web_form_is_served_by_the_intake_function_through_the_api_throttled
         r["Properties"]["RouteKey"]: r["Properties"]
         for r in resources(template_body, "AWS::ApiGatewayV2::Route").values()
     }
-    assert set(routes) == {REFERRALS_ROUTE, FORM_ROUTE, FORM_ASSETS_ROUTE, *FORM_PAGE_ROUTES}
+    assert set(routes) == {REFERRALS_ROUTE, FORM_ROUTE, FORM_ASSETS_ROUTE, *FORM_PAGE_ROUTES, *STAFF_ROUTES}
     assert len({json.dumps(route["Target"]) for route in routes.values()}) == len(routes)  # one integration each
-    integrations = resources(template_body, "AWS::ApiGatewayV2::Integration").values()
-    assert len({json.dumps(i["Properties"]["IntegrationUri"]) for i in integrations}) == 1
+    public = [REFERRALS_ROUTE, FORM_ROUTE, FORM_ASSETS_ROUTE, *FORM_PAGE_ROUTES]
+    integrations = resources(template_body, "AWS::ApiGatewayV2::Integration")
+    uris = {json.dumps(integrations[route_target(routes[key])]["Properties"]["IntegrationUri"]) for key in public}
+    assert len(uris) == 1  # one function serves the form and takes referrals
+    assert all(routes[key].get("AuthorizationType", "NONE") == "NONE" for key in public)
     [stage] = resources(template_body, "AWS::ApiGatewayV2::Stage").values()
     for route in (FORM_ROUTE, FORM_ASSETS_ROUTE, *FORM_PAGE_ROUTES):
         assert stage["Properties"]["RouteSettings"][route] == {
@@ -137,6 +141,52 @@ def test_the_intake_asset_carries_the_forms_templates_and_built_assets(cloud_ass
     assert (staged / "templates" / "form.html").is_file()
     assert (staged / "assets" / "app.css").is_file()
     assert not (staged / "src").exists()
+
+
+def route_target(route: dict[str, Any]) -> str:
+    """The integration's logical id in `integrations/<id>`."""
+    return str(route["Target"]["Fn::Join"][1][1]["Ref"])
+
+
+def test_every_staff_route_needs_a_token_of_the_staff_user_pool(template_body):
+    routes = {
+        r["Properties"]["RouteKey"]: r["Properties"]
+        for r in resources(template_body, "AWS::ApiGatewayV2::Route").values()
+    }
+    [(authorizer_id, authorizer)] = resources(template_body, "AWS::ApiGatewayV2::Authorizer").items()
+    [pool_id] = resources(template_body, "AWS::Cognito::UserPool")
+    [client_id] = resources(template_body, "AWS::Cognito::UserPoolClient")
+    config = authorizer["Properties"]["JwtConfiguration"]
+    assert pool_id in json.dumps(config["Issuer"]) and config["Audience"] == [{"Ref": client_id}]
+    for key in STAFF_ROUTES:
+        assert routes[key]["AuthorizationType"] == "JWT", key
+        assert routes[key]["AuthorizerId"] == {"Ref": authorizer_id}, key
+
+
+def test_coordinators_are_invited_and_sign_in_with_mfa_and_strong_passwords(template):
+    template.has_resource_properties(
+        "AWS::Cognito::UserPool",
+        {
+            "AdminCreateUserConfig": {"AllowAdminCreateUserOnly": True},
+            "MfaConfiguration": "ON",
+            "EnabledMfas": ["SOFTWARE_TOKEN_MFA"],
+            "Policies": {"PasswordPolicy": Match.object_like({"MinimumLength": 14, "RequireSymbols": True})},
+            "DeletionProtection": "ACTIVE",
+        },
+    )
+    template.has_resource_properties("AWS::Cognito::UserPoolGroup", {"GroupName": "coordinators"})
+
+
+def test_the_scheduling_function_reads_by_key_and_index_only(template_body):
+    statements = [
+        statement
+        for policy in resources(template_body, "AWS::IAM::Policy").values()
+        if "Scheduling" in json.dumps(policy["Properties"]["Roles"])
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    actions = {a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert "dynamodb:Query" in actions and "dynamodb:GetItem" in actions
+    assert not {a for a in actions if a.startswith("dynamodb:") and ("Scan" in a or a.endswith("*"))}
 
 
 def test_access_logs_are_json_without_bodies_or_client_addresses(template_body):

@@ -1,0 +1,178 @@
+"""The coordinators' routes (JWT-authorised, `coordinators` group): the queue, one referral, decisions.
+
+API Gateway's JWT authorizer has already refused a missing, bad, expired or foreign token (401); this function
+refuses a valid token without the `coordinators` group (403).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+
+from shared.config import get_settings
+from shared.coordination import (
+    MAX_PAGE,
+    Actor,
+    DecisionBody,
+    NotFound,
+    decide,
+    list_referrals,
+    referral_view,
+)
+from shared.errors import ConfigurationError, ServiceUnavailable
+from shared.http import HttpError, json_response
+from shared.observability import logger, metrics
+from shared.referral_store import ReferralReader
+from shared.referrals import ReferralStatus
+from shared.staff import Forbidden, Unauthorized, actor_from
+from shared.validation import field_errors
+from shared.workflow import Decision, IllegalTransition, allowed_decisions
+
+app = APIGatewayHttpResolver()
+DECISION_METRICS = {
+    Decision.ACCEPT: "ReferralsAccepted",
+    Decision.DECLINE: "ReferralsDeclined",
+    Decision.WITHDRAW: "ReferralsWithdrawn",
+}
+
+
+def _reader() -> ReferralReader:
+    return ReferralReader(get_settings().table_name)
+
+
+def _answer(status: int, body: Any, headers: dict[str, str] | None = None) -> Response[str]:
+    response = json_response(status, body, headers)
+    return Response(status_code=status, body=response["body"], headers=response["headers"])
+
+
+def _actor() -> Actor:
+    return actor_from(app.current_event.raw_event)
+
+
+def _etag(version: int) -> dict[str, str]:
+    return {"ETag": f'"{version}"'}
+
+
+def _expected_version() -> int | None:
+    """`If-Match: "<version>"` (the ETag of the referral as read) makes a change conditional on it."""
+    value = app.current_event.headers.get("if-match")
+    if value is None:
+        return None
+    text = value.strip().removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise HttpError(400, 'If-Match must be the ETag of the referral as you read it, like "3"')
+    return int(text)
+
+
+@app.get("/referrals")
+def queue() -> Response[str]:
+    _actor()
+    params = app.current_event.query_string_parameters or {}
+    try:
+        status = ReferralStatus(params.get("status", ReferralStatus.RECEIVED.value))
+    except ValueError:
+        choices = ", ".join(s.value for s in ReferralStatus)
+        raise HttpError(400, f"status must be one of: {choices}") from None
+    limit_text = params.get("limit", "25")
+    if not limit_text.isdigit():
+        raise HttpError(400, f"limit must be a whole number from 1 to {MAX_PAGE}")
+    body = list_referrals(_reader(), status, int(limit_text), params.get("cursor"))
+    return _answer(200, body)
+
+
+@app.get("/referrals/<reference>")
+def one_referral(reference: str) -> Response[str]:
+    _actor()
+    view = referral_view(_reader(), reference)
+    metrics.add_metric(name="ReferralsRead", unit=MetricUnit.Count, value=1)
+    return _answer(200, view, _etag(view["version"]))
+
+
+@app.post("/referrals/<reference>/<action>")
+def decision(reference: str, action: str) -> Response[str]:
+    actor = _actor()
+    try:
+        chosen = Decision(action)
+    except ValueError:
+        raise NotFound(reference) from None
+    raw = app.current_event.body or "{}"
+    try:
+        body = DecisionBody.model_validate(json.loads(raw) if raw.strip() else {})
+    except json.JSONDecodeError:
+        raise HttpError(400, "The request body is not valid JSON") from None
+    except ValidationError as exc:
+        raise HttpError(422, "The decision has problems to fix", field_errors(DecisionBody, exc)) from None
+    outcome = decide(
+        reference,
+        chosen,
+        body,
+        actor=actor,
+        expected_version=_expected_version(),
+        reader=_reader(),
+        settings=get_settings(),
+        correlation_id=logger.get_correlation_id() or "none",
+    )
+    logger.info("Referral decided", extra={"reference": reference, "decision": chosen.value})
+    metrics.add_metric(name=DECISION_METRICS[chosen], unit=MetricUnit.Count, value=1)
+    return _answer(200, outcome, _etag(outcome["version"]))
+
+
+@app.exception_handler(Unauthorized)
+def _unauthorized(error: Unauthorized) -> Response[str]:
+    return _answer(401, {"message": "Sign in to use this service"}, {"WWW-Authenticate": "Bearer"})
+
+
+@app.exception_handler(Forbidden)
+def _forbidden(error: Forbidden) -> Response[str]:
+    logger.info("Staff route refused: not a coordinator")
+    return _answer(403, {"message": "Only coordinators can use this service"})
+
+
+@app.exception_handler(NotFound)
+def _not_found(error: NotFound) -> Response[str]:
+    return _answer(404, {"message": "There is no referral with this reference"})
+
+
+@app.exception_handler(IllegalTransition)
+def _conflict(error: IllegalTransition) -> Response[str]:
+    logger.info("Decision refused", extra={"decision": error.decision.value, "current_status": error.current.value})
+    metrics.add_metric(name="DecisionsRefused", unit=MetricUnit.Count, value=1)
+    body = {
+        "message": error.message,
+        "current_status": error.current.value,
+        "allowed_actions": allowed_decisions(error.current),
+    }
+    return _answer(409, body)
+
+
+@app.exception_handler(HttpError)
+def _client_error(error: HttpError) -> Response[str]:
+    body: dict[str, Any] = {"message": error.message}
+    if error.errors is not None:
+        body["errors"] = error.errors
+    return _answer(error.status, body)
+
+
+@app.exception_handler(ServiceUnavailable)
+def _unavailable(error: ServiceUnavailable) -> Response[str]:
+    logger.exception("Staff request failed", extra={"error_kind": type(error).__name__})
+    return _answer(503, {"message": "The service is busy: please try again in a minute"}, {"Retry-After": "30"})
+
+
+@app.exception_handler(ConfigurationError)
+def _misconfigured(error: ConfigurationError) -> Response[str]:
+    logger.exception("Staff request failed", extra={"error_kind": type(error).__name__})
+    return _answer(503, {"message": "The service is not available: operations have been alerted"})
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    metrics.add_metric(name="StaffRequests", unit=MetricUnit.Count, value=1)
+    return app.resolve(event, context)

@@ -1,0 +1,57 @@
+"""The scheduling function: the coordinators' routes (queue, one referral, decisions), JWT-authorised."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from infra.constants import SCHEDULING, STAFF_ROUTES
+from infra.constructs.api import Api
+from infra.constructs.auth import StaffAuth
+from infra.constructs.data import Data
+from infra.constructs.function import FamilynetFunction
+from shared import table as layout
+from shared.config import ENV_TABLE_NAME
+
+
+class Scheduling(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        data: Data,
+        api: Api,
+        auth: StaffAuth,
+        layer: lambda_.ILayerVersion,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        function = FamilynetFunction(
+            self,
+            "Scheduling",
+            name=SCHEDULING,
+            description="Coordinators' routes: the referral queue, one referral, accept/decline/withdraw",
+            layer=layer,
+            environment={ENV_TABLE_NAME: data.table.table_name},
+            memory_mb=512,
+            timeout=Duration.seconds(10),
+        )
+        self.function = function.function
+        # Reads are GetItem and Query (the table and the queue index), never Scan; a decision is one transaction.
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:PutItem"],
+                resources=[data.table.table_arn],
+            )
+        )
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:Query"],
+                resources=[f"{data.table.table_arn}/index/{layout.STATUS_INDEX}"],
+            )
+        )
+        function.grant_table_key(data.key)
+        for route_key in STAFF_ROUTES:
+            api.add_staff_route(route_key, self.function, auth.authorizer)

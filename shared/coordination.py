@@ -1,0 +1,206 @@
+"""What coordinators do with referrals: read the queue, read one referral whole, and decide (accept, decline,
+withdraw). Each decision is checked against the state machine and written, with its audit entry and its event,
+in one transaction conditional on the version that was read: a stale or illegal change is refused, never applied.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+from shared import clock, table
+from shared.config import Settings
+from shared.events import EventData, ReferralAccepted, ReferralDeclined, ReferralWithdrawn, new_event
+from shared.http import HttpError
+from shared.outbox import outbox_item
+from shared.referral_store import ReferralReader, StaleWrite, write_transition
+from shared.referrals import REFERENCE_PATTERN, ReferralStatus
+from shared.workflow import TRANSITIONS, Decision, IllegalTransition, allowed_decisions
+
+MAX_PAGE = 100
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class DecisionBody(BaseModel):
+    """`accept` takes no reason; `decline` and `withdraw` need one (it stays in the table, never in an event)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    reason: Reason | None = None
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts, from the token: its subject id only (no name or email reaches the audit trail)."""
+
+    subject: str
+
+    @property
+    def audit_name(self) -> str:
+        return f"coordinator:{self.subject}"
+
+
+class NotFound(Exception):
+    pass
+
+
+def check_reference(reference: str) -> str:
+    if not REFERENCE_PATTERN.match(reference):
+        raise NotFound(reference)
+    return reference
+
+
+# --- reading ----------------------------------------------------------------------------------------------------
+def encode_cursor(key: dict[str, Any] | None) -> str | None:
+    if key is None:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(key, sort_keys=True).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+    if not cursor:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise HttpError(400, "The cursor is not one this service gave: start again without it") from None
+    wanted = {table.PARTITION_KEY, table.SORT_KEY, table.STATUS_INDEX_PK, table.STATUS_INDEX_SK}
+    if not isinstance(key, dict) or set(key) != wanted or not all(isinstance(v, str) for v in key.values()):
+        raise HttpError(400, "The cursor is not one this service gave: start again without it")
+    return key
+
+
+def summary(referral: dict[str, Any]) -> dict[str, Any]:
+    """A line of the queue: ids, states, dates and counts; the organisation referring, no one's name."""
+    submission = referral.get("submission") or {}
+    return {
+        "reference": referral["reference"],
+        "route": referral["route"],
+        "status": referral["status"],
+        "received_at": referral["received_at"],
+        "updated_at": referral.get("updated_at", referral["received_at"]),
+        "organisation": (submission.get("referrer") or {}).get("organisation"),
+        "children": len((submission.get("family") or {}).get("children") or []),
+        "version": int(referral["version"]),
+    }
+
+
+def list_referrals(reader: ReferralReader, status: ReferralStatus, limit: int, cursor: str | None) -> dict[str, Any]:
+    if not 1 <= limit <= MAX_PAGE:
+        raise HttpError(400, f"limit must be from 1 to {MAX_PAGE}")
+    page = reader.by_status(status.value, limit, decode_cursor(cursor))
+    return {
+        "status": status.value,
+        "items": [summary(item) for item in page.items],
+        "next_cursor": encode_cursor(page.last_key),
+    }
+
+
+def referral_view(reader: ReferralReader, reference: str) -> dict[str, Any]:
+    """The referral with everything under it, as a coordinator needs it on one screen."""
+    items = reader.partition(check_reference(reference))
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    for item in items:
+        by_kind.setdefault(item.get(table.KIND_ATTRIBUTE, ""), []).append(item)
+    found = by_kind.get(table.KIND_REFERRAL) or []
+    if not found:
+        raise NotFound(reference)
+    referral = found[0]
+    status = ReferralStatus(referral["status"])
+    audit = sorted(by_kind.get(table.KIND_AUDIT, []), key=lambda i: i[table.SORT_KEY])
+    return {
+        **summary(referral),
+        "submission": referral["submission"],
+        "decision": referral.get("decision"),
+        "allowed_actions": allowed_decisions(status),
+        "meeting": None,
+        "proposals": [],
+        "plan": None,
+        "reviews": [],
+        "emails": [],
+        "audit": [{key: entry[key] for key in ("at", "actor", "action", "changes") if key in entry} for entry in audit],
+    }
+
+
+# --- deciding ---------------------------------------------------------------------------------------------------
+def _event(decision: Decision, referral: dict[str, Any], now: datetime) -> EventData:
+    reference, route = referral["reference"], referral["route"]
+    if decision is Decision.ACCEPT:
+        return ReferralAccepted(reference=reference, route=route, accepted_at=now, automatic=False)
+    if decision is Decision.DECLINE:
+        return ReferralDeclined(reference=reference, route=route, declined_at=now)
+    return ReferralWithdrawn(reference=reference, previous_status=referral["status"], withdrawn_at=now)
+
+
+def decide(
+    reference: str,
+    decision: Decision,
+    body: DecisionBody,
+    *,
+    actor: Actor,
+    expected_version: int | None,
+    reader: ReferralReader,
+    settings: Settings,
+    correlation_id: str,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Apply one decision, or raise IllegalTransition (409), NotFound (404) or HttpError (422: a reason needed)."""
+    now = now or clock.now()
+    rule = TRANSITIONS[decision]
+    if rule.needs_reason and body.reason is None:
+        raise HttpError(422, f"Give a reason to {decision.value}", [{"field": "reason", "message": "Enter a reason"}])
+    if not rule.needs_reason and body.reason is not None:
+        raise HttpError(422, "Accepting takes no reason", [{"field": "reason", "message": "Remove the reason"}])
+    referral = reader.referral(check_reference(reference))
+    if referral is None:
+        raise NotFound(reference)
+    current = ReferralStatus(referral["status"])
+    version = int(referral["version"])
+    if expected_version is not None and expected_version != version:
+        raise IllegalTransition(decision, current, stale=True)
+    if current not in rule.from_states:
+        raise IllegalTransition(decision, current)
+    at = now.isoformat().replace("+00:00", "Z")
+    envelope = new_event(_event(decision, referral, now), correlation_id=correlation_id, occurred_at=now)
+    event_id = envelope.metadata.event_id
+    pk = table.referral_pk(reference)
+    record = {"action": decision.value, "by": actor.audit_name, "at": at}
+    if body.reason is not None:
+        record["reason"] = body.reason
+    audit = {
+        table.PARTITION_KEY: pk,
+        table.SORT_KEY: f"AUDIT#{at}#0#{event_id}",
+        table.KIND_ATTRIBUTE: table.KIND_AUDIT,
+        "reference": reference,
+        "at": at,
+        "actor": actor.audit_name,
+        "action": f"referral.{rule.to_state.value}",
+        "changes": {
+            "status": {"from": current.value, "to": rule.to_state.value},
+            "version": {"from": version, "to": version + 1},
+        },
+        "correlation_id": correlation_id,
+    }
+    try:
+        write_transition(
+            settings.table_name,
+            key={table.PARTITION_KEY: pk, table.SORT_KEY: "REFERRAL"},
+            expected_version=version,
+            updates={
+                "status": rule.to_state.value,
+                table.STATUS_INDEX_PK: rule.to_state.value,
+                "updated_at": at,
+                "decision": record,
+            },
+            new_items=[audit, outbox_item(pk, envelope, envelope.data.detail_type, now=now, settings=settings)],
+        )
+    except StaleWrite as stale:
+        if stale.current is None:
+            raise NotFound(reference) from None
+        raise IllegalTransition(decision, ReferralStatus(stale.current["status"]), stale=True) from None
+    return {"reference": reference, "status": rule.to_state.value, "version": version + 1}

@@ -1,0 +1,34 @@
+"""Who is calling a staff route, from the claims API Gateway's JWT authorizer passed on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.coordination import Actor
+
+COORDINATORS_GROUP = "coordinators"
+
+
+class Unauthorized(Exception):
+    """No verified claims reached the function (API Gateway would have refused the request)."""
+
+
+class Forbidden(Exception):
+    """A valid token without the coordinators group."""
+
+
+def groups_of(claims: dict[str, Any]) -> set[str]:
+    """HTTP APIs pass a list claim as the text `[a b]`; accept a real list too."""
+    value = claims.get("cognito:groups", "")
+    if isinstance(value, list):
+        return {str(v) for v in value}
+    return {part for part in str(value).strip("[]").replace(",", " ").split() if part}
+
+
+def actor_from(event: dict[str, Any]) -> Actor:
+    claims = ((event.get("requestContext") or {}).get("authorizer") or {}).get("jwt", {}).get("claims")
+    if not isinstance(claims, dict) or not claims.get("sub"):
+        raise Unauthorized()
+    if COORDINATORS_GROUP not in groups_of(claims):
+        raise Forbidden()
+    return Actor(subject=str(claims["sub"]))
