@@ -35,6 +35,10 @@ STAFF_ROUTES = (
     "POST /referrals/{reference}/accept",
     "POST /referrals/{reference}/decline",
     "POST /referrals/{reference}/withdraw",
+    "GET /facilitators",
+    "PUT /facilitators/{facilitator_id}/availability",
+    "PUT /referrals/{reference}/meeting",
+    "DELETE /referrals/{reference}/meeting",
 )
 FORM_RATE_LIMIT = 50  # a page and its four files per visitor
 FORM_BURST_LIMIT = 100

@@ -118,13 +118,20 @@ def referral_view(reader: ReferralReader, reference: str) -> dict[str, Any]:
         "submission": referral["submission"],
         "decision": referral.get("decision"),
         "allowed_actions": allowed_decisions(status),
-        "meeting": None,
+        "meeting": _meeting(by_kind.get("meeting")),
         "proposals": [],
         "plan": None,
         "reviews": [],
         "emails": [],
         "audit": [{key: entry[key] for key in ("at", "actor", "action", "changes") if key in entry} for entry in audit],
     }
+
+
+def _meeting(found: list[dict[str, Any]] | None) -> dict[str, Any] | None:
+    if not found:
+        return None
+    keys = ("meeting_id", "facilitator_id", "starts_at", "ends_at", "venue", "status", "sequence")
+    return {key: found[0][key] for key in keys if key in found[0]}
 
 
 # --- deciding ---------------------------------------------------------------------------------------------------

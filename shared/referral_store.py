@@ -196,6 +196,19 @@ class ReferralReader:
 
     def partition(self, reference: str) -> list[dict[str, Any]]:
         """The referral and everything under it (audit trail, meeting, plan, reviews, emails)."""
+        return self.partition_of(table.referral_pk(reference))
+
+    def item(self, key: dict[str, Any]) -> dict[str, Any] | None:
+        try:
+            response = self._client().get_item(TableName=self._table, Key=to_item(key), ConsistentRead=True)
+        except ClientError as exc:
+            raise _translate(exc, self._table) from exc
+        except BotoCoreError as exc:
+            raise ServiceUnavailable(f"DynamoDB could not be reached: {exc}") from exc
+        found = response.get("Item")
+        return from_item(found) if found else None
+
+    def partition_of(self, pk: str) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         start: dict[str, Any] | None = None
         while True:
@@ -203,7 +216,7 @@ class ReferralReader:
                 "TableName": self._table,
                 "KeyConditionExpression": "#pk = :pk",
                 "ExpressionAttributeNames": {"#pk": table.PARTITION_KEY},
-                "ExpressionAttributeValues": {":pk": {"S": table.referral_pk(reference)}},
+                "ExpressionAttributeValues": {":pk": {"S": pk}},
                 "ConsistentRead": True,
             }
             if start:
@@ -292,3 +305,48 @@ def write_transition(
         raise ServiceUnavailable(f"DynamoDB refused the change: {codes}") from exc
     except BotoCoreError as exc:
         raise ServiceUnavailable(f"DynamoDB could not be reached: {exc}") from exc
+
+
+class Cancelled(Exception):
+    """A transaction was cancelled: `reasons[i]` says why for the i-th item (with the item as it was, if asked)."""
+
+    def __init__(self, reasons: list[dict[str, Any]]) -> None:
+        super().__init__([reason.get("Code") for reason in reasons])
+        self.reasons = reasons
+
+    def failed(self, index: int) -> bool:
+        return index < len(self.reasons) and self.reasons[index].get("Code") == "ConditionalCheckFailed"
+
+    def old_item(self, index: int) -> dict[str, Any] | None:
+        item = self.reasons[index].get("Item") if index < len(self.reasons) else None
+        return from_item(item) if item else None
+
+
+def transact(items: list[Any], table_name: str, client: Callable[[], DynamoDBClient] = aws.dynamodb) -> None:
+    """One TransactWriteItems call. A failed condition raises Cancelled; contention raises Contention."""
+    try:
+        client().transact_write_items(TransactItems=items)
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code != "TransactionCanceledException":
+            raise _translate(exc, table_name) from exc
+        reasons: list[Any] = exc.response.get("CancellationReasons") or []
+        codes = [reason.get("Code", "None") for reason in reasons]
+        if "ConditionalCheckFailed" in codes:
+            raise Cancelled(reasons) from exc
+        if any(code in _RETRYABLE for code in codes):
+            raise Contention("The referral was being changed at the same moment; try again") from exc
+        raise ServiceUnavailable(f"DynamoDB refused the change: {codes}") from exc
+    except BotoCoreError as exc:
+        raise ServiceUnavailable(f"DynamoDB could not be reached: {exc}") from exc
+
+
+def put(
+    item: dict[str, Any], table_name: str, condition: str | None = None, values: dict[str, Any] | None = None
+) -> Any:
+    request: dict[str, Any] = {"TableName": table_name, "Item": to_item(item)}
+    if condition:
+        request["ConditionExpression"] = condition
+    if values:
+        request["ExpressionAttributeValues"] = to_item(values)
+    return {"Put": request}

@@ -36,25 +36,49 @@ TRANSITIONS: dict[Decision, Transition] = {
 }
 
 
+# Meeting actions: book a meeting for an accepted referral; move or cancel it (cancelling returns the referral to
+# accepted); record its outcome.
+MEETING_ACTIONS: dict[str, frozenset[S]] = {
+    "book_meeting": frozenset({S.ACCEPTED}),
+    "move_meeting": frozenset({S.MEETING_SCHEDULED}),
+    "cancel_meeting": frozenset({S.MEETING_SCHEDULED}),
+    "record_outcome": frozenset({S.MEETING_SCHEDULED}),
+}
+_CANNOT = {
+    "accept": "be accepted",
+    "decline": "be declined",
+    "withdraw": "be withdrawn",
+    "book_meeting": "have a meeting booked",
+    "move_meeting": "have its meeting moved",
+    "cancel_meeting": "have its meeting cancelled",
+    "record_outcome": "have a meeting outcome recorded",
+}
+
+
 def allowed_decisions(status: S) -> list[str]:
     """What a coordinator may do next, in a stable order (shown with every 409)."""
-    return [decision.value for decision, rule in TRANSITIONS.items() if status in rule.from_states]
+    decisions = [decision.value for decision, rule in TRANSITIONS.items() if status in rule.from_states]
+    return decisions + [action for action, states in MEETING_ACTIONS.items() if status in states]
 
 
 class IllegalTransition(Exception):
-    """The decision does not apply to the referral's current state (or the state changed since it was read)."""
+    """The action does not apply to the referral's current state (or the state changed since it was read)."""
 
-    def __init__(self, decision: Decision, current: S, *, stale: bool = False) -> None:
-        self.decision = decision
+    def __init__(self, action: str, current: S, *, stale: bool = False) -> None:
+        self.action = str(action)
         self.current = current
         self.stale = stale
         if stale:
             message = f"The referral changed since you read it (it is now {current.value}): reload it and try again"
         else:
-            message = f"A referral that is {current.value.replace('_', ' ')} cannot be {_past(decision)}"
+            message = f"A referral that is {current.value.replace('_', ' ')} cannot {_CANNOT[self.action]}"
         super().__init__(message)
         self.message = message
 
 
-def _past(decision: Decision) -> str:
-    return {"accept": "accepted", "decline": "declined", "withdraw": "withdrawn"}[decision.value]
+def check(action: str, current: S) -> None:
+    states = (
+        TRANSITIONS[Decision(action)].from_states if action in Decision._value2member_map_ else MEETING_ACTIONS[action]
+    )
+    if current not in states:
+        raise IllegalTransition(action, current)

@@ -7,14 +7,15 @@ refuses a valid token without the `coordinators` group (403).
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
+from shared import meetings
 from shared.config import get_settings
 from shared.coordination import (
     MAX_PAGE,
@@ -35,6 +36,7 @@ from shared.validation import field_errors
 from shared.workflow import Decision, IllegalTransition, allowed_decisions
 
 app = APIGatewayHttpResolver()
+ModelT = TypeVar("ModelT", bound=BaseModel)
 DECISION_METRICS = {
     Decision.ACCEPT: "ReferralsAccepted",
     Decision.DECLINE: "ReferralsDeclined",
@@ -94,6 +96,84 @@ def one_referral(reference: str) -> Response[str]:
     return _answer(200, view, _etag(view["version"]))
 
 
+def _body(model: type[ModelT]) -> ModelT:
+    raw = app.current_event.body or "{}"
+    try:
+        return model.model_validate(json.loads(raw) if raw.strip() else {})
+    except json.JSONDecodeError:
+        raise HttpError(400, "The request body is not valid JSON") from None
+    except ValidationError as exc:
+        raise HttpError(422, "The request has problems to fix", field_errors(model, exc)) from None
+
+
+@app.get("/facilitators")
+def facilitators() -> Response[str]:
+    _actor()
+    return _answer(200, {"items": meetings.list_facilitators(_reader())})
+
+
+@app.put("/facilitators/<facilitator_id>/availability")
+def availability(facilitator_id: str) -> Response[str]:
+    actor = _actor()
+    if not meetings.FACILITATOR_ID.fullmatch(facilitator_id):
+        raise HttpError(400, "A facilitator id is 1 to 40 lower-case letters, digits and hyphens")
+    body = _body(meetings.Availability)
+    return _answer(200, meetings.set_availability(facilitator_id, body, actor=actor, settings=get_settings()))
+
+
+@app.put("/referrals/<reference>/meeting")
+def book_meeting(reference: str) -> Response[str]:
+    actor = _actor()
+    body = _body(meetings.MeetingRequest)
+    outcome = meetings.book_or_move(
+        reference,
+        body,
+        actor=actor,
+        expected_version=_expected_version(),
+        reader=_reader(),
+        settings=get_settings(),
+        correlation_id=logger.get_correlation_id() or "none",
+    )
+    logger.info("Meeting booked", extra={"reference": reference, "sequence": outcome["meeting"]["sequence"]})
+    metrics.add_metric(name="MeetingsBooked", unit=MetricUnit.Count, value=1)
+    return _answer(200, outcome, _etag(outcome["version"]))
+
+
+@app.delete("/referrals/<reference>/meeting")
+def cancel_meeting(reference: str) -> Response[str]:
+    actor = _actor()
+    body = _body(meetings.CancelRequest)
+    outcome = meetings.cancel(
+        reference,
+        body,
+        actor=actor,
+        expected_version=_expected_version(),
+        reader=_reader(),
+        settings=get_settings(),
+        correlation_id=logger.get_correlation_id() or "none",
+    )
+    logger.info("Meeting cancelled", extra={"reference": reference})
+    metrics.add_metric(name="MeetingsCancelled", unit=MetricUnit.Count, value=1)
+    return _answer(200, outcome, _etag(outcome["version"]))
+
+
+@app.exception_handler(meetings.DoubleBooked)
+def _double_booked(error: meetings.DoubleBooked) -> Response[str]:
+    metrics.add_metric(name="DoubleBookingsRefused", unit=MetricUnit.Count, value=1)
+    return _answer(409, {"message": error.message, "field": "starts_at"})
+
+
+@app.exception_handler(meetings.UnknownFacilitator)
+def _unknown_facilitator(error: meetings.UnknownFacilitator) -> Response[str]:
+    return _answer(
+        422,
+        {
+            "message": "The meeting has problems to fix",
+            "errors": [{"field": "facilitator_id", "message": "There is no facilitator with this id"}],
+        },
+    )
+
+
 @app.post("/referrals/<reference>/<action>")
 def decision(reference: str, action: str) -> Response[str]:
     actor = _actor()
@@ -101,13 +181,7 @@ def decision(reference: str, action: str) -> Response[str]:
         chosen = Decision(action)
     except ValueError:
         raise NotFound(reference) from None
-    raw = app.current_event.body or "{}"
-    try:
-        body = DecisionBody.model_validate(json.loads(raw) if raw.strip() else {})
-    except json.JSONDecodeError:
-        raise HttpError(400, "The request body is not valid JSON") from None
-    except ValidationError as exc:
-        raise HttpError(422, "The decision has problems to fix", field_errors(DecisionBody, exc)) from None
+    body = _body(DecisionBody)
     outcome = decide(
         reference,
         chosen,
@@ -141,7 +215,7 @@ def _not_found(error: NotFound) -> Response[str]:
 
 @app.exception_handler(IllegalTransition)
 def _conflict(error: IllegalTransition) -> Response[str]:
-    logger.info("Decision refused", extra={"decision": error.decision.value, "current_status": error.current.value})
+    logger.info("Change refused", extra={"action": error.action, "current_status": error.current.value})
     metrics.add_metric(name="DecisionsRefused", unit=MetricUnit.Count, value=1)
     body = {
         "message": error.message,

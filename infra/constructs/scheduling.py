@@ -42,7 +42,13 @@ class Scheduling(Construct):
         # Reads are GetItem and Query (the table and the queue index), never Scan; a decision is one transaction.
         self.function.add_to_role_policy(
             iam.PolicyStatement(
-                actions=["dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:PutItem"],
+                actions=[
+                    "dynamodb:GetItem",
+                    "dynamodb:Query",
+                    "dynamodb:UpdateItem",
+                    "dynamodb:PutItem",
+                    "dynamodb:DeleteItem",
+                ],
                 resources=[data.table.table_arn],
             )
         )

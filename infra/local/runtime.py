@@ -22,6 +22,7 @@ from botocore.config import Config
 
 from infra.local.clock import LocalClock, Occurrence, SchedulerDriver, input_of
 from infra.local.functions import FunctionError, FunctionHost
+from infra.local.moto_isolation import isolate_dynamodb
 from infra.local.pollers import AsyncTargetPoller, Poller, poller_for
 from infra.local.provision import Provisioned, provision
 from infra.local.template import LOCAL_REGION, Template
@@ -53,6 +54,7 @@ class LocalRuntime:
         from moto.server import ThreadedMotoServer  # noqa: PLC0415 - the server is only needed locally
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto logs every request through werkzeug
+        isolate_dynamodb()
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._moto.start()
         host, port = self._moto.get_host_and_port()

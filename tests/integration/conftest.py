@@ -14,6 +14,7 @@ from moto import mock_aws
 
 from infra.constants import EVENT_RELAY, INTAKE
 from infra.local.lambda_context import LocalLambdaContext
+from infra.local.moto_isolation import isolate_dynamodb
 from infra.local.provision import LocalFunction, Provisioned, provision
 from infra.local.streams import StreamReader
 from infra.local.template import LOCAL_REGION, Template
@@ -109,6 +110,7 @@ def cloud(template_body: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Ite
     }.items():
         monkeypatch.setenv(key, value)
     shared_aws.reset_clients()
+    isolate_dynamodb()
     with mock_aws():
         session = boto3.Session(region_name=LOCAL_REGION)
         provisioned = provision(Template(copy.deepcopy(template_body)), session.client)

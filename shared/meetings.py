@@ -1,0 +1,448 @@
+"""Facilitators and meetings: availability, booking, moving and cancelling, never double-booking anyone.
+
+A booked meeting holds its facilitator's time as one item per 15-minute block (`FACILITATOR#<id>` / `BUSY#<start>`),
+each written with `attribute_not_exists` in the same transaction as the meeting, the referral's new state, its audit
+entry and its event. Two bookings that overlap by a minute share a block, so exactly one transaction succeeds: the
+guarantee comes from the conditional writes, not from a read before the write.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from shared import clock, table
+from shared.config import Settings
+from shared.coordination import Actor, NotFound, check_reference
+from shared.events import EventData, MeetingCancelled, MeetingRescheduled, MeetingScheduled, new_event
+from shared.outbox import outbox_item
+from shared.referral_store import Cancelled, ReferralReader, put, to_item, transact
+from shared.referrals import Day, ReferralStatus, VenueType
+from shared.workflow import IllegalTransition, check
+
+BLOCK = timedelta(minutes=15)
+MAX_MEETING = timedelta(hours=4)
+BLOCK_RETENTION = timedelta(days=90)
+FACILITATORS_PK = "FACILITATORS"
+FACILITATOR_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
+FacilitatorId = Annotated[str, StringConstraints(pattern=rf"^{FACILITATOR_ID.pattern}$")]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+KIND_FACILITATOR = "facilitator"
+KIND_MEETING = "meeting"
+KIND_BUSY = "busy"
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+
+class WeeklyWindow(_Input):
+    day: Day = Field(title="the day of the week")
+    start: time = Field(title="the start time")
+    end: time = Field(title="the end time")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> WeeklyWindow:
+        if self.end <= self.start:
+            raise ValueError("The end time must be after the start time")
+        return self
+
+
+class Availability(_Input):
+    locality: Text = Field(title="the facilitator's locality")
+    weekly: list[WeeklyWindow] = Field(title="the facilitator's weekly availability", max_length=28)
+
+
+class Venue(_Input):
+    type: VenueType = Field(title="the kind of venue")
+    details: Text | None = Field(default=None, title="where exactly")
+
+
+class MeetingRequest(_Input):
+    starts_at: AwareDatetime = Field(title="when the meeting starts")
+    ends_at: AwareDatetime = Field(title="when the meeting ends")
+    venue: Venue = Field(title="the venue")
+    facilitator_id: FacilitatorId = Field(title="the facilitator")
+
+    @model_validator(mode="after")
+    def _sensible(self) -> MeetingRequest:
+        if self.ends_at <= self.starts_at:
+            raise ValueError("The meeting must end after it starts")
+        if self.ends_at - self.starts_at > MAX_MEETING:
+            raise ValueError("A meeting can last at most 4 hours")
+        return self
+
+
+class CancelRequest(_Input):
+    reason: Reason = Field(title="why the meeting is cancelled")
+
+
+class DoubleBooked(Exception):
+    def __init__(self, facilitator_id: str) -> None:
+        super().__init__(f"The facilitator {facilitator_id} is already booked at that time: choose another slot")
+        self.message = str(self)
+
+
+class UnknownFacilitator(Exception):
+    pass
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def blocks(starts_at: datetime, ends_at: datetime) -> list[str]:
+    """The 15-minute blocks a meeting touches (UTC, ISO): any two overlapping meetings share at least one."""
+    start = starts_at.astimezone(UTC)
+    step = int(BLOCK.total_seconds() // 60)
+    first = start.replace(minute=start.minute - start.minute % step, second=0, microsecond=0)
+    found = []
+    moment = first
+    while moment < ends_at:
+        found.append(_iso(moment))
+        moment += BLOCK
+    return found
+
+
+# --- facilitators -----------------------------------------------------------------------------------------------
+def facilitator_key(facilitator_id: str) -> dict[str, str]:
+    return {table.PARTITION_KEY: FACILITATORS_PK, table.SORT_KEY: f"FACILITATOR#{facilitator_id}"}
+
+
+def set_availability(
+    facilitator_id: str, availability: Availability, *, actor: Actor, settings: Settings, now: datetime | None = None
+) -> dict[str, Any]:
+    now = now or clock.now()
+    item = {
+        **facilitator_key(facilitator_id),
+        table.KIND_ATTRIBUTE: KIND_FACILITATOR,
+        "facilitator_id": facilitator_id,
+        "locality": availability.locality,
+        "weekly": availability.model_dump(mode="json")["weekly"],
+        "updated_at": _iso(now),
+        "updated_by": actor.audit_name,
+    }
+    transact([put(item, settings.table_name)], settings.table_name)
+    return facilitator_view(item)
+
+
+def facilitator_view(item: dict[str, Any]) -> dict[str, Any]:
+    return {key: item[key] for key in ("facilitator_id", "locality", "weekly", "updated_at") if key in item}
+
+
+def list_facilitators(reader: ReferralReader) -> list[dict[str, Any]]:
+    return [facilitator_view(item) for item in reader.partition_of(FACILITATORS_PK)]
+
+
+# --- meetings ---------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Current:
+    referral: dict[str, Any]
+    meeting: dict[str, Any] | None
+
+
+def _current(reader: ReferralReader, reference: str) -> _Current:
+    items = reader.partition(check_reference(reference))
+    referral = next((i for i in items if i.get(table.KIND_ATTRIBUTE) == table.KIND_REFERRAL), None)
+    if referral is None:
+        raise NotFound(reference)
+    meeting = next((i for i in items if i.get(table.KIND_ATTRIBUTE) == KIND_MEETING), None)
+    return _Current(referral, meeting)
+
+
+def _referral_update(settings: Settings, reference: str, version: int, to_status: ReferralStatus, at: str) -> Any:
+    return {
+        "Update": {
+            "TableName": settings.table_name,
+            "Key": to_item({table.PARTITION_KEY: table.referral_pk(reference), table.SORT_KEY: "REFERRAL"}),
+            "UpdateExpression": "SET #status = :to, #status_key = :to, updated_at = :at, #version = #version + :one",
+            "ConditionExpression": "#version = :version",
+            "ExpressionAttributeNames": {
+                "#status": "status",
+                "#status_key": table.STATUS_INDEX_PK,
+                "#version": "version",
+            },
+            "ExpressionAttributeValues": to_item({":to": to_status.value, ":at": at, ":one": 1, ":version": version}),
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+    }
+
+
+def _block_put(settings: Settings, facilitator_id: str, block: str, meeting: dict[str, Any], ends_at: datetime) -> Any:
+    return put(
+        {
+            table.PARTITION_KEY: f"FACILITATOR#{facilitator_id}",
+            table.SORT_KEY: f"BUSY#{block}",
+            table.KIND_ATTRIBUTE: KIND_BUSY,
+            "meeting_id": meeting["meeting_id"],
+            "reference": meeting["reference"],
+            table.TTL_ATTRIBUTE: int((ends_at + BLOCK_RETENTION).timestamp()),
+        },
+        settings.table_name,
+        f"attribute_not_exists({table.PARTITION_KEY})",
+    )
+
+
+def _block_delete(settings: Settings, facilitator_id: str, block: str, meeting_id: str) -> Any:
+    return {
+        "Delete": {
+            "TableName": settings.table_name,
+            "Key": to_item({table.PARTITION_KEY: f"FACILITATOR#{facilitator_id}", table.SORT_KEY: f"BUSY#{block}"}),
+            "ConditionExpression": "meeting_id = :mine",
+            "ExpressionAttributeValues": to_item({":mine": meeting_id}),
+        }
+    }
+
+
+def _audit(
+    reference: str, *, at: str, actor: Actor, action: str, changes: dict[str, Any], event_id: str, cid: str
+) -> Any:
+    return {
+        table.PARTITION_KEY: table.referral_pk(reference),
+        table.SORT_KEY: f"AUDIT#{at}#0#{event_id}",
+        table.KIND_ATTRIBUTE: table.KIND_AUDIT,
+        "reference": reference,
+        "at": at,
+        "actor": actor.audit_name,
+        "action": action,
+        "changes": changes,
+        "correlation_id": cid,
+    }
+
+
+def _commit(
+    settings: Settings,
+    reference: str,
+    *,
+    action: str,
+    head: list[Any],
+    block_writes: list[tuple[Any, bool]],
+    audit: dict[str, Any],
+    event: EventData,
+    envelope: Any,
+    facilitator_id: str,
+    now: datetime,
+) -> None:
+    """head: [referral update, meeting write]; block_writes: (write, is_new_block); then audit and event."""
+    pk = table.referral_pk(reference)
+    items = [*head, *(write for write, _ in block_writes), put(audit, settings.table_name)]
+    items.append(put(outbox_item(pk, envelope, event.detail_type, now=now, settings=settings), settings.table_name))
+    try:
+        transact(items, settings.table_name)
+    except Cancelled as cancelled:
+        if cancelled.failed(0):
+            old = cancelled.old_item(0)
+            if old is None:
+                raise NotFound(reference) from None
+            raise IllegalTransition(action, ReferralStatus(old["status"]), stale=True) from None
+        if cancelled.failed(1):
+            raise IllegalTransition(action, ReferralStatus.MEETING_SCHEDULED, stale=True) from None
+        if any(cancelled.failed(2 + i) and is_new for i, (_, is_new) in enumerate(block_writes)):
+            raise DoubleBooked(facilitator_id) from None
+        raise IllegalTransition(action, ReferralStatus.MEETING_SCHEDULED, stale=True) from None
+
+
+def book_or_move(
+    reference: str,
+    request: MeetingRequest,
+    *,
+    actor: Actor,
+    expected_version: int | None,
+    reader: ReferralReader,
+    settings: Settings,
+    correlation_id: str,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Book the referral's meeting, or move it (another time, venue or facilitator)."""
+    now = now or clock.now()
+    current = _current(reader, reference)
+    status = ReferralStatus(current.referral["status"])
+    version = int(current.referral["version"])
+    existing = current.meeting if current.meeting and current.meeting.get("status") == "scheduled" else None
+    action = "move_meeting" if existing else "book_meeting"
+    if expected_version is not None and expected_version != version:
+        raise IllegalTransition(action, status, stale=True)
+    check(action, status)
+    if reader.item(facilitator_key(request.facilitator_id)) is None:
+        raise UnknownFacilitator(request.facilitator_id)
+    at = _iso(now)
+    meeting = {
+        table.PARTITION_KEY: table.referral_pk(reference),
+        table.SORT_KEY: "MEETING",
+        table.KIND_ATTRIBUTE: KIND_MEETING,
+        "reference": reference,
+        "meeting_id": existing["meeting_id"] if existing else "M" + uuid.uuid4().hex[:15],
+        "facilitator_id": request.facilitator_id,
+        "starts_at": _iso(request.starts_at),
+        "ends_at": _iso(request.ends_at),
+        "venue": request.venue.model_dump(mode="json", exclude_none=True),
+        "status": "scheduled",
+        "sequence": int(existing["sequence"]) + 1 if existing else 0,
+        "version": int(existing["version"]) + 1 if existing else 1,
+        "updated_at": at,
+        table.FACILITATOR_INDEX_PK: request.facilitator_id,
+        table.FACILITATOR_INDEX_SK: _iso(request.starts_at),
+    }
+    new_blocks = {(request.facilitator_id, b) for b in blocks(request.starts_at, request.ends_at)}
+    old_blocks: set[tuple[str, str]] = set()
+    event: EventData
+    if existing:
+        old_blocks = {
+            (existing["facilitator_id"], b)
+            for b in blocks(datetime.fromisoformat(existing["starts_at"]), datetime.fromisoformat(existing["ends_at"]))
+        }
+        meeting_write = put(meeting, settings.table_name, "version = :v", {":v": int(existing["version"])})
+        event = MeetingRescheduled(
+            reference=reference,
+            meeting_id=meeting["meeting_id"],
+            facilitator_id=request.facilitator_id,
+            sequence=meeting["sequence"],
+            starts_at=request.starts_at,
+            ends_at=request.ends_at,
+            previous_starts_at=datetime.fromisoformat(existing["starts_at"]),
+        )
+    else:
+        meeting_write = put(
+            meeting,
+            settings.table_name,
+            f"attribute_not_exists({table.PARTITION_KEY}) OR #s = :cancelled",
+            {":cancelled": "cancelled"},
+        )
+        meeting_write["Put"]["ExpressionAttributeNames"] = {"#s": "status"}
+        event = MeetingScheduled(
+            reference=reference,
+            meeting_id=meeting["meeting_id"],
+            facilitator_id=request.facilitator_id,
+            sequence=0,
+            starts_at=request.starts_at,
+            ends_at=request.ends_at,
+        )
+    ends_at = request.ends_at
+    meeting_id = str(meeting["meeting_id"])
+    block_writes = [(_block_delete(settings, f, b, meeting_id), False) for f, b in sorted(old_blocks - new_blocks)]
+    block_writes += [(_block_put(settings, f, b, meeting, ends_at), True) for f, b in sorted(new_blocks - old_blocks)]
+    envelope = new_event(event, correlation_id=correlation_id, occurred_at=now)
+    changes: dict[str, Any] = {
+        "meeting": {
+            "from": {k: existing[k] for k in ("starts_at", "ends_at", "facilitator_id")} if existing else None,
+            "to": {k: meeting[k] for k in ("starts_at", "ends_at", "facilitator_id")},
+        }
+    }
+    if not existing:
+        changes["status"] = {"from": status.value, "to": ReferralStatus.MEETING_SCHEDULED.value}
+    audit = _audit(
+        reference,
+        at=at,
+        actor=actor,
+        action=f"meeting.{'rescheduled' if existing else 'scheduled'}",
+        changes=changes,
+        event_id=envelope.metadata.event_id,
+        cid=correlation_id,
+    )
+    head = [_referral_update(settings, reference, version, ReferralStatus.MEETING_SCHEDULED, at), meeting_write]
+    _commit(
+        settings,
+        reference,
+        action=action,
+        head=head,
+        block_writes=block_writes,
+        audit=audit,
+        event=event,
+        envelope=envelope,
+        facilitator_id=request.facilitator_id,
+        now=now,
+    )
+    return {
+        "reference": reference,
+        "status": "meeting_scheduled",
+        "version": version + 1,
+        "meeting": meeting_view(meeting),
+    }
+
+
+def cancel(
+    reference: str,
+    request: CancelRequest,
+    *,
+    actor: Actor,
+    expected_version: int | None,
+    reader: ReferralReader,
+    settings: Settings,
+    correlation_id: str,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Cancel the meeting: its facilitator's time is freed and the referral is accepted again, to book anew."""
+    now = now or clock.now()
+    current = _current(reader, reference)
+    status = ReferralStatus(current.referral["status"])
+    version = int(current.referral["version"])
+    if expected_version is not None and expected_version != version:
+        raise IllegalTransition("cancel_meeting", status, stale=True)
+    check("cancel_meeting", status)
+    existing = current.meeting
+    if existing is None or existing.get("status") != "scheduled":
+        raise IllegalTransition("cancel_meeting", status, stale=True)
+    at = _iso(now)
+    meeting = {
+        key: value
+        for key, value in existing.items()
+        if key not in (table.FACILITATOR_INDEX_PK, table.FACILITATOR_INDEX_SK)
+    }
+    meeting.update(
+        status="cancelled",
+        sequence=int(existing["sequence"]) + 1,
+        version=int(existing["version"]) + 1,
+        updated_at=at,
+        cancel_reason=request.reason,
+    )
+    event = MeetingCancelled(
+        reference=reference,
+        meeting_id=existing["meeting_id"],
+        facilitator_id=existing["facilitator_id"],
+        sequence=meeting["sequence"],
+        cancelled_at=now,
+    )
+    freed = blocks(datetime.fromisoformat(existing["starts_at"]), datetime.fromisoformat(existing["ends_at"]))
+    block_writes = [
+        (_block_delete(settings, existing["facilitator_id"], b, existing["meeting_id"]), False) for b in freed
+    ]
+    envelope = new_event(event, correlation_id=correlation_id, occurred_at=now)
+    audit = _audit(
+        reference,
+        at=at,
+        actor=actor,
+        action="meeting.cancelled",
+        changes={"status": {"from": status.value, "to": ReferralStatus.ACCEPTED.value}, "reason": request.reason},
+        event_id=envelope.metadata.event_id,
+        cid=correlation_id,
+    )
+    head = [
+        _referral_update(settings, reference, version, ReferralStatus.ACCEPTED, at),
+        put(meeting, settings.table_name, "version = :v", {":v": int(existing["version"])}),
+    ]
+    _commit(
+        settings,
+        reference,
+        action="cancel_meeting",
+        head=head,
+        block_writes=block_writes,
+        audit=audit,
+        event=event,
+        envelope=envelope,
+        facilitator_id=existing["facilitator_id"],
+        now=now,
+    )
+    return {"reference": reference, "status": "accepted", "version": version + 1, "meeting": meeting_view(meeting)}
+
+
+def meeting_view(meeting: dict[str, Any] | None) -> dict[str, Any] | None:
+    if meeting is None:
+        return None
+    keys = ("meeting_id", "facilitator_id", "starts_at", "ends_at", "venue", "status", "sequence")
+    return {key: meeting[key] for key in keys if key in meeting}
