@@ -39,6 +39,7 @@ STAFF_ROUTES = (
     "PUT /facilitators/{facilitator_id}/availability",
     "PUT /referrals/{reference}/meeting",
     "DELETE /referrals/{reference}/meeting",
+    "POST /referrals/{reference}/meeting/outcome",
 )
 FORM_RATE_LIMIT = 50  # a page and its four files per visitor
 FORM_BURST_LIMIT = 100

@@ -120,8 +120,11 @@ def referral_view(reader: ReferralReader, reference: str) -> dict[str, Any]:
         "allowed_actions": allowed_decisions(status),
         "meeting": _meeting(by_kind.get("meeting")),
         "proposals": [],
-        "plan": None,
-        "reviews": [],
+        "plan": _plan(by_kind.get("plan")),
+        "reviews": [
+            {key: r[key] for key in ("review_number", "due_on", "status") if key in r}
+            for r in sorted(by_kind.get("review", []), key=lambda r: r[table.SORT_KEY])
+        ],
         "emails": [],
         "audit": [{key: entry[key] for key in ("at", "actor", "action", "changes") if key in entry} for entry in audit],
     }
@@ -130,7 +133,14 @@ def referral_view(reader: ReferralReader, reference: str) -> dict[str, Any]:
 def _meeting(found: list[dict[str, Any]] | None) -> dict[str, Any] | None:
     if not found:
         return None
-    keys = ("meeting_id", "facilitator_id", "starts_at", "ends_at", "venue", "status", "sequence")
+    keys = ("meeting_id", "facilitator_id", "starts_at", "ends_at", "venue", "status", "sequence", "held_on")
+    return {key: found[0][key] for key in keys if key in found[0]}
+
+
+def _plan(found: list[dict[str, Any]] | None) -> dict[str, Any] | None:
+    if not found:
+        return None
+    keys = ("meeting_id", "agreed_on", "network_actions", "support_package", "first_review_due_on")
     return {key: found[0][key] for key in keys if key in found[0]}
 
 

@@ -11,15 +11,22 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
-from typing import Annotated, Any
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from shared import clock, table
 from shared.config import Settings
 from shared.coordination import Actor, NotFound, check_reference
-from shared.events import EventData, MeetingCancelled, MeetingRescheduled, MeetingScheduled, new_event
+from shared.events import (
+    EventData,
+    MeetingCancelled,
+    MeetingHeld,
+    MeetingRescheduled,
+    MeetingScheduled,
+    new_event,
+)
 from shared.outbox import outbox_item
 from shared.referral_store import Cancelled, ReferralReader, put, to_item, transact
 from shared.referrals import Day, ReferralStatus, VenueType
@@ -311,8 +318,8 @@ def book_or_move(
         meeting_write = put(
             meeting,
             settings.table_name,
-            f"attribute_not_exists({table.PARTITION_KEY}) OR #s = :cancelled",
-            {":cancelled": "cancelled"},
+            f"attribute_not_exists({table.PARTITION_KEY}) OR #s IN (:cancelled, :not_held)",
+            {":cancelled": "cancelled", ":not_held": "not_held"},
         )
         meeting_write["Put"]["ExpressionAttributeNames"] = {"#s": "status"}
         event = MeetingScheduled(
@@ -446,3 +453,194 @@ def meeting_view(meeting: dict[str, Any] | None) -> dict[str, Any] | None:
         return None
     keys = ("meeting_id", "facilitator_id", "starts_at", "ends_at", "venue", "status", "sequence")
     return {key: meeting[key] for key in keys if key in meeting}
+
+
+# --- outcome and plan -------------------------------------------------------------------------------------------
+REVIEW_WITHIN = timedelta(days=92)  # a support package is reviewed within three months
+Cost = Annotated[int, Field(ge=0, le=10_000_000)]
+
+
+class NetworkAction(_Input):
+    who: Text = Field(title="who in the network")
+    what: Text = Field(title="what they will do")
+    how_often: Text | None = Field(default=None, title="how often")
+
+
+class PackageItem(_Input):
+    category: Literal["item", "service", "equipment"] = Field(title="the kind of support")
+    description: Text = Field(title="what the support is")
+    estimated_cost_pence: Cost = Field(title="the estimated cost in pence")
+    status: Literal["requested", "approved", "delivered", "declined"] = Field(default="requested", title="its status")
+
+
+class Plan(_Input):
+    network_actions: list[NetworkAction] = Field(default_factory=list, title="the network's actions", max_length=50)
+    support_package: list[PackageItem] = Field(default_factory=list, title="the support package", max_length=30)
+    first_review_due_on: date = Field(title="the first review's date")
+
+
+class Outcome(_Input):
+    held: bool = Field(title="whether the meeting took place")
+    held_on: date | None = Field(default=None, title="the date the meeting took place")
+    plan: Plan | None = Field(default=None, title="what the meeting agreed")
+    reason: Reason | None = Field(default=None, title="why the meeting did not take place")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Outcome:
+        if self.held:
+            if self.held_on is None:
+                raise ValueError("Give the date the meeting took place (held_on)")
+            if self.reason is not None:
+                raise ValueError("A meeting that took place takes no reason: remove it")
+            if self.plan is not None:
+                due = self.plan.first_review_due_on
+                if not self.held_on < due <= self.held_on + REVIEW_WITHIN:
+                    raise ValueError("The first review must be after the meeting and within three months of it")
+        else:
+            if self.reason is None:
+                raise ValueError("Give the reason the meeting did not take place")
+            if self.plan is not None or self.held_on is not None:
+                raise ValueError("A meeting that did not take place has no date or plan: remove them")
+        return self
+
+
+def _plan_items(
+    reference: str, *, meeting: dict[str, Any], outcome: Outcome, plan: Plan, settings: Settings
+) -> list[Any]:
+    """The agreed plan, and its first review (open, in the reviews-by-due-date index)."""
+    existing, pk = meeting, table.referral_pk(reference)
+    extra: list[Any] = []
+    extra.append(
+        put(
+            {
+                table.PARTITION_KEY: pk,
+                table.SORT_KEY: "PLAN",
+                table.KIND_ATTRIBUTE: "plan",
+                "reference": reference,
+                "meeting_id": existing["meeting_id"],
+                "agreed_on": outcome.held_on.isoformat() if outcome.held_on else None,
+                **plan.model_dump(mode="json"),
+                "version": 1,
+            },
+            settings.table_name,
+            f"attribute_not_exists({table.PARTITION_KEY})",
+        )
+    )
+    extra.append(
+        put(
+            {
+                table.PARTITION_KEY: pk,
+                table.SORT_KEY: "REVIEW#001",
+                table.KIND_ATTRIBUTE: "review",
+                "reference": reference,
+                "review_number": 1,
+                "due_on": plan.first_review_due_on.isoformat(),
+                "status": "scheduled",
+                table.REVIEW_DUE_INDEX_PK: "open",
+                table.REVIEW_DUE_INDEX_SK: f"{plan.first_review_due_on.isoformat()}#{reference}",
+            },
+            settings.table_name,
+            f"attribute_not_exists({table.PARTITION_KEY})",
+        )
+    )
+    return extra
+
+
+def record_outcome(
+    reference: str,
+    outcome: Outcome,
+    *,
+    actor: Actor,
+    expected_version: int | None,
+    reader: ReferralReader,
+    settings: Settings,
+    correlation_id: str,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Held (with the plan, if one was agreed) or not held. A held meeting with a plan makes the plan active and
+    opens its first review; one that did not take place returns the referral to accepted, to book again."""
+    now = now or clock.now()
+    current = _current(reader, reference)
+    status = ReferralStatus(current.referral["status"])
+    version = int(current.referral["version"])
+    if expected_version is not None and expected_version != version:
+        raise IllegalTransition("record_outcome", status, stale=True)
+    check("record_outcome", status)
+    existing = current.meeting
+    if existing is None or existing.get("status") != "scheduled":
+        raise IllegalTransition("record_outcome", status, stale=True)
+    if outcome.held and outcome.held_on is not None and outcome.held_on > now.date():
+        raise OutcomeTooEarly()
+    at = _iso(now)
+    pk = table.referral_pk(reference)
+    meeting = {
+        **existing,
+        "status": "held" if outcome.held else "not_held",
+        "updated_at": at,
+        "version": int(existing["version"]) + 1,
+    }
+    if outcome.held:
+        meeting["held_on"] = outcome.held_on.isoformat() if outcome.held_on else None
+    else:
+        meeting["not_held_reason"] = outcome.reason
+    extra: list[Any] = []
+    plan = outcome.plan
+    if not outcome.held:
+        to_status = ReferralStatus.ACCEPTED
+    elif plan is None:
+        to_status = ReferralStatus.MEETING_HELD
+    else:
+        to_status = ReferralStatus.PLAN_ACTIVE
+        extra = _plan_items(reference, meeting=existing, outcome=outcome, plan=plan, settings=settings)
+    head = [
+        _referral_update(settings, reference, version, to_status, at),
+        put(meeting, settings.table_name, "version = :v", {":v": int(existing["version"])}),
+    ]
+    audit_changes: dict[str, Any] = {
+        "status": {"from": status.value, "to": to_status.value},
+        "meeting": {"from": "scheduled", "to": meeting["status"]},
+    }
+    items = [*head, *extra]
+    if outcome.held and outcome.held_on is not None:
+        event: EventData = MeetingHeld(
+            reference=reference,
+            meeting_id=existing["meeting_id"],
+            held_on=outcome.held_on,
+            plan_agreed=plan is not None,
+            support_package_items=len(plan.support_package) if plan else 0,
+            first_review_due_on=plan.first_review_due_on if plan else None,
+        )
+        envelope = new_event(event, correlation_id=correlation_id, occurred_at=now)
+        items.append(put(outbox_item(pk, envelope, event.detail_type, now=now, settings=settings), settings.table_name))
+        event_id = envelope.metadata.event_id
+    else:
+        event_id = uuid.uuid4().hex
+    action = "meeting.held" if outcome.held else "meeting.not_held"
+    items.append(
+        put(
+            _audit(
+                reference,
+                at=at,
+                actor=actor,
+                action=action,
+                changes=audit_changes,
+                event_id=event_id,
+                cid=correlation_id,
+            ),
+            settings.table_name,
+        )
+    )
+    try:
+        transact(items, settings.table_name)
+    except Cancelled as cancelled:
+        if cancelled.failed(0):
+            old = cancelled.old_item(0)
+            if old is None:
+                raise NotFound(reference) from None
+            raise IllegalTransition("record_outcome", ReferralStatus(old["status"]), stale=True) from None
+        raise IllegalTransition("record_outcome", status, stale=True) from None
+    return {"reference": reference, "status": to_status.value, "version": version + 1, "meeting": meeting_view(meeting)}
+
+
+class OutcomeTooEarly(Exception):
+    message = "A meeting cannot be recorded as held on a date still to come"

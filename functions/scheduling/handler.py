@@ -157,6 +157,29 @@ def cancel_meeting(reference: str) -> Response[str]:
     return _answer(200, outcome, _etag(outcome["version"]))
 
 
+@app.post("/referrals/<reference>/meeting/outcome")
+def meeting_outcome(reference: str) -> Response[str]:
+    actor = _actor()
+    body = _body(meetings.Outcome)
+    outcome = meetings.record_outcome(
+        reference,
+        body,
+        actor=actor,
+        expected_version=_expected_version(),
+        reader=_reader(),
+        settings=get_settings(),
+        correlation_id=logger.get_correlation_id() or "none",
+    )
+    logger.info("Meeting outcome recorded", extra={"reference": reference, "status": outcome["status"]})
+    metrics.add_metric(name="MeetingsHeld" if body.held else "MeetingsNotHeld", unit=MetricUnit.Count, value=1)
+    return _answer(200, outcome, _etag(outcome["version"]))
+
+
+@app.exception_handler(meetings.OutcomeTooEarly)
+def _too_early(error: meetings.OutcomeTooEarly) -> Response[str]:
+    return _answer(422, {"message": error.message, "errors": [{"field": "held_on", "message": error.message}]})
+
+
 @app.exception_handler(meetings.DoubleBooked)
 def _double_booked(error: meetings.DoubleBooked) -> Response[str]:
     metrics.add_metric(name="DoubleBookingsRefused", unit=MetricUnit.Count, value=1)

@@ -1,0 +1,124 @@
+"""A meeting's outcome and the family's plan through the scheduling handler."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from tests.integration.conftest import Cloud
+from tests.integration.test_coordination import get_one, staff
+from tests.integration.test_intake import relay_outbox
+from tests.integration.test_meetings import availability, book, meeting
+
+YESTERDAY = (datetime.now(UTC) - timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
+PLAN = {
+    "network_actions": [
+        {"who": "Grandmother", "what": "School pick-ups", "how_often": "Mondays and Wednesdays"},
+        {"who": "Neighbour", "what": "A listening ear"},
+    ],
+    "support_package": [
+        {"category": "item", "description": "Car seat", "estimated_cost_pence": 8500},
+        {
+            "category": "service",
+            "description": "Six counselling sessions",
+            "estimated_cost_pence": 36000,
+            "status": "approved",
+        },
+    ],
+}
+
+
+def outcome(cloud: Cloud, reference: str, body: dict[str, Any]) -> dict[str, Any]:
+    return staff(
+        cloud,
+        "POST /referrals/{reference}/meeting/outcome",
+        f"/referrals/{reference}/meeting/outcome",
+        body=body,
+    )
+
+
+def scheduled(cloud: Cloud, submit: Any, referral_body: dict[str, Any]) -> str:
+    availability(cloud, "fac-1")
+    reference = str(submit(referral_body)["json"]["reference"])
+    assert book(cloud, reference, meeting(YESTERDAY))["statusCode"] == 200
+    return reference
+
+
+def held(plan: dict[str, Any] | None, held_on: date | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"held": True, "held_on": (held_on or YESTERDAY.date()).isoformat()}
+    if plan is not None:
+        body["plan"] = plan
+    return body
+
+
+def test_a_held_meeting_with_a_plan_makes_the_plan_active_and_opens_its_first_review(
+    cloud: Cloud, submit: Any, referral_body: dict[str, Any]
+) -> None:
+    reference = scheduled(cloud, submit, referral_body)
+    relay_outbox(cloud)
+    capture = cloud.capture_events()
+    review_on = YESTERDAY.date() + timedelta(days=84)
+
+    response = outcome(cloud, reference, held({**PLAN, "first_review_due_on": review_on.isoformat()}))
+
+    assert response["statusCode"] == 200, response["json"]
+    assert response["json"]["status"] == "plan_active"
+    view = get_one(cloud, reference)["json"]
+    assert view["meeting"]["status"] == "held"
+    assert [item["status"] for item in view["plan"]["support_package"]] == ["requested", "approved"]
+    assert view["reviews"] == [{"review_number": 1, "due_on": review_on.isoformat(), "status": "scheduled"}]
+    assert view["allowed_actions"] == ["withdraw"]
+    relay_outbox(cloud)
+    [event] = capture.received()
+    assert event["detail-type"] == "MeetingHeld"
+    data = event["detail"]["data"]
+    assert (data["plan_agreed"], data["support_package_items"], data["first_review_due_on"]) == (
+        True,
+        2,
+        review_on.isoformat(),
+    )
+    assert "Car seat" not in str(event) and "Grandmother" not in str(event)
+
+
+def test_a_held_meeting_without_a_plan_and_one_that_did_not_take_place(
+    cloud: Cloud, submit: Any, referral_body: dict[str, Any]
+) -> None:
+    reference = scheduled(cloud, submit, referral_body)
+    assert outcome(cloud, reference, held(None))["json"]["status"] == "meeting_held"
+    other = str(submit({**referral_body, "reason": "Another family"})["json"]["reference"])
+    book(cloud, other, meeting(YESTERDAY + timedelta(hours=3)))
+    not_held = outcome(cloud, other, {"held": False, "reason": "The family did not come."})
+    assert not_held["json"]["status"] == "accepted"
+    assert not_held["json"]["meeting"]["status"] == "not_held"
+    assert book(cloud, other, meeting(YESTERDAY + timedelta(days=10)))["statusCode"] == 200  # book again
+
+
+def test_an_outcome_that_does_not_add_up_is_refused(cloud: Cloud, submit: Any, referral_body: dict[str, Any]) -> None:
+    reference = scheduled(cloud, submit, referral_body)
+    too_late = (YESTERDAY.date() + timedelta(days=120)).isoformat()
+    for body in (
+        {"held": True},
+        held({**PLAN, "first_review_due_on": too_late}),
+        held({**PLAN, "first_review_due_on": YESTERDAY.date().isoformat()}),
+        held({**PLAN}),  # no review date
+        held(None, held_on=date.today() + timedelta(days=3)),
+        {"held": False},
+        {"held": False, "reason": "x", "plan": {**PLAN, "first_review_due_on": too_late}},
+        held(
+            {
+                **PLAN,
+                "first_review_due_on": too_late,
+                "support_package": [{"category": "cash", "description": "x", "estimated_cost_pence": 1}],
+            }
+        ),
+    ):
+        response = outcome(cloud, reference, body)
+        assert response["statusCode"] == 422, (body, response["json"])
+    assert get_one(cloud, reference)["json"]["status"] == "meeting_scheduled"
+
+
+def test_an_outcome_needs_a_scheduled_meeting(cloud: Cloud, submit: Any, referral_body: dict[str, Any]) -> None:
+    reference = str(submit(referral_body)["json"]["reference"])
+    response = outcome(cloud, reference, held(None))
+    assert response["statusCode"] == 409
+    assert response["json"]["allowed_actions"] == ["withdraw", "book_meeting"]
