@@ -29,5 +29,5 @@ class FamilynetStack(Stack):
         self.event_relay = EventRelay(self, "EventRelay", data=self.data, bus=self.bus, layer=layer)
         self.staff_auth = StaffAuth(self, "StaffAuth")
         self.scheduling = Scheduling(
-            self, "Scheduling", data=self.data, api=self.api, auth=self.staff_auth, layer=layer
+            self, "Scheduling", data=self.data, bus=self.bus, api=self.api, auth=self.staff_auth, layer=layer
         )

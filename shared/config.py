@@ -12,6 +12,8 @@ ENV_TABLE_NAME = "TABLE_NAME"
 ENV_EVENT_BUS_NAME = "EVENT_BUS_NAME"
 ENV_SUBMISSION_DEDUPE_HOURS = "SUBMISSION_DEDUPE_HOURS"
 ENV_OUTBOX_RETENTION_DAYS = "OUTBOX_RETENTION_DAYS"
+ENV_MEETING_TARGET_WORKING_DAYS = "MEETING_TARGET_WORKING_DAYS"
+ENV_MEETING_LENGTH_MINUTES = "MEETING_LENGTH_MINUTES"
 
 # One CloudWatch namespace for every function; each function's `service` dimension tells them apart.
 METRICS_NAMESPACE = "Familynet"
@@ -26,6 +28,9 @@ class Settings(BaseModel):
     submission_dedupe_hours: int = Field(default=48, ge=1, le=24 * 30)
     # Outbox event items only need to live until the stream has relayed them.
     outbox_retention_days: int = Field(default=7, ge=1, le=365)
+    # Practice standard: a meeting within 20 working days of acceptance; meetings last two hours.
+    meeting_target_working_days: int = Field(default=20, ge=1, le=120)
+    meeting_length_minutes: int = Field(default=120, ge=30, le=240)
 
     @classmethod
     def from_environ(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -35,6 +40,8 @@ class Settings(BaseModel):
             "event_bus_name": env.get(ENV_EVENT_BUS_NAME),
             "submission_dedupe_hours": env.get(ENV_SUBMISSION_DEDUPE_HOURS),
             "outbox_retention_days": env.get(ENV_OUTBOX_RETENTION_DAYS),
+            "meeting_target_working_days": env.get(ENV_MEETING_TARGET_WORKING_DAYS),
+            "meeting_length_minutes": env.get(ENV_MEETING_LENGTH_MINUTES),
         }
         return cls.model_validate({k: v for k, v in values.items() if v not in (None, "")})
 

@@ -119,7 +119,7 @@ def referral_view(reader: ReferralReader, reference: str) -> dict[str, Any]:
         "decision": referral.get("decision"),
         "allowed_actions": allowed_decisions(status),
         "meeting": _meeting(by_kind.get("meeting")),
-        "proposals": [],
+        "proposals": _proposals(by_kind.get("proposals")),
         "plan": _plan(by_kind.get("plan")),
         "reviews": [
             {key: r[key] for key in ("review_number", "due_on", "status") if key in r}
@@ -135,6 +135,13 @@ def _meeting(found: list[dict[str, Any]] | None) -> dict[str, Any] | None:
         return None
     keys = ("meeting_id", "facilitator_id", "starts_at", "ends_at", "venue", "status", "sequence", "held_on")
     return {key: found[0][key] for key in keys if key in found[0]}
+
+
+def _proposals(found: list[dict[str, Any]] | None) -> dict[str, Any] | None:
+    if not found:
+        return None
+    keys = ("facilitator_id", "slots", "target_date", "reason", "proposed_at")
+    return {key: found[0].get(key) for key in keys}
 
 
 def _plan(found: list[dict[str, Any]] | None) -> dict[str, Any] | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -226,6 +226,43 @@ class ReferralReader:
             start = response.get("LastEvaluatedKey")
             if not start:
                 return items
+
+    def upcoming_meetings(self, facilitator_id: str, now: datetime) -> int:
+        """How many meetings the facilitator has from now on (a COUNT Query of the by-facilitator index)."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": table.FACILITATOR_INDEX,
+            "KeyConditionExpression": "#f = :f AND #slot >= :now",
+            "ExpressionAttributeNames": {"#f": table.FACILITATOR_INDEX_PK, "#slot": table.FACILITATOR_INDEX_SK},
+            "ExpressionAttributeValues": to_item(
+                {":f": facilitator_id, ":now": now.isoformat().replace("+00:00", "Z")}
+            ),
+            "Select": "COUNT",
+        }
+        return int(self._query(request).get("Count", 0))
+
+    def busy_blocks(self, facilitator_id: str, *, after: datetime, until: date) -> set[str]:
+        """The facilitator's booked 15-minute blocks between two moments (UTC ISO starts)."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :lo AND :hi",
+            "ExpressionAttributeNames": {"#pk": table.PARTITION_KEY, "#sk": table.SORT_KEY},
+            "ExpressionAttributeValues": to_item(
+                {
+                    ":pk": f"FACILITATOR#{facilitator_id}",
+                    ":lo": "BUSY#" + after.isoformat()[:10],
+                    ":hi": "BUSY#" + until.isoformat() + "~",
+                }
+            ),
+            "ProjectionExpression": "#sk",
+        }
+        found: set[str] = set()
+        while True:
+            response = self._query(request)
+            found |= {item[table.SORT_KEY]["S"].removeprefix("BUSY#") for item in response.get("Items", [])}
+            if "LastEvaluatedKey" not in response:
+                return found
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def by_status(self, status: str, limit: int, start_key: dict[str, Any] | None) -> Page:
         """One page of the coordinators' queue: referrals in a state, newest first."""

@@ -1,4 +1,5 @@
-"""The coordinators' routes (JWT-authorised, `coordinators` group): the queue, one referral, decisions.
+"""The scheduling function: the coordinators' routes (JWT-authorised, `coordinators` group), and the consumer
+of ReferralAccepted (its own queue, fed by a rule on the bus), which allocates a facilitator and proposes slots.
 
 API Gateway's JWT authorizer has already refused a missing, bad, expired or foreign token (401); this function
 refuses a valid token without the `coordinators` group (403).
@@ -12,10 +13,12 @@ from typing import Any, TypeVar
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
 
-from shared import meetings
+from shared import clock, meetings
 from shared.config import get_settings
 from shared.coordination import (
     MAX_PAGE,
@@ -27,8 +30,10 @@ from shared.coordination import (
     referral_view,
 )
 from shared.errors import ConfigurationError, ServiceUnavailable
+from shared.events import ReferralAccepted, parse_detail
 from shared.http import HttpError, json_response
 from shared.observability import logger, metrics
+from shared.proposals import propose
 from shared.referral_store import ReferralReader
 from shared.referrals import ReferralStatus
 from shared.staff import Forbidden, Unauthorized, actor_from
@@ -268,8 +273,43 @@ def _misconfigured(error: ConfigurationError) -> Response[str]:
     return _answer(503, {"message": "The service is not available: operations have been alerted"})
 
 
+# --- ReferralAccepted, from the function's queue -----------------------------------------------------------------
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+class UnexpectedEvent(Exception):
+    """The queue's rule lets through only what this consumer handles: anything else is a wiring mistake."""
+
+
+def _on_event(record: SQSRecord) -> None:
+    message = json.loads(record.body)
+    envelope = parse_detail(message["detail-type"], message["detail"])
+    if not isinstance(envelope.data, ReferralAccepted):
+        raise UnexpectedEvent(message["detail-type"])
+    logger.append_keys(reference=envelope.data.reference, event_id=envelope.metadata.event_id)
+    proposal = propose(
+        envelope.data.reference,
+        event_id=envelope.metadata.event_id,
+        accepted_at=envelope.data.accepted_at,
+        reader=_reader(),
+        settings=get_settings(),
+        now=clock.now(),
+    )
+    if proposal is None:
+        logger.info("Proposal already made (a repeated event)")
+        metrics.add_metric(name="ProposalsRepeated", unit=MetricUnit.Count, value=1)
+        return
+    logger.info("Meeting proposed", extra={"slots": len(proposal.slots), "shortfall": proposal.reason})
+    metrics.add_metric(name="ProposalsMade", unit=MetricUnit.Count, value=1)
+    if proposal.reason:
+        metrics.add_metric(name="ProposalsShort", unit=MetricUnit.Count, value=1)
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if "Records" in event:
+        batch = process_partial_response(event=event, record_handler=_on_event, processor=processor, context=context)
+        return dict(batch)
     metrics.add_metric(name="StaffRequests", unit=MetricUnit.Count, value=1)
     return app.resolve(event, context)

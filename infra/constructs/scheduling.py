@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aws_cdk import Duration
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
@@ -10,10 +11,13 @@ from constructs import Construct
 from infra.constants import SCHEDULING, STAFF_ROUTES
 from infra.constructs.api import Api
 from infra.constructs.auth import StaffAuth
+from infra.constructs.bus import Bus
+from infra.constructs.consumer import EventConsumer
 from infra.constructs.data import Data
 from infra.constructs.function import FamilynetFunction
 from shared import table as layout
 from shared.config import ENV_TABLE_NAME
+from shared.events import EVENT_SOURCE, ReferralAccepted
 
 
 class Scheduling(Construct):
@@ -23,6 +27,7 @@ class Scheduling(Construct):
         construct_id: str,
         *,
         data: Data,
+        bus: Bus,
         api: Api,
         auth: StaffAuth,
         layer: lambda_.ILayerVersion,
@@ -58,6 +63,20 @@ class Scheduling(Construct):
                 resources=[f"{data.table.table_arn}/index/{layout.STATUS_INDEX}"],
             )
         )
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:Query"],
+                resources=[f"{data.table.table_arn}/index/{layout.FACILITATOR_INDEX}"],
+            )
+        )
         function.grant_table_key(data.key)
+        # On ReferralAccepted (intake's automatic acceptance, or a coordinator's): allocate and propose slots.
+        self.consumer = EventConsumer(
+            self,
+            "OnAccepted",
+            bus=bus.bus,
+            function=self.function,
+            event_pattern=events.EventPattern(source=[EVENT_SOURCE], detail_type=[ReferralAccepted.detail_type]),
+        )
         for route_key in STAFF_ROUTES:
             api.add_staff_route(route_key, self.function, auth.authorizer)

@@ -116,7 +116,7 @@ def test_one_referral_comes_whole_with_what_may_be_done_next(
     assert (view["meeting"], view["plan"], view["proposals"], view["reviews"], view["emails"]) == (
         None,
         None,
-        [],
+        None,
         [],
         [],
     )

@@ -1,0 +1,27 @@
+"""Working days in England: Monday to Friday, less England's bank holidays (the `holidays` package, GB/ENG)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from functools import lru_cache
+
+import holidays
+
+
+@lru_cache(maxsize=16)
+def _bank_holidays(year: int) -> frozenset[date]:
+    return frozenset(holidays.country_holidays("GB", subdiv="ENG", years=[year]))
+
+
+def is_working_day(day: date) -> bool:
+    return day.weekday() < 5 and day not in _bank_holidays(day.year)
+
+
+def add_working_days(start: date, days: int) -> date:
+    """The date `days` working days after `start` (start itself not counted)."""
+    current, left = start, days
+    while left > 0:
+        current += timedelta(days=1)
+        if is_working_day(current):
+            left -= 1
+    return current
