@@ -18,9 +18,11 @@ from typing import IO, Any
 import boto3
 import pytest
 import requests
+from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from infra.local.runtime import wait_for
 from infra.local.template import LOCAL_REGION
+from tests.e2e.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 from tests.e2e.stack import synthesize
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -145,3 +147,18 @@ def system(probe_template: Path, tmp_path_factory: pytest.TempPathFactory) -> It
     running = start_system(probe_template, tmp_path_factory.mktemp("local"))
     yield running
     running.stop()
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "axe-summary.txt").write_text("")
+    launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield launched
+    launched.close()

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page
 
 from infra.local.runtime import wait_for
-from tests.e2e.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, REFERENCE, Keyboard, audit, date_parts, screenshot
+from tests.e2e.browser import ARTIFACTS, REFERENCE, Keyboard, audit, date_parts, screenshot
 from tests.e2e.conftest import RunningSystem
 
 REQUIRED = {
@@ -34,21 +34,6 @@ REQUIRED = {
     "consent-obtained_by": "Enter the name of who obtained the family's consent",
     "reason": "Enter why the family would benefit from a Family Network meeting",
 }
-
-
-@pytest.fixture(scope="session")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as running:
-        yield running
-
-
-@pytest.fixture(scope="session")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / "axe-summary.txt").write_text("")
-    launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    yield launched
-    launched.close()
 
 
 def new_page(browser: Browser, *, javascript: bool = True) -> tuple[BrowserContext, Page]:

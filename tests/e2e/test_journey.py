@@ -1,0 +1,103 @@
+"""A referral's whole journey through the local runtime: the web form, automatic acceptance, a facilitator and
+proposed slots, a booked meeting, the clock moved past it, and the meeting held with a plan."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import requests
+from playwright.sync_api import Browser
+
+from infra.local.runtime import wait_for
+from tests.e2e.browser import Keyboard
+from tests.e2e.conftest import RunningSystem
+from tests.e2e.test_referral_form import fill_with_keyboard, new_page
+
+EVERY_DAY = [
+    {"day": day, "start": "08:00", "end": "20:00"}
+    for day in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+]
+
+
+def test_from_the_form_to_a_held_meeting_with_a_plan(browser: Browser, system: RunningSystem) -> None:
+    token = system.get("/_local/token", params={"role": "coordinator"}).json()["token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    facilitator = f"fac-{uuid.uuid4().hex[:6]}"
+
+    def staff(method: str, path: str, headers: dict[str, str] | None = None, **kwargs: Any) -> requests.Response:
+        return requests.request(method, system.url + path, headers={**auth, **(headers or {})}, timeout=60, **kwargs)
+
+    assert staff(
+        "PUT", f"/facilitators/{facilitator}/availability", json={"locality": "Journey", "weekly": EVERY_DAY}
+    ).ok
+
+    # 1. A lead practitioner refers the family through the web form.
+    context, page = new_page(browser)
+    try:
+        page.goto(system.url + "/")
+        fill_with_keyboard(page, route="lead_practitioner", email=f"journey-{uuid.uuid4().hex[:6]}@council.example.org")
+        Keyboard(page).type("referrer-locality_team", "Journey")
+        Keyboard(page).press_button("Send referral")
+        reference = page.locator("#reference").inner_text()
+    finally:
+        context.close()
+
+    # 2. Accepted at intake; the scheduling consumer allocates the facilitator and proposes three slots.
+    def proposed() -> dict[str, Any] | None:
+        view = staff("GET", f"/referrals/{reference}").json()
+        return view if view.get("proposals") else None
+
+    view = wait_for(proposed, timeout=30)
+    assert view["status"] == "accepted"
+    proposals = view["proposals"]
+    assert proposals["facilitator_id"] == facilitator and len(proposals["slots"]) == 3
+
+    # 3. The coordinator books the first proposed slot.
+    slot = proposals["slots"][0]
+    booked = staff(
+        "PUT",
+        f"/referrals/{reference}/meeting",
+        json={**slot, "venue": {"type": "family_hub"}, "facilitator_id": facilitator},
+        headers={"If-Match": staff("GET", f"/referrals/{reference}").headers["ETag"]},
+    )
+    assert booked.status_code == 200, booked.text
+    assert booked.json()["status"] == "meeting_scheduled"
+
+    # 4. Time passes (the local clock), then the meeting's outcome and the family's plan are recorded.
+    starts = datetime.fromisoformat(slot["starts_at"].replace("Z", "+00:00"))
+    now = datetime.fromisoformat(system.get("/_local/clock").json()["now"])
+    days = (starts - now).total_seconds() / 86400 + 1
+    assert system.post("/_local/clock", json={"advance_days": days}).status_code == 200
+    held_on = starts.astimezone(ZoneInfo("Europe/London")).date()
+    plan = {
+        "network_actions": [{"who": "Grandmother", "what": "School pick-ups", "how_often": "Weekly"}],
+        "support_package": [{"category": "equipment", "description": "Sofa bed", "estimated_cost_pence": 25000}],
+        "first_review_due_on": (held_on + timedelta(days=60)).isoformat(),
+    }
+    held = staff(
+        "POST",
+        f"/referrals/{reference}/meeting/outcome",
+        json={"held": True, "held_on": held_on.isoformat(), "plan": plan},
+    )
+    assert held.status_code == 200, held.text
+
+    final = staff("GET", f"/referrals/{reference}").json()
+    assert final["status"] == "plan_active"
+    assert final["meeting"]["status"] == "held"
+    assert final["plan"]["support_package"][0]["description"] == "Sofa bed"
+    assert [r["review_number"] for r in final["reviews"]] == [1]
+    assert [a["action"] for a in final["audit"]] == [
+        "referral.received",
+        "referral.accepted",
+        "meeting.proposed",
+        "meeting.scheduled",
+        "meeting.held",
+    ]
+
+    def announced(report: dict[str, Any]) -> bool:
+        return report.get("detail_type") == "MeetingHeld" and report["detail"]["data"]["reference"] == reference
+
+    system.probe_saw(announced)
