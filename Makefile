@@ -82,8 +82,9 @@ synth: $(VENV)/.synced node_modules/.installed $(WEB_ASSETS) ## Synthesize the d
 	@$(VENV)/bin/cfn-lint --regions eu-west-2 eu-west-1 --non-zero-exit-code error cdk.out/*.template.json
 	@echo "==> cdk.out/ is nag-clean and lint-clean"
 
-schemas: $(VENV)/.synced ## Write events/ (JSON Schemas and examples) from the event models
+schemas: $(VENV)/.synced ## Write events/ (event JSON Schemas and examples) and docs/openapi.json from the models
 	@$(PY) -m shared.event_catalogue
+	@$(PY) -m shared.api_catalogue
 
 bench: $(VENV)/.synced $(WEB_ASSETS) ## Benchmarks: cold initialisation, AWS calls per intake, make run to ready
 	@$(PY) -m bench.cold_init

@@ -194,6 +194,10 @@ class Gateway:
             return self._advance(request)
         if path == "/_local/clock" and method == "GET":
             return _json({"now": self.runtime.clock.now().isoformat()}, 200)
+        if path == "/_local/openapi.json" and method == "GET":
+            from shared.api_catalogue import render  # noqa: PLC0415
+
+            return _json(render(), 200)
         if path == "/_local/token" and method == "GET":
             role = request.args.get("role", "coordinator")
             try:

@@ -181,6 +181,7 @@ def test_staff_routes_take_a_coordinator_token_and_refuse_others(system: Running
     school = {**minimal_referral(), "route": "professional_request", "reason": "Asked by the school nurse."}
     reference = system.post("/referrals", json=school).json()["reference"]
     assert system.get("/referrals").status_code == 401
+    assert "/referrals/{reference}/meeting" in system.get("/_local/openapi.json").json()["paths"]
     outsider = system.get("/_local/token", params={"role": "none"}).json()["token"]
     assert system.get("/referrals", headers={"Authorization": f"Bearer {outsider}"}).status_code == 403
     token = system.get("/_local/token", params={"role": "coordinator"}).json()["token"]

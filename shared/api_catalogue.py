@@ -1,0 +1,250 @@
+"""Writes docs/openapi.json: the OpenAPI 3.1 document of every route, generated from the request models.
+
+`python -m shared.api_catalogue` (make schemas) rewrites it; tests check that it matches `render()` and that its
+operations are exactly the HTTP API's routes in the synthesized template. The local runtime serves it at
+`/_local/openapi.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from shared.coordination import DecisionBody
+from shared.meetings import Availability, CancelRequest, MeetingRequest, Outcome
+from shared.referrals import ReferralStatus, ReferralSubmission
+
+DOCUMENT = Path(__file__).resolve().parent.parent / "docs" / "openapi.json"
+TITLE = "familynet"
+VERSION = "1.0.0"
+STAFF = "coordinators"
+REFERENCE = {
+    "name": "reference",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^FN-[A-HJ-NP-Z2-9]{8}$"},
+}
+FACILITATOR = {
+    "name": "facilitator_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,39}$"},
+}
+IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "description": "The referral's ETag as read: the change applies only if nothing changed since (else 409).",
+    "schema": {"type": "string"},
+}
+
+
+@dataclass(frozen=True)
+class Operation:
+    route_key: str
+    summary: str
+    staff: bool = True
+    body: type[BaseModel] | None = None
+    responses: dict[str, str] = field(default_factory=dict)
+    parameters: tuple[dict[str, Any], ...] = ()
+
+
+_CHANGE = {
+    "200": "The change, with the referral's new status and version (ETag)",
+    "404": "No referral with this reference",
+    "409": "Illegal or stale: the current status and the allowed actions",
+    "422": "Problems to fix, one per field",
+}
+OPERATIONS = (
+    Operation(
+        "GET /",
+        "The referral web form (HTML, with a one-time submission token)",
+        staff=False,
+        responses={"200": "The form"},
+    ),
+    Operation(
+        "GET /assets/{file}",
+        "The form's CSS and JavaScript",
+        staff=False,
+        responses={"200": "The file", "404": "No such file"},
+        parameters=({"name": "file", "in": "path", "required": True, "schema": {"type": "string"}},),
+    ),
+    Operation("GET /privacy", "The privacy notice (HTML)", staff=False, responses={"200": "The page"}),
+    Operation("GET /accessibility", "The accessibility statement (HTML)", staff=False, responses={"200": "The page"}),
+    Operation(
+        "POST /referrals",
+        "Submit a referral (JSON, or form-encoded from the web form)",
+        staff=False,
+        body=ReferralSubmission,
+        responses={
+            "201": "The reference and status (HTML confirmation for a browser's form post)",
+            "400": "Malformed",
+            "413": "Over 64 KB (256 KB as a form)",
+            "415": "Another media type",
+            "422": "Problems to fix, one per field",
+            "503": "Busy: retry after Retry-After",
+        },
+        parameters=(
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "description": "A repeat with the same key answers the first reference",
+                "schema": {"type": "string", "maxLength": 255},
+            },
+        ),
+    ),
+    Operation(
+        "GET /referrals",
+        "The coordinators' queue: referrals in a status, newest first, a page at a time",
+        responses={"200": "Items and next_cursor", "400": "Unknown status, bad limit or cursor"},
+        parameters=(
+            {
+                "name": "status",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "string", "enum": [s.value for s in ReferralStatus], "default": "received"},
+            },
+            {
+                "name": "limit",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 25},
+            },
+            {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"}},
+        ),
+    ),
+    Operation(
+        "GET /referrals/{reference}",
+        "One referral with its meeting, proposals, plan, reviews, emails, audit trail and allowed actions",
+        responses={"200": "The referral (ETag: its version)", "404": "No referral with this reference"},
+        parameters=(REFERENCE,),
+    ),
+    Operation(
+        "POST /referrals/{reference}/accept",
+        "Accept a request from another professional",
+        body=DecisionBody,
+        responses=_CHANGE,
+        parameters=(REFERENCE, IF_MATCH),
+    ),
+    Operation(
+        "POST /referrals/{reference}/decline",
+        "Decline a request, with a reason",
+        body=DecisionBody,
+        responses=_CHANGE,
+        parameters=(REFERENCE, IF_MATCH),
+    ),
+    Operation(
+        "POST /referrals/{reference}/withdraw",
+        "Withdraw an open referral, with a reason",
+        body=DecisionBody,
+        responses=_CHANGE,
+        parameters=(REFERENCE, IF_MATCH),
+    ),
+    Operation(
+        "GET /facilitators",
+        "Facilitators, their localities and weekly availability",
+        responses={"200": "The facilitators"},
+    ),
+    Operation(
+        "PUT /facilitators/{facilitator_id}/availability",
+        "Set a facilitator's locality and weekly hours",
+        body=Availability,
+        responses={"200": "The facilitator", "422": "Problems to fix, one per field"},
+        parameters=(FACILITATOR,),
+    ),
+    Operation(
+        "PUT /referrals/{reference}/meeting",
+        "Book the meeting, or move it (any slot, not only a proposal)",
+        body=MeetingRequest,
+        responses={**_CHANGE, "409": "Illegal or stale, or the facilitator is already booked then"},
+        parameters=(REFERENCE, IF_MATCH),
+    ),
+    Operation(
+        "DELETE /referrals/{reference}/meeting",
+        "Cancel the meeting, with a reason",
+        body=CancelRequest,
+        responses=_CHANGE,
+        parameters=(REFERENCE, IF_MATCH),
+    ),
+    Operation(
+        "POST /referrals/{reference}/meeting/outcome",
+        "Record the meeting held (with the plan and the first review) or not held (with a reason)",
+        body=Outcome,
+        responses=_CHANGE,
+        parameters=(REFERENCE, IF_MATCH),
+    ),
+)
+
+
+def _operation(op: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
+    responses: dict[str, Any] = {code: {"description": text} for code, text in op.responses.items()}
+    if op.staff:
+        responses.setdefault("401", {"description": "No valid token"})
+        responses.setdefault("403", {"description": "The token's user is not in the coordinators group"})
+    document: dict[str, Any] = {
+        "operationId": op.route_key.lower().replace(" /", "_").replace("/", "_").replace("{", "").replace("}", ""),
+        "summary": op.summary,
+        "tags": [STAFF if op.staff else "public"],
+        "responses": responses,
+    }
+    if op.parameters:
+        document["parameters"] = list(op.parameters)
+    if op.body is not None:
+        name = op.body.__name__
+        schema = op.body.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(schema.pop("$defs", {}))
+        schemas[name] = schema
+        document["requestBody"] = {
+            "required": op.route_key.startswith(("POST /referrals", "PUT ")) and op.body is not DecisionBody,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}},
+        }
+    if op.staff:
+        document["security"] = [{STAFF: []}]
+    return document
+
+
+def render() -> dict[str, Any]:
+    schemas: dict[str, Any] = {}
+    paths: dict[str, dict[str, Any]] = {}
+    for op in OPERATIONS:
+        method, path = op.route_key.split(" ", 1)
+        paths.setdefault(path, {})[method.lower()] = _operation(op, schemas)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": TITLE,
+            "version": VERSION,
+            "description": "The council's Family Network service: referrals, and the coordinators' routes.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": dict(sorted(schemas.items())),
+            "securitySchemes": {
+                STAFF: {
+                    "type": "openIdConnect",
+                    "openIdConnectUrl": "https://cognito-idp.{region}.amazonaws.com/{userPoolId}/.well-known/openid-configuration",
+                    "description": "A Cognito ID token whose cognito:groups holds coordinators",
+                }
+            },
+        },
+    }
+
+
+def text() -> str:
+    return json.dumps(render(), indent=2, sort_keys=True) + "\n"
+
+
+def main() -> None:
+    DOCUMENT.parent.mkdir(exist_ok=True)
+    DOCUMENT.write_text(text())
+    sys.stdout.write(f"wrote {DOCUMENT.relative_to(Path.cwd()) if DOCUMENT.is_relative_to(Path.cwd()) else DOCUMENT}\n")
+
+
+if __name__ == "__main__":
+    main()
