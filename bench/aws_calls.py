@@ -1,6 +1,7 @@
 """The AWS calls one intake makes, counted by a botocore event hook, against moto wired from the synthesized template.
 
-Goal: ≤ 2 calls for a new referral. Also prints a repeated submission's calls and the relay's calls per batch.
+Goal: ≤ 2 calls for a new referral. Also prints a repeated submission's calls, the relay's calls per batch and
+the calls of each coordinators' route.
 """
 
 from __future__ import annotations
@@ -39,6 +40,95 @@ class CallCounter:
     def take(self) -> Counter[str]:
         taken, self.calls = self.calls, Counter()
         return taken
+
+
+def _staff_event(route_key: str, path: str, body: Any = None, query: dict[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {"content-type": "application/json"},
+        "queryStringParameters": query,
+        "requestContext": {
+            "http": {"method": route_key.split(" ", maxsplit=1)[0], "path": path, "sourceIp": "127.0.0.1"},
+            "requestId": "bench",
+            "routeKey": route_key,
+            "stage": "$default",
+            "authorizer": {"jwt": {"claims": {"sub": "bench", "cognito:groups": "[coordinators]"}}},
+        },
+        "body": json.dumps(body) if body is not None else None,
+        "isBase64Encoded": False,
+    }
+
+
+def _staff_routes(functions: dict[str, Any], reference: str, counter: CallCounter) -> list[tuple[str, Counter[str]]]:
+    """Each coordinators' route once, in a meaningful order, with the AWS calls it made."""
+    from datetime import UTC, datetime, timedelta
+
+    from infra.local.lambda_context import LocalLambdaContext
+    from shared.config import get_settings
+
+    os.environ.update(functions["scheduling"].environment)
+    get_settings.cache_clear()
+    from functions.scheduling.handler import handler as scheduling
+
+    context: Any = LocalLambdaContext("scheduling")
+    start = (datetime.now(UTC) + timedelta(days=7)).replace(hour=10, minute=0, second=0, microsecond=0)
+    weekly = [{"day": d, "start": "08:00", "end": "20:00"} for d in ("monday", "tuesday", "wednesday", "thursday")]
+    meeting = {
+        "starts_at": start.isoformat(),
+        "ends_at": (start + timedelta(hours=2)).isoformat(),
+        "venue": {"type": "online"},
+        "facilitator_id": "bench-1",
+    }
+    today = datetime.now(UTC).date()
+    steps = [
+        (
+            "PUT /facilitators/{facilitator_id}/availability",
+            "/facilitators/bench-1/availability",
+            {"locality": "North", "weekly": weekly},
+            None,
+        ),
+        ("GET /facilitators", "/facilitators", None, None),
+        ("GET /referrals", "/referrals", None, {"status": "accepted"}),
+        ("GET /referrals/{reference}", f"/referrals/{reference}", None, None),
+        ("PUT /referrals/{reference}/meeting", f"/referrals/{reference}/meeting", meeting, None),
+        (
+            "PUT /referrals/{reference}/meeting",
+            f"/referrals/{reference}/meeting",
+            {
+                **meeting,
+                "starts_at": (start + timedelta(days=1)).isoformat(),
+                "ends_at": (start + timedelta(days=1, hours=2)).isoformat(),
+            },
+            None,
+        ),
+        ("DELETE /referrals/{reference}/meeting", f"/referrals/{reference}/meeting", {"reason": "Bench"}, None),
+        ("PUT /referrals/{reference}/meeting", f"/referrals/{reference}/meeting", meeting, None),
+        (
+            "POST /referrals/{reference}/meeting/outcome",
+            f"/referrals/{reference}/meeting/outcome",
+            {
+                "held": True,
+                "held_on": today.isoformat(),
+                "plan": {"first_review_due_on": (today + timedelta(days=60)).isoformat()},
+            },
+            None,
+        ),
+        ("POST /referrals/{reference}/withdraw", f"/referrals/{reference}/withdraw", {"reason": "Bench"}, None),
+    ]
+    results = []
+    counter.take()
+    from shared.observability import logger
+
+    logger.setLevel("ERROR")
+    notes = {4: " (book)", 5: " (move)", 7: " (book again)"}
+    for index, (route_key, path, body, query) in enumerate(steps):
+        response = scheduling(_staff_event(route_key, path, body, query), context)
+        assert response["statusCode"] == 200, (route_key, response["body"])
+        results.append((route_key + notes.get(index, ""), counter.take()))
+    return results
 
 
 def main() -> None:
@@ -105,22 +195,25 @@ def main() -> None:
         repeat_calls = counter.take()
         assert first["statusCode"] == repeat["statusCode"] == 201, (first, repeat)
 
-        [source] = provisioned.event_sources
+        [source] = [s for s in provisioned.event_sources if s.kind == "dynamodb"]
         reader = StreamReader(source.source_arn, boto3.client("dynamodbstreams"), source.filters)
         records = reader.read()
         counter.take()  # in AWS the event source mapping reads the stream, not the function
         relay({"Records": records}, LocalLambdaContext("event_relay"))
         relay_calls = counter.take()
+        staff_calls = _staff_routes(functions, json.loads(first["body"])["reference"], counter)
 
     def show(label: str, calls: Counter[str]) -> str:
         listed = ", ".join(f"{name} x{count}" for name, count in sorted(calls.items()))
-        return f"  {label:<34} {sum(calls.values())} call(s): {listed}"
+        return f"  {label:<52} {sum(calls.values())} call(s): {listed}"
 
     total = sum(new_calls.values())
     print("aws_calls: botocore before-call hook, moto wired from the synthesized template")
     print(show("new referral (goal <= 2)", new_calls) + ("" if total <= 2 else "   OVER GOAL"))
     print(show("repeated submission", repeat_calls))
     print(show("event relay, one stream batch", relay_calls))
+    for label, calls in staff_calls:
+        print(show(label, calls))
     sys.stdout.flush()
 
 

@@ -210,6 +210,19 @@ def decide(
         },
         "correlation_id": correlation_id,
     }
+    extra: list[Any] = []
+    if decision is Decision.WITHDRAW and current is ReferralStatus.MEETING_SCHEDULED:
+        from shared.meetings import KIND_MEETING, withdrawal_operations  # noqa: PLC0415 - meetings imports this module
+
+        scheduled = [
+            item
+            for item in reader.partition(reference)
+            if item.get(table.KIND_ATTRIBUTE) == KIND_MEETING and item.get("status") == "scheduled"
+        ]
+        for meeting in scheduled:  # the meeting goes with the referral: its facilitator's time is freed
+            extra += withdrawal_operations(
+                meeting, reason=body.reason or "", settings=settings, correlation_id=correlation_id, now=now
+            )
     try:
         write_transition(
             settings.table_name,
@@ -222,8 +235,11 @@ def decide(
                 "decision": record,
             },
             new_items=[audit, outbox_item(pk, envelope, envelope.data.detail_type, now=now, settings=settings)],
+            extra_operations=extra,
         )
     except StaleWrite as stale:
+        if not stale.item_failed:
+            raise IllegalTransition(decision, current, stale=True) from None
         if stale.current is None:
             raise NotFound(reference) from None
         raise IllegalTransition(decision, ReferralStatus(stale.current["status"]), stale=True) from None

@@ -448,6 +448,43 @@ def cancel(
     return {"reference": reference, "status": "accepted", "version": version + 1, "meeting": meeting_view(meeting)}
 
 
+def withdrawal_operations(
+    existing: dict[str, Any], *, reason: str, settings: Settings, correlation_id: str, now: datetime
+) -> list[Any]:
+    """A referral withdrawn with its meeting scheduled: the meeting is cancelled in the same transaction (its
+    facilitator's time freed, MeetingCancelled sent so invitations are withdrawn too)."""
+    reference = str(existing["reference"])
+    meeting = {
+        key: value
+        for key, value in existing.items()
+        if key not in (table.FACILITATOR_INDEX_PK, table.FACILITATOR_INDEX_SK)
+    }
+    meeting.update(
+        status="cancelled",
+        sequence=int(existing["sequence"]) + 1,
+        version=int(existing["version"]) + 1,
+        updated_at=_iso(now),
+        cancel_reason=reason,
+    )
+    event = MeetingCancelled(
+        reference=reference,
+        meeting_id=existing["meeting_id"],
+        facilitator_id=existing["facilitator_id"],
+        sequence=meeting["sequence"],
+        cancelled_at=now,
+    )
+    envelope = new_event(event, correlation_id=correlation_id, occurred_at=now)
+    freed = blocks(datetime.fromisoformat(existing["starts_at"]), datetime.fromisoformat(existing["ends_at"]))
+    return [
+        put(meeting, settings.table_name, "version = :v", {":v": int(existing["version"])}),
+        *(_block_delete(settings, existing["facilitator_id"], b, existing["meeting_id"]) for b in freed),
+        put(
+            outbox_item(table.referral_pk(reference), envelope, event.detail_type, now=now, settings=settings),
+            settings.table_name,
+        ),
+    ]
+
+
 def meeting_view(meeting: dict[str, Any] | None) -> dict[str, Any] | None:
     if meeting is None:
         return None

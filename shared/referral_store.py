@@ -165,9 +165,10 @@ def _translate(exc: ClientError, table_name: str) -> Exception:
 class StaleWrite(Exception):
     """A conditional update found the item changed (or gone); `current` is the item as it is now, if any."""
 
-    def __init__(self, current: dict[str, Any] | None) -> None:
+    def __init__(self, current: dict[str, Any] | None, *, item_failed: bool = True) -> None:
         super().__init__("stale")
         self.current = current
+        self.item_failed = item_failed  # False: another item of the transaction (its meeting) had moved on
 
 
 @dataclass(frozen=True)
@@ -297,6 +298,7 @@ def write_transition(
     expected_version: int,
     updates: dict[str, Any],
     new_items: list[dict[str, Any]],
+    extra_operations: list[Any] | None = None,
     client: Callable[[], DynamoDBClient] = aws.dynamodb,
 ) -> None:
     """Update one item if (and only if) it is still at `expected_version`, and add `new_items` (its audit entry, its
@@ -327,7 +329,7 @@ def write_transition(
         for item in new_items
     ]
     try:
-        client().transact_write_items(TransactItems=[update, *puts])
+        client().transact_write_items(TransactItems=[update, *puts, *(extra_operations or [])])
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
         if code != "TransactionCanceledException":
@@ -337,6 +339,8 @@ def write_transition(
         if codes[:1] == ["ConditionalCheckFailed"]:
             old = reasons[0].get("Item")
             raise StaleWrite(from_item(old) if old else None) from exc
+        if "ConditionalCheckFailed" in codes:
+            raise StaleWrite(None, item_failed=False) from exc
         if any(code in _RETRYABLE for code in codes):
             raise Contention("The referral was being changed at the same moment; try again") from exc
         raise ServiceUnavailable(f"DynamoDB refused the change: {codes}") from exc

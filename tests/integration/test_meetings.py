@@ -173,3 +173,22 @@ def test_cancelling_frees_the_facilitator_and_lets_the_referral_be_booked_again(
         "meeting.scheduled",
     ]
     assert act(cloud, reference, "accept")["statusCode"] == 409
+
+
+def test_withdrawing_a_referral_cancels_its_meeting_and_frees_the_facilitator(
+    cloud: Cloud, submit: Any, referral_body: dict[str, Any]
+) -> None:
+    availability(cloud, "fac-1")
+    reference, other = (accepted_referral(submit, referral_body, n) for n in range(2))
+    book(cloud, reference, meeting(MONDAY))
+    relay_outbox(cloud)
+    capture = cloud.capture_events()
+
+    withdrawn = act(cloud, reference, "withdraw", {"reason": "The family moved away."})
+
+    assert withdrawn["json"]["status"] == "withdrawn"
+    view = get_one(cloud, reference)["json"]
+    assert view["meeting"]["status"] == "cancelled" and view["meeting"]["sequence"] == 1
+    relay_outbox(cloud)
+    assert sorted(e["detail-type"] for e in capture.received()) == ["MeetingCancelled", "ReferralWithdrawn"]
+    assert book(cloud, other, meeting(MONDAY))["statusCode"] == 200  # the facilitator's time is free

@@ -7,6 +7,7 @@ model: statuses, allowed actions, audit trails, and no two scheduled meetings of
 
 from __future__ import annotations
 
+import itertools
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -161,7 +162,7 @@ class Workflow(RuleBasedStateMachine):
     @invariant()
     def no_facilitator_is_double_booked(self) -> None:
         meetings = sorted(m.meeting for m in self.model.values() if m.meeting)
-        for (f1, s1, e1), (f2, s2, e2) in zip(meetings, meetings[1:], strict=False):
+        for (f1, s1, e1), (f2, s2, e2) in itertools.pairwise(meetings):
             assert not (f1 == f2 and s2 < e1), (f1, s1, e1, s2, e2)
 
 
