@@ -15,6 +15,7 @@ BUNDLE_LIGHT = "light"
 INTAKE = "intake"
 EVENT_RELAY = "event_relay"
 SCHEDULING = "scheduling"
+FEEDBACK = "feedback"
 
 # Construct ids of the stack's main parts (tests find resources by them).
 DATA_ID = "Data"

@@ -13,6 +13,7 @@ from infra.constructs.auth import StaffAuth
 from infra.constructs.bus import Bus
 from infra.constructs.data import Data
 from infra.constructs.event_relay import EventRelay
+from infra.constructs.feedback import Feedback
 from infra.constructs.function import DependenciesLayer
 from infra.constructs.intake import Intake
 from infra.constructs.scheduling import Scheduling
@@ -27,6 +28,7 @@ class FamilynetStack(Stack):
         layer = DependenciesLayer(self, "Dependencies", full=bundle_dependencies).layer
         self.intake = Intake(self, "IntakeService", data=self.data, api=self.api, layer=layer)
         self.event_relay = EventRelay(self, "EventRelay", data=self.data, bus=self.bus, layer=layer)
+        self.feedback = Feedback(self, "Feedback", data=self.data, bus=self.bus, layer=layer)
         self.staff_auth = StaffAuth(self, "StaffAuth")
         self.scheduling = Scheduling(
             self, "Scheduling", data=self.data, bus=self.bus, api=self.api, auth=self.staff_auth, layer=layer

@@ -27,6 +27,10 @@ def events() -> EventBridgeClient:
     return _client("events")  # type: ignore[no-any-return]
 
 
+def sesv2() -> Any:
+    return _client("sesv2")
+
+
 def reset_clients() -> None:
     """Forget cached clients (tests that switch endpoints or credentials call this)."""
     _client.cache_clear()

@@ -14,6 +14,9 @@ ENV_SUBMISSION_DEDUPE_HOURS = "SUBMISSION_DEDUPE_HOURS"
 ENV_OUTBOX_RETENTION_DAYS = "OUTBOX_RETENTION_DAYS"
 ENV_MEETING_TARGET_WORKING_DAYS = "MEETING_TARGET_WORKING_DAYS"
 ENV_MEETING_LENGTH_MINUTES = "MEETING_LENGTH_MINUTES"
+ENV_EMAIL_SENDER = "EMAIL_SENDER"
+ENV_COORDINATORS_EMAIL = "COORDINATORS_EMAIL"
+ENV_SES_CONFIGURATION_SET = "SES_CONFIGURATION_SET"
 
 # One CloudWatch namespace for every function; each function's `service` dimension tells them apart.
 METRICS_NAMESPACE = "Familynet"
@@ -31,6 +34,11 @@ class Settings(BaseModel):
     # Practice standard: a meeting within 20 working days of acceptance; meetings last two hours.
     meeting_target_working_days: int = Field(default=20, ge=1, le=120)
     meeting_length_minutes: int = Field(default=120, ge=30, le=240)
+    # Emails: the sender (an address of the SES identity's domain), the coordinators' shared inbox, the
+    # configuration set whose events track delivery.
+    email_sender: str = Field(default="Family Network <noreply@familynet.example.org>", min_length=3)
+    coordinators_email: str = Field(default="coordinators@familynet.example.org", min_length=3)
+    ses_configuration_set: str | None = None
 
     @classmethod
     def from_environ(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -42,6 +50,9 @@ class Settings(BaseModel):
             "outbox_retention_days": env.get(ENV_OUTBOX_RETENTION_DAYS),
             "meeting_target_working_days": env.get(ENV_MEETING_TARGET_WORKING_DAYS),
             "meeting_length_minutes": env.get(ENV_MEETING_LENGTH_MINUTES),
+            "email_sender": env.get(ENV_EMAIL_SENDER),
+            "coordinators_email": env.get(ENV_COORDINATORS_EMAIL),
+            "ses_configuration_set": env.get(ENV_SES_CONFIGURATION_SET),
         }
         return cls.model_validate({k: v for k, v in values.items() if v not in (None, "")})
 

@@ -1,0 +1,38 @@
+"""The feedback function: every email the service sends to people, from the events on its queue."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared import clock
+from shared.config import get_settings
+from shared.events import parse_detail
+from shared.feedback import deliver
+from shared.observability import logger, metrics
+from shared.referral_store import ReferralReader
+
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def _on_event(record: SQSRecord) -> None:
+    message = json.loads(record.body)
+    envelope = parse_detail(message["detail-type"], message["detail"])
+    logger.append_keys(event_id=envelope.metadata.event_id, detail_type=message["detail-type"])
+    settings = get_settings()
+    for sent in deliver(envelope, reader=ReferralReader(settings.table_name), settings=settings, now=clock.now()):
+        logger.info("Email handled", extra={"template": sent.template, "outcome": sent.status})
+        name = {"sent": "EmailsSent", "failed": "EmailsFailed", "duplicate": "EmailsDuplicate"}[sent.status]
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    batch = process_partial_response(event=event, record_handler=_on_event, processor=processor, context=context)
+    return dict(batch)

@@ -1,0 +1,89 @@
+"""The feedback function and its email sending: an SES identity (the council's domain), a configuration set that
+suppresses bounced and complained addresses, and a queue of the events that send emails."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_ses as ses
+from constructs import Construct
+
+from infra.constants import FEEDBACK
+from infra.constructs.bus import Bus
+from infra.constructs.consumer import EventConsumer
+from infra.constructs.data import Data
+from infra.constructs.function import FamilynetFunction
+from shared.config import ENV_COORDINATORS_EMAIL, ENV_EMAIL_SENDER, ENV_SES_CONFIGURATION_SET, ENV_TABLE_NAME
+from shared.events import EVENT_SOURCE, ReferralReceived
+
+EMAIL_DOMAIN_CONTEXT = "familynet:email_domain"
+COORDINATORS_EMAIL_CONTEXT = "familynet:coordinators_email"
+DEFAULT_DOMAIN = "familynet.example.org"
+# The events that send emails today; the coordinator, meeting and review events join as their templates land.
+EMAIL_EVENTS = [ReferralReceived.detail_type]
+
+
+class Feedback(Construct):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, data: Data, bus: Bus, layer: lambda_.ILayerVersion
+    ) -> None:
+        super().__init__(scope, construct_id)
+        domain = self.node.try_get_context(EMAIL_DOMAIN_CONTEXT) or DEFAULT_DOMAIN
+        coordinators = self.node.try_get_context(COORDINATORS_EMAIL_CONTEXT) or f"coordinators@{domain}"
+        self.configuration_set = ses.ConfigurationSet(
+            self,
+            "Emails",
+            suppression_reasons=ses.SuppressionReasons.BOUNCES_AND_COMPLAINTS,
+            reputation_metrics=True,
+            sending_enabled=True,
+        )
+        self.identity = ses.EmailIdentity(
+            self, "Sender", identity=ses.Identity.domain(domain), configuration_set=self.configuration_set
+        )
+        function = FamilynetFunction(
+            self,
+            "Feedback",
+            name=FEEDBACK,
+            description="Sends every email to people (acknowledgements, decisions, invitations, feedback), once",
+            layer=layer,
+            environment={
+                ENV_TABLE_NAME: data.table.table_name,
+                ENV_EMAIL_SENDER: f"Family Network <noreply@{domain}>",
+                ENV_COORDINATORS_EMAIL: coordinators,
+                ENV_SES_CONFIGURATION_SET: self.configuration_set.configuration_set_name,
+            },
+            memory_mb=512,
+            timeout=Duration.seconds(30),
+        )
+        self.function = function.function
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+                resources=[data.table.table_arn],
+            )
+        )
+        function.grant_table_key(data.key)
+        stack = Stack.of(self)
+        # Only this identity, only through this configuration set.
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["ses:SendEmail", "ses:SendRawEmail"],
+                resources=[
+                    stack.format_arn(service="ses", resource="identity", resource_name=domain),
+                    stack.format_arn(
+                        service="ses",
+                        resource="configuration-set",
+                        resource_name=self.configuration_set.configuration_set_name,
+                    ),
+                ],
+            )
+        )
+        self.consumer = EventConsumer(
+            self,
+            "OnEvents",
+            bus=bus.bus,
+            function=self.function,
+            event_pattern=events.EventPattern(source=[EVENT_SOURCE], detail_type=EMAIL_EVENTS),
+        )

@@ -1,0 +1,97 @@
+"""The feedback function against moto: each event's emails, exactly once, retried when SES is busy."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from botocore.exceptions import ClientError
+
+from infra.constants import FEEDBACK
+from infra.local.outbox import sent_emails
+from shared import aws
+from tests.integration.conftest import Cloud, invoke
+from tests.integration.test_intake import relay_outbox
+from tests.integration.test_proposals import sqs_batch
+
+
+def received_events(cloud: Cloud, submit: Any, body: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+    capture = cloud.capture_events()
+    reference = submit(body)["json"]["reference"]
+    relay_outbox(cloud)
+    return reference, [e for e in capture.received() if e["detail-type"] == "ReferralReceived"]
+
+
+def email_items(cloud: Cloud) -> list[dict[str, Any]]:
+    return [item for item in cloud.items() if item["kind"] == "email"]
+
+
+def test_a_received_referral_acknowledges_the_referrer_and_tells_the_coordinators(
+    cloud: Cloud, submit: Any, referral_body: dict[str, Any]
+) -> None:
+    reference, [event] = received_events(cloud, submit, referral_body)
+
+    assert invoke(FEEDBACK, cloud, sqs_batch([event])) == {"batchItemFailures": []}
+
+    sent = {message["to"][0]: message for message in sent_emails()}
+    ack = sent["sam.okafor@council.example.org"]
+    assert ack["subject"] == f"Referral {reference} received"
+    assert reference in ack["text"] and reference in ack["html"]
+    assert "Jo Bloggs" in ack["text"]  # the family's contact name, in the body only
+    notice = sent["coordinators@familynet.example.org"]
+    assert notice["subject"] == f"New referral {reference}"
+    for message in sent.values():
+        whole = json.dumps(message)
+        for private in ("Alfie", "surgery", "school runs", "SW1A"):
+            assert private not in whole
+        assert "Jo" not in message["subject"] and "Sam" not in message["subject"]
+    assert sorted(item["status"] for item in email_items(cloud)) == ["sent", "sent"]
+
+
+def test_a_duplicate_event_or_redelivered_batch_sends_nothing_twice(
+    cloud: Cloud, submit: Any, referral_body: dict[str, Any]
+) -> None:
+    _, [event] = received_events(cloud, submit, referral_body)
+    invoke(FEEDBACK, cloud, sqs_batch([event]))
+    invoke(FEEDBACK, cloud, sqs_batch([event, event]))
+    assert len(sent_emails()) == 2
+    assert len(email_items(cloud)) == 2
+
+
+def test_a_throttled_send_is_retried_and_then_succeeds(
+    cloud: Cloud, submit: Any, referral_body: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, [event] = received_events(cloud, submit, referral_body)
+    client = aws.sesv2()
+    real_send = client.send_email
+    calls = {"n": 0}
+
+    def throttled_once(**kwargs: Any) -> Any:  # SES answering "slow down" to the first call, as it does at 1/s
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ClientError({"Error": {"Code": "TooManyRequestsException", "Message": "slow down"}}, "SendEmail")
+        return real_send(**kwargs)
+
+    monkeypatch.setattr(client, "send_email", throttled_once)
+    # The whole batch failed: the function errors, so Lambda leaves every message on the queue for a retry.
+    with pytest.raises(BatchProcessingError):
+        invoke(FEEDBACK, cloud, sqs_batch([event]))
+    assert sent_emails() == []
+    second = invoke(FEEDBACK, cloud, sqs_batch([event]))
+    assert second == {"batchItemFailures": []}
+    assert len(sent_emails()) == 2
+    assert sorted(item["status"] for item in email_items(cloud)) == ["sent", "sent"]
+
+
+def test_a_permanent_refusal_is_marked_failed_and_not_retried(
+    cloud: Cloud, submit: Any, referral_body: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, [event] = received_events(cloud, submit, referral_body)
+    function = cloud.function(FEEDBACK)
+    monkeypatch.setitem(function.environment, "EMAIL_SENDER", "noreply@unverified.example.com")
+    result = invoke(FEEDBACK, cloud, sqs_batch([event]))
+    assert result == {"batchItemFailures": []}
+    assert sent_emails() == []
+    assert sorted(item["status"] for item in email_items(cloud)) == ["failed", "failed"]
