@@ -10,12 +10,26 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from shared import emails, table
 from shared.config import Settings
-from shared.events import Event, EventData, ReferralReceived
+from shared.events import (
+    Event,
+    EventData,
+    MeetingCancelled,
+    MeetingHeld,
+    MeetingRescheduled,
+    MeetingScheduled,
+    ReferralAccepted,
+    ReferralDeclined,
+    ReferralReceived,
+    ReferralWithdrawn,
+    ReviewDue,
+    ReviewOverdue,
+)
+from shared.meetings import facilitator_key
 from shared.referral_store import Cancelled, ReferralReader, put, to_item, transact
 
 KIND_EMAIL = "email"
@@ -31,23 +45,120 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def emails_for(envelope: Event[EventData], referral: dict[str, Any], settings: Settings) -> list[emails.Email]:
+def emails_for(
+    envelope: Event[EventData], items: dict[str, dict[str, Any]], facilitator: dict[str, Any] | None, settings: Settings
+) -> list[emails.Email]:
+    """The emails an event sends, from the referral's items (`referral`, `meeting`, `plan`) read by id."""
     data = envelope.data
+    referral = items["referral"]
     submission = referral.get("submission") or {}
-    context = {
+    referrer = (submission.get("referrer") or {}).get("email")
+    context: dict[str, Any] = {
         "reference": referral["reference"],
         "route": referral["route"],
         # the least personal data that does the job: the family's contact name at most, in the body only
         "contact_name": (submission.get("family") or {}).get("contact_name", "the family"),
         "received_at": referral["received_at"],
+        "coordinators_email": settings.coordinators_email,
     }
+    to_referrer: list[tuple[str, dict[str, Any]]] = []
+    found: list[emails.Email] = []
     if isinstance(data, ReferralReceived):
-        referrer = (submission.get("referrer") or {}).get("email")
-        found = [emails.render("new_referral", settings.coordinators_email, context)]
-        if referrer:
-            found.insert(0, emails.render("acknowledgement", referrer, context))
-        return found
-    return []
+        found.append(emails.render("new_referral", settings.coordinators_email, context))
+        to_referrer.append(("acknowledgement", {}))
+    elif isinstance(data, ReferralAccepted) and not data.automatic:
+        to_referrer.append(("accepted", {}))
+    elif isinstance(data, ReferralDeclined):
+        to_referrer.append(("declined", {"reason": (referral.get("decision") or {}).get("reason", "")}))
+    elif isinstance(data, ReferralWithdrawn):
+        to_referrer.append(("withdrawn", {}))
+    elif isinstance(data, MeetingScheduled | MeetingRescheduled | MeetingCancelled):
+        found += _meeting_emails(
+            data,
+            meeting=items.get("meeting") or {},
+            facilitator=facilitator,
+            referrer=referrer,
+            context=context,
+            settings=settings,
+            envelope=envelope,
+        )
+    elif isinstance(data, MeetingHeld):
+        plan = items.get("plan") or {}
+        to_referrer.append(
+            (
+                "feedback",
+                {
+                    "held_on": _day(data.held_on),
+                    "plan_agreed": data.plan_agreed,
+                    "package_items": data.support_package_items,
+                    "review_due_on": _day(data.first_review_due_on) if data.first_review_due_on else "",
+                    "has_plan": bool(plan),
+                },
+            )
+        )
+    elif isinstance(data, ReviewDue | ReviewOverdue):
+        template = "review_due" if isinstance(data, ReviewDue) else "review_overdue"
+        extra = {"review_number": data.review_number, "due_on": _day(data.due_on)}
+        to_referrer.append((template, extra))
+        if isinstance(data, ReviewOverdue):  # escalation: the coordinators hear of it too
+            found.append(emails.render(template, settings.coordinators_email, {**context, **extra}))
+    if referrer:
+        found = [emails.render(t, referrer, {**context, **extra}) for t, extra in to_referrer] + found
+    return found
+
+
+def _day(value: date) -> str:
+    return f"{value.day} {value:%B %Y}"
+
+
+def _meeting_emails(
+    data: MeetingScheduled | MeetingRescheduled | MeetingCancelled,
+    *,
+    meeting: dict[str, Any],
+    facilitator: dict[str, Any] | None,
+    referrer: str | None,
+    context: dict[str, Any],
+    settings: Settings,
+    envelope: Event[EventData],
+) -> list[emails.Email]:
+    """Invitations (or their cancellation) with an iCalendar file, to the referrer and the facilitator."""
+    cancelled = isinstance(data, MeetingCancelled)
+    starts = datetime.fromisoformat(meeting["starts_at"]) if meeting else getattr(data, "starts_at", None)
+    ends = datetime.fromisoformat(meeting["ends_at"]) if meeting else getattr(data, "ends_at", None)
+    if starts is None or ends is None:
+        return []
+    venue = meeting.get("venue") or {}
+    where = ", ".join(str(v) for v in (VENUES.get(venue.get("type", ""), ""), venue.get("details")) if v)
+    local = starts.astimezone(emails.LONDON)
+    extra = {
+        "when": f"{local:%A} {local.day} {local:%B %Y} at {local:%H:%M}",
+        "venue": where or "to be confirmed",
+        "moved": isinstance(data, MeetingRescheduled),
+    }
+    attachment = emails.calendar(
+        uid=f"{data.meeting_id}@familynet",
+        sequence=data.sequence,
+        starts_at=starts,
+        ends_at=ends,
+        summary=f"Family Network meeting {data.reference}",
+        location=where,
+        organizer=settings.email_sender,
+        cancelled=cancelled,
+        stamp=envelope.metadata.occurred_at,
+    )
+    template = "cancellation" if cancelled else "invitation"
+    recipients = [r for r in (referrer, (facilitator or {}).get("email")) if r]
+    return [emails.render(template, to, {**context, **extra}, (attachment,)) for to in recipients]
+
+
+VENUES = {
+    "family_home": "At the family's home",
+    "community_venue": "At a community venue",
+    "family_hub": "At a Family Hub",
+    "school": "At school",
+    "online": "Online",
+    "no_preference": "",
+}
 
 
 def email_key(reference: str, event_id: str, template: str, to: str) -> dict[str, str]:
@@ -62,11 +173,18 @@ def deliver(envelope: Event[EventData], *, reader: ReferralReader, settings: Set
     reference = getattr(envelope.data, "reference", None)
     if reference is None:
         return []
-    referral = reader.item({table.PARTITION_KEY: table.referral_pk(reference), table.SORT_KEY: "REFERRAL"})
-    if referral is None:
+    items = {
+        item[table.SORT_KEY]: item
+        for item in reader.partition(reference)
+        if item[table.SORT_KEY] in ("REFERRAL", "MEETING", "PLAN")
+    }
+    if "REFERRAL" not in items:
         return []
+    named = {"referral": items["REFERRAL"], "meeting": items.get("MEETING", {}), "plan": items.get("PLAN", {})}
+    facilitator_id = getattr(envelope.data, "facilitator_id", None)
+    facilitator = reader.item(facilitator_key(facilitator_id)) if facilitator_id else None
     results = []
-    for email in emails_for(envelope, referral, settings):
+    for email in emails_for(envelope, named, facilitator, settings):
         results.append(_send_once(email, reference, envelope.metadata.event_id, settings=settings, now=now))
     return results
 

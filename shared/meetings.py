@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
 
 from shared import clock, table
 from shared.config import Settings
@@ -63,6 +63,7 @@ class WeeklyWindow(_Input):
 
 class Availability(_Input):
     locality: Text = Field(title="the facilitator's locality")
+    email: EmailStr | None = Field(default=None, title="the facilitator's work email (for invitations)")
     weekly: list[WeeklyWindow] = Field(title="the facilitator's weekly availability", max_length=28)
 
 
@@ -132,6 +133,7 @@ def set_availability(
         "facilitator_id": facilitator_id,
         "locality": availability.locality,
         "weekly": availability.model_dump(mode="json")["weekly"],
+        "email": availability.email,
         "updated_at": _iso(now),
         "updated_by": actor.audit_name,
     }
@@ -140,7 +142,7 @@ def set_availability(
 
 
 def facilitator_view(item: dict[str, Any]) -> dict[str, Any]:
-    return {key: item[key] for key in ("facilitator_id", "locality", "weekly", "updated_at") if key in item}
+    return {key: item[key] for key in ("facilitator_id", "locality", "email", "weekly", "updated_at") if key in item}
 
 
 def list_facilitators(reader: ReferralReader) -> list[dict[str, Any]]:

@@ -16,13 +16,39 @@ from infra.constructs.consumer import EventConsumer
 from infra.constructs.data import Data
 from infra.constructs.function import FamilynetFunction
 from shared.config import ENV_COORDINATORS_EMAIL, ENV_EMAIL_SENDER, ENV_SES_CONFIGURATION_SET, ENV_TABLE_NAME
-from shared.events import EVENT_SOURCE, ReferralReceived
+from shared.events import (
+    EVENT_SOURCE,
+    MeetingCancelled,
+    MeetingHeld,
+    MeetingRescheduled,
+    MeetingScheduled,
+    ReferralAccepted,
+    ReferralDeclined,
+    ReferralReceived,
+    ReferralWithdrawn,
+    ReviewDue,
+    ReviewOverdue,
+)
 
 EMAIL_DOMAIN_CONTEXT = "familynet:email_domain"
 COORDINATORS_EMAIL_CONTEXT = "familynet:coordinators_email"
 DEFAULT_DOMAIN = "familynet.example.org"
-# The events that send emails today; the coordinator, meeting and review events join as their templates land.
-EMAIL_EVENTS = [ReferralReceived.detail_type]
+# The events that send emails (ReviewDue/ReviewOverdue: published by the reminders issue).
+EMAIL_EVENTS = sorted(
+    model.detail_type
+    for model in (
+        ReferralReceived,
+        ReferralAccepted,
+        ReferralDeclined,
+        ReferralWithdrawn,
+        MeetingScheduled,
+        MeetingRescheduled,
+        MeetingCancelled,
+        MeetingHeld,
+        ReviewDue,
+        ReviewOverdue,
+    )
+)
 
 
 class Feedback(Construct):
@@ -60,7 +86,7 @@ class Feedback(Construct):
         self.function = function.function
         self.function.add_to_role_policy(
             iam.PolicyStatement(
-                actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+                actions=["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"],
                 resources=[data.table.table_arn],
             )
         )

@@ -95,3 +95,82 @@ def test_a_permanent_refusal_is_marked_failed_and_not_retried(
     assert result == {"batchItemFailures": []}
     assert sent_emails() == []
     assert sorted(item["status"] for item in email_items(cloud)) == ["failed", "failed"]
+
+
+def raw_messages() -> list[Any]:
+    """Every MIME message moto's SES received, parsed, in sent order."""
+    import email
+    import email.policy
+
+    from moto.ses.models import ses_backends
+
+    found = []
+    for account in list(ses_backends.keys()):
+        for backend in ses_backends[account].values():
+            for message in backend.sent_messages:
+                found.append(email.message_from_string(message.raw_data, policy=email.policy.default))
+    return found
+
+
+def calendar_of(message: Any) -> dict[str, str]:
+    [part] = [p for p in message.iter_attachments() if p.get_content_type() == "text/calendar"]
+    lines = part.get_content().replace("\r\n ", "").splitlines()
+    return {line.split(":", 1)[0].split(";", 1)[0]: line.split(":", 1)[1] for line in lines if ":" in line}
+
+
+def test_decisions_meetings_and_the_meeting_held_each_send_their_emails(
+    cloud: Cloud, submit: Any, referral_body: dict[str, Any]
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from tests.integration.test_coordination import act
+    from tests.integration.test_meetings import book, cancel, meeting
+    from tests.integration.test_outcome import outcome
+
+    staff_availability = {"locality": "North", "email": "fac.one@council.example.org", "weekly": []}
+    from tests.integration.test_coordination import staff
+
+    staff(
+        cloud,
+        "PUT /facilitators/{facilitator_id}/availability",
+        "/facilitators/fac-1/availability",
+        body=staff_availability,
+    )
+    capture = cloud.capture_events()
+    reference = submit({**referral_body, "route": "professional_request"})["json"]["reference"]
+    act(cloud, reference, "accept")
+    start = (datetime.now(UTC) + timedelta(days=5)).replace(hour=10, minute=0, second=0, microsecond=0)
+    book(cloud, reference, meeting(start))
+    book(cloud, reference, meeting(start + timedelta(days=1)))
+    cancel(cloud, reference, {"reason": "Unwell"})
+    past = (datetime.now(UTC) - timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
+    book(cloud, reference, meeting(past))
+    review = (past.date() + timedelta(days=60)).isoformat()
+    outcome(
+        cloud, reference, {"held": True, "held_on": past.date().isoformat(), "plan": {"first_review_due_on": review}}
+    )
+    relay_outbox(cloud)
+    events = capture.received()
+
+    assert invoke(FEEDBACK, cloud, sqs_batch(events)) == {"batchItemFailures": []}
+
+    subjects = [(str(m["To"]), str(m["Subject"])) for m in raw_messages()]
+    referrer, facilitator = "sam.okafor@council.example.org", "fac.one@council.example.org"
+    assert (referrer, f"Referral {reference} received") in subjects
+    assert (referrer, f"Referral {reference} accepted") in subjects
+    assert (referrer, f"Feedback on the meeting for {reference}") in subjects
+    invitations = [m for m in raw_messages() if str(m["To"]) == facilitator]
+    calendars = [calendar_of(m) for m in invitations]
+    assert [(c["METHOD"], c["SEQUENCE"], c["STATUS"]) for c in calendars] == [
+        ("REQUEST", "0", "CONFIRMED"),
+        ("REQUEST", "1", "CONFIRMED"),
+        ("CANCEL", "2", "CANCELLED"),
+        ("REQUEST", "0", "CONFIRMED"),  # a new meeting after the cancellation: a new UID
+    ]
+    assert len({c["UID"] for c in calendars[:3]}) == 1 and calendars[3]["UID"] != calendars[0]["UID"]
+    [part] = [p for p in invitations[0].iter_attachments() if p.get_content_type() == "text/calendar"]
+    assert "DTSTART;TZID=Europe/London:" in part.get_content()
+    whole = "".join(m.as_string() for m in raw_messages())
+    for private in ("Alfie", "surgery", "school runs", "Unwell"):
+        assert private not in whole
+    assert all("Jo" not in subject for _, subject in subjects)

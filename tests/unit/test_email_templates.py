@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,14 +13,47 @@ from shared.emails import SUBJECTS, mime, render
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "emails"
 CONTEXT = {
     "reference": "FN-7KQ2MX4P",
+    "route": "lead_practitioner",
     "contact_name": "Jo Bloggs",
     "received_at": "2026-11-24T10:15:00Z",
+    "coordinators_email": "coordinators@familynet.example.org",
 }
-CASES = {
-    "acknowledgement-lead": ("acknowledgement", {**CONTEXT, "route": "lead_practitioner"}),
+MEETING = {"when": "Tuesday 8 December 2026 at 10:00", "venue": "At a Family Hub, North Hub", "moved": False}
+CASES: dict[str, tuple[str, dict[str, Any]]] = {
+    "acknowledgement-lead": ("acknowledgement", CONTEXT),
     "acknowledgement-request": ("acknowledgement", {**CONTEXT, "route": "professional_request"}),
-    "new_referral-lead": ("new_referral", {**CONTEXT, "route": "lead_practitioner"}),
+    "new_referral-lead": ("new_referral", CONTEXT),
     "new_referral-request": ("new_referral", {**CONTEXT, "route": "professional_request"}),
+    "accepted": ("accepted", CONTEXT),
+    "declined": ("declined", {**CONTEXT, "reason": "The family already has a plan with Early Help."}),
+    "withdrawn": ("withdrawn", CONTEXT),
+    "invitation": ("invitation", {**CONTEXT, **MEETING}),
+    "invitation-moved": ("invitation", {**CONTEXT, **MEETING, "moved": True}),
+    "cancellation": ("cancellation", {**CONTEXT, **MEETING}),
+    "feedback-plan": (
+        "feedback",
+        {
+            **CONTEXT,
+            "held_on": "8 December 2026",
+            "plan_agreed": True,
+            "package_items": 2,
+            "review_due_on": "8 March 2027",
+            "has_plan": True,
+        },
+    ),
+    "feedback-no-plan": (
+        "feedback",
+        {
+            **CONTEXT,
+            "held_on": "8 December 2026",
+            "plan_agreed": False,
+            "package_items": 0,
+            "review_due_on": "",
+            "has_plan": False,
+        },
+    ),
+    "review_due": ("review_due", {**CONTEXT, "review_number": 1, "due_on": "8 March 2027"}),
+    "review_overdue": ("review_overdue", {**CONTEXT, "review_number": 1, "due_on": "8 March 2027"}),
 }
 
 
@@ -36,9 +70,10 @@ def test_each_template_renders_as_its_golden_file(case: str) -> None:
         assert path.read_text() == text, f"{path.name} changed: review it, then UPDATE_GOLDEN=1"
 
 
-def test_subjects_carry_the_reference_and_never_a_name() -> None:
-    for template in SUBJECTS:
-        email = render(template, "x@example.org", {**CONTEXT, "route": "lead_practitioner"})
+def test_every_template_has_a_golden_case_and_subjects_carry_the_reference_and_never_a_name() -> None:
+    assert {template for template, _ in CASES.values()} == set(SUBJECTS)
+    for template, context in CASES.values():
+        email = render(template, "x@example.org", context)
         assert "FN-7KQ2MX4P" in email.subject and "Jo" not in email.subject
 
 
