@@ -101,3 +101,17 @@ def test_from_the_form_to_a_held_meeting_with_a_plan(browser: Browser, system: R
         return report.get("detail_type") == "MeetingHeld" and report["detail"]["data"]["reference"] == reference
 
     system.probe_saw(announced)
+
+    # 5. The referrer hears from the service at each step; no email names a child or quotes the reason.
+    def feedback_sent() -> list[dict[str, Any]]:
+        mine = [m for m in system.get("/_local/outbox").json() if reference in m["subject"]]
+        return mine if any(m["subject"] == f"Feedback on the meeting for {reference}" for m in mine) else []
+
+    mine = wait_for(feedback_sent, timeout=30)
+    subjects = {m["subject"] for m in mine}
+    assert {f"Referral {reference} received", f"Family Network meeting for {reference}"} <= subjects
+    invitation = next(m for m in mine if m["subject"] == f"Family Network meeting for {reference}")
+    assert invitation["attachments"] == [{"filename": "invitation.ics", "content_type": "text/calendar"}]
+    for message in system.get("/_local/outbox").json():
+        for private in ("Alfie", "recovering from surgery"):
+            assert private not in message["subject"] + message["text"] + message["html"]
