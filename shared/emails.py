@@ -34,6 +34,7 @@ SUBJECTS = {
     "feedback": "Feedback on the meeting for {reference}",
     "review_due": "Review due: {reference}",
     "review_overdue": "Review overdue: {reference}",
+    "bounce_notice": "Email not delivered: {reference}",
 }
 # SES answers these when a retry may succeed; anything else about the message itself is permanent.
 _TRANSIENT = {
@@ -65,6 +66,7 @@ class Email:
     text: str
     html: str
     attachments: tuple[Attachment, ...] = ()
+    recipient_kind: str = "referrer"  # referrer | facilitator | coordinators
 
 
 @cache
@@ -82,7 +84,13 @@ def _environment(autoescape: bool) -> Environment:
     )
 
 
-def render(template: str, to: str, context: dict[str, Any], attachments: tuple[Attachment, ...] = ()) -> Email:
+def render(
+    template: str,
+    to: str,
+    context: dict[str, Any],
+    attachments: tuple[Attachment, ...] = (),
+    recipient_kind: str = "referrer",
+) -> Email:
     subject = SUBJECTS[template].format(reference=context["reference"])
     values = {**context, "subject": subject}
     return Email(
@@ -92,6 +100,7 @@ def render(template: str, to: str, context: dict[str, Any], attachments: tuple[A
         text=_environment(False).get_template(f"{template}.txt").render(values),
         html=_environment(True).get_template(f"{template}.html").render(values),
         attachments=attachments,
+        recipient_kind=recipient_kind,
     )
 
 
@@ -151,7 +160,7 @@ def calendar(
     )
 
 
-def send(message: EmailMessage, *, configuration_set: str | None) -> str:
+def send(message: EmailMessage, *, configuration_set: str | None, tags: dict[str, str] | None = None) -> str:
     """Send through SES v2; return SES's message id. Transient failures raise ServiceUnavailable (retry)."""
     request: dict[str, Any] = {
         "FromEmailAddress": str(message["From"]),
@@ -160,6 +169,8 @@ def send(message: EmailMessage, *, configuration_set: str | None) -> str:
     }
     if configuration_set:
         request["ConfigurationSetName"] = configuration_set
+    if tags:  # SES repeats them in its delivery, bounce and complaint events: how an event finds its email
+        request["EmailTags"] = [{"Name": name, "Value": value} for name, value in tags.items()]
     try:
         response = aws.sesv2().send_email(**request)
     except ClientError as exc:

@@ -64,7 +64,7 @@ def emails_for(
     to_referrer: list[tuple[str, dict[str, Any]]] = []
     found: list[emails.Email] = []
     if isinstance(data, ReferralReceived):
-        found.append(emails.render("new_referral", settings.coordinators_email, context))
+        found.append(emails.render("new_referral", settings.coordinators_email, context, recipient_kind="coordinators"))
         to_referrer.append(("acknowledgement", {}))
     elif isinstance(data, ReferralAccepted) and not data.automatic:
         to_referrer.append(("accepted", {}))
@@ -101,7 +101,11 @@ def emails_for(
         extra = {"review_number": data.review_number, "due_on": _day(data.due_on)}
         to_referrer.append((template, extra))
         if isinstance(data, ReviewOverdue):  # escalation: the coordinators hear of it too
-            found.append(emails.render(template, settings.coordinators_email, {**context, **extra}))
+            found.append(
+                emails.render(
+                    template, settings.coordinators_email, {**context, **extra}, recipient_kind="coordinators"
+                )
+            )
     if referrer:
         found = [emails.render(t, referrer, {**context, **extra}) for t, extra in to_referrer] + found
     return found
@@ -147,8 +151,10 @@ def _meeting_emails(
         stamp=envelope.metadata.occurred_at,
     )
     template = "cancellation" if cancelled else "invitation"
-    recipients = [r for r in (referrer, (facilitator or {}).get("email")) if r]
-    return [emails.render(template, to, {**context, **extra}, (attachment,)) for to in recipients]
+    recipients = [
+        (to, kind) for to, kind in ((referrer, "referrer"), ((facilitator or {}).get("email"), "facilitator")) if to
+    ]
+    return [emails.render(template, to, {**context, **extra}, (attachment,), kind) for to, kind in recipients]
 
 
 VENUES = {
@@ -161,12 +167,18 @@ VENUES = {
 }
 
 
-def email_key(reference: str, event_id: str, template: str, to: str) -> dict[str, str]:
+def email_tag(event_id: str, template: str, to: str) -> str:
+    """The email's id within its referral, in the characters SES allows in a tag value."""
     recipient = hashlib.sha256(to.strip().lower().encode()).hexdigest()[:16]
-    return {
-        table.PARTITION_KEY: table.referral_pk(reference),
-        table.SORT_KEY: f"EMAIL#{event_id}#{template}#{recipient}",
-    }
+    return f"{event_id}--{template}--{recipient}"
+
+
+def email_key(reference: str, event_id: str, template: str, to: str) -> dict[str, str]:
+    return key_of(reference, email_tag(event_id, template, to))
+
+
+def key_of(reference: str, tag: str) -> dict[str, str]:
+    return {table.PARTITION_KEY: table.referral_pk(reference), table.SORT_KEY: "EMAIL#" + tag.replace("--", "#")}
 
 
 def deliver(envelope: Event[EventData], *, reader: ReferralReader, settings: Settings, now: datetime) -> list[Sent]:
@@ -198,6 +210,7 @@ def _send_once(email: emails.Email, reference: str, event_id: str, *, settings: 
         "event_id": event_id,
         "template": email.template,
         "to": email.to,
+        "recipient_kind": email.recipient_kind,
         "subject": email.subject,
         "status": "sending",
         "created_at": _iso(now),
@@ -212,7 +225,11 @@ def _send_once(email: emails.Email, reference: str, event_id: str, *, settings: 
         return Sent(email.template, "duplicate")
     message = emails.mime(email, settings.email_sender)
     try:
-        message_id = emails.send(message, configuration_set=settings.ses_configuration_set)
+        message_id = emails.send(
+            message,
+            configuration_set=settings.ses_configuration_set,
+            tags={"reference": reference, "email": email_tag(event_id, email.template, email.to)},
+        )
     except emails.PermanentSendFailure as failure:
         _mark(key, settings, {"status": "failed", "failure": str(failure), "updated_at": _iso(now)})
         return Sent(email.template, "failed")
@@ -232,3 +249,43 @@ def _mark(key: dict[str, str], settings: Settings, values: dict[str, Any]) -> No
         }
     }
     transact([update], settings.table_name)
+
+
+# --- SES delivery tracking --------------------------------------------------------------------------------------
+SES_STATUS = {"Delivery": "delivered", "Bounce": "bounced", "Complaint": "complained", "Reject": "rejected"}
+
+
+def track(detail: dict[str, Any], *, event_id: str, reader: ReferralReader, settings: Settings, now: datetime) -> str:
+    """An SES event (from the configuration set, through EventBridge): the email's status follows it; a bounce or
+    complaint from a referrer or facilitator tells the coordinators, once."""
+    kind = str(detail.get("eventType", ""))
+    tags = (detail.get("mail") or {}).get("tags") or {}
+    reference = (tags.get("reference") or [None])[0]
+    tag = (tags.get("email") or [None])[0]
+    if kind not in SES_STATUS or not reference or not tag:
+        return "ignored"
+    key = key_of(reference, tag)
+    item = reader.item(key)
+    if item is None:
+        return "ignored"
+    status = SES_STATUS[kind]
+    if kind == "Delivery" and item.get("status") in ("bounced", "complained"):
+        return "ignored"  # events can arrive out of order: a bounce stands
+    _mark(key, settings, {"status": status, "updated_at": _iso(now), f"{status}_at": _iso(now)})
+    if kind in ("Bounce", "Complaint") and item.get("recipient_kind") != "coordinators":
+        bounce = detail.get("bounce") or {}
+        notice = emails.render(
+            "bounce_notice",
+            settings.coordinators_email,
+            {
+                "reference": reference,
+                "failed_subject": item.get("subject", ""),
+                "recipient_kind": item.get("recipient_kind", "referrer"),
+                "address": item.get("to", ""),
+                "complaint": kind == "Complaint",
+                "bounce_type": bounce.get("bounceType", "Undetermined"),
+            },
+            recipient_kind="coordinators",
+        )
+        _send_once(notice, reference, event_id, settings=settings, now=now)
+    return status

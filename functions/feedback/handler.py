@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared import clock
 from shared.config import get_settings
 from shared.events import parse_detail
-from shared.feedback import deliver
+from shared.feedback import deliver, track
 from shared.observability import logger, metrics
 from shared.referral_store import ReferralReader
 
@@ -22,6 +22,9 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 def _on_event(record: SQSRecord) -> None:
     message = json.loads(record.body)
+    if message.get("source") == "aws.ses":
+        _on_ses_event(message)
+        return
     envelope = parse_detail(message["detail-type"], message["detail"])
     logger.append_keys(event_id=envelope.metadata.event_id, detail_type=message["detail-type"])
     settings = get_settings()
@@ -29,6 +32,21 @@ def _on_event(record: SQSRecord) -> None:
         logger.info("Email handled", extra={"template": sent.template, "outcome": sent.status})
         name = {"sent": "EmailsSent", "failed": "EmailsFailed", "duplicate": "EmailsDuplicate"}[sent.status]
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+
+
+def _on_ses_event(message: dict[str, Any]) -> None:
+    settings = get_settings()
+    status = track(
+        message["detail"],
+        event_id=str(message["id"]),
+        reader=ReferralReader(settings.table_name),
+        settings=settings,
+        now=clock.now(),
+    )
+    logger.info("Email status", extra={"outcome": status})
+    names = {"delivered": "EmailsDelivered", "bounced": "EmailsBounced", "complained": "EmailsComplained"}
+    if status in names:
+        metrics.add_metric(name=names[status], unit=MetricUnit.Count, value=1)
 
 
 @logger.inject_lambda_context(clear_state=True)

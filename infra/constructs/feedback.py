@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_ses as ses
@@ -31,6 +32,7 @@ from shared.events import (
 )
 
 EMAIL_DOMAIN_CONTEXT = "familynet:email_domain"
+SES_EVENT_TYPES = ["Email Delivered", "Email Bounced", "Email Complaint Received", "Email Rejected"]
 COORDINATORS_EMAIL_CONTEXT = "familynet:coordinators_email"
 DEFAULT_DOMAIN = "familynet.example.org"
 # The events that send emails (ReviewDue/ReviewOverdue: published by the reminders issue).
@@ -112,4 +114,24 @@ class Feedback(Construct):
             bus=bus.bus,
             function=self.function,
             event_pattern=events.EventPattern(source=[EVENT_SOURCE], detail_type=EMAIL_EVENTS),
+        )
+        # Delivery tracking: SES publishes the configuration set's events to the account's default bus; a rule
+        # there brings deliveries, bounces and complaints to the same queue.
+        default_bus = events.EventBus.from_event_bus_name(self, "DefaultBus", "default")
+        self.configuration_set.add_event_destination(
+            "ToEventBridge",
+            destination=ses.EventDestination.event_bus(default_bus),
+            events=[
+                ses.EmailSendingEvent.DELIVERY,
+                ses.EmailSendingEvent.BOUNCE,
+                ses.EmailSendingEvent.COMPLAINT,
+                ses.EmailSendingEvent.REJECT,
+            ],
+        )
+        events.Rule(
+            self,
+            "SesEvents",
+            event_bus=default_bus,
+            event_pattern=events.EventPattern(source=["aws.ses"], detail_type=SES_EVENT_TYPES),
+            targets=[targets.SqsQueue(self.consumer.queue)],
         )

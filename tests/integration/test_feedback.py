@@ -174,3 +174,52 @@ def test_decisions_meetings_and_the_meeting_held_each_send_their_emails(
     for private in ("Alfie", "surgery", "school runs", "Unwell"):
         assert private not in whole
     assert all("Jo" not in subject for _, subject in subjects)
+
+
+def ses_event(event_type: str, detail_type: str, reference: str, tag: str, **extra: Any) -> dict[str, Any]:
+    """An SES configuration-set event as EventBridge delivers it (source aws.ses)."""
+    import uuid
+
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "source": "aws.ses",
+        "detail-type": detail_type,
+        "detail": {
+            "eventType": event_type,
+            "mail": {"messageId": "m-1", "tags": {"reference": [reference], "email": [tag]}},
+            **extra,
+        },
+    }
+
+
+def test_a_bounce_updates_the_email_and_tells_the_coordinators_once(
+    cloud: Cloud, submit: Any, referral_body: dict[str, Any]
+) -> None:
+    reference, [event] = received_events(cloud, submit, referral_body)
+    invoke(FEEDBACK, cloud, sqs_batch([event]))
+    [ack] = [i for i in email_items(cloud) if i["template"] == "acknowledgement"]
+    tag = ack["sk"].removeprefix("EMAIL#").replace("#", "--")
+    bounce = ses_event("Bounce", "Email Bounced", reference, tag, bounce={"bounceType": "Permanent"})
+
+    assert invoke(FEEDBACK, cloud, sqs_batch([bounce, bounce])) == {"batchItemFailures": []}
+    late_delivery = ses_event("Delivery", "Email Delivered", reference, tag)
+    invoke(FEEDBACK, cloud, sqs_batch([late_delivery]))
+
+    [ack] = [i for i in email_items(cloud) if i["template"] == "acknowledgement"]
+    assert ack["status"] == "bounced"  # a later (out of order) delivery event does not undo a bounce
+    notices = [m for m in sent_emails() if m["subject"] == f"Email not delivered: {reference}"]
+    assert len(notices) == 1
+    assert notices[0]["to"] == ["coordinators@familynet.example.org"]
+    assert "sam.okafor@council.example.org" in notices[0]["text"] and "Permanent" in notices[0]["text"]
+
+
+def test_a_delivery_is_recorded(cloud: Cloud, submit: Any, referral_body: dict[str, Any]) -> None:
+    reference, [event] = received_events(cloud, submit, referral_body)
+    invoke(FEEDBACK, cloud, sqs_batch([event]))
+    for item in email_items(cloud):
+        tag = item["sk"].removeprefix("EMAIL#").replace("#", "--")
+        invoke(FEEDBACK, cloud, sqs_batch([ses_event("Delivery", "Email Delivered", reference, tag)]))
+    assert sorted(i["status"] for i in email_items(cloud)) == ["delivered", "delivered"]
+    unknown = ses_event("Delivery", "Email Delivered", reference, "nothing--like--this")
+    assert invoke(FEEDBACK, cloud, sqs_batch([unknown])) == {"batchItemFailures": []}

@@ -54,6 +54,17 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "review_due": ("review_due", {**CONTEXT, "review_number": 1, "due_on": "8 March 2027"}),
     "review_overdue": ("review_overdue", {**CONTEXT, "review_number": 1, "due_on": "8 March 2027"}),
+    "bounce_notice": (
+        "bounce_notice",
+        {
+            **CONTEXT,
+            "failed_subject": "Referral FN-7KQ2MX4P received",
+            "recipient_kind": "referrer",
+            "address": "sam@council.example.org",
+            "complaint": False,
+            "bounce_type": "Permanent",
+        },
+    ),
 }
 
 
