@@ -125,7 +125,10 @@ def referral_view(reader: ReferralReader, reference: str) -> dict[str, Any]:
             {key: r[key] for key in ("review_number", "due_on", "status") if key in r}
             for r in sorted(by_kind.get("review", []), key=lambda r: r[table.SORT_KEY])
         ],
-        "emails": [],
+        "emails": [
+            {key: e.get(key) for key in ("template", "to", "recipient_kind", "subject", "status", "created_at")}
+            for e in sorted(by_kind.get("email", []), key=lambda e: (e.get("created_at", ""), e[table.SORT_KEY]))
+        ],
         "audit": [{key: entry[key] for key in ("at", "actor", "action", "changes") if key in entry} for entry in audit],
     }
 

@@ -223,3 +223,17 @@ def test_a_delivery_is_recorded(cloud: Cloud, submit: Any, referral_body: dict[s
     assert sorted(i["status"] for i in email_items(cloud)) == ["delivered", "delivered"]
     unknown = ses_event("Delivery", "Email Delivered", reference, "nothing--like--this")
     assert invoke(FEEDBACK, cloud, sqs_batch([unknown])) == {"batchItemFailures": []}
+
+
+def test_the_coordinators_see_each_email_and_its_status(
+    cloud: Cloud, submit: Any, referral_body: dict[str, Any]
+) -> None:
+    from tests.integration.test_coordination import get_one
+
+    reference, [event] = received_events(cloud, submit, referral_body)
+    invoke(FEEDBACK, cloud, sqs_batch([event]))
+    listed = get_one(cloud, reference)["json"]["emails"]
+    assert sorted((e["template"], e["recipient_kind"], e["status"]) for e in listed) == [
+        ("acknowledgement", "referrer", "sent"),
+        ("new_referral", "coordinators", "sent"),
+    ]
