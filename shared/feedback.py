@@ -33,6 +33,19 @@ from shared.meetings import facilitator_key
 from shared.referral_store import Cancelled, ReferralReader, put, to_item, transact
 
 KIND_EMAIL = "email"
+# The events that send emails: the feedback function's queue subscribes to exactly these.
+HANDLED_EVENTS: tuple[type[EventData], ...] = (
+    ReferralReceived,
+    ReferralAccepted,
+    ReferralDeclined,
+    ReferralWithdrawn,
+    MeetingScheduled,
+    MeetingRescheduled,
+    MeetingCancelled,
+    MeetingHeld,
+    ReviewDue,
+    ReviewOverdue,
+)
 
 
 @dataclass(frozen=True)

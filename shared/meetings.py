@@ -375,6 +375,35 @@ def book_or_move(
     }
 
 
+def _cancellation(
+    existing: dict[str, Any], *, reason: str, settings: Settings, now: datetime
+) -> tuple[dict[str, Any], MeetingCancelled, list[Any]]:
+    """A scheduled meeting, cancelled: the meeting item, its MeetingCancelled (sequence + 1) and the deletes that
+    free its facilitator's busy blocks."""
+    meeting = {
+        key: value
+        for key, value in existing.items()
+        if key not in (table.FACILITATOR_INDEX_PK, table.FACILITATOR_INDEX_SK)
+    }
+    meeting.update(
+        status="cancelled",
+        sequence=int(existing["sequence"]) + 1,
+        version=int(existing["version"]) + 1,
+        updated_at=_iso(now),
+        cancel_reason=reason,
+    )
+    event = MeetingCancelled(
+        reference=str(existing["reference"]),
+        meeting_id=existing["meeting_id"],
+        facilitator_id=existing["facilitator_id"],
+        sequence=meeting["sequence"],
+        cancelled_at=now,
+    )
+    freed = blocks(datetime.fromisoformat(existing["starts_at"]), datetime.fromisoformat(existing["ends_at"]))
+    deletes = [_block_delete(settings, existing["facilitator_id"], b, existing["meeting_id"]) for b in freed]
+    return meeting, event, deletes
+
+
 def cancel(
     reference: str,
     request: CancelRequest,
@@ -398,29 +427,8 @@ def cancel(
     if existing is None or existing.get("status") != "scheduled":
         raise IllegalTransition("cancel_meeting", status, stale=True)
     at = _iso(now)
-    meeting = {
-        key: value
-        for key, value in existing.items()
-        if key not in (table.FACILITATOR_INDEX_PK, table.FACILITATOR_INDEX_SK)
-    }
-    meeting.update(
-        status="cancelled",
-        sequence=int(existing["sequence"]) + 1,
-        version=int(existing["version"]) + 1,
-        updated_at=at,
-        cancel_reason=request.reason,
-    )
-    event = MeetingCancelled(
-        reference=reference,
-        meeting_id=existing["meeting_id"],
-        facilitator_id=existing["facilitator_id"],
-        sequence=meeting["sequence"],
-        cancelled_at=now,
-    )
-    freed = blocks(datetime.fromisoformat(existing["starts_at"]), datetime.fromisoformat(existing["ends_at"]))
-    block_writes = [
-        (_block_delete(settings, existing["facilitator_id"], b, existing["meeting_id"]), False) for b in freed
-    ]
+    meeting, event, deletes = _cancellation(existing, reason=request.reason, settings=settings, now=now)
+    block_writes = [(delete, False) for delete in deletes]
     envelope = new_event(event, correlation_id=correlation_id, occurred_at=now)
     audit = _audit(
         reference,
@@ -456,30 +464,11 @@ def withdrawal_operations(
     """A referral withdrawn with its meeting scheduled: the meeting is cancelled in the same transaction (its
     facilitator's time freed, MeetingCancelled sent so invitations are withdrawn too)."""
     reference = str(existing["reference"])
-    meeting = {
-        key: value
-        for key, value in existing.items()
-        if key not in (table.FACILITATOR_INDEX_PK, table.FACILITATOR_INDEX_SK)
-    }
-    meeting.update(
-        status="cancelled",
-        sequence=int(existing["sequence"]) + 1,
-        version=int(existing["version"]) + 1,
-        updated_at=_iso(now),
-        cancel_reason=reason,
-    )
-    event = MeetingCancelled(
-        reference=reference,
-        meeting_id=existing["meeting_id"],
-        facilitator_id=existing["facilitator_id"],
-        sequence=meeting["sequence"],
-        cancelled_at=now,
-    )
+    meeting, event, deletes = _cancellation(existing, reason=reason, settings=settings, now=now)
     envelope = new_event(event, correlation_id=correlation_id, occurred_at=now)
-    freed = blocks(datetime.fromisoformat(existing["starts_at"]), datetime.fromisoformat(existing["ends_at"]))
     return [
         put(meeting, settings.table_name, "version = :v", {":v": int(existing["version"])}),
-        *(_block_delete(settings, existing["facilitator_id"], b, existing["meeting_id"]) for b in freed),
+        *deletes,
         put(
             outbox_item(table.referral_pk(reference), envelope, event.detail_type, now=now, settings=settings),
             settings.table_name,

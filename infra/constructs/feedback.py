@@ -17,40 +17,15 @@ from infra.constructs.consumer import EventConsumer
 from infra.constructs.data import Data
 from infra.constructs.function import FamilynetFunction
 from shared.config import ENV_COORDINATORS_EMAIL, ENV_EMAIL_SENDER, ENV_SES_CONFIGURATION_SET, ENV_TABLE_NAME
-from shared.events import (
-    EVENT_SOURCE,
-    MeetingCancelled,
-    MeetingHeld,
-    MeetingRescheduled,
-    MeetingScheduled,
-    ReferralAccepted,
-    ReferralDeclined,
-    ReferralReceived,
-    ReferralWithdrawn,
-    ReviewDue,
-    ReviewOverdue,
-)
+from shared.events import EVENT_SOURCE
+from shared.feedback import HANDLED_EVENTS
 
 EMAIL_DOMAIN_CONTEXT = "familynet:email_domain"
 SES_EVENT_TYPES = ["Email Delivered", "Email Bounced", "Email Complaint Received", "Email Rejected"]
 COORDINATORS_EMAIL_CONTEXT = "familynet:coordinators_email"
 DEFAULT_DOMAIN = "familynet.example.org"
-# The events that send emails (ReviewDue/ReviewOverdue: published by the reminders issue).
-EMAIL_EVENTS = sorted(
-    model.detail_type
-    for model in (
-        ReferralReceived,
-        ReferralAccepted,
-        ReferralDeclined,
-        ReferralWithdrawn,
-        MeetingScheduled,
-        MeetingRescheduled,
-        MeetingCancelled,
-        MeetingHeld,
-        ReviewDue,
-        ReviewOverdue,
-    )
-)
+# ReviewDue/ReviewOverdue are published by the reminders issue's functions.
+EMAIL_EVENTS = sorted(model.detail_type for model in HANDLED_EVENTS)
 
 
 class Feedback(Construct):
