@@ -16,6 +16,7 @@ INTAKE = "intake"
 EVENT_RELAY = "event_relay"
 SCHEDULING = "scheduling"
 FEEDBACK = "feedback"
+REMINDERS = "reminders"
 
 # Construct ids of the stack's main parts (tests find resources by them).
 DATA_ID = "Data"

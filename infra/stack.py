@@ -16,6 +16,7 @@ from infra.constructs.event_relay import EventRelay
 from infra.constructs.feedback import Feedback
 from infra.constructs.function import DependenciesLayer
 from infra.constructs.intake import Intake
+from infra.constructs.reminders import Reminders
 from infra.constructs.scheduling import Scheduling
 
 
@@ -29,6 +30,7 @@ class FamilynetStack(Stack):
         self.intake = Intake(self, "IntakeService", data=self.data, api=self.api, layer=layer)
         self.event_relay = EventRelay(self, "EventRelay", data=self.data, bus=self.bus, layer=layer)
         self.feedback = Feedback(self, "Feedback", data=self.data, bus=self.bus, layer=layer)
+        self.reminders = Reminders(self, "Reminders", bus=self.bus, layer=layer)
         self.staff_auth = StaffAuth(self, "StaffAuth")
         self.scheduling = Scheduling(
             self, "Scheduling", data=self.data, bus=self.bus, api=self.api, auth=self.staff_auth, layer=layer

@@ -27,6 +27,10 @@ def events() -> EventBridgeClient:
     return _client("events")  # type: ignore[no-any-return]
 
 
+def scheduler() -> Any:
+    return _client("scheduler")
+
+
 def sesv2() -> Any:
     return _client("sesv2")
 

@@ -17,6 +17,11 @@ ENV_MEETING_LENGTH_MINUTES = "MEETING_LENGTH_MINUTES"
 ENV_EMAIL_SENDER = "EMAIL_SENDER"
 ENV_COORDINATORS_EMAIL = "COORDINATORS_EMAIL"
 ENV_SES_CONFIGURATION_SET = "SES_CONFIGURATION_SET"
+ENV_SCHEDULE_GROUP = "SCHEDULE_GROUP"
+ENV_SCHEDULER_ROLE_ARN = "SCHEDULER_ROLE_ARN"
+ENV_REMINDERS_DLQ_ARN = "REMINDERS_DLQ_ARN"
+ENV_EVENT_BUS_ARN = "EVENT_BUS_ARN"
+ENV_REVIEW_LEAD_WORKING_DAYS = "REVIEW_LEAD_WORKING_DAYS"
 
 # One CloudWatch namespace for every function; each function's `service` dimension tells them apart.
 METRICS_NAMESPACE = "Familynet"
@@ -39,6 +44,13 @@ class Settings(BaseModel):
     email_sender: str = Field(default="Family Network <noreply@familynet.example.org>", min_length=3)
     coordinators_email: str = Field(default="coordinators@familynet.example.org", min_length=3)
     ses_configuration_set: str | None = None
+    # Review reminders: one Scheduler schedule per open review, in this group, assumed role and DLQ, putting
+    # ReviewDue on the bus this many working days before the review is due.
+    schedule_group: str = Field(default="familynet-reviews", min_length=1, max_length=64)
+    scheduler_role_arn: str = Field(default="arn:aws:iam::123456789012:role/familynet-scheduler")
+    reminders_dlq_arn: str | None = None
+    event_bus_arn: str = Field(default="arn:aws:events:eu-west-2:123456789012:event-bus/familynet")
+    review_lead_working_days: int = Field(default=5, ge=0, le=30)
 
     @classmethod
     def from_environ(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -53,6 +65,11 @@ class Settings(BaseModel):
             "email_sender": env.get(ENV_EMAIL_SENDER),
             "coordinators_email": env.get(ENV_COORDINATORS_EMAIL),
             "ses_configuration_set": env.get(ENV_SES_CONFIGURATION_SET),
+            "schedule_group": env.get(ENV_SCHEDULE_GROUP),
+            "scheduler_role_arn": env.get(ENV_SCHEDULER_ROLE_ARN),
+            "reminders_dlq_arn": env.get(ENV_REMINDERS_DLQ_ARN),
+            "event_bus_arn": env.get(ENV_EVENT_BUS_ARN),
+            "review_lead_working_days": env.get(ENV_REVIEW_LEAD_WORKING_DAYS),
         }
         return cls.model_validate({k: v for k, v in values.items() if v not in (None, "")})
 

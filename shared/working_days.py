@@ -17,6 +17,16 @@ def is_working_day(day: date) -> bool:
     return day.weekday() < 5 and day not in _bank_holidays(day.year)
 
 
+def subtract_working_days(end: date, days: int) -> date:
+    """The date `days` working days before `end`."""
+    current, left = end, days
+    while left > 0:
+        current -= timedelta(days=1)
+        if is_working_day(current):
+            left -= 1
+    return current
+
+
 def add_working_days(start: date, days: int) -> date:
     """The date `days` working days after `start` (start itself not counted)."""
     current, left = start, days

@@ -147,12 +147,19 @@ class FunctionHost:
         return answer["result"]
 
     def stop(self) -> None:
-        with self._lock:
-            if self._process is not None and self._process.poll() is None:
-                assert self._process.stdin is not None
-                self._process.stdin.close()
+        """End the worker: politely (end of its input) when it is idle, at once when it is still busy."""
+        idle = self._lock.acquire(timeout=2)
+        try:
+            process = self._process
+            if process is not None and process.poll() is None:
+                if idle and process.stdin is not None:
+                    process.stdin.close()
                 try:
-                    self._process.wait(timeout=3)
+                    process.wait(timeout=3 if idle else 0.1)
                 except subprocess.TimeoutExpired:
-                    self._process.kill()
+                    process.kill()
+                    process.wait()
             self._process = None
+        finally:
+            if idle:
+                self._lock.release()

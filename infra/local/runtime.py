@@ -99,11 +99,14 @@ class LocalRuntime:
         return self
 
     def stop(self) -> None:
+        """Stop quickly whatever is in flight: workers first (a poller waiting on one returns at once), then the
+        pollers and the clock, then moto."""
         self._stop.set()
-        for thread in [*self.pollers, *self._threads]:
-            thread.join(timeout=5)
         for host in self.hosts.values():
             host.stop()
+        deadline = time.monotonic() + 5
+        for thread in [*self.pollers, *self._threads]:
+            thread.join(timeout=max(0.1, deadline - time.monotonic()))
         if self._moto is not None:
             self._moto.stop()
             self._moto = None
@@ -151,6 +154,8 @@ class LocalRuntime:
 
     def _fire(self, target: dict[str, Any], occurrence: Occurrence) -> None:
         """Deliver one schedule occurrence to its target, as EventBridge Scheduler's templated targets do."""
+        if self._stop.is_set():
+            return  # stopping: what is still due fires on the next start
         arn = target["Arn"]
         if arn.startswith(LOCAL_RULE_PREFIX):
             self._fire_rule(arn.removeprefix(LOCAL_RULE_PREFIX), occurrence)
@@ -239,11 +244,13 @@ class LocalRuntime:
         with no delivery anywhere in between. Messages waiting out a visibility timeout are not awaited."""
         deadline = time.monotonic() + timeout
         quiet = 0
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not self._stop.is_set():
             before = self._activity()
             marks = {id(p): p.empty_polls for p in self.pollers}
-            while time.monotonic() < deadline and not all(
-                p.empty_polls > marks[id(p)] or not p.is_alive() for p in self.pollers
+            while (
+                time.monotonic() < deadline
+                and not self._stop.is_set()
+                and not all(p.empty_polls > marks[id(p)] or not p.is_alive() for p in self.pollers)
             ):
                 time.sleep(0.02)
             if self._activity() == before and self._inflight == 0:

@@ -82,11 +82,11 @@ class RunningSystem:
         return wait_for(matching, timeout=timeout)  # type: ignore[no-any-return]
 
     def stop(self) -> int:
-        """Ctrl-C, as a person stops `make run` (killed if it does not stop within 20 s)."""
+        """Ctrl-C, as a person stops `make run` (killed if it does not stop within 30 s)."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
         try:
-            return self.process.wait(timeout=20)
+            return self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             self.process.kill()
             raise

@@ -112,6 +112,21 @@ def test_from_the_form_to_a_held_meeting_with_a_plan(browser: Browser, system: R
     assert {f"Referral {reference} received", f"Family Network meeting for {reference}"} <= subjects
     invitation = next(m for m in mine if m["subject"] == f"Family Network meeting for {reference}")
     assert invitation["attachments"] == [{"filename": "invitation.ics", "content_type": "text/calendar"}]
+
+    # 6. The first review's reminder: the reminders function scheduled it in EventBridge Scheduler; moving the
+    # local clock past it fires ReviewDue onto the bus, and the referrer gets the reminder.
+    def scheduled() -> bool:
+        schedules = system.client("scheduler").list_schedules(GroupName="familynet-reviews")["Schedules"]
+        return any(s["Name"] == f"review-{reference}-001" for s in schedules)
+
+    wait_for(scheduled, timeout=30)
+    assert system.post("/_local/clock", json={"advance_days": 60}).json()["fired"] >= 1
+
+    def reminded() -> bool:
+        return any(m["subject"] == f"Review due: {reference}" for m in system.get("/_local/outbox").json())
+
+    wait_for(reminded, timeout=30)
+    assert not scheduled()  # ActionAfterCompletion DELETE
     for message in system.get("/_local/outbox").json():
         for private in ("Alfie", "recovering from surgery"):
             assert private not in message["subject"] + message["text"] + message["html"]

@@ -1,0 +1,37 @@
+"""A review's reminder: five working days before it is due, at 09:00 in London, whatever the clocks do."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from infra.local.clock import occurrences
+from shared.config import Settings
+from shared.reminders import REMIND_AT, TIMEZONE, remind_on, schedule_name
+
+SETTINGS = Settings()
+
+
+def fires_at(due_on: date) -> datetime:
+    day = remind_on(due_on, SETTINGS)
+    expression = f"at({datetime.combine(day, REMIND_AT).isoformat(timespec='seconds')})"
+    schedule = {"ScheduleExpression": expression, "ScheduleExpressionTimezone": TIMEZONE}
+    start = datetime.combine(day, REMIND_AT).replace(tzinfo=UTC) - timedelta(days=2)
+    [moment] = occurrences(schedule, start, start + timedelta(days=4))
+    return moment
+
+
+def test_five_working_days_before_skipping_weekends_and_bank_holidays() -> None:
+    assert remind_on(date(2027, 3, 12), SETTINGS) == date(2027, 3, 5)  # a plain week
+    assert remind_on(date(2027, 4, 1), SETTINGS) == date(2027, 3, 23)  # Good Friday and Easter Monday skipped
+
+
+def test_the_reminder_is_at_nine_in_london_on_both_sides_of_the_clock_change() -> None:
+    assert fires_at(date(2027, 3, 12)) == datetime(2027, 3, 5, 9, 0, tzinfo=UTC)  # GMT
+    assert fires_at(date(2027, 4, 14)) == datetime(2027, 4, 7, 8, 0, tzinfo=UTC)  # BST: 09:00 is 08:00 UTC
+    assert fires_at(date(2027, 11, 5)) == datetime(2027, 10, 29, 8, 0, tzinfo=UTC)  # still BST until 31 October
+    assert fires_at(date(2027, 11, 10)) == datetime(2027, 11, 3, 9, 0, tzinfo=UTC)  # GMT again
+
+
+def test_one_schedule_name_per_review() -> None:
+    assert schedule_name("FN-7KQ2MX4P", 1) == "review-FN-7KQ2MX4P-001"
+    assert len(schedule_name("FN-7KQ2MX4P", 999)) <= 64
