@@ -25,6 +25,27 @@ def schedule_name(reference: str, review_number: int) -> str:
     return f"review-{reference}-{review_number:03d}"
 
 
+def delete_reviews(reference: str, *, settings: Settings) -> int:
+    """A withdrawn referral (or a closed plan) has no review to remind: delete its schedules."""
+    client = aws.scheduler()
+    deleted = 0
+    try:
+        pages = client.get_paginator("list_schedules").paginate(
+            GroupName=settings.schedule_group, NamePrefix=f"review-{reference}-"
+        )
+        for page in pages:
+            for schedule in page.get("Schedules", []):
+                try:
+                    client.delete_schedule(GroupName=settings.schedule_group, Name=schedule["Name"])
+                    deleted += 1
+                except ClientError as exc:
+                    if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+                        raise
+    except (ClientError, BotoCoreError) as exc:
+        raise ServiceUnavailable(f"EventBridge Scheduler failed: {type(exc).__name__}") from exc
+    return deleted
+
+
 def remind_on(due_on: date, settings: Settings) -> date:
     return subtract_working_days(due_on, settings.review_lead_working_days)
 

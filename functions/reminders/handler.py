@@ -1,4 +1,5 @@
-"""The reminders function: keeps one Scheduler schedule per open review (created when a plan is agreed)."""
+"""The reminders function: keeps one Scheduler schedule per open review (created when a plan is agreed, deleted
+when the referral is withdrawn)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.config import get_settings
-from shared.events import MeetingHeld, parse_detail
+from shared.events import MeetingHeld, ReferralWithdrawn, parse_detail
 from shared.observability import logger, metrics
-from shared.reminders import schedule_review
+from shared.reminders import delete_reviews, schedule_review
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
@@ -22,6 +23,10 @@ def _on_event(record: SQSRecord) -> None:
     message = json.loads(record.body)
     envelope = parse_detail(message["detail-type"], message["detail"])
     data = envelope.data
+    if isinstance(data, ReferralWithdrawn):
+        deleted = delete_reviews(data.reference, settings=get_settings())
+        logger.info("Review reminders deleted", extra={"reference": data.reference, "deleted": deleted})
+        return
     if not isinstance(data, MeetingHeld) or data.first_review_due_on is None:
         return  # no plan agreed: no review to remind
     logger.append_keys(reference=data.reference, event_id=envelope.metadata.event_id)

@@ -22,7 +22,7 @@ from shared.config import (
     ENV_SCHEDULE_GROUP,
     ENV_SCHEDULER_ROLE_ARN,
 )
-from shared.events import EVENT_SOURCE, MeetingHeld
+from shared.events import EVENT_SOURCE, MeetingHeld, ReferralWithdrawn
 
 SCHEDULE_GROUP = "familynet-reviews"
 
@@ -95,5 +95,7 @@ class Reminders(Construct):
             "OnHeld",
             bus=bus.bus,
             function=self.function,
-            event_pattern=events.EventPattern(source=[EVENT_SOURCE], detail_type=[MeetingHeld.detail_type]),
+            event_pattern=events.EventPattern(
+                source=[EVENT_SOURCE], detail_type=[MeetingHeld.detail_type, ReferralWithdrawn.detail_type]
+            ),
         )

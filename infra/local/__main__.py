@@ -8,6 +8,7 @@ one line when ready. Ctrl-C stops it.
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import hashlib
 import json
 import logging
@@ -78,10 +79,12 @@ def main(argv: list[str] | None = None) -> int:
 
     path = args.template or template_path(BUILD / "cdk.out")
     runtime = LocalRuntime(Template.load(path), log_dir=args.logs, echo_logs=args.echo_logs)
-    stopping = threading.Event()
+    # A plain flag, not a threading.Event: Event.set() in a signal handler can deadlock with the main thread's own
+    # Event.wait() (the handler runs on that thread, which may hold the Event's lock).
+    stop_requested: list[int] = []
 
     def interrupt(signum: int, _frame: FrameType | None) -> None:
-        stopping.set()
+        stop_requested.append(signum)
 
     signal.signal(signal.SIGINT, interrupt)
     signal.signal(signal.SIGTERM, interrupt)
@@ -103,7 +106,10 @@ def main(argv: list[str] | None = None) -> int:
         f"ready in {time.monotonic() - started:.1f} s; Ctrl-C stops it)",
         flush=True,
     )
-    stopping.wait()
+    while not stop_requested:
+        time.sleep(0.1)
+    # A stop that hangs tells where: every thread's stack goes to stderr after 10 seconds.
+    faulthandler.dump_traceback_later(10, exit=False)
     server.shutdown()
     runtime.stop()
     print("familynet stopped", flush=True)

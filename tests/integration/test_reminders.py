@@ -73,3 +73,22 @@ def test_a_meeting_held_without_a_plan_schedules_nothing(
     assert invoke(REMINDERS, cloud, sqs_batch([held])) == {"batchItemFailures": []}
     group = cloud.function(REMINDERS).environment["SCHEDULE_GROUP"]
     assert cloud.client("scheduler").list_schedules(GroupName=group)["Schedules"] == []
+
+
+def test_withdrawing_the_referral_deletes_its_review_reminder(
+    cloud: Cloud, submit: Any, referral_body: dict[str, Any]
+) -> None:
+    from tests.integration.test_coordination import act
+
+    review = datetime.now(UTC).date() + timedelta(days=60)
+    reference, held = held_with_plan(cloud, submit, referral_body, review)
+    invoke(REMINDERS, cloud, sqs_batch([held]))
+    capture = cloud.capture_events()
+    act(cloud, reference, "withdraw", {"reason": "The family moved away."})
+    relay_outbox(cloud)
+    [withdrawn] = [e for e in capture.received() if e["detail-type"] == "ReferralWithdrawn"]
+
+    assert invoke(REMINDERS, cloud, sqs_batch([withdrawn, withdrawn])) == {"batchItemFailures": []}
+
+    group = cloud.function(REMINDERS).environment["SCHEDULE_GROUP"]
+    assert cloud.client("scheduler").list_schedules(GroupName=group)["Schedules"] == []
