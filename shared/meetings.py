@@ -155,6 +155,28 @@ class _Current:
     referral: dict[str, Any]
     meeting: dict[str, Any] | None
 
+    @property
+    def status(self) -> ReferralStatus:
+        return ReferralStatus(self.referral["status"])
+
+    @property
+    def version(self) -> int:
+        return int(self.referral["version"])
+
+    @property
+    def scheduled(self) -> dict[str, Any] | None:
+        return self.meeting if self.meeting and self.meeting.get("status") == "scheduled" else None
+
+    def allow(self, action: str, expected_version: int | None, *, needs_meeting: bool = False) -> dict[str, Any]:
+        """Refuse (409) a change based on a stale read, one the state machine forbids, or one that needs the
+        scheduled meeting when there is none; return that meeting (or {} when none is needed)."""
+        if expected_version is not None and expected_version != self.version:
+            raise IllegalTransition(action, self.status, stale=True)
+        check(action, self.status)
+        if needs_meeting and self.scheduled is None:
+            raise IllegalTransition(action, self.status, stale=True)
+        return self.scheduled or {}
+
 
 def _current(reader: ReferralReader, reference: str) -> _Current:
     items = reader.partition(check_reference(reference))
@@ -271,13 +293,9 @@ def book_or_move(
     """Book the referral's meeting, or move it (another time, venue or facilitator)."""
     now = now or clock.now()
     current = _current(reader, reference)
-    status = ReferralStatus(current.referral["status"])
-    version = int(current.referral["version"])
-    existing = current.meeting if current.meeting and current.meeting.get("status") == "scheduled" else None
+    status, version, existing = current.status, current.version, current.scheduled
     action = "move_meeting" if existing else "book_meeting"
-    if expected_version is not None and expected_version != version:
-        raise IllegalTransition(action, status, stale=True)
-    check(action, status)
+    current.allow(action, expected_version)
     if reader.item(facilitator_key(request.facilitator_id)) is None:
         raise UnknownFacilitator(request.facilitator_id)
     at = _iso(now)
@@ -418,14 +436,8 @@ def cancel(
     """Cancel the meeting: its facilitator's time is freed and the referral is accepted again, to book anew."""
     now = now or clock.now()
     current = _current(reader, reference)
-    status = ReferralStatus(current.referral["status"])
-    version = int(current.referral["version"])
-    if expected_version is not None and expected_version != version:
-        raise IllegalTransition("cancel_meeting", status, stale=True)
-    check("cancel_meeting", status)
-    existing = current.meeting
-    if existing is None or existing.get("status") != "scheduled":
-        raise IllegalTransition("cancel_meeting", status, stale=True)
+    status, version = current.status, current.version
+    existing = current.allow("cancel_meeting", expected_version, needs_meeting=True)
     at = _iso(now)
     meeting, event, deletes = _cancellation(existing, reason=request.reason, settings=settings, now=now)
     block_writes = [(delete, False) for delete in deletes]
@@ -589,14 +601,8 @@ def record_outcome(
     opens its first review; one that did not take place returns the referral to accepted, to book again."""
     now = now or clock.now()
     current = _current(reader, reference)
-    status = ReferralStatus(current.referral["status"])
-    version = int(current.referral["version"])
-    if expected_version is not None and expected_version != version:
-        raise IllegalTransition("record_outcome", status, stale=True)
-    check("record_outcome", status)
-    existing = current.meeting
-    if existing is None or existing.get("status") != "scheduled":
-        raise IllegalTransition("record_outcome", status, stale=True)
+    status, version = current.status, current.version
+    existing = current.allow("record_outcome", expected_version, needs_meeting=True)
     if outcome.held and outcome.held_on is not None and outcome.held_on > now.date():
         raise OutcomeTooEarly()
     at = _iso(now)

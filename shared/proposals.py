@@ -93,7 +93,7 @@ def propose(
     now: datetime,
 ) -> Proposal | None:
     """Write the referral's proposal once; None when it already has one (a duplicate event) or is gone."""
-    referral = reader.item({table.PARTITION_KEY: table.referral_pk(reference), table.SORT_KEY: "REFERRAL"})
+    referral = reader.referral(reference)
     if referral is None:
         return None
     facilitators = [f for f in reader.partition_of(FACILITATORS_PK) if f.get(table.KIND_ATTRIBUTE) == KIND_FACILITATOR]

@@ -185,15 +185,7 @@ class ReferralReader:
         self._client = client
 
     def referral(self, reference: str) -> dict[str, Any] | None:
-        key = {table.PARTITION_KEY: table.referral_pk(reference), table.SORT_KEY: "REFERRAL"}
-        try:
-            response = self._client().get_item(TableName=self._table, Key=to_item(key), ConsistentRead=True)
-        except ClientError as exc:
-            raise _translate(exc, self._table) from exc
-        except BotoCoreError as exc:
-            raise ServiceUnavailable(f"DynamoDB could not be reached: {exc}") from exc
-        item = response.get("Item")
-        return from_item(item) if item else None
+        return self.item({table.PARTITION_KEY: table.referral_pk(reference), table.SORT_KEY: "REFERRAL"})
 
     def partition(self, reference: str) -> list[dict[str, Any]]:
         """The referral and everything under it (audit trail, meeting, plan, reviews, emails)."""

@@ -8,6 +8,7 @@ refuses a valid token without the `coordinators` group (403).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -60,6 +61,18 @@ def _answer(status: int, body: Any, headers: dict[str, str] | None = None) -> Re
 
 def _actor() -> Actor:
     return actor_from(app.current_event.raw_event)
+
+
+def _apply(operation: Callable[..., dict[str, Any]], actor: Actor, *args: Any) -> dict[str, Any]:
+    """Run one change to a referral as the caller, conditional on the version they read (If-Match)."""
+    return operation(
+        *args,
+        actor=actor,
+        expected_version=_expected_version(),
+        reader=_reader(),
+        settings=get_settings(),
+        correlation_id=logger.get_correlation_id() or "none",
+    )
 
 
 def _etag(version: int) -> dict[str, str]:
@@ -130,15 +143,7 @@ def availability(facilitator_id: str) -> Response[str]:
 def book_meeting(reference: str) -> Response[str]:
     actor = _actor()
     body = _body(meetings.MeetingRequest)
-    outcome = meetings.book_or_move(
-        reference,
-        body,
-        actor=actor,
-        expected_version=_expected_version(),
-        reader=_reader(),
-        settings=get_settings(),
-        correlation_id=logger.get_correlation_id() or "none",
-    )
+    outcome = _apply(meetings.book_or_move, actor, reference, body)
     logger.info("Meeting booked", extra={"reference": reference, "sequence": outcome["meeting"]["sequence"]})
     metrics.add_metric(name="MeetingsBooked", unit=MetricUnit.Count, value=1)
     return _answer(200, outcome, _etag(outcome["version"]))
@@ -148,15 +153,7 @@ def book_meeting(reference: str) -> Response[str]:
 def cancel_meeting(reference: str) -> Response[str]:
     actor = _actor()
     body = _body(meetings.CancelRequest)
-    outcome = meetings.cancel(
-        reference,
-        body,
-        actor=actor,
-        expected_version=_expected_version(),
-        reader=_reader(),
-        settings=get_settings(),
-        correlation_id=logger.get_correlation_id() or "none",
-    )
+    outcome = _apply(meetings.cancel, actor, reference, body)
     logger.info("Meeting cancelled", extra={"reference": reference})
     metrics.add_metric(name="MeetingsCancelled", unit=MetricUnit.Count, value=1)
     return _answer(200, outcome, _etag(outcome["version"]))
@@ -166,15 +163,7 @@ def cancel_meeting(reference: str) -> Response[str]:
 def meeting_outcome(reference: str) -> Response[str]:
     actor = _actor()
     body = _body(meetings.Outcome)
-    outcome = meetings.record_outcome(
-        reference,
-        body,
-        actor=actor,
-        expected_version=_expected_version(),
-        reader=_reader(),
-        settings=get_settings(),
-        correlation_id=logger.get_correlation_id() or "none",
-    )
+    outcome = _apply(meetings.record_outcome, actor, reference, body)
     logger.info("Meeting outcome recorded", extra={"reference": reference, "status": outcome["status"]})
     metrics.add_metric(name="MeetingsHeld" if body.held else "MeetingsNotHeld", unit=MetricUnit.Count, value=1)
     return _answer(200, outcome, _etag(outcome["version"]))
@@ -210,16 +199,7 @@ def decision(reference: str, action: str) -> Response[str]:
     except ValueError:
         raise NotFound(reference) from None
     body = _body(DecisionBody)
-    outcome = decide(
-        reference,
-        chosen,
-        body,
-        actor=actor,
-        expected_version=_expected_version(),
-        reader=_reader(),
-        settings=get_settings(),
-        correlation_id=logger.get_correlation_id() or "none",
-    )
+    outcome = _apply(decide, actor, reference, chosen, body)
     logger.info("Referral decided", extra={"reference": reference, "decision": chosen.value})
     metrics.add_metric(name=DECISION_METRICS[chosen], unit=MetricUnit.Count, value=1)
     return _answer(200, outcome, _etag(outcome["version"]))

@@ -5,14 +5,13 @@ from __future__ import annotations
 from aws_cdk import Duration
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.constants import EVENT_RELAY
 from infra.constructs.bus import Bus
+from infra.constructs.consumer import dead_letter_queue
 from infra.constructs.data import Data
 from infra.constructs.function import FamilynetFunction
-from infra.nag import acknowledge
 from shared import table as layout
 from shared.config import ENV_EVENT_BUS_NAME
 
@@ -33,18 +32,7 @@ class EventRelay(Construct):
             timeout=Duration.seconds(30),
         ).function
         # Records that still fail after retries and bisection: their stream coordinates land here for a redrive.
-        self.dead_letters = sqs.Queue(
-            self,
-            "DeadLetters",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        acknowledge(
-            self.dead_letters,
-            "AwsSolutions-SQS3",
-            "This queue is itself the dead-letter destination of the relay's stream event source mapping.",
-        )
+        self.dead_letters = dead_letter_queue(self, "DeadLetters", of="the relay's stream event source mapping")
         self.function.add_event_source(
             sources.DynamoEventSource(
                 data.table,

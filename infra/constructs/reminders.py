@@ -8,12 +8,11 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_scheduler as scheduler
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.constants import REMINDERS
 from infra.constructs.bus import Bus
-from infra.constructs.consumer import EventConsumer
+from infra.constructs.consumer import EventConsumer, dead_letter_queue
 from infra.constructs.function import FamilynetFunction
 from infra.nag import acknowledge
 from shared.config import (
@@ -31,18 +30,7 @@ class Reminders(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, bus: Bus, layer: lambda_.ILayerVersion) -> None:
         super().__init__(scope, construct_id)
         self.group = scheduler.CfnScheduleGroup(self, "Reviews", name=SCHEDULE_GROUP)
-        self.dead_letters = sqs.Queue(
-            self,
-            "DeadLetters",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        acknowledge(
-            self.dead_letters,
-            "AwsSolutions-SQS3",
-            "This queue is itself the dead-letter queue of the review reminder schedules.",
-        )
+        self.dead_letters = dead_letter_queue(self, "DeadLetters", of="the review reminder schedules")
         self.role = iam.Role(
             self,
             "SchedulerRole",
