@@ -42,6 +42,8 @@ STAFF_ROUTES = (
     "PUT /referrals/{reference}/meeting",
     "DELETE /referrals/{reference}/meeting",
     "POST /referrals/{reference}/meeting/outcome",
+    "POST /referrals/{reference}/reviews",
+    "PUT /referrals/{reference}/reviews/{number}",
 )
 FORM_RATE_LIMIT = 50  # a page and its four files per visitor
 FORM_BURST_LIMIT = 100

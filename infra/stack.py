@@ -30,7 +30,7 @@ class FamilynetStack(Stack):
         self.intake = Intake(self, "IntakeService", data=self.data, api=self.api, layer=layer)
         self.event_relay = EventRelay(self, "EventRelay", data=self.data, bus=self.bus, layer=layer)
         self.feedback = Feedback(self, "Feedback", data=self.data, bus=self.bus, layer=layer)
-        self.reminders = Reminders(self, "Reminders", bus=self.bus, layer=layer)
+        self.reminders = Reminders(self, "Reminders", data=self.data, bus=self.bus, layer=layer)
         self.staff_auth = StaffAuth(self, "StaffAuth")
         self.scheduling = Scheduling(
             self, "Scheduling", data=self.data, bus=self.bus, api=self.api, auth=self.staff_auth, layer=layer

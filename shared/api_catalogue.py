@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from shared.coordination import DecisionBody
 from shared.meetings import Availability, CancelRequest, MeetingRequest, Outcome
 from shared.referrals import ReferralStatus, ReferralSubmission
+from shared.reviews import ReviewMove, ReviewRequest
 
 DOCUMENT = Path(__file__).resolve().parent.parent / "docs" / "openapi.json"
 TITLE = "familynet"
@@ -34,6 +35,12 @@ FACILITATOR = {
     "in": "path",
     "required": True,
     "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,39}$"},
+}
+REVIEW_NUMBER = {
+    "name": "number",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1, "maximum": 999},
 }
 IF_MATCH = {
     "name": "If-Match",
@@ -178,6 +185,24 @@ OPERATIONS = (
         body=Outcome,
         responses=_CHANGE,
         parameters=(REFERENCE, IF_MATCH),
+    ),
+    Operation(
+        "POST /referrals/{reference}/reviews",
+        "Record the open review: continue, adjust the support package, or close the plan; opens the next review",
+        body=ReviewRequest,
+        responses={**_CHANGE, "422": "Problems to fix, field by field (dates, a package for adjust)"},
+        parameters=(REFERENCE, IF_MATCH),
+    ),
+    Operation(
+        "PUT /referrals/{reference}/reviews/{number}",
+        "Move an open review to another date, with a reason (its reminder moves with it)",
+        body=ReviewMove,
+        responses={
+            **_CHANGE,
+            "404": "No referral with this reference, or no such review",
+            "409": "Illegal or stale, or the review is no longer open",
+        },
+        parameters=(REFERENCE, REVIEW_NUMBER, IF_MATCH),
     ),
 )
 

@@ -22,6 +22,9 @@ ENV_SCHEDULER_ROLE_ARN = "SCHEDULER_ROLE_ARN"
 ENV_REMINDERS_DLQ_ARN = "REMINDERS_DLQ_ARN"
 ENV_EVENT_BUS_ARN = "EVENT_BUS_ARN"
 ENV_REVIEW_LEAD_WORKING_DAYS = "REVIEW_LEAD_WORKING_DAYS"
+ENV_DECISION_WORKING_DAYS = "DECISION_WORKING_DAYS"
+ENV_FEEDBACK_WORKING_DAYS = "FEEDBACK_WORKING_DAYS"
+ENV_REVIEW_ESCALATION_WORKING_DAYS = "REVIEW_ESCALATION_WORKING_DAYS"
 
 # One CloudWatch namespace for every function; each function's `service` dimension tells them apart.
 METRICS_NAMESPACE = "Familynet"
@@ -51,6 +54,12 @@ class Settings(BaseModel):
     reminders_dlq_arn: str | None = None
     event_bus_arn: str = Field(default="arn:aws:events:eu-west-2:123456789012:event-bus/familynet")
     review_lead_working_days: int = Field(default=5, ge=0, le=30)
+    # Deadline clocks (working days, England): a decision on a professional's request, the meeting held after
+    # acceptance (meeting_target_working_days above), feedback sent after the meeting; an overdue review is
+    # escalated again every review_escalation_working_days while it stays overdue.
+    decision_working_days: int = Field(default=2, ge=1, le=60)
+    feedback_working_days: int = Field(default=5, ge=1, le=60)
+    review_escalation_working_days: int = Field(default=5, ge=1, le=60)
 
     @classmethod
     def from_environ(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -70,6 +79,9 @@ class Settings(BaseModel):
             "reminders_dlq_arn": env.get(ENV_REMINDERS_DLQ_ARN),
             "event_bus_arn": env.get(ENV_EVENT_BUS_ARN),
             "review_lead_working_days": env.get(ENV_REVIEW_LEAD_WORKING_DAYS),
+            "decision_working_days": env.get(ENV_DECISION_WORKING_DAYS),
+            "feedback_working_days": env.get(ENV_FEEDBACK_WORKING_DAYS),
+            "review_escalation_working_days": env.get(ENV_REVIEW_ESCALATION_WORKING_DAYS),
         }
         return cls.model_validate({k: v for k, v in values.items() if v not in (None, "")})
 

@@ -103,6 +103,8 @@ def list_referrals(reader: ReferralReader, status: ReferralStatus, limit: int, c
 
 def referral_view(reader: ReferralReader, reference: str) -> dict[str, Any]:
     """The referral with everything under it, as a coordinator needs it on one screen."""
+    from shared.reviews import review_view  # noqa: PLC0415 - reviews builds on this module
+
     items = reader.partition(check_reference(reference))
     by_kind: dict[str, list[dict[str, Any]]] = {}
     for item in items:
@@ -121,10 +123,7 @@ def referral_view(reader: ReferralReader, reference: str) -> dict[str, Any]:
         "meeting": _meeting(by_kind.get("meeting")),
         "proposals": _proposals(by_kind.get("proposals")),
         "plan": _plan(by_kind.get("plan")),
-        "reviews": [
-            {key: r[key] for key in ("review_number", "due_on", "status") if key in r}
-            for r in sorted(by_kind.get("review", []), key=lambda r: r[table.SORT_KEY])
-        ],
+        "reviews": [review_view(r) for r in sorted(by_kind.get("review", []), key=lambda r: r[table.SORT_KEY])],
         "emails": [
             {key: e.get(key) for key in ("template", "to", "recipient_kind", "subject", "status", "created_at")}
             for e in sorted(by_kind.get("email", []), key=lambda e: (e.get("created_at", ""), e[table.SORT_KEY]))
@@ -150,7 +149,16 @@ def _proposals(found: list[dict[str, Any]] | None) -> dict[str, Any] | None:
 def _plan(found: list[dict[str, Any]] | None) -> dict[str, Any] | None:
     if not found:
         return None
-    keys = ("meeting_id", "agreed_on", "network_actions", "support_package", "first_review_due_on")
+    keys = (
+        "meeting_id",
+        "agreed_on",
+        "network_actions",
+        "support_package",
+        "first_review_due_on",
+        "next_review_due_on",
+        "plan_status",
+        "last_review_number",
+    )
     return {key: found[0][key] for key in keys if key in found[0]}
 
 

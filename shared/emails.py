@@ -35,6 +35,7 @@ SUBJECTS = {
     "review_due": "Review due: {reference}",
     "review_overdue": "Review overdue: {reference}",
     "bounce_notice": "Email not delivered: {reference}",
+    "deadline_breached": "Deadline missed: {reference}",
 }
 # SES answers these when a retry may succeed; anything else about the message itself is permanent.
 _TRANSIENT = {

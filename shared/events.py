@@ -230,6 +230,20 @@ class ReviewOverdue(_ReviewEvent):
     escalation: int = Field(ge=1, description="1 for the first escalation, then one more every 5 working days.")
 
 
+class ReviewRescheduled(_ReviewEvent):
+    """A coordinator moved an open review to another date: its reminder moves with it."""
+
+    detail_type: ClassVar[str] = "ReviewRescheduled"
+    example: ClassVar[dict[str, Any]] = {
+        "reference": _REF,
+        "review_number": 1,
+        "due_on": "2027-03-22",
+        "previous_due_on": "2027-03-08",
+    }
+
+    previous_due_on: date
+
+
 class ReviewCompleted(_ReviewEvent):
     detail_type: ClassVar[str] = "ReviewCompleted"
     example: ClassVar[dict[str, Any]] = {
@@ -311,6 +325,7 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         ReviewScheduled,
         ReviewDue,
         ReviewOverdue,
+        ReviewRescheduled,
         ReviewCompleted,
         EmailBounced,
         EmailComplained,

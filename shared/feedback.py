@@ -16,6 +16,7 @@ from typing import Any
 from shared import emails, table
 from shared.config import Settings
 from shared.events import (
+    DeadlineBreached,
     Event,
     EventData,
     MeetingCancelled,
@@ -45,7 +46,16 @@ HANDLED_EVENTS: tuple[type[EventData], ...] = (
     MeetingHeld,
     ReviewDue,
     ReviewOverdue,
+    DeadlineBreached,
 )
+# What each deadline clock measures, in the coordinators' words. An overdue review's breach sends no email of its
+# own: the review's escalation (ReviewOverdue) already tells the coordinators.
+DEADLINES = {
+    "acknowledgement": "acknowledging the referral",
+    "decision": "a decision on the professional's request for a Family Network meeting",
+    "meeting_held": "holding the Family Network meeting after the referral was accepted",
+    "feedback_sent": "sending feedback to the referrer after the meeting",
+}
 
 
 @dataclass(frozen=True)
@@ -109,9 +119,23 @@ def emails_for(
                 },
             )
         )
+    elif isinstance(data, DeadlineBreached) and data.clock in DEADLINES:
+        breach = {
+            "what": DEADLINES[data.clock],
+            "target_working_days": data.target_working_days,
+            "started_on": _day(data.started_on),
+            "due_on": _day(data.due_on),
+        }
+        found.append(
+            emails.render(
+                "deadline_breached", settings.coordinators_email, {**context, **breach}, recipient_kind="coordinators"
+            )
+        )
     elif isinstance(data, ReviewDue | ReviewOverdue):
         template = "review_due" if isinstance(data, ReviewDue) else "review_overdue"
         extra = {"review_number": data.review_number, "due_on": _day(data.due_on)}
+        if isinstance(data, ReviewOverdue):
+            extra |= {"working_days_overdue": data.working_days_overdue, "escalation": data.escalation}
         to_referrer.append((template, extra))
         if isinstance(data, ReviewOverdue):  # escalation: the coordinators hear of it too
             found.append(

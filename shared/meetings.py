@@ -151,7 +151,7 @@ def list_facilitators(reader: ReferralReader) -> list[dict[str, Any]]:
 
 # --- meetings ---------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class _Current:
+class CurrentState:
     referral: dict[str, Any]
     meeting: dict[str, Any] | None
 
@@ -178,16 +178,16 @@ class _Current:
         return self.scheduled or {}
 
 
-def _current(reader: ReferralReader, reference: str) -> _Current:
+def current_state(reader: ReferralReader, reference: str) -> CurrentState:
     items = reader.partition(check_reference(reference))
     referral = next((i for i in items if i.get(table.KIND_ATTRIBUTE) == table.KIND_REFERRAL), None)
     if referral is None:
         raise NotFound(reference)
     meeting = next((i for i in items if i.get(table.KIND_ATTRIBUTE) == KIND_MEETING), None)
-    return _Current(referral, meeting)
+    return CurrentState(referral, meeting)
 
 
-def _referral_update(settings: Settings, reference: str, version: int, to_status: ReferralStatus, at: str) -> Any:
+def referral_update(settings: Settings, reference: str, version: int, to_status: ReferralStatus, at: str) -> Any:
     return {
         "Update": {
             "TableName": settings.table_name,
@@ -231,7 +231,7 @@ def _block_delete(settings: Settings, facilitator_id: str, block: str, meeting_i
     }
 
 
-def _audit(
+def audit_entry(
     reference: str, *, at: str, actor: Actor, action: str, changes: dict[str, Any], event_id: str, cid: str
 ) -> Any:
     return {
@@ -292,7 +292,7 @@ def book_or_move(
 ) -> dict[str, Any]:
     """Book the referral's meeting, or move it (another time, venue or facilitator)."""
     now = now or clock.now()
-    current = _current(reader, reference)
+    current = current_state(reader, reference)
     status, version, existing = current.status, current.version, current.scheduled
     action = "move_meeting" if existing else "book_meeting"
     current.allow(action, expected_version)
@@ -363,7 +363,7 @@ def book_or_move(
     }
     if not existing:
         changes["status"] = {"from": status.value, "to": ReferralStatus.MEETING_SCHEDULED.value}
-    audit = _audit(
+    audit = audit_entry(
         reference,
         at=at,
         actor=actor,
@@ -372,7 +372,7 @@ def book_or_move(
         event_id=envelope.metadata.event_id,
         cid=correlation_id,
     )
-    head = [_referral_update(settings, reference, version, ReferralStatus.MEETING_SCHEDULED, at), meeting_write]
+    head = [referral_update(settings, reference, version, ReferralStatus.MEETING_SCHEDULED, at), meeting_write]
     _commit(
         settings,
         reference,
@@ -435,14 +435,14 @@ def cancel(
 ) -> dict[str, Any]:
     """Cancel the meeting: its facilitator's time is freed and the referral is accepted again, to book anew."""
     now = now or clock.now()
-    current = _current(reader, reference)
+    current = current_state(reader, reference)
     status, version = current.status, current.version
     existing = current.allow("cancel_meeting", expected_version, needs_meeting=True)
     at = _iso(now)
     meeting, event, deletes = _cancellation(existing, reason=request.reason, settings=settings, now=now)
     block_writes = [(delete, False) for delete in deletes]
     envelope = new_event(event, correlation_id=correlation_id, occurred_at=now)
-    audit = _audit(
+    audit = audit_entry(
         reference,
         at=at,
         actor=actor,
@@ -452,7 +452,7 @@ def cancel(
         cid=correlation_id,
     )
     head = [
-        _referral_update(settings, reference, version, ReferralStatus.ACCEPTED, at),
+        referral_update(settings, reference, version, ReferralStatus.ACCEPTED, at),
         put(meeting, settings.table_name, "version = :v", {":v": int(existing["version"])}),
     ]
     _commit(
@@ -560,29 +560,20 @@ def _plan_items(
                 "meeting_id": existing["meeting_id"],
                 "agreed_on": outcome.held_on.isoformat() if outcome.held_on else None,
                 **plan.model_dump(mode="json"),
+                "next_review_due_on": plan.first_review_due_on.isoformat(),
+                "plan_status": "active",
                 "version": 1,
             },
             settings.table_name,
             f"attribute_not_exists({table.PARTITION_KEY})",
         )
     )
-    extra.append(
-        put(
-            {
-                table.PARTITION_KEY: pk,
-                table.SORT_KEY: "REVIEW#001",
-                table.KIND_ATTRIBUTE: "review",
-                "reference": reference,
-                "review_number": 1,
-                "due_on": plan.first_review_due_on.isoformat(),
-                "status": "scheduled",
-                table.REVIEW_DUE_INDEX_PK: "open",
-                table.REVIEW_DUE_INDEX_SK: f"{plan.first_review_due_on.isoformat()}#{reference}",
-            },
-            settings.table_name,
-            f"attribute_not_exists({table.PARTITION_KEY})",
-        )
+    from shared.reviews import review_item  # noqa: PLC0415 - reviews builds on this module
+
+    first = review_item(
+        reference, 1, plan.first_review_due_on, scheduled_on=outcome.held_on or plan.first_review_due_on
     )
+    extra.append(put(first, settings.table_name, f"attribute_not_exists({table.PARTITION_KEY})"))
     return extra
 
 
@@ -600,7 +591,7 @@ def record_outcome(
     """Held (with the plan, if one was agreed) or not held. A held meeting with a plan makes the plan active and
     opens its first review; one that did not take place returns the referral to accepted, to book again."""
     now = now or clock.now()
-    current = _current(reader, reference)
+    current = current_state(reader, reference)
     status, version = current.status, current.version
     existing = current.allow("record_outcome", expected_version, needs_meeting=True)
     if outcome.held and outcome.held_on is not None and outcome.held_on > now.date():
@@ -627,7 +618,7 @@ def record_outcome(
         to_status = ReferralStatus.PLAN_ACTIVE
         extra = _plan_items(reference, meeting=existing, outcome=outcome, plan=plan, settings=settings)
     head = [
-        _referral_update(settings, reference, version, to_status, at),
+        referral_update(settings, reference, version, to_status, at),
         put(meeting, settings.table_name, "version = :v", {":v": int(existing["version"])}),
     ]
     audit_changes: dict[str, Any] = {
@@ -652,7 +643,7 @@ def record_outcome(
     action = "meeting.held" if outcome.held else "meeting.not_held"
     items.append(
         put(
-            _audit(
+            audit_entry(
                 reference,
                 at=at,
                 actor=actor,

@@ -1,5 +1,9 @@
 """Review reminders: one EventBridge Scheduler one-time schedule per open review, which puts ReviewDue on the bus
-a lead time (working days) before the review is due, at 09:00 in Europe/London, then deletes itself."""
+a lead time (working days) before the review is due, at 09:00 in Europe/London, then deletes itself.
+
+The schedule follows the review item in the table: created when a plan is agreed or a review opens the next one,
+moved when the review moves, deleted when the review is completed or the referral withdrawn. Each change is
+checked against the table first, so events arriving twice or out of order cannot resurrect a closed review."""
 
 from __future__ import annotations
 
@@ -10,12 +14,37 @@ from zoneinfo import ZoneInfo
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared import aws
+from shared import aws, table
 from shared.config import Settings
 from shared.errors import ServiceUnavailable
-from shared.events import EVENT_SOURCE, ReviewDue, new_event
+from shared.events import (
+    EVENT_SOURCE,
+    EventData,
+    MeetingHeld,
+    ReferralAccepted,
+    ReferralReceived,
+    ReferralWithdrawn,
+    ReviewCompleted,
+    ReviewDue,
+    ReviewRescheduled,
+    new_event,
+)
+from shared.referral_store import ReferralReader
+from shared.reviews import KIND_REVIEW, OPEN_STATES, cancel_open_review, review_sort_key
 from shared.working_days import subtract_working_days
 
+# The events the reminders function's queue subscribes to (infra/constructs/reminders.py builds its rule from this).
+HANDLED_EVENTS: tuple[type[EventData], ...] = (
+    ReferralReceived,
+    ReferralAccepted,
+    ReferralWithdrawn,
+    MeetingHeld,
+    ReviewDue,
+    ReviewRescheduled,
+    ReviewCompleted,
+)
+DAILY_CHECK_INPUT = {"task": "daily_check"}
+DAILY_CHECK_CRON = "cron(0 7 * * ? *)"  # 07:00 every day, Europe/London
 REMIND_AT = time(9, 0)
 TIMEZONE = "Europe/London"
 _NAMESPACE = uuid.UUID("5b0c1f9e-6a57-4c59-9d59-0f3c8f1d2a10")
@@ -25,25 +54,49 @@ def schedule_name(reference: str, review_number: int) -> str:
     return f"review-{reference}-{review_number:03d}"
 
 
-def delete_reviews(reference: str, *, settings: Settings) -> int:
-    """A withdrawn referral (or a closed plan) has no review to remind: delete its schedules."""
-    client = aws.scheduler()
-    deleted = 0
+def delete_schedule(reference: str, review_number: int, *, settings: Settings) -> bool:
+    """Delete one review's schedule; False if there was none (fired already, or deleted by a repeated event)."""
     try:
-        pages = client.get_paginator("list_schedules").paginate(
-            GroupName=settings.schedule_group, NamePrefix=f"review-{reference}-"
-        )
-        for page in pages:
-            for schedule in page.get("Schedules", []):
-                try:
-                    client.delete_schedule(GroupName=settings.schedule_group, Name=schedule["Name"])
-                    deleted += 1
-                except ClientError as exc:
-                    if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
-                        raise
-    except (ClientError, BotoCoreError) as exc:
+        aws.scheduler().delete_schedule(GroupName=settings.schedule_group, Name=schedule_name(reference, review_number))
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            return False
         raise ServiceUnavailable(f"EventBridge Scheduler failed: {type(exc).__name__}") from exc
+    except BotoCoreError as exc:
+        raise ServiceUnavailable(f"EventBridge Scheduler failed: {type(exc).__name__}") from exc
+    return True
+
+
+def delete_reviews(reference: str, *, settings: Settings, reader: ReferralReader) -> int:
+    """A withdrawn referral has no review to remind: its open reviews are cancelled (they leave the overdue
+    sweep's index) and every review's schedule is deleted, by name (no ListSchedules, so no `*` in IAM)."""
+    deleted = 0
+    for review in reader.partition(reference):
+        if review.get(table.KIND_ATTRIBUTE) != KIND_REVIEW:
+            continue
+        if review.get("status") in OPEN_STATES:
+            cancel_open_review(review, settings=settings)
+        deleted += delete_schedule(reference, int(review["review_number"]), settings=settings)
     return deleted
+
+
+def open_due_date(reader: ReferralReader, reference: str, review_number: int) -> date | None:
+    """The review's due date as the table has it now, if it is still open (events may arrive out of order)."""
+    review = reader.item(
+        {table.PARTITION_KEY: table.referral_pk(reference), table.SORT_KEY: review_sort_key(review_number)}
+    )
+    if review is None or review.get("status") not in OPEN_STATES:
+        return None
+    return date.fromisoformat(review["due_on"])
+
+
+def follow_review(
+    reference: str, review_number: int, due_on: date, *, settings: Settings, reader: ReferralReader, correlation_id: str
+) -> dict[str, Any] | None:
+    """Make the review's schedule match the table: create or move it while the review is open at `due_on`."""
+    if open_due_date(reader, reference, review_number) != due_on:
+        return None  # completed, cancelled or moved since: a later event (or none) decides
+    return schedule_review(reference, review_number, due_on, settings=settings, correlation_id=correlation_id)
 
 
 def remind_on(due_on: date, settings: Settings) -> date:

@@ -19,10 +19,16 @@ FACILITATOR_INDEX = "by_facilitator"
 FACILITATOR_INDEX_PK = "facilitator_key"
 FACILITATOR_INDEX_SK = "facilitator_slot"
 
+# Running deadline clocks by the date they fall due (the daily clock check).
+DEADLINE_INDEX = "by_deadline"
+DEADLINE_INDEX_PK = "deadline_key"
+DEADLINE_INDEX_SK = "deadline_on"
+
 GLOBAL_SECONDARY_INDEXES = {
     STATUS_INDEX: (STATUS_INDEX_PK, STATUS_INDEX_SK),
     REVIEW_DUE_INDEX: (REVIEW_DUE_INDEX_PK, REVIEW_DUE_INDEX_SK),
     FACILITATOR_INDEX: (FACILITATOR_INDEX_PK, FACILITATOR_INDEX_SK),
+    DEADLINE_INDEX: (DEADLINE_INDEX_PK, DEADLINE_INDEX_SK),
 }
 
 # What kind of item a row is; the event relay's stream filter matches KIND_OUTBOX_EVENT.

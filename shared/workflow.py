@@ -1,7 +1,7 @@
 """The referral's state machine: which decision may move a referral from which state, and to which.
 
 ```
-received ──accept──▶ accepted ──▶ meeting_scheduled ──▶ meeting_held ──▶ plan_active ──▶ closed
+received ──accept──▶ accepted ──▶ meeting_scheduled ──▶ meeting_held ──▶ plan_active ──review(close)──▶ closed
     └─decline(reason)─▶ declined
     └─withdraw(reason) from any open state ─▶ withdrawn
 ```
@@ -43,6 +43,9 @@ MEETING_ACTIONS: dict[str, frozenset[S]] = {
     "move_meeting": frozenset({S.MEETING_SCHEDULED}),
     "cancel_meeting": frozenset({S.MEETING_SCHEDULED}),
     "record_outcome": frozenset({S.MEETING_SCHEDULED}),
+    # A plan in force is reviewed (a review may close it, closing the referral) and its open review may move.
+    "record_review": frozenset({S.PLAN_ACTIVE}),
+    "move_review": frozenset({S.PLAN_ACTIVE}),
 }
 _CANNOT = {
     "accept": "be accepted",
@@ -52,6 +55,8 @@ _CANNOT = {
     "move_meeting": "have its meeting moved",
     "cancel_meeting": "have its meeting cancelled",
     "record_outcome": "have a meeting outcome recorded",
+    "record_review": "have a review recorded (only a plan in force is reviewed)",
+    "move_review": "have a review moved (only a plan in force is reviewed)",
 }
 
 

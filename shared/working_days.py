@@ -35,3 +35,13 @@ def add_working_days(start: date, days: int) -> date:
         if is_working_day(current):
             left -= 1
     return current
+
+
+def working_days_between(start: date, end: date) -> int:
+    """How many working days fall after `start` up to and including `end` (0 when end is not after start)."""
+    count, current = 0, start
+    while current < end:
+        current += timedelta(days=1)
+        if is_working_day(current):
+            count += 1
+    return count

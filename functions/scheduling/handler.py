@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
 
-from shared import clock, meetings
+from shared import clock, meetings, reviews
 from shared.config import get_settings
 from shared.coordination import (
     MAX_PAGE,
@@ -166,6 +166,30 @@ def meeting_outcome(reference: str) -> Response[str]:
     outcome = _apply(meetings.record_outcome, actor, reference, body)
     logger.info("Meeting outcome recorded", extra={"reference": reference, "status": outcome["status"]})
     metrics.add_metric(name="MeetingsHeld" if body.held else "MeetingsNotHeld", unit=MetricUnit.Count, value=1)
+    return _answer(200, outcome, _etag(outcome["version"]))
+
+
+@app.post("/referrals/<reference>/reviews")
+def record_review(reference: str) -> Response[str]:
+    actor = _actor()
+    body = _body(reviews.ReviewRequest)
+    outcome = _apply(reviews.record_review, actor, reference, body)
+    logger.info("Review recorded", extra={"reference": reference, "outcome": body.outcome})
+    metrics.add_metric(name="ReviewsCompleted", unit=MetricUnit.Count, value=1)
+    if body.outcome == "close":
+        metrics.add_metric(name="PlansClosed", unit=MetricUnit.Count, value=1)
+    return _answer(200, outcome, _etag(outcome["version"]))
+
+
+@app.put("/referrals/<reference>/reviews/<number>")
+def move_review(reference: str, number: str) -> Response[str]:
+    actor = _actor()
+    if not number.isdigit() or not 1 <= int(number) <= 999:
+        raise HttpError(404, "A review number is a whole number from 1")
+    body = _body(reviews.ReviewMove)
+    outcome = _apply(reviews.move_review, actor, reference, int(number), body)
+    logger.info("Review moved", extra={"reference": reference, "review_number": int(number)})
+    metrics.add_metric(name="ReviewsMoved", unit=MetricUnit.Count, value=1)
     return _answer(200, outcome, _etag(outcome["version"]))
 
 

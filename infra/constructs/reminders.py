@@ -1,7 +1,12 @@
-"""Review reminders: the reminders function, the schedule group its schedules live in, the role EventBridge
-Scheduler assumes to put ReviewDue on the bus, and the DLQ of reminders that could not be delivered."""
+"""Review reminders and deadline clocks: the reminders function, the schedule group its review schedules live in,
+its daily check (07:00 Europe/London), the role EventBridge Scheduler assumes (put ReviewDue on the bus, invoke the
+daily check), the DLQ of what Scheduler could not deliver, and the deadline targets (CDK context
+`familynet:deadlines`, validated like every input)."""
 
 from __future__ import annotations
+
+import json
+from typing import Any
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_events as events
@@ -13,21 +18,52 @@ from constructs import Construct
 from infra.constants import REMINDERS
 from infra.constructs.bus import Bus
 from infra.constructs.consumer import EventConsumer, dead_letter_queue
+from infra.constructs.data import Data
 from infra.constructs.function import FamilynetFunction
 from infra.nag import acknowledge
+from shared import table as layout
 from shared.config import (
+    ENV_DECISION_WORKING_DAYS,
     ENV_EVENT_BUS_ARN,
+    ENV_FEEDBACK_WORKING_DAYS,
+    ENV_MEETING_TARGET_WORKING_DAYS,
     ENV_REMINDERS_DLQ_ARN,
+    ENV_REVIEW_ESCALATION_WORKING_DAYS,
+    ENV_REVIEW_LEAD_WORKING_DAYS,
     ENV_SCHEDULE_GROUP,
     ENV_SCHEDULER_ROLE_ARN,
+    ENV_TABLE_NAME,
+    Settings,
 )
-from shared.events import EVENT_SOURCE, MeetingHeld, ReferralWithdrawn
+from shared.events import EVENT_SOURCE
+from shared.reminders import DAILY_CHECK_CRON, DAILY_CHECK_INPUT, HANDLED_EVENTS, TIMEZONE
 
 SCHEDULE_GROUP = "familynet-reviews"
+DEADLINES_CONTEXT = "familynet:deadlines"
+# Context key → (environment variable, Settings field): e.g. `-c 'familynet:deadlines={"decision": 3}'`.
+DEADLINE_SETTINGS = {
+    "decision": (ENV_DECISION_WORKING_DAYS, "decision_working_days"),
+    "meeting_held": (ENV_MEETING_TARGET_WORKING_DAYS, "meeting_target_working_days"),
+    "feedback_sent": (ENV_FEEDBACK_WORKING_DAYS, "feedback_working_days"),
+    "review_lead": (ENV_REVIEW_LEAD_WORKING_DAYS, "review_lead_working_days"),
+    "review_escalation": (ENV_REVIEW_ESCALATION_WORKING_DAYS, "review_escalation_working_days"),
+}
+
+
+def deadline_environment(context: Any) -> dict[str, str]:
+    """The deadline targets of this deployment, checked by the Settings model (a bad value fails the synth with
+    the field's name), as the reminders function's environment."""
+    given = json.loads(context) if isinstance(context, str) else (context or {})
+    if not isinstance(given, dict) or not set(given) <= set(DEADLINE_SETTINGS):
+        raise ValueError(f"{DEADLINES_CONTEXT} takes an object with the keys {sorted(DEADLINE_SETTINGS)}")
+    settings = Settings.model_validate({DEADLINE_SETTINGS[key][1]: value for key, value in given.items()})
+    return {env: str(getattr(settings, field)) for env, field in DEADLINE_SETTINGS.values()}
 
 
 class Reminders(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, bus: Bus, layer: lambda_.ILayerVersion) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, data: Data, bus: Bus, layer: lambda_.ILayerVersion
+    ) -> None:
         super().__init__(scope, construct_id)
         self.group = scheduler.CfnScheduleGroup(self, "Reviews", name=SCHEDULE_GROUP)
         self.dead_letters = dead_letter_queue(self, "DeadLetters", of="the review reminder schedules")
@@ -46,16 +82,18 @@ class Reminders(Construct):
             self,
             "Reminders",
             name=REMINDERS,
-            description="Keeps one EventBridge Scheduler schedule per open review (ReviewDue before it is due)",
+            description="One Scheduler schedule per open review; the daily check of overdue reviews and deadlines",
             layer=layer,
             environment={
+                ENV_TABLE_NAME: data.table.table_name,
+                **deadline_environment(self.node.try_get_context(DEADLINES_CONTEXT)),
                 ENV_SCHEDULE_GROUP: SCHEDULE_GROUP,
                 ENV_SCHEDULER_ROLE_ARN: self.role.role_arn,
                 ENV_REMINDERS_DLQ_ARN: self.dead_letters.queue_arn,
                 ENV_EVENT_BUS_ARN: bus.bus.event_bus_arn,
             },
             memory_mb=256,
-            timeout=Duration.seconds(30),
+            timeout=Duration.minutes(2),  # the daily check; a queue batch takes a second
         )
         self.function = function.function
         stack = Stack.of(self)
@@ -73,6 +111,45 @@ class Reminders(Construct):
             )
         )
         self.function.add_to_role_policy(iam.PolicyStatement(actions=["iam:PassRole"], resources=[self.role.role_arn]))
+        # The table: reviews and clocks by Query of their two indexes and of one referral's partition (never Scan);
+        # changes are conditional writes in transactions.
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:PutItem"],
+                resources=[data.table.table_arn],
+            )
+        )
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:Query"],
+                resources=[
+                    f"{data.table.table_arn}/index/{layout.REVIEW_DUE_INDEX}",
+                    f"{data.table.table_arn}/index/{layout.DEADLINE_INDEX}",
+                ],
+            )
+        )
+        function.grant_table_key(data.key)
+        # The daily check: Scheduler invokes the function at 07:00 London time (GMT or BST).
+        self.role.add_to_policy(  # the function itself, not its versions (`grant_invoke` would add `:*`)
+            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[self.function.function_arn])
+        )
+        self.daily_check = scheduler.CfnSchedule(
+            self,
+            "DailyCheck",
+            description="Daily check of overdue reviews and deadline clocks",
+            flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
+            schedule_expression=DAILY_CHECK_CRON,
+            schedule_expression_timezone=TIMEZONE,
+            target=scheduler.CfnSchedule.TargetProperty(
+                arn=self.function.function_arn,
+                role_arn=self.role.role_arn,
+                input=json.dumps(DAILY_CHECK_INPUT),
+                retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
+                    maximum_event_age_in_seconds=6 * 3600, maximum_retry_attempts=20
+                ),
+                dead_letter_config=scheduler.CfnSchedule.DeadLetterConfigProperty(arn=self.dead_letters.queue_arn),
+            ),
+        )
         acknowledge(
             self.function.role,  # type: ignore[arg-type]
             f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/{SCHEDULE_GROUP}/*]",
@@ -80,10 +157,10 @@ class Reminders(Construct):
         )
         self.consumer = EventConsumer(
             self,
-            "OnHeld",
+            "OnEvents",
             bus=bus.bus,
             function=self.function,
             event_pattern=events.EventPattern(
-                source=[EVENT_SOURCE], detail_type=[MeetingHeld.detail_type, ReferralWithdrawn.detail_type]
+                source=[EVENT_SOURCE], detail_type=sorted(model.detail_type for model in HANDLED_EVENTS)
             ),
         )

@@ -66,7 +66,9 @@ def test_a_held_meeting_with_a_plan_makes_the_plan_active_and_opens_its_first_re
     view = get_one(cloud, reference)["json"]
     assert view["meeting"]["status"] == "held"
     assert [item["status"] for item in view["plan"]["support_package"]] == ["requested", "approved"]
-    assert view["reviews"] == [{"review_number": 1, "due_on": review_on.isoformat(), "status": "scheduled"}]
+    assert view["reviews"] == [
+        {"review_number": 1, "due_on": review_on.isoformat(), "status": "scheduled", "escalations": 0}
+    ]
     assert view["allowed_actions"] == ["withdraw"]
     relay_outbox(cloud)
     [event] = capture.received()

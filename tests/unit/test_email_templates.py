@@ -53,7 +53,24 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
         },
     ),
     "review_due": ("review_due", {**CONTEXT, "review_number": 1, "due_on": "8 March 2027"}),
-    "review_overdue": ("review_overdue", {**CONTEXT, "review_number": 1, "due_on": "8 March 2027"}),
+    "review_overdue": (
+        "review_overdue",
+        {**CONTEXT, "review_number": 1, "due_on": "8 March 2027", "working_days_overdue": 1, "escalation": 1},
+    ),
+    "review_overdue-again": (
+        "review_overdue",
+        {**CONTEXT, "review_number": 2, "due_on": "8 March 2027", "working_days_overdue": 6, "escalation": 2},
+    ),
+    "deadline_breached": (
+        "deadline_breached",
+        {
+            **CONTEXT,
+            "what": "holding the Family Network meeting after the referral was accepted",
+            "target_working_days": 20,
+            "started_on": "24 November 2026",
+            "due_on": "23 December 2026",
+        },
+    ),
     "bounce_notice": (
         "bounce_notice",
         {

@@ -24,6 +24,7 @@ ARCHITECTURE_EVENTS = {
     "ReviewScheduled",
     "ReviewDue",
     "ReviewOverdue",
+    "ReviewRescheduled",  # beyond the design's table: a moved review moves its reminder (issue 7)
     "ReviewCompleted",
     "EmailBounced",
     "EmailComplained",

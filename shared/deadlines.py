@@ -1,0 +1,337 @@
+"""Deadline clocks and the daily check: practice standards in working days (England, with its bank holidays).
+
+Clocks: `decision` (a professional's request decided), `meeting_held` (after acceptance), `feedback_sent` (after
+the meeting) are items `CLOCK#<name>` in the referral's partition, started by the event that starts them and
+indexed by the day they fall due (`by_deadline`). `review_completed` is the open review's own due date, in the
+reviews-by-due-date index.
+
+The daily check (07:00 Europe/London) reads through those two indexes only what has fallen due (a Query, never a
+Scan: its cost follows what is due, not how many plans exist):
+- a review past its due date is escalated (ReviewOverdue) once, then again every N working days while it stays
+  open; the first escalation is also the `review_completed` clock's breach;
+- a clock past its day is checked against the referral: met or stopped (withdrawn) leaves it quietly; otherwise
+  DeadlineBreached. Either way it leaves the index, so it is read once.
+Every change is conditional (a second run the same day, or two at once, publish nothing twice) and writes its
+event to the outbox in the same transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, Literal
+from zoneinfo import ZoneInfo
+
+from shared import aws, table
+from shared.config import Settings
+from shared.events import DeadlineBreached, EventData, ReviewOverdue, new_event
+from shared.outbox import outbox_item
+from shared.referral_store import Cancelled, from_item, put, to_item, transact
+from shared.referrals import ReferralStatus
+from shared.reviews import OPEN_STATES, cancel_open_review
+from shared.working_days import add_working_days, working_days_between
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+ClockName = Literal["decision", "meeting_held", "feedback_sent"]
+KIND_CLOCK = "clock"
+RUNNING = "running"
+LONDON = ZoneInfo("Europe/London")
+_NAMESPACE = uuid.UUID("0f7f3d55-93a4-4cf0-8d3e-52b1e53f6a2e")
+
+
+def target_working_days(clock: ClockName, settings: Settings) -> int:
+    return {
+        "decision": settings.decision_working_days,
+        "meeting_held": settings.meeting_target_working_days,
+        "feedback_sent": settings.feedback_working_days,
+    }[clock]
+
+
+def london_day(moment: datetime) -> date:
+    return moment.astimezone(LONDON).date()
+
+
+def start_clock(
+    reference: str,
+    clock: ClockName,
+    started_on: date,
+    *,
+    settings: Settings,
+    client: Callable[[], DynamoDBClient] = aws.dynamodb,
+) -> date | None:
+    """Start a clock once (a repeated event finds it started); return the day it falls due, or None if started."""
+    target = target_working_days(clock, settings)
+    due_on = add_working_days(started_on, target)
+    item = {
+        table.PARTITION_KEY: table.referral_pk(reference),
+        table.SORT_KEY: f"CLOCK#{clock}",
+        table.KIND_ATTRIBUTE: KIND_CLOCK,
+        "reference": reference,
+        "clock": clock,
+        "started_on": started_on.isoformat(),
+        "target_working_days": target,
+        "due_on": due_on.isoformat(),
+        "status": RUNNING,
+        table.DEADLINE_INDEX_PK: RUNNING,
+        table.DEADLINE_INDEX_SK: f"{due_on.isoformat()}#{reference}#{clock}",
+    }
+    try:
+        transact(
+            [put(item, settings.table_name, f"attribute_not_exists({table.PARTITION_KEY})")],
+            settings.table_name,
+            client,
+        )
+    except Cancelled:
+        return None
+    return due_on
+
+
+def clock_state(clock: str, items: list[dict[str, Any]]) -> Literal["met", "stopped", "breached"]:
+    """What the referral's items say of a clock whose day has passed."""
+    referral = next((i for i in items if i.get(table.KIND_ATTRIBUTE) == table.KIND_REFERRAL), None)
+    if referral is None:
+        return "stopped"
+    status = ReferralStatus(referral["status"])
+    if clock == "decision":
+        met = status is not ReferralStatus.RECEIVED
+    elif clock == "meeting_held":
+        met = status not in (ReferralStatus.ACCEPTED, ReferralStatus.MEETING_SCHEDULED)
+    else:
+        met = any(
+            i.get(table.KIND_ATTRIBUTE) == "email" and i.get("template") == "feedback" and i.get("status") == "sent"
+            for i in items
+        )
+    if met:
+        return "met"
+    return "stopped" if status in (ReferralStatus.WITHDRAWN, ReferralStatus.DECLINED) else "breached"
+
+
+@dataclass
+class SweepReport:
+    """What one daily check did, and what it cost (items read and read capacity, from DynamoDB's own counts)."""
+
+    day: str
+    reviews_due: int = 0
+    escalated: int = 0
+    clocks_due: int = 0
+    breaches: list[str] = field(default_factory=list)
+    items_read: int = 0
+    read_capacity: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "day": self.day,
+            "reviews_due": self.reviews_due,
+            "escalated": self.escalated,
+            "clocks_due": self.clocks_due,
+            "breaches": len(self.breaches),
+            "items_read": self.items_read,
+            "read_capacity": self.read_capacity,
+        }
+
+
+class DailyCheck:
+    """The daily sweep of overdue reviews and the deadline clocks, as of one day in England."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        now: datetime,
+        correlation_id: str,
+        client: Callable[[], DynamoDBClient] = aws.dynamodb,
+    ) -> None:
+        self.settings = settings
+        self.now = now
+        self.today = london_day(now)
+        self.correlation_id = correlation_id
+        self.client = client
+        self.report = SweepReport(day=self.today.isoformat())
+
+    def run(self) -> SweepReport:
+        for review in self._due(table.REVIEW_DUE_INDEX, table.REVIEW_DUE_INDEX_PK, table.REVIEW_DUE_INDEX_SK, "open"):
+            self.report.reviews_due += 1
+            self._escalate(review)
+        for clock in self._due(table.DEADLINE_INDEX, table.DEADLINE_INDEX_PK, table.DEADLINE_INDEX_SK, RUNNING):
+            self.report.clocks_due += 1
+            self._check(clock)
+        return self.report
+
+    # --- reading, with its cost counted ------------------------------------------------------------------------
+    def _due(self, index: str, pk: str, sk: str, key: str) -> list[dict[str, Any]]:
+        """Every item of the index whose day is before today (sort keys start with the ISO date)."""
+        found: list[dict[str, Any]] = []
+        request: dict[str, Any] = {
+            "TableName": self.settings.table_name,
+            "IndexName": index,
+            "KeyConditionExpression": "#pk = :key AND #sk < :today",
+            "ExpressionAttributeNames": {"#pk": pk, "#sk": sk},
+            "ExpressionAttributeValues": to_item({":key": key, ":today": self.today.isoformat()}),
+            "ReturnConsumedCapacity": "TOTAL",
+        }
+        while True:
+            page = self.client().query(**request)
+            self._count(page, int(page.get("ScannedCount", len(page.get("Items", [])))))
+            found += [from_item(item) for item in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                return found
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _count(self, response: Any, items: int) -> None:
+        self.report.items_read += items
+        self.report.read_capacity += float((response.get("ConsumedCapacity") or {}).get("CapacityUnits") or 0.0)
+
+    def _get(self, reference: str, sort_key: str) -> dict[str, Any] | None:
+        response = self.client().get_item(
+            TableName=self.settings.table_name,
+            Key=to_item({table.PARTITION_KEY: table.referral_pk(reference), table.SORT_KEY: sort_key}),
+            ConsistentRead=True,
+            ReturnConsumedCapacity="TOTAL",
+        )
+        self._count(response, 1 if "Item" in response else 0)
+        return from_item(response["Item"]) if "Item" in response else None
+
+    def _partition(self, reference: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        request: dict[str, Any] = {
+            "TableName": self.settings.table_name,
+            "KeyConditionExpression": "#pk = :pk",
+            "ExpressionAttributeNames": {"#pk": table.PARTITION_KEY},
+            "ExpressionAttributeValues": to_item({":pk": table.referral_pk(reference)}),
+            "ConsistentRead": True,
+            "ReturnConsumedCapacity": "TOTAL",
+        }
+        while True:
+            page = self.client().query(**request)
+            self._count(page, int(page.get("ScannedCount", 0)))
+            items += [from_item(item) for item in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                return items
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    # --- reviews -------------------------------------------------------------------------------------------------
+    def _escalate(self, review: dict[str, Any]) -> None:
+        reference, number = str(review["reference"]), int(review["review_number"])
+        due_on = date.fromisoformat(review["due_on"])
+        referral = self._get(reference, "REFERRAL")
+        if referral is None or referral["status"] != ReferralStatus.PLAN_ACTIVE.value:
+            cancel_open_review(
+                review, settings=self.settings, client=self.client
+            )  # withdrawn: nothing to review any more; it leaves the index
+            return
+        escalations = int(review.get("escalations", 0))
+        last = review.get("last_escalated_on")
+        if escalations and working_days_between(date.fromisoformat(str(last)), self.today) < self._every:
+            return
+        escalation = escalations + 1
+        events: list[EventData] = [
+            ReviewOverdue(
+                reference=reference,
+                review_number=number,
+                due_on=due_on,
+                working_days_overdue=working_days_between(due_on, self.today),
+                escalation=escalation,
+            )
+        ]
+        if escalation == 1:  # the review_completed clock breaks when the review first goes overdue
+            started = date.fromisoformat(str(review.get("scheduled_on") or due_on.isoformat()))
+            events.append(
+                DeadlineBreached(
+                    reference=reference,
+                    clock="review_completed",
+                    started_on=started,
+                    target_working_days=working_days_between(started, due_on),
+                    due_on=due_on,
+                    breached_on=self.today,
+                )
+            )
+        update = {
+            "Update": {
+                "TableName": self.settings.table_name,
+                "Key": to_item({table.PARTITION_KEY: table.referral_pk(reference), table.SORT_KEY: review["sk"]}),
+                "UpdateExpression": "SET #status = :overdue, escalations = :next, last_escalated_on = :today",
+                "ConditionExpression": "#status IN (:o0, :o1, :o2) AND due_on = :due AND escalations = :prev",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": to_item(
+                    {
+                        ":overdue": "overdue",
+                        ":next": escalation,
+                        ":today": self.today.isoformat(),
+                        ":o0": OPEN_STATES[0],
+                        ":o1": OPEN_STATES[1],
+                        ":o2": OPEN_STATES[2],
+                        ":due": due_on.isoformat(),
+                        ":prev": escalations,
+                    }
+                ),
+            }
+        }
+        key = f"{reference}/review/{number}/{due_on.isoformat()}"
+        if self._publish(reference, update, events, key=f"{key}/{escalation}"):
+            self.report.escalated += 1
+            if escalation == 1:
+                self.report.breaches.append("review_completed")
+
+    @property
+    def _every(self) -> int:
+        return self.settings.review_escalation_working_days
+
+    # --- clocks --------------------------------------------------------------------------------------------------
+    def _check(self, clock: dict[str, Any]) -> None:
+        reference, name = str(clock["reference"]), str(clock["clock"])
+        state = clock_state(name, self._partition(reference))
+        update = {
+            "Update": {
+                "TableName": self.settings.table_name,
+                "Key": to_item({table.PARTITION_KEY: clock["pk"], table.SORT_KEY: clock["sk"]}),
+                "UpdateExpression": "SET #status = :state, checked_on = :today REMOVE #ipk, #isk",
+                "ConditionExpression": "#status = :running",
+                "ExpressionAttributeNames": {
+                    "#status": "status",
+                    "#ipk": table.DEADLINE_INDEX_PK,
+                    "#isk": table.DEADLINE_INDEX_SK,
+                },
+                "ExpressionAttributeValues": to_item(
+                    {":state": state, ":today": self.today.isoformat(), ":running": RUNNING}
+                ),
+            }
+        }
+        events: list[EventData] = []
+        if state == "breached":
+            events.append(
+                DeadlineBreached(
+                    reference=reference,
+                    clock=name,
+                    started_on=date.fromisoformat(clock["started_on"]),
+                    target_working_days=int(clock["target_working_days"]),
+                    due_on=date.fromisoformat(clock["due_on"]),
+                    breached_on=self.today,
+                )
+            )
+        if self._publish(reference, update, events, key=f"{reference}/clock/{name}") and state == "breached":
+            self.report.breaches.append(name)
+
+    # --- writing -------------------------------------------------------------------------------------------------
+    def _publish(self, reference: str, update: dict[str, Any], events: list[EventData], *, key: str) -> bool:
+        """The item's conditional change and its events in one transaction; False when the condition no longer
+        holds (another run got there first, or the review was recorded meanwhile)."""
+        pk = table.referral_pk(reference)
+        writes = [update]
+        for event in events:
+            envelope = new_event(
+                event,
+                correlation_id=self.correlation_id,
+                occurred_at=self.now,
+                event_id=str(uuid.uuid5(_NAMESPACE, f"{key}/{event.detail_type}")),
+            )
+            item = outbox_item(pk, envelope, event.detail_type, now=self.now, settings=self.settings)
+            writes.append(put(item, self.settings.table_name, f"attribute_not_exists({table.PARTITION_KEY})"))
+        try:
+            transact(writes, self.settings.table_name, self.client)
+        except Cancelled:
+            return False
+        return True

@@ -1,0 +1,370 @@
+"""Reviews of a Family Plan: recording one (continue, adjust the package, or close the plan) and moving an open one.
+
+A plan has one open review at a time (`REVIEW#<nnn>`, in the reviews-by-due-date index while open). Recording it
+completes it and, unless the plan closes, opens the next; every change is one transaction with the referral's new
+version, the audit entry and the event (ReviewCompleted, ReviewRescheduled), so the reminders follow the table.
+
+Review states: scheduled ─(reminder sent)─▶ due ─(past due, escalated)─▶ overdue ─▶ completed (or cancelled when
+the referral is withdrawn).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from shared import aws, clock, table
+from shared.config import Settings
+from shared.coordination import Actor, NotFound
+from shared.events import EventData, ReviewCompleted, ReviewRescheduled, new_event
+from shared.http import HttpError
+from shared.meetings import REVIEW_WITHIN, PackageItem, audit_entry, current_state, referral_update
+from shared.outbox import outbox_item
+from shared.referral_store import Cancelled, put, to_item, transact
+from shared.referrals import ReferralStatus, today
+from shared.workflow import IllegalTransition
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+KIND_REVIEW = "review"
+OPEN_STATES = ("scheduled", "due", "overdue")
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+def review_sort_key(number: int) -> str:
+    return f"REVIEW#{number:03d}"
+
+
+def review_index_sort(due_on: date, reference: str) -> str:
+    return f"{due_on.isoformat()}#{reference}"
+
+
+def review_item(reference: str, number: int, due_on: date, *, scheduled_on: date) -> dict[str, Any]:
+    """An open review, in the reviews-by-due-date index (the overdue sweep's Query) until it is completed."""
+    return {
+        table.PARTITION_KEY: table.referral_pk(reference),
+        table.SORT_KEY: review_sort_key(number),
+        table.KIND_ATTRIBUTE: KIND_REVIEW,
+        "reference": reference,
+        "review_number": number,
+        "due_on": due_on.isoformat(),
+        "scheduled_on": scheduled_on.isoformat(),
+        "status": "scheduled",
+        "escalations": 0,
+        table.REVIEW_DUE_INDEX_PK: "open",
+        table.REVIEW_DUE_INDEX_SK: review_index_sort(due_on, reference),
+    }
+
+
+def open_review(items: list[dict[str, Any]]) -> dict[str, Any] | None:
+    reviews = [i for i in items if i.get(table.KIND_ATTRIBUTE) == KIND_REVIEW and i.get("status") in OPEN_STATES]
+    return max(reviews, key=lambda r: int(r["review_number"])) if reviews else None
+
+
+def review_view(review: dict[str, Any]) -> dict[str, Any]:
+    keys = ("review_number", "due_on", "status", "outcome", "completed_on", "escalations", "last_escalated_on")
+    return {key: review[key] for key in keys if key in review}
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+
+class ReviewRequest(_Input):
+    outcome: Literal["continue", "adjust", "close"] = Field(
+        title="the review's outcome: continue the plan, adjust its package, or close it"
+    )
+    completed_on: date | None = Field(default=None, title="the date of the review (today when not given)")
+    support_package: list[PackageItem] | None = Field(
+        default=None, max_length=30, title="the support package as it stands after the review (adjust only)"
+    )
+    next_review_due_on: date | None = Field(default=None, title="the next review's date (unless closing)")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ReviewRequest:
+        if self.outcome == "close":
+            if self.next_review_due_on is not None:
+                raise ValueError("A closed plan has no next review: remove next_review_due_on")
+            if self.support_package is not None:
+                raise ValueError("Closing the plan changes no package: remove support_package")
+            return self
+        if self.next_review_due_on is None:
+            raise ValueError("Give the next review's date (next_review_due_on)")
+        if self.outcome == "adjust" and self.support_package is None:
+            raise ValueError("An adjusted plan gives its support package as it stands after the review")
+        if self.outcome == "continue" and self.support_package is not None:
+            raise ValueError("A plan that continues keeps its package: to change it, record the outcome adjust")
+        return self
+
+
+class ReviewMove(_Input):
+    due_on: date = Field(title="the review's new date")
+    reason: Reason = Field(title="why the review moves")
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _date_error(field: str, message: str) -> HttpError:
+    return HttpError(422, "The review has problems to fix", [{"field": field, "message": message}])
+
+
+def _open_review_update(
+    settings: Settings, reference: str, review: dict[str, Any], sets: dict[str, Any], *, remove: tuple[str, ...] = ()
+) -> Any:
+    """Update the open review, only while it is still open at the date that was read."""
+    names = {f"#s{i}": name for i, name in enumerate(sets)} | {"#status": "status", "#due": "due_on"}
+    values = {f":s{i}": value for i, value in enumerate(sets.values())}
+    values |= {":o0": OPEN_STATES[0], ":o1": OPEN_STATES[1], ":o2": OPEN_STATES[2], ":read_due": review["due_on"]}
+    expression = "SET " + ", ".join(f"#s{i} = :s{i}" for i in range(len(sets)))
+    if remove:
+        names |= {f"#r{i}": name for i, name in enumerate(remove)}
+        expression += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(remove)))
+    return {
+        "Update": {
+            "TableName": settings.table_name,
+            "Key": to_item({table.PARTITION_KEY: table.referral_pk(reference), table.SORT_KEY: review[table.SORT_KEY]}),
+            "UpdateExpression": expression,
+            "ConditionExpression": "#status IN (:o0, :o1, :o2) AND #due = :read_due",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": to_item(values),
+        }
+    }
+
+
+def _commit(items: list[Any], settings: Settings, reference: str, action: str, status: ReferralStatus) -> None:
+    try:
+        transact(items, settings.table_name)
+    except Cancelled as cancelled:
+        old = cancelled.old_item(0) if cancelled.failed(0) else None
+        if cancelled.failed(0) and old is None:
+            raise NotFound(reference) from None
+        raise IllegalTransition(action, ReferralStatus(old["status"]) if old else status, stale=True) from None
+
+
+def record_review(
+    reference: str,
+    body: ReviewRequest,
+    *,
+    actor: Actor,
+    expected_version: int | None,
+    reader: Any,
+    settings: Settings,
+    correlation_id: str,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Complete the open review: continue (next review), adjust (new package, next review) or close the plan."""
+    now = now or clock.now()
+    current = current_state(reader, reference)
+    status, version = current.status, current.version
+    current.allow("record_review", expected_version)
+    items = reader.partition(reference)
+    review = open_review(items)
+    plan = next((i for i in items if i.get(table.KIND_ATTRIBUTE) == "plan"), None)
+    if review is None or plan is None:  # a plan_active referral always has both; a concurrent change does not
+        raise IllegalTransition("record_review", status, stale=True)
+    completed_on = body.completed_on or today()
+    if completed_on > today():
+        raise _date_error("completed_on", "A review cannot be recorded for a date still to come")
+    if completed_on < date.fromisoformat(str(plan.get("agreed_on") or completed_on)):
+        raise _date_error("completed_on", "A review cannot be earlier than the meeting that agreed the plan")
+    next_due = body.next_review_due_on
+    if next_due is not None and not completed_on < next_due <= completed_on + REVIEW_WITHIN:
+        raise _date_error("next_review_due_on", "The next review must be after this one and within three months of it")
+    number = int(review["review_number"])
+    at = _iso(now)
+    to_status = ReferralStatus.CLOSED if body.outcome == "close" else ReferralStatus.PLAN_ACTIVE
+    event: EventData = ReviewCompleted(
+        reference=reference,
+        review_number=number,
+        due_on=date.fromisoformat(review["due_on"]),
+        completed_on=completed_on,
+        outcome=body.outcome,
+        next_review_due_on=next_due,
+    )
+    envelope = new_event(event, correlation_id=correlation_id, occurred_at=now)
+    pk = table.referral_pk(reference)
+    review_update = _open_review_update(
+        settings,
+        reference,
+        review,
+        {"status": "completed", "outcome": body.outcome, "completed_on": completed_on.isoformat(), "updated_at": at},
+        remove=(table.REVIEW_DUE_INDEX_PK, table.REVIEW_DUE_INDEX_SK),
+    )
+    plan_sets: dict[str, Any] = {"last_review_number": number, "updated_at": at}
+    changes: dict[str, Any] = {
+        "review": {"number": number, "outcome": body.outcome, "completed_on": completed_on.isoformat()},
+        "version": {"from": version, "to": version + 1},
+    }
+    if status is not to_status:
+        changes["status"] = {"from": status.value, "to": to_status.value}
+    if body.support_package is not None:
+        package = [item.model_dump(mode="json") for item in body.support_package]
+        plan_sets["support_package"] = package
+        changes["support_package"] = {"from": plan.get("support_package", []), "to": package}
+    plan_sets["next_review_due_on"] = next_due.isoformat() if next_due else None
+    plan_sets["plan_status"] = "closed" if body.outcome == "close" else "active"
+    plan_update = {
+        "Update": {
+            "TableName": settings.table_name,
+            "Key": to_item({table.PARTITION_KEY: pk, table.SORT_KEY: "PLAN"}),
+            "UpdateExpression": "SET "
+            + ", ".join(f"#p{i} = :p{i}" for i in range(len(plan_sets)))
+            + ", #version = #version + :one",
+            "ConditionExpression": "attribute_exists(#version)",
+            "ExpressionAttributeNames": {f"#p{i}": k for i, k in enumerate(plan_sets)} | {"#version": "version"},
+            "ExpressionAttributeValues": to_item({f":p{i}": v for i, v in enumerate(plan_sets.values())} | {":one": 1}),
+        }
+    }
+    writes = [referral_update(settings, reference, version, to_status, at), review_update, plan_update]
+    next_review = None
+    if next_due is not None:
+        next_review = review_item(reference, number + 1, next_due, scheduled_on=completed_on)
+        writes.append(put(next_review, settings.table_name, f"attribute_not_exists({table.PARTITION_KEY})"))
+        changes["next_review"] = {"number": number + 1, "due_on": next_due.isoformat()}
+    audit = audit_entry(
+        reference,
+        at=at,
+        actor=actor,
+        action=f"review.{body.outcome}",
+        changes=changes,
+        event_id=envelope.metadata.event_id,
+        cid=correlation_id,
+    )
+    writes.append(put(audit, settings.table_name))
+    writes.append(put(outbox_item(pk, envelope, event.detail_type, now=now, settings=settings), settings.table_name))
+    _commit(writes, settings, reference, "record_review", status)
+    return {
+        "reference": reference,
+        "status": to_status.value,
+        "version": version + 1,
+        "review": {"review_number": number, "outcome": body.outcome, "completed_on": completed_on.isoformat()},
+        "next_review": review_view(next_review) if next_review else None,
+    }
+
+
+def move_review(
+    reference: str,
+    number: int,
+    body: ReviewMove,
+    *,
+    actor: Actor,
+    expected_version: int | None,
+    reader: Any,
+    settings: Settings,
+    correlation_id: str,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Move the open review to another date (its reminder moves with it)."""
+    now = now or clock.now()
+    current = current_state(reader, reference)
+    status, version = current.status, current.version
+    current.allow("move_review", expected_version)
+    review = reader.item({table.PARTITION_KEY: table.referral_pk(reference), table.SORT_KEY: review_sort_key(number)})
+    if review is None:
+        raise HttpError(404, f"Review {number} of this referral does not exist")
+    if review.get("status") not in OPEN_STATES:
+        raise HttpError(409, f"Review {number} is {review.get('status')}: only an open review can be moved")
+    previous = date.fromisoformat(review["due_on"])
+    if body.due_on == previous:
+        raise _date_error("due_on", "The review is already due on that date")
+    if not today() < body.due_on <= today() + REVIEW_WITHIN:
+        raise _date_error("due_on", "The new date must be after today and within three months of it")
+    at = _iso(now)
+    event = ReviewRescheduled(reference=reference, review_number=number, due_on=body.due_on, previous_due_on=previous)
+    envelope = new_event(event, correlation_id=correlation_id, occurred_at=now)
+    pk = table.referral_pk(reference)
+    review_update = _open_review_update(
+        settings,
+        reference,
+        review,
+        {
+            "due_on": body.due_on.isoformat(),
+            "status": "scheduled",
+            "escalations": 0,
+            "updated_at": at,
+            table.REVIEW_DUE_INDEX_SK: review_index_sort(body.due_on, reference),
+        },
+        remove=("last_escalated_on",),
+    )
+    audit = audit_entry(
+        reference,
+        at=at,
+        actor=actor,
+        action="review.moved",
+        changes={
+            "review": {"number": number, "due_on": {"from": previous.isoformat(), "to": body.due_on.isoformat()}},
+            "reason": body.reason,
+            "version": {"from": version, "to": version + 1},
+        },
+        event_id=envelope.metadata.event_id,
+        cid=correlation_id,
+    )
+    writes = [
+        referral_update(settings, reference, version, status, at),
+        review_update,
+        put(audit, settings.table_name),
+        put(outbox_item(pk, envelope, event.detail_type, now=now, settings=settings), settings.table_name),
+    ]
+    _commit(writes, settings, reference, "move_review", status)
+    return {
+        "reference": reference,
+        "status": status.value,
+        "version": version + 1,
+        "review": {"review_number": number, "due_on": body.due_on.isoformat(), "status": "scheduled"},
+    }
+
+
+def cancel_open_review(
+    review: dict[str, Any], *, settings: Settings, client: Callable[[], DynamoDBClient] = aws.dynamodb
+) -> bool:
+    """A withdrawn referral's open review is cancelled and leaves the reviews-by-due-date index."""
+    update = {
+        "Update": {
+            "TableName": settings.table_name,
+            "Key": to_item({table.PARTITION_KEY: review[table.PARTITION_KEY], table.SORT_KEY: review[table.SORT_KEY]}),
+            "UpdateExpression": "SET #status = :cancelled REMOVE #ipk, #isk",
+            "ConditionExpression": "#status IN (:o0, :o1, :o2)",
+            "ExpressionAttributeNames": {
+                "#status": "status",
+                "#ipk": table.REVIEW_DUE_INDEX_PK,
+                "#isk": table.REVIEW_DUE_INDEX_SK,
+            },
+            "ExpressionAttributeValues": to_item(
+                {":cancelled": "cancelled", ":o0": OPEN_STATES[0], ":o1": OPEN_STATES[1], ":o2": OPEN_STATES[2]}
+            ),
+        }
+    }
+    try:
+        transact([update], settings.table_name, client)
+    except Cancelled:
+        return False  # no longer open
+    return True
+
+
+def mark_due(reference: str, number: int, due_on: date, *, settings: Settings) -> bool:
+    """The reminder went out: a scheduled review is now due (an overdue or completed one stays as it is)."""
+    update = {
+        "Update": {
+            "TableName": settings.table_name,
+            "Key": to_item(
+                {table.PARTITION_KEY: table.referral_pk(reference), table.SORT_KEY: review_sort_key(number)}
+            ),
+            "UpdateExpression": "SET #status = :due",
+            "ConditionExpression": "#status = :scheduled AND due_on = :due_on",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": to_item(
+                {":due": "due", ":scheduled": "scheduled", ":due_on": due_on.isoformat()}
+            ),
+        }
+    }
+    try:
+        transact([update], settings.table_name)
+    except Cancelled:
+        return False
+    return True
