@@ -86,9 +86,10 @@ schemas: $(VENV)/.synced ## Write events/ (event JSON Schemas and examples) and 
 	@$(PY) -m shared.event_catalogue
 	@$(PY) -m shared.api_catalogue
 
-bench: $(VENV)/.synced $(WEB_ASSETS) ## Benchmarks: cold initialisation, AWS calls per intake, make run to ready
+bench: $(VENV)/.synced $(WEB_ASSETS) ## Benchmarks: cold initialisation, AWS calls per intake, the daily check over 100,000 plans, make run to ready
 	@$(PY) -m bench.cold_init
 	@$(PY) -m bench.aws_calls
+	@$(PY) -m bench.review_sweep
 	@$(PY) -m bench.local_start
 
 deploy: synth ## Deploy to the AWS account of the current credentials (not run in CI)

@@ -147,6 +147,27 @@ def _commit(items: list[Any], settings: Settings, reference: str, action: str, s
         raise IllegalTransition(action, ReferralStatus(old["status"]) if old else status, stale=True) from None
 
 
+def _plan_update(settings: Settings, pk: str, plan_sets: dict[str, Any]) -> Any:
+    """The plan after a review, its version raised; a None value removes the attribute."""
+    cleared = [name for name, value in plan_sets.items() if value is None]  # a closed plan has no next review
+    plan_sets = {name: value for name, value in plan_sets.items() if value is not None}
+    expression = "SET " + ", ".join(f"#p{i} = :p{i}" for i in range(len(plan_sets))) + ", #version = #version + :one"
+    if cleared:
+        expression += " REMOVE " + ", ".join(f"#c{i}" for i in range(len(cleared)))
+    return {
+        "Update": {
+            "TableName": settings.table_name,
+            "Key": to_item({table.PARTITION_KEY: pk, table.SORT_KEY: "PLAN"}),
+            "UpdateExpression": expression,
+            "ConditionExpression": "attribute_exists(#version)",
+            "ExpressionAttributeNames": {f"#p{i}": k for i, k in enumerate(plan_sets)}
+            | {f"#c{i}": k for i, k in enumerate(cleared)}
+            | {"#version": "version"},
+            "ExpressionAttributeValues": to_item({f":p{i}": v for i, v in enumerate(plan_sets.values())} | {":one": 1}),
+        }
+    }
+
+
 def record_review(
     reference: str,
     body: ReviewRequest,
@@ -209,18 +230,7 @@ def record_review(
         changes["support_package"] = {"from": plan.get("support_package", []), "to": package}
     plan_sets["next_review_due_on"] = next_due.isoformat() if next_due else None
     plan_sets["plan_status"] = "closed" if body.outcome == "close" else "active"
-    plan_update = {
-        "Update": {
-            "TableName": settings.table_name,
-            "Key": to_item({table.PARTITION_KEY: pk, table.SORT_KEY: "PLAN"}),
-            "UpdateExpression": "SET "
-            + ", ".join(f"#p{i} = :p{i}" for i in range(len(plan_sets)))
-            + ", #version = #version + :one",
-            "ConditionExpression": "attribute_exists(#version)",
-            "ExpressionAttributeNames": {f"#p{i}": k for i, k in enumerate(plan_sets)} | {"#version": "version"},
-            "ExpressionAttributeValues": to_item({f":p{i}": v for i, v in enumerate(plan_sets.values())} | {":one": 1}),
-        }
-    }
+    plan_update = _plan_update(settings, pk, plan_sets)
     writes = [referral_update(settings, reference, version, to_status, at), review_update, plan_update]
     next_review = None
     if next_due is not None:

@@ -15,6 +15,11 @@ class StreamReader:
     moto (5.2) writes stream records for every put of a TransactWriteItems call, even when the transaction is
     cancelled and the puts are rolled back; DynamoDB writes none. So a record is passed on only if its item is
     in the table (`dynamodb` client given): a phantom INSERT of a cancelled transaction would otherwise be relayed.
+
+    moto also rolls a cancelled transaction back by restoring a deep copy of its tables, streams included: a shard
+    iterator taken before then reads the old copy and never sees a later record. So the reader keeps the last
+    sequence number it passed per shard (as Lambda's poller checkpoints) and takes a fresh iterator after it on
+    every read.
     """
 
     def __init__(
@@ -28,7 +33,7 @@ class StreamReader:
         self._client = client
         self._dynamodb = dynamodb
         self._table = stream_arn.split(":table/", 1)[1].split("/stream/", 1)[0]
-        self._iterators: dict[str, str] = {}
+        self._last: dict[str, str] = {}
         self._patterns = [EventPattern.load(json.dumps(f)) for f in filters or []]
 
     def _shards(self) -> list[str]:
@@ -39,21 +44,33 @@ class StreamReader:
         """New records since the last read (TRIM_HORIZON at first), those that pass the filters, in order."""
         records: list[dict[str, Any]] = []
         for shard in self._shards():
-            iterator = (
-                self._iterators.get(shard)
-                or self._client.get_shard_iterator(
+            if shard in self._last:
+                iterator = self._client.get_shard_iterator(
+                    StreamArn=self._arn,
+                    ShardId=shard,
+                    ShardIteratorType="AFTER_SEQUENCE_NUMBER",
+                    SequenceNumber=self._last[shard],
+                )["ShardIterator"]
+            else:
+                iterator = self._client.get_shard_iterator(
                     StreamArn=self._arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
                 )["ShardIterator"]
-            )
-            response = self._client.get_records(ShardIterator=iterator, Limit=limit)
-            self._iterators[shard] = response.get("NextShardIterator") or iterator
-            for raw in response.get("Records", []):
-                record = _as_lambda_delivers(raw, self._arn)
-                if self._patterns and not any(p.matches_event(_plain(record)) for p in self._patterns):
-                    continue
-                if self._is_phantom(record):
-                    continue
-                records.append(record)
+            # Page on until the shard has nothing new (or the batch is full): a page of records the filters drop
+            # must not hide the records behind it.
+            while len(records) < limit:
+                response = self._client.get_records(ShardIterator=iterator, Limit=limit)
+                iterator = response.get("NextShardIterator") or iterator
+                page = response.get("Records", [])
+                for raw in page:
+                    self._last[shard] = raw["dynamodb"]["SequenceNumber"]
+                    record = _as_lambda_delivers(raw, self._arn)
+                    if self._patterns and not any(p.matches_event(_plain(record)) for p in self._patterns):
+                        continue
+                    if self._is_phantom(record):
+                        continue
+                    records.append(record)
+                if not page:
+                    break
         return records
 
     def _is_phantom(self, record: dict[str, Any]) -> bool:

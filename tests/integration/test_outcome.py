@@ -69,7 +69,7 @@ def test_a_held_meeting_with_a_plan_makes_the_plan_active_and_opens_its_first_re
     assert view["reviews"] == [
         {"review_number": 1, "due_on": review_on.isoformat(), "status": "scheduled", "escalations": 0}
     ]
-    assert view["allowed_actions"] == ["withdraw"]
+    assert view["allowed_actions"] == ["withdraw", "record_review", "move_review"]
     relay_outbox(cloud)
     [event] = capture.received()
     assert event["detail-type"] == "MeetingHeld"

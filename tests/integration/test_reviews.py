@@ -1,0 +1,305 @@
+"""Reviews of a Family Plan (POST /referrals/{reference}/reviews, PUT …/reviews/{n}), the reminders that follow
+them, and the daily check: overdue reviews escalated, deadline clocks breached, once each."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from infra.constants import FEEDBACK, REMINDERS
+from shared import clock
+from shared.config import Settings
+from shared.reminders import remind_on, schedule_name
+from shared.working_days import add_working_days
+from tests.integration.conftest import Cloud, invoke
+from tests.integration.test_coordination import act, get_one, request_from_school, staff
+from tests.integration.test_intake import relay_outbox
+from tests.integration.test_proposals import sqs_batch
+from tests.integration.test_reminders import held_with_plan
+
+TODAY = datetime.now(UTC).date()
+FIRST_DUE = TODAY + timedelta(days=60)
+DAILY = {"task": "daily_check"}
+
+
+def record(cloud: Cloud, reference: str, body: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    path = f"/referrals/{reference}/reviews"
+    return staff(cloud, "POST /referrals/{reference}/reviews", path, body=body, **kwargs)
+
+
+def move(cloud: Cloud, reference: str, number: int, body: dict[str, Any]) -> dict[str, Any]:
+    path = f"/referrals/{reference}/reviews/{number}"
+    return staff(cloud, "PUT /referrals/{reference}/reviews/{number}", path, body=body)
+
+
+def events_of(cloud: Cloud, capture: Any, kind: str) -> list[dict[str, Any]]:
+    relay_outbox(cloud)
+    return [e for e in capture.received() if e["detail-type"] == kind]
+
+
+def schedules(cloud: Cloud) -> dict[str, dict[str, Any]]:
+    scheduler = cloud.client("scheduler")
+    group = cloud.function(REMINDERS).environment["SCHEDULE_GROUP"]
+    names = [s["Name"] for s in scheduler.list_schedules(GroupName=group)["Schedules"]]
+    return {name: scheduler.get_schedule(GroupName=group, Name=name) for name in names}
+
+
+@pytest.fixture
+def plan(cloud: Cloud, submit: Any, referral_body: dict[str, Any]) -> str:
+    """A plan in force, its first review's reminder scheduled."""
+    reference, held = held_with_plan(cloud, submit, referral_body, FIRST_DUE)
+    assert invoke(REMINDERS, cloud, sqs_batch([held])) == {"batchItemFailures": []}
+    return reference
+
+
+def at_day(monkeypatch: pytest.MonkeyPatch, day: date) -> None:
+    """Move every function's clock to 08:00 UTC on `day` (the daily check runs at 07:00 London)."""
+    target = datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=8)
+    monkeypatch.setattr(clock, "_offset", target - datetime.now(UTC))
+
+
+def test_a_review_that_continues_the_plan_opens_the_next_and_moves_the_reminder_to_it(cloud: Cloud, plan: str) -> None:
+    capture = cloud.capture_events()
+    next_due = TODAY + timedelta(days=80)
+
+    response = record(cloud, plan, {"outcome": "continue", "next_review_due_on": next_due.isoformat()})
+
+    assert response["statusCode"] == 200, response["json"]
+    assert response["json"]["status"] == "plan_active"
+    assert response["json"]["next_review"] == {
+        "review_number": 2,
+        "due_on": next_due.isoformat(),
+        "status": "scheduled",
+        "escalations": 0,
+    }
+    view = get_one(cloud, plan)["json"]
+    assert [(r["review_number"], r["status"], r.get("outcome")) for r in view["reviews"]] == [
+        (1, "completed", "continue"),
+        (2, "scheduled", None),
+    ]
+    assert view["plan"]["next_review_due_on"] == next_due.isoformat()
+    assert view["audit"][-1]["action"] == "review.continue"
+    [completed] = events_of(cloud, capture, "ReviewCompleted")
+    assert completed["detail"]["data"] == {
+        "reference": plan,
+        "review_number": 1,
+        "due_on": FIRST_DUE.isoformat(),
+        "completed_on": TODAY.isoformat(),
+        "outcome": "continue",
+        "next_review_due_on": next_due.isoformat(),
+    }
+
+    assert invoke(REMINDERS, cloud, sqs_batch([completed, completed])) == {"batchItemFailures": []}
+
+    found = schedules(cloud)
+    assert list(found) == [schedule_name(plan, 2)]  # review 1's reminder went with it
+    expression = found[schedule_name(plan, 2)]["ScheduleExpression"]
+    assert expression == f"at({remind_on(next_due, Settings()).isoformat()}T09:00:00)"
+
+
+def test_an_adjusted_package_is_recorded_with_what_it_was(cloud: Cloud, plan: str) -> None:
+    package = [{"category": "equipment", "description": "Sofa bed", "estimated_cost_pence": 25000}]
+    response = record(
+        cloud,
+        plan,
+        {
+            "outcome": "adjust",
+            "support_package": package,
+            "next_review_due_on": (TODAY + timedelta(days=30)).isoformat(),
+        },
+    )
+    assert response["statusCode"] == 200, response["json"]
+    view = get_one(cloud, plan)["json"]
+    assert view["plan"]["support_package"] == [{**package[0], "status": "requested"}]
+    change = view["audit"][-1]
+    assert change["action"] == "review.adjust"
+    assert change["changes"]["support_package"]["from"] == []
+    assert change["changes"]["support_package"]["to"][0]["description"] == "Sofa bed"
+
+
+def test_closing_the_plan_closes_the_referral_and_deletes_the_reminder(cloud: Cloud, plan: str) -> None:
+    capture = cloud.capture_events()
+    response = record(cloud, plan, {"outcome": "close"})
+    assert response["statusCode"] == 200, response["json"]
+    assert response["json"]["status"] == "closed"
+    assert response["json"]["next_review"] is None
+    [completed] = events_of(cloud, capture, "ReviewCompleted")
+    invoke(REMINDERS, cloud, sqs_batch([completed]))
+    assert schedules(cloud) == {}
+    again = record(cloud, plan, {"outcome": "close"})
+    assert again["statusCode"] == 409
+    assert again["json"]["current_status"] == "closed"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"outcome": "continue"}, None),
+        ({"outcome": "adjust", "next_review_due_on": (TODAY + timedelta(days=30)).isoformat()}, None),
+        ({"outcome": "close", "next_review_due_on": (TODAY + timedelta(days=30)).isoformat()}, None),
+        (
+            {"outcome": "continue", "next_review_due_on": (TODAY + timedelta(days=120)).isoformat()},
+            "next_review_due_on",
+        ),
+        ({"outcome": "continue", "next_review_due_on": TODAY.isoformat()}, "next_review_due_on"),
+        (
+            {
+                "outcome": "continue",
+                "completed_on": (TODAY + timedelta(days=1)).isoformat(),
+                "next_review_due_on": (TODAY + timedelta(days=30)).isoformat(),
+            },
+            "completed_on",
+        ),
+        ({"outcome": "pause", "next_review_due_on": (TODAY + timedelta(days=30)).isoformat()}, "outcome"),
+    ],
+)
+def test_a_review_that_does_not_add_up_is_refused_and_changes_nothing(
+    cloud: Cloud, plan: str, body: dict[str, Any], field: str | None
+) -> None:
+    before = get_one(cloud, plan)["json"]
+    response = record(cloud, plan, body)
+    assert response["statusCode"] == 422, response["json"]
+    if field is not None:
+        assert field in {error["field"] for error in response["json"]["errors"]}
+    assert get_one(cloud, plan)["json"] == before
+
+
+def test_a_review_needs_a_plan_in_force_and_a_fresh_read(
+    cloud: Cloud, plan: str, submit: Any, referral_body: dict[str, Any]
+) -> None:
+    body = {"outcome": "continue", "next_review_due_on": (TODAY + timedelta(days=30)).isoformat()}
+    received = request_from_school(submit, referral_body)
+    refused = record(cloud, received, body)
+    assert refused["statusCode"] == 409
+    assert refused["json"]["allowed_actions"] == ["accept", "decline", "withdraw"]
+    stale = record(cloud, plan, body, headers={"if-match": '"1"'})
+    assert stale["statusCode"] == 409
+    assert "changed since you read it" in stale["json"]["message"]
+
+
+def test_a_moved_review_moves_its_reminder_and_a_late_event_cannot_bring_back_a_closed_one(
+    cloud: Cloud, plan: str
+) -> None:
+    capture = cloud.capture_events()
+    later = FIRST_DUE + timedelta(days=14)
+    response = move(cloud, plan, 1, {"due_on": later.isoformat(), "reason": "The family is away at half term."})
+    assert response["statusCode"] == 200, response["json"]
+    [moved] = events_of(cloud, capture, "ReviewRescheduled")
+    assert moved["detail"]["data"]["previous_due_on"] == FIRST_DUE.isoformat()
+    invoke(REMINDERS, cloud, sqs_batch([moved]))
+    [schedule] = schedules(cloud).values()
+    assert schedule["ScheduleExpression"] == f"at({remind_on(later, Settings()).isoformat()}T09:00:00)"
+    assert get_one(cloud, plan)["json"]["audit"][-1]["changes"]["reason"] == "The family is away at half term."
+
+    record(cloud, plan, {"outcome": "close"})
+    [completed] = events_of(cloud, capture, "ReviewCompleted")
+    invoke(REMINDERS, cloud, sqs_batch([completed]))
+    assert invoke(REMINDERS, cloud, sqs_batch([moved])) == {"batchItemFailures": []}  # redelivered, out of order
+    assert schedules(cloud) == {}
+    assert move(cloud, plan, 1, {"due_on": later.isoformat(), "reason": "x"})["statusCode"] == 409
+    assert move(cloud, plan, 7, {"due_on": later.isoformat(), "reason": "x"})["statusCode"] in (404, 409)
+
+
+def test_an_overdue_review_is_escalated_once_then_every_five_working_days(
+    cloud: Cloud, plan: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    capture = cloud.capture_events()
+    at_day(monkeypatch, FIRST_DUE)  # due today: not overdue yet
+    assert invoke(REMINDERS, cloud, DAILY)["escalated"] == 0
+    day_after = FIRST_DUE + timedelta(days=1)
+    at_day(monkeypatch, day_after)
+
+    first = invoke(REMINDERS, cloud, DAILY)
+    again = invoke(REMINDERS, cloud, DAILY)  # the same day: a retried schedule publishes nothing
+
+    assert (first["reviews_due"], first["escalated"], first["breaches"]) == (1, 1, 1)
+    assert (again["reviews_due"], again["escalated"]) == (1, 0)
+    relay_outbox(cloud)
+    received = capture.received()
+    [overdue] = [e for e in received if e["detail-type"] == "ReviewOverdue"]
+    assert overdue["detail"]["data"]["escalation"] == 1
+    # the review's breach, and (from the first run) the feedback email no one sent after the meeting
+    breaches = {e["detail"]["data"]["clock"]: e for e in received if e["detail-type"] == "DeadlineBreached"}
+    assert sorted(breaches) == ["feedback_sent", "review_completed"]
+    breach = breaches["review_completed"]
+    assert breach["detail"]["data"]["due_on"] == FIRST_DUE.isoformat()
+    assert get_one(cloud, plan)["json"]["reviews"][0]["status"] == "overdue"
+
+    at_day(monkeypatch, add_working_days(day_after, 4))
+    assert invoke(REMINDERS, cloud, DAILY)["escalated"] == 0
+    at_day(monkeypatch, add_working_days(day_after, 5))
+    assert invoke(REMINDERS, cloud, DAILY)["escalated"] == 1
+    [second] = events_of(cloud, capture, "ReviewOverdue")
+    assert second["detail"]["data"]["escalation"] == 2
+    assert second["detail"]["data"]["working_days_overdue"] >= 5
+
+    # Recording the review takes it out of the sweep.
+    record(cloud, plan, {"outcome": "close"})
+    at_day(monkeypatch, add_working_days(day_after, 10))
+    assert invoke(REMINDERS, cloud, DAILY)["reviews_due"] == 0
+
+
+def test_a_withdrawn_referral_is_never_escalated(cloud: Cloud, plan: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    capture = cloud.capture_events()
+    act(cloud, plan, "withdraw", {"reason": "The family moved away."})
+    [withdrawn] = events_of(cloud, capture, "ReferralWithdrawn")
+    invoke(REMINDERS, cloud, sqs_batch([withdrawn]))
+    assert schedules(cloud) == {}
+    assert get_one(cloud, plan)["json"]["reviews"][0]["status"] == "cancelled"
+    at_day(monkeypatch, FIRST_DUE + timedelta(days=3))
+    report = invoke(REMINDERS, cloud, DAILY)
+    assert (report["reviews_due"], report["escalated"]) == (0, 0)
+
+
+def test_an_undecided_request_breaches_the_decision_clock_once_and_the_coordinators_hear_of_it(
+    cloud: Cloud, submit: Any, referral_body: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    capture = cloud.capture_events()
+    late = request_from_school(submit, referral_body, 1)
+    prompt = request_from_school(submit, referral_body, 2)
+    received = events_of(cloud, capture, "ReferralReceived")
+    assert invoke(REMINDERS, cloud, sqs_batch(received + received)) == {"batchItemFailures": []}
+    act(cloud, prompt, "accept")
+    deadline = add_working_days(TODAY, Settings().decision_working_days)
+    at_day(monkeypatch, deadline)
+    assert invoke(REMINDERS, cloud, DAILY)["clocks_due"] == 0  # the last day of the target is still in time
+
+    at_day(monkeypatch, deadline + timedelta(days=1))
+    report = invoke(REMINDERS, cloud, DAILY)
+    assert (report["clocks_due"], report["breaches"]) == (2, 1)
+    assert invoke(REMINDERS, cloud, DAILY)["clocks_due"] == 0  # each clock is read once
+
+    relay_outbox(cloud)
+    got = capture.received()
+    [breach] = [e for e in got if e["detail-type"] == "DeadlineBreached"]
+    assert breach["detail"]["data"]["reference"] == late
+    assert breach["detail"]["data"]["clock"] == "decision"
+    assert breach["detail"]["data"]["target_working_days"] == 2
+    assert not {"Sam Okafor", "Jo Bloggs", "Alfie", "SW1A"} & set(json.dumps(breach).split('"'))  # ids and dates
+
+    invoke(FEEDBACK, cloud, sqs_batch([breach, breach]))
+    emails = [e for e in get_one(cloud, late)["json"]["emails"] if e["template"] == "deadline_breached"]
+    assert [(e["recipient_kind"], e["status"]) for e in emails] == [("coordinators", "sent")]
+    assert emails[0]["subject"] == f"Deadline missed: {late}"
+
+
+def test_the_meeting_and_feedback_clocks(
+    cloud: Cloud, plan: str, submit: Any, referral_body: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MeetingHeld starts the feedback clock; no feedback email was sent, so the clock breaks the day after it."""
+    capture = cloud.capture_events()
+    relay_outbox(cloud)
+    items = {item["sk"]: item for item in cloud.items() if item["pk"] == f"REFERRAL#{plan}"}
+    assert "CLOCK#feedback_sent" in items  # started by MeetingHeld
+    settings = Settings()
+    late = add_working_days(
+        date.fromisoformat(items["CLOCK#feedback_sent"]["started_on"]), settings.feedback_working_days
+    )
+    at_day(monkeypatch, late + timedelta(days=1))
+    report = invoke(REMINDERS, cloud, DAILY)
+    assert report["breaches"] == 1
+    [breach] = events_of(cloud, capture, "DeadlineBreached")
+    assert breach["detail"]["data"]["clock"] == "feedback_sent"
