@@ -1,5 +1,6 @@
 """A referral's whole journey through the local runtime: the web form, automatic acceptance, a facilitator and
-proposed slots, a booked meeting, the clock moved past it, and the meeting held with a plan."""
+proposed slots, a booked meeting, the clock moved past it, the meeting held with a plan, its review reminded,
+escalated when overdue, and recorded."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ EVERY_DAY = [
 ]
 
 
-def test_from_the_form_to_a_held_meeting_with_a_plan(browser: Browser, system: RunningSystem) -> None:
+def test_from_the_form_to_a_held_meeting_a_plan_and_its_review(browser: Browser, system: RunningSystem) -> None:
     token = system.get("/_local/token", params={"role": "coordinator"}).json()["token"]
     auth = {"Authorization": f"Bearer {token}"}
     facilitator = f"fac-{uuid.uuid4().hex[:6]}"
@@ -113,20 +114,41 @@ def test_from_the_form_to_a_held_meeting_with_a_plan(browser: Browser, system: R
     invitation = next(m for m in mine if m["subject"] == f"Family Network meeting for {reference}")
     assert invitation["attachments"] == [{"filename": "invitation.ics", "content_type": "text/calendar"}]
 
-    # 6. The first review's reminder: the reminders function scheduled it in EventBridge Scheduler; moving the
-    # local clock past it fires ReviewDue onto the bus, and the referrer gets the reminder.
-    def scheduled() -> bool:
+    # 6. The first review's reminder: the reminders function scheduled it in EventBridge Scheduler; 90 days on the
+    # local clock fire ReviewDue onto the bus (the referrer is reminded), then the daily checks find the review
+    # overdue and escalate it (the referrer and the coordinators hear of it).
+    def scheduled(number: int = 1) -> bool:
         schedules = system.client("scheduler").list_schedules(GroupName="familynet-reviews")["Schedules"]
-        return any(s["Name"] == f"review-{reference}-001" for s in schedules)
+        return any(s["Name"] == f"review-{reference}-{number:03d}" for s in schedules)
 
     wait_for(scheduled, timeout=30)
-    assert system.post("/_local/clock", json={"advance_days": 60}).json()["fired"] >= 1
+    assert system.post("/_local/clock", json={"advance_days": 90}).json()["fired"] >= 90  # the daily checks too
 
-    def reminded() -> bool:
-        return any(m["subject"] == f"Review due: {reference}" for m in system.get("/_local/outbox").json())
+    def escalated() -> list[dict[str, Any]]:
+        mine = [m for m in system.get("/_local/outbox").json() if reference in m["subject"]]
+        return mine if any(m["subject"] == f"Review overdue: {reference}" for m in mine) else []
 
-    wait_for(reminded, timeout=30)
+    mine = wait_for(escalated, timeout=60)
+    assert any(m["subject"] == f"Review due: {reference}" for m in mine)
+    overdue_to = {address for m in mine if m["subject"] == f"Review overdue: {reference}" for address in m["to"]}
+    assert len(overdue_to) == 2  # the referrer and the coordinators' inbox
     assert not scheduled()  # ActionAfterCompletion DELETE
+    review = staff("GET", f"/referrals/{reference}").json()["reviews"][0]
+    assert review["status"] == "overdue" and review["escalations"] >= 2  # again every 5 working days
+
+    # 7. The coordinator records the review at last: the plan continues and the next review is scheduled.
+    today = datetime.fromisoformat(system.get("/_local/clock").json()["now"]).astimezone(ZoneInfo("Europe/London"))
+    recorded = staff(
+        "POST",
+        f"/referrals/{reference}/reviews",
+        json={"outcome": "continue", "next_review_due_on": (today.date() + timedelta(days=60)).isoformat()},
+    )
+    assert recorded.status_code == 200, recorded.text
+    wait_for(lambda: scheduled(2), timeout=30)
+    assert [r["status"] for r in staff("GET", f"/referrals/{reference}").json()["reviews"]] == [
+        "completed",
+        "scheduled",
+    ]
     for message in system.get("/_local/outbox").json():
         for private in ("Alfie", "recovering from surgery"):
             assert private not in message["subject"] + message["text"] + message["html"]
