@@ -96,18 +96,18 @@ def clock_state(clock: str, items: list[dict[str, Any]]) -> Literal["met", "stop
     if referral is None:
         return "stopped"
     status = ReferralStatus(referral["status"])
-    if clock == "decision":
-        met = status is not ReferralStatus.RECEIVED
-    elif clock == "meeting_held":
-        met = status not in (ReferralStatus.ACCEPTED, ReferralStatus.MEETING_SCHEDULED)
-    else:
+    if clock == "feedback_sent":
         met = any(
             i.get(table.KIND_ATTRIBUTE) == "email" and i.get("template") == "feedback" and i.get("status") == "sent"
             for i in items
         )
+    elif clock == "decision":
+        met = status not in (ReferralStatus.RECEIVED, ReferralStatus.WITHDRAWN)
+    else:
+        met = status in (ReferralStatus.MEETING_HELD, ReferralStatus.PLAN_ACTIVE, ReferralStatus.CLOSED)
     if met:
         return "met"
-    return "stopped" if status in (ReferralStatus.WITHDRAWN, ReferralStatus.DECLINED) else "breached"
+    return "stopped" if status is ReferralStatus.WITHDRAWN else "breached"
 
 
 @dataclass

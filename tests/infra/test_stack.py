@@ -18,6 +18,7 @@ from infra.constants import (
     REFERRALS_BURST_LIMIT,
     REFERRALS_RATE_LIMIT,
     REFERRALS_ROUTE,
+    REMINDERS,
     STAFF_ROUTES,
 )
 from shared import table as layout
@@ -292,3 +293,62 @@ def test_the_stack_is_environment_agnostic(template_body):
 def _actions(statement: dict[str, Any]) -> list[str]:
     actions = statement["Action"]
     return actions if isinstance(actions, list) else [actions]
+
+
+def _logical_id_of_function(template_body: dict[str, Any], name: str) -> str:
+    [found] = [
+        logical_id
+        for logical_id, function in resources(template_body, "AWS::Lambda::Function").items()
+        if function["Properties"]["Handler"] == f"functions.{name}.handler.handler"
+    ]
+    return found
+
+
+def test_the_daily_check_runs_at_seven_london_time_on_the_reminders_function_with_retries_and_a_dlq(template_body):
+    reminders = _logical_id_of_function(template_body, REMINDERS)
+    [daily] = [
+        s["Properties"]
+        for s in resources(template_body, "AWS::Scheduler::Schedule").values()
+        if s["Properties"]["ScheduleExpression"].startswith("cron(")
+    ]
+    assert daily["ScheduleExpression"] == "cron(0 7 * * ? *)"
+    assert daily["ScheduleExpressionTimezone"] == "Europe/London"
+    target = daily["Target"]
+    assert target["Arn"] == {"Fn::GetAtt": [reminders, "Arn"]}
+    assert json.loads(target["Input"]) == {"task": "daily_check"}
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] > 0
+    assert "Arn" in target["DeadLetterConfig"]
+    # The role Scheduler assumes may invoke that function and nothing else of Lambda's.
+    role = target["RoleArn"]["Fn::GetAtt"][0]
+    invokes = [
+        statement
+        for policy in resources(template_body, "AWS::IAM::Policy").values()
+        if {"Ref": role} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "lambda:InvokeFunction" in _actions(statement)
+    ]
+    assert [s["Resource"] for s in invokes] == [{"Fn::GetAtt": [reminders, "Arn"]}]
+
+
+def test_the_reminders_function_hears_the_events_that_start_clocks_and_move_reviews(template_body):
+    from shared.reminders import HANDLED_EVENTS
+
+    patterns = [
+        rule["Properties"]["EventPattern"]
+        for rule in resources(template_body, "AWS::Events::Rule").values()
+        if "EventPattern" in rule["Properties"]
+        and "ReviewRescheduled" in rule["Properties"]["EventPattern"].get("detail-type", [])
+    ]
+    assert [sorted(p["detail-type"]) for p in patterns] == [sorted(m.detail_type for m in HANDLED_EVENTS)]
+
+
+def test_deadline_targets_come_from_context_and_a_bad_one_fails_the_synth_naming_it():
+    from infra.constructs.reminders import deadline_environment
+
+    defaults = deadline_environment(None)
+    assert defaults["DECISION_WORKING_DAYS"] == "2" and defaults["MEETING_TARGET_WORKING_DAYS"] == "20"
+    assert deadline_environment('{"decision": 3}')["DECISION_WORKING_DAYS"] == "3"
+    with pytest.raises(ValueError, match="decision_working_days"):
+        deadline_environment({"decision": 0})
+    with pytest.raises(ValueError, match="takes an object with the keys"):
+        deadline_environment({"acknowledge": 1})

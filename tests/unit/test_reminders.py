@@ -35,3 +35,34 @@ def test_the_reminder_is_at_nine_in_london_on_both_sides_of_the_clock_change() -
 def test_one_schedule_name_per_review() -> None:
     assert schedule_name("FN-7KQ2MX4P", 1) == "review-FN-7KQ2MX4P-001"
     assert len(schedule_name("FN-7KQ2MX4P", 999)) <= 64
+
+
+def test_working_days_between_counts_after_the_start_up_to_the_end_without_weekends_or_bank_holidays() -> None:
+    from shared.working_days import add_working_days, working_days_between
+
+    assert working_days_between(date(2026, 12, 24), date(2026, 12, 24)) == 0
+    # Christmas Eve (Thu) → 4 Jan 2027 (Mon): Christmas, Boxing Day substitute (Mon 28th), New Year's Day are off.
+    assert working_days_between(date(2026, 12, 24), date(2027, 1, 4)) == 4
+    for start in (date(2026, 12, 24), date(2027, 3, 26), date(2027, 8, 27)):
+        for n in (1, 2, 5, 20):
+            assert working_days_between(start, add_working_days(start, n)) == n
+
+
+def test_a_clock_is_met_stopped_or_breached_by_what_the_referral_says() -> None:
+    from shared.deadlines import clock_state
+
+    def referral(status: str) -> dict[str, str]:
+        return {"kind": "referral", "status": status}
+
+    sent = {"kind": "email", "template": "feedback", "status": "sent"}
+    failed = {"kind": "email", "template": "feedback", "status": "failed"}
+    assert clock_state("decision", [referral("received")]) == "breached"
+    assert clock_state("decision", [referral("declined")]) == "met"
+    assert clock_state("decision", [referral("withdrawn")]) == "stopped"
+    assert clock_state("meeting_held", [referral("meeting_scheduled")]) == "breached"
+    assert clock_state("meeting_held", [referral("plan_active")]) == "met"
+    assert clock_state("meeting_held", [referral("withdrawn")]) == "stopped"
+    assert clock_state("feedback_sent", [referral("plan_active"), failed]) == "breached"
+    assert clock_state("feedback_sent", [referral("plan_active"), sent]) == "met"
+    assert clock_state("feedback_sent", [referral("withdrawn")]) == "stopped"
+    assert clock_state("feedback_sent", []) == "stopped"
