@@ -116,6 +116,18 @@ def _staff_routes(functions: dict[str, Any], reference: str, counter: CallCounte
             },
             None,
         ),
+        (
+            "PUT /referrals/{reference}/reviews/{number}",
+            f"/referrals/{reference}/reviews/1",
+            {"due_on": (today + timedelta(days=70)).isoformat(), "reason": "Bench"},
+            None,
+        ),
+        (
+            "POST /referrals/{reference}/reviews",
+            f"/referrals/{reference}/reviews",
+            {"outcome": "continue", "next_review_due_on": (today + timedelta(days=80)).isoformat()},
+            None,
+        ),
         ("POST /referrals/{reference}/withdraw", f"/referrals/{reference}/withdraw", {"reason": "Bench"}, None),
     ]
     results = []

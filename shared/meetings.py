@@ -154,6 +154,7 @@ def list_facilitators(reader: ReferralReader) -> list[dict[str, Any]]:
 class CurrentState:
     referral: dict[str, Any]
     meeting: dict[str, Any] | None
+    items: list[dict[str, Any]]  # the whole partition, as read
 
     @property
     def status(self) -> ReferralStatus:
@@ -184,7 +185,7 @@ def current_state(reader: ReferralReader, reference: str) -> CurrentState:
     if referral is None:
         raise NotFound(reference)
     meeting = next((i for i in items if i.get(table.KIND_ATTRIBUTE) == KIND_MEETING), None)
-    return CurrentState(referral, meeting)
+    return CurrentState(referral, meeting, items)
 
 
 def referral_update(settings: Settings, reference: str, version: int, to_status: ReferralStatus, at: str) -> Any:

@@ -184,7 +184,7 @@ def record_review(
     current = current_state(reader, reference)
     status, version = current.status, current.version
     current.allow("record_review", expected_version)
-    items = reader.partition(reference)
+    items = current.items
     review = open_review(items)
     plan = next((i for i in items if i.get(table.KIND_ATTRIBUTE) == "plan"), None)
     if review is None or plan is None:  # a plan_active referral always has both; a concurrent change does not
@@ -275,7 +275,7 @@ def move_review(
     current = current_state(reader, reference)
     status, version = current.status, current.version
     current.allow("move_review", expected_version)
-    review = reader.item({table.PARTITION_KEY: table.referral_pk(reference), table.SORT_KEY: review_sort_key(number)})
+    review = next((i for i in current.items if i[table.SORT_KEY] == review_sort_key(number)), None)
     if review is None:
         raise HttpError(404, f"Review {number} of this referral does not exist")
     if review.get("status") not in OPEN_STATES:
