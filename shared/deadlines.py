@@ -217,15 +217,14 @@ class DailyCheck:
     def _escalate(self, review: dict[str, Any]) -> None:
         reference, number = str(review["reference"]), int(review["review_number"])
         due_on = date.fromisoformat(review["due_on"])
-        referral = self._get(reference, "REFERRAL")
-        if referral is None or referral["status"] != ReferralStatus.PLAN_ACTIVE.value:
-            cancel_open_review(
-                review, settings=self.settings, client=self.client
-            )  # withdrawn: nothing to review any more; it leaves the index
-            return
         escalations = int(review.get("escalations", 0))
         last = review.get("last_escalated_on")
         if escalations and working_days_between(date.fromisoformat(str(last)), self.today) < self._every:
+            return  # escalated less than N working days ago: nothing more to read or write
+        referral = self._get(reference, "REFERRAL")
+        if referral is None or referral["status"] != ReferralStatus.PLAN_ACTIVE.value:
+            # withdrawn: nothing to review any more; it leaves the index
+            cancel_open_review(review, settings=self.settings, client=self.client)
             return
         escalation = escalations + 1
         events: list[EventData] = [
