@@ -16,6 +16,7 @@ from infra.constructs.event_relay import EventRelay
 from infra.constructs.feedback import Feedback
 from infra.constructs.function import DependenciesLayer
 from infra.constructs.intake import Intake
+from infra.constructs.operations import Operations
 from infra.constructs.reminders import Reminders
 from infra.constructs.scheduling import Scheduling
 
@@ -35,3 +36,5 @@ class FamilynetStack(Stack):
         self.scheduling = Scheduling(
             self, "Scheduling", data=self.data, bus=self.bus, api=self.api, auth=self.staff_auth, layer=layer
         )
+        # Last: it watches every queue and function defined above.
+        self.operations = Operations(self, "Operations", api=self.api)

@@ -19,16 +19,26 @@ from infra.nag import acknowledge
 DLQ_RETENTION = Duration.days(14)
 
 
-def dead_letter_queue(scope: Construct, construct_id: str, *, of: str | None = None) -> sqs.Queue:
+class DeadLetterQueue(sqs.Queue):
+    """A dead-letter queue: what failed for good waits here for a fix and a redrive; operations alarm on it."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, purpose: str) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=DLQ_RETENTION,
+        )
+        self.purpose = purpose
+
+
+def dead_letter_queue(
+    scope: Construct, construct_id: str, *, of: str | None = None, purpose: str | None = None
+) -> DeadLetterQueue:
     """An encrypted, SSL-only queue keeping failures 14 days. `of` names what it is the dead-letter destination of,
     when that is not an SQS queue (cdk-nag's SQS3 cannot see the relation then)."""
-    queue = sqs.Queue(
-        scope,
-        construct_id,
-        encryption=sqs.QueueEncryption.SQS_MANAGED,
-        enforce_ssl=True,
-        retention_period=DLQ_RETENTION,
-    )
+    queue = DeadLetterQueue(scope, construct_id, purpose=purpose or of or "a queue")
     if of is not None:
         acknowledge(queue, "AwsSolutions-SQS3", f"This queue is itself the dead-letter destination of {of}.")
     return queue
@@ -49,7 +59,7 @@ class EventConsumer(Construct):
         max_batching_window: Duration | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.dead_letters = dead_letter_queue(self, "DeadLetters")
+        self.dead_letters = dead_letter_queue(self, "DeadLetters", purpose=f"the event queue {self.node.path}")
         timeout = function.timeout or Duration.seconds(3)
         self.queue = sqs.Queue(
             self,

@@ -46,6 +46,7 @@ class FamilynetFunction(Construct):
         with_web: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.service = name
         self.log_group = logs.LogGroup(
             self,
             "Logs",
@@ -81,9 +82,8 @@ class FamilynetFunction(Construct):
         acknowledge(
             self.function.role,
             "AwsSolutions-IAM5[Resource::*]",
-            "Only X-Ray's PutTraceSegments/PutTelemetryRecords (and, for a stream consumer, dynamodb:ListStreams; for "
-            "the reminders function, scheduler:ListSchedules) use Resource '*': those actions support no "
-            "resource-level permissions.",
+            "Only X-Ray's PutTraceSegments/PutTelemetryRecords (and, for a stream consumer, dynamodb:ListStreams) use "
+            "Resource '*': those actions support no resource-level permissions.",
         )
 
     def grant_table_key(self, key: kms.IKey) -> None:

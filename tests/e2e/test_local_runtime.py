@@ -120,8 +120,9 @@ def test_advancing_the_clock_fires_due_schedules_into_their_targets(system: Runn
     now = datetime.fromisoformat(system.get("/_local/clock").json()["now"])
     due = (now + timedelta(days=2)).astimezone(UTC).replace(microsecond=0, tzinfo=None)
     probe = next(name for name in system.state["functions"] if name.startswith("Probe"))
+    one_off_name = f"one-off-{uuid.uuid4().hex[:8]}"
     scheduler.create_schedule(
-        Name=f"review-{uuid.uuid4().hex[:8]}",
+        Name=one_off_name,
         ScheduleExpression=f"at({due.isoformat()})",
         ScheduleExpressionTimezone="UTC",
         FlexibleTimeWindow={"Mode": "OFF"},
@@ -157,7 +158,7 @@ def test_advancing_the_clock_fires_due_schedules_into_their_targets(system: Runn
     assert len(system.probe_saw(lambda r: after_start(r, "rule-daily"), 3)) == 3
     # ActionAfterCompletion DELETE: the one-off schedule is gone, the daily one stays.
     names = [s["Name"] for s in scheduler.list_schedules()["Schedules"]]
-    assert not [n for n in names if n.startswith("review-")]
+    assert one_off_name not in names
     assert any(n.startswith("ProbeDaily") for n in names)
 
 

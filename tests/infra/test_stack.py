@@ -64,11 +64,11 @@ def test_one_table_on_demand_with_pitr_cmk_ttl_stream_and_the_designs_indexes(te
 
 
 def test_the_tables_key_is_customer_managed_with_rotation(template_body):
-    [key] = resources(template_body, "AWS::KMS::Key").values()
-    assert key["Properties"]["EnableKeyRotation"] is True
+    keys = resources(template_body, "AWS::KMS::Key")
+    assert all(key["Properties"]["EnableKeyRotation"] is True for key in keys.values())  # the table's, the alarms'
     [table] = resources(template_body, "AWS::DynamoDB::Table").values()
-    key_id = next(iter(resources(template_body, "AWS::KMS::Key")))
-    assert table["Properties"]["SSESpecification"]["KMSMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    key_id = table["Properties"]["SSESpecification"]["KMSMasterKeyId"]["Fn::GetAtt"][0]
+    assert key_id in keys and "table" in keys[key_id]["Properties"]["Description"]
 
 
 def test_a_custom_bus_with_an_archive_of_familynet_events(template):
@@ -352,3 +352,118 @@ def test_deadline_targets_come_from_context_and_a_bad_one_fails_the_synth_naming
         deadline_environment({"decision": 0})
     with pytest.raises(ValueError, match="takes an object with the keys"):
         deadline_environment({"acknowledge": 1})
+
+
+def _get_att_ids(value: Any) -> set[str]:
+    """Logical ids of every Fn::GetAtt …Arn inside a template value."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        if "Fn::GetAtt" in value and value["Fn::GetAtt"][1] == "Arn":
+            found.add(value["Fn::GetAtt"][0])
+        for inner in value.values():
+            found |= _get_att_ids(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            found |= _get_att_ids(inner)
+    return found
+
+
+def dead_letter_queues(template_body: dict[str, Any]) -> set[str]:
+    """Every queue something sends its failures to: a queue's redrive policy, a stream mapping's on-failure
+    destination, a schedule's or a rule target's dead-letter config, or a function told of one (REMINDERS_DLQ_ARN)."""
+    places: list[Any] = []
+    for resource in template_body["Resources"].values():
+        props, kind = resource.get("Properties", {}), resource["Type"]
+        if kind == "AWS::SQS::Queue":
+            places.append(props.get("RedrivePolicy", {}).get("deadLetterTargetArn"))
+        elif kind == "AWS::Lambda::EventSourceMapping":
+            places.append(props.get("DestinationConfig"))
+        elif kind == "AWS::Scheduler::Schedule":
+            places.append(props["Target"].get("DeadLetterConfig"))
+        elif kind == "AWS::Events::Rule":
+            places += [target.get("DeadLetterConfig") for target in props.get("Targets", [])]
+        elif kind == "AWS::Lambda::Function":
+            variables = props.get("Environment", {}).get("Variables", {})
+            places += [value for key, value in variables.items() if key.endswith("DLQ_ARN")]
+        elif kind == "AWS::Lambda::EventInvokeConfig":
+            places.append(props.get("DestinationConfig"))
+    queues = set(resources(template_body, "AWS::SQS::Queue"))
+    return {found for place in places for found in _get_att_ids(place)} & queues
+
+
+def alarms_on(template_body: dict[str, Any], metric: str, dimension: str) -> dict[str, dict[str, Any]]:
+    """Alarms of `metric`, by the logical id their dimension `dimension` points at."""
+    found = {}
+    for alarm in resources(template_body, "AWS::CloudWatch::Alarm").values():
+        props = alarm["Properties"]
+        if props.get("MetricName") != metric:
+            continue
+        for item in props.get("Dimensions", []):
+            if item["Name"] == dimension:
+                value = item["Value"]
+                found[value.get("Ref") or value.get("Fn::GetAtt", [None])[0]] = props
+    return found
+
+
+def test_every_dead_letter_queue_has_an_alarm_to_the_operations_topic(template_body):
+    dlqs = dead_letter_queues(template_body)
+    assert len(dlqs) >= 5  # a consumer's each (scheduling, feedback, reminders), the relay's, the schedules'
+    alarms = alarms_on(template_body, "ApproximateNumberOfMessagesVisible", "QueueName")
+    missing = sorted(dlqs - set(alarms))
+    assert missing == [], f"dead-letter queues without an alarm: {missing}"
+    [topic] = resources(template_body, "AWS::SNS::Topic")
+    for queue in dlqs:
+        props = alarms[queue]
+        assert (props["Threshold"], props["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
+        assert props["AlarmActions"] == [{"Ref": topic}]
+
+
+def test_every_function_has_an_error_alarm_and_every_consumer_queue_an_age_alarm(template_body):
+    functions = set(resources(template_body, "AWS::Lambda::Function"))
+    assert functions <= set(alarms_on(template_body, "Errors", "FunctionName"))
+    consumer_queues = {
+        _get_att_ids(mapping["Properties"]["EventSourceArn"]).pop()
+        for mapping in resources(template_body, "AWS::Lambda::EventSourceMapping").values()
+        if "sqs" in json.dumps(mapping["Properties"]["EventSourceArn"]).lower()
+        or _get_att_ids(mapping["Properties"]["EventSourceArn"]) & set(resources(template_body, "AWS::SQS::Queue"))
+    }
+    ages = alarms_on(template_body, "ApproximateAgeOfOldestMessage", "QueueName")
+    assert consumer_queues and consumer_queues <= set(ages)
+    assert {ages[q]["Threshold"] for q in consumer_queues} == {900}
+
+
+def test_the_api_the_emails_and_the_deadlines_have_alarms_and_the_topic_is_encrypted(template_body):
+    alarms = [a["Properties"] for a in resources(template_body, "AWS::CloudWatch::Alarm").values()]
+    by_metric = {(a.get("Namespace"), a.get("MetricName")): a for a in alarms}
+    assert by_metric[("AWS/ApiGateway", "5xx")]["Threshold"] == 1
+    assert by_metric[("AWS/SES", "Reputation.BounceRate")]["Threshold"] == 0.02
+    breach = by_metric[("Familynet", "DeadlinesBreached")]
+    assert breach["Dimensions"] == [{"Name": "service", "Value": "reminders"}]
+    [topic] = resources(template_body, "AWS::SNS::Topic").values()
+    assert "KmsMasterKeyId" in topic["Properties"]
+    [subscription] = resources(template_body, "AWS::SNS::Subscription").values()
+    assert subscription["Properties"]["Protocol"] == "email"
+
+
+def test_the_dashboard_shows_business_metrics_beside_functions_queues_api_and_ses(template_body):
+    [dashboard] = resources(template_body, "AWS::CloudWatch::Dashboard").values()
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    for metric in (
+        "ReferralsReceived",
+        "ReferralsAccepted",
+        "MeetingsHeld",
+        "EmailsSent",
+        "ReviewsOverdue",
+        "DeadlinesBreached",
+        "Errors",
+        "Throttles",
+        "p95",
+        "ApproximateAgeOfOldestMessage",
+        "ApproximateNumberOfMessagesVisible",
+        "4xx",
+        "5xx",
+        "Latency",
+        "Reputation.BounceRate",
+        "Reputation.ComplaintRate",
+    ):
+        assert metric in body, metric
