@@ -15,7 +15,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help install web run test unit integration infra-tests e2e lint synth schemas bench deploy clean
+.PHONY: help install web run test unit integration infra-tests e2e lint synth schemas bench redrive deploy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -91,6 +91,9 @@ bench: $(VENV)/.synced $(WEB_ASSETS) ## Benchmarks: cold initialisation, AWS cal
 	@$(PY) -m bench.aws_calls
 	@$(PY) -m bench.review_sweep
 	@$(PY) -m bench.local_start
+
+redrive: $(VENV)/.synced ## Move a dead-letter queue's messages back to their source: make redrive QUEUE=<name> (local runtime if running, else AWS)
+	@$(PY) -m infra.redrive "$(QUEUE)"
 
 deploy: synth ## Deploy to the AWS account of the current credentials (not run in CI)
 	@npx cdk deploy --no-notices --require-approval broadening

@@ -89,38 +89,8 @@ class Operations(Construct):
         )
         self._action = actions.SnsAction(self.topic)
         self.alarms: list[cloudwatch.Alarm] = []
-
-        found = stack.node.find_all()
-        dead_letters = [c for c in found if isinstance(c, DeadLetterQueue)]
-        consumers = [c for c in found if isinstance(c, EventConsumer)]
-        functions = [c for c in found if isinstance(c, FamilynetFunction)]
-
-        for queue in dead_letters:
-            self._alarm(
-                queue,
-                "has-messages",
-                queue.metric_approximate_number_of_messages_visible(period=Duration.minutes(1), statistic="Maximum"),
-                threshold=1,
-                description=f"A message is in the dead-letter queue of {queue.purpose}: fix the cause, then "
-                "`make redrive QUEUE=<this queue>` (docs/operations.md).",
-            )
-        for consumer in consumers:
-            self._alarm(
-                consumer.queue,
-                "oldest-message",
-                consumer.queue.metric_approximate_age_of_oldest_message(period=FIVE_MINUTES, statistic="Maximum"),
-                threshold=OLDEST_MESSAGE_LIMIT.to_seconds(),
-                comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                description="Events wait more than 15 minutes for their function: it is failing or throttled.",
-            )
-        for function in functions:
-            self._alarm(
-                function,
-                "errors",
-                function.function.metric_errors(period=FIVE_MINUTES, statistic="Sum"),
-                threshold=1,
-                description=f"The {function.service} function failed (its log group has the error).",
-            )
+        self._watched: set[str] = set()
+        dead_letters, consumers, functions = self.watch()
         self._alarm(
             api,
             "5xx",
@@ -150,6 +120,42 @@ class Operations(Construct):
             description="A practice deadline was missed (the coordinators have an email naming the referral).",
         )
         self.dashboard = self._dashboard(api, dead_letters, consumers, functions)
+
+    def watch(self) -> tuple[list[DeadLetterQueue], list[EventConsumer], list[FamilynetFunction]]:
+        """Alarm on every DLQ, consumer queue and function of the stack not yet watched (a stack that adds more
+        after this construct calls it again); returns them."""
+        found = [c for c in Stack.of(self).node.find_all() if c.node.path not in self._watched]
+        dead_letters = [c for c in found if isinstance(c, DeadLetterQueue)]
+        consumers = [c for c in found if isinstance(c, EventConsumer)]
+        functions = [c for c in found if isinstance(c, FamilynetFunction)]
+        for queue in dead_letters:
+            self._alarm(
+                queue,
+                "has-messages",
+                queue.metric_approximate_number_of_messages_visible(period=Duration.minutes(1), statistic="Maximum"),
+                threshold=1,
+                description=f"A message is in the dead-letter queue of {queue.purpose}: fix the cause, then "
+                "`make redrive QUEUE=<this queue>` (docs/operations.md).",
+            )
+        for consumer in consumers:
+            self._alarm(
+                consumer.queue,
+                "oldest-message",
+                consumer.queue.metric_approximate_age_of_oldest_message(period=FIVE_MINUTES, statistic="Maximum"),
+                threshold=OLDEST_MESSAGE_LIMIT.to_seconds(),
+                comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                description="Events wait more than 15 minutes for their function: it is failing or throttled.",
+            )
+        for function in functions:
+            self._alarm(
+                function,
+                "errors",
+                function.function.metric_errors(period=FIVE_MINUTES, statistic="Sum"),
+                threshold=1,
+                description=f"The {function.service} function failed (its log group has the error).",
+            )
+        self._watched |= {c.node.path for c in [*dead_letters, *consumers, *functions]}
+        return dead_letters, consumers, functions
 
     def _alarm(
         self,

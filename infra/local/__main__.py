@@ -66,7 +66,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infra.local", description=__doc__)
     parser.add_argument("--template", type=Path, help="run this synthesized template instead of the app's")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", DEFAULT_PORT)))
-    parser.add_argument("--state", type=Path, help="write the addresses (gateway, moto) here as JSON when ready")
+    parser.add_argument(
+        "--state",
+        type=Path,
+        default=BUILD / "state.json",
+        help="write the addresses (gateway, moto) here as JSON when ready (make redrive reads it); removed on stop",
+    )
     parser.add_argument("--logs", type=Path, default=BUILD / "logs", help="where each function's logs go")
     parser.add_argument("--echo-logs", action="store_true", help="also print the functions' logs")
     args = parser.parse_args(argv)
@@ -112,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     faulthandler.dump_traceback_later(10, exit=False)
     server.shutdown()
     runtime.stop()
+    args.state.unlink(missing_ok=True)
     print("familynet stopped", flush=True)
     return 0
 

@@ -21,6 +21,7 @@ import boto3
 from botocore.config import Config
 
 from infra.local.clock import LocalClock, Occurrence, SchedulerDriver, input_of
+from infra.local.dead_letters import DeadLetterWatch, watched_queues
 from infra.local.functions import FunctionError, FunctionHost
 from infra.local.moto_isolation import isolate_dynamodb
 from infra.local.pollers import AsyncTargetPoller, Poller, poller_for
@@ -96,6 +97,9 @@ class LocalRuntime:
         ticker = threading.Thread(target=self._tick, name="scheduler", daemon=True)
         ticker.start()
         self._threads.append(ticker)
+        watch = DeadLetterWatch(watched_queues(self.template, self.provisioned.queues), self.client("sqs"), self._stop)
+        watch.start()
+        self._threads.append(watch)
         return self
 
     def stop(self) -> None:

@@ -62,6 +62,7 @@ class ProbeStack(FamilynetStack):
             visibility_timeout=Duration.seconds(PROBE_VISIBILITY_SECONDS),
             max_batching_window=Duration.seconds(1),
         )
+        self.operations.watch()  # the probe consumer's DLQ gets its alarm, as the app's do
         self.api.http_api.add_routes(
             path="/probe/{name}",
             methods=[apigwv2.HttpMethod.GET],

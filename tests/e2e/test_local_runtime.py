@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
+import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -94,6 +96,59 @@ def test_a_failing_message_is_retried_then_dead_lettered_while_the_rest_of_its_b
     wait_for(dead_lettered, timeout=20)
     assert [m["detail"]["n"] for m in dead] == [2]
     assert len([r for r in system.probe_saw(lambda r: of_run(r, run), count=4)]) == 4
+
+
+def test_a_dead_lettered_message_is_reported_and_redriven_once_the_fault_is_fixed(
+    system: RunningSystem, tmp_path: Path
+) -> None:
+    # Given a consumer that fails while a fault lasts
+    run = uuid.uuid4().hex
+    fault = tmp_path / "fault"
+    fault.write_text("the probe fails while this file exists")
+    put_probe_events(system, [{"run": run, "n": 1, "fail_while_exists": str(fault)}])
+    system.probe_saw(lambda r: of_run(r, run), count=PROBE_MAX_RECEIVE_COUNT)
+    dlq = system.queue_url("ProbeConsumerDeadLetters").rsplit("/", 1)[1]
+
+    # Then the runtime reports the dead letter as CloudWatch would alarm on it
+    def reported() -> list[str]:
+        return [line for line in system.stderr_path.read_text().splitlines() if f"dead-letter queue {dlq} " in line]
+
+    line = wait_for(reported, timeout=20)[-1]
+    assert "the alarm Familynet-ProbeConsumer-DeadLetters-has-messages would fire" in line
+    assert f"make redrive QUEUE={dlq}" in line
+
+    # When the fault is fixed and the queue redriven (what `make redrive QUEUE=…` runs)
+    fault.unlink()
+    redriven = subprocess.run(
+        [sys.executable, "-m", "infra.redrive", dlq, "--state", str(system.stderr_path.parent / "state.json")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    # Then the message goes back to its queue and is delivered, once
+    assert redriven.returncode == 0, redriven.stderr
+    assert "moved back to" in redriven.stdout and "0 left" in redriven.stdout
+    delivered = system.probe_saw(lambda r: of_run(r, run), count=PROBE_MAX_RECEIVE_COUNT + 1)
+    assert delivered[-1]["receive_count"] == 1
+    sqs = system.client("sqs")
+    attributes = sqs.get_queue_attributes(QueueUrl=system.queue_url("ProbeConsumerDeadLetters"), AttributeNames=["All"])
+    assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "0"
+
+
+def test_redrive_refuses_a_queue_it_cannot_send_back_and_a_name_it_cannot_find(system: RunningSystem) -> None:
+    state = str(system.stderr_path.parent / "state.json")
+    relay_dlq = system.queue_url("EventRelayDeadLetters").rsplit("/", 1)[1]
+    for wanted, expected in ((relay_dlq, "nowhere to send them back"), ("NoSuchQueue", "names 0 queues")):
+        refused = subprocess.run(
+            [sys.executable, "-m", "infra.redrive", wanted, "--state", state],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert refused.returncode == 1 and expected in refused.stderr, refused.stderr
 
 
 def test_a_rule_that_invokes_a_function_directly_retries_twice_then_dead_letters(system: RunningSystem) -> None:

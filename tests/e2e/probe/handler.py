@@ -2,7 +2,8 @@
 
 It is deployed only by the test stack (tests/e2e/stack.py), never by the app. Each SQS record, HTTP request or
 scheduled invocation it receives is reported to PROBE_SEEN_QUEUE_URL; a record whose event detail says
-`"fail": true` is reported back in batchItemFailures (or, invoked by a rule directly, raises).
+`"fail": true` is reported back in batchItemFailures (or, invoked by a rule directly, raises); so is one whose
+`"fail_while_exists"` names a file that exists (a fault the test removes by deleting the file).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def handler(event: dict[str, Any], context: Any) -> Any:
                     "batch_size": len(event["Records"]),
                 }
             )
-            if detail.get("fail"):
+            if detail.get("fail") or os.path.exists(detail.get("fail_while_exists") or "/nonexistent"):
                 failures.append({"itemIdentifier": record["messageId"]})
         return {"batchItemFailures": failures}
     if event.get("version") == "2.0" and "requestContext" in event:
