@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from typing import Any
 
 from shared import table
@@ -14,6 +15,7 @@ class RelayResult:
     published: int
     skipped: int
     failed_sequence_numbers: list[str]
+    relayed: list[OutgoingEvent] = field(default_factory=list)
 
 
 def outbox_events(records: list[dict[str, Any]]) -> tuple[list[tuple[str, OutgoingEvent]], int]:
@@ -46,4 +48,15 @@ def relay(records: list[dict[str, Any]], publisher: EventPublisher) -> RelayResu
     found, skipped = outbox_events(records)
     failed_ids = set(publisher.publish([event for _, event in found]))
     failed = [sequence for sequence, event in found if event.event_id in failed_ids]
-    return RelayResult(published=len(found) - len(failed), skipped=skipped, failed_sequence_numbers=failed[:1])
+    relayed = [event for _, event in found if event.event_id not in failed_ids]
+    return RelayResult(
+        published=len(found) - len(failed), skipped=skipped, failed_sequence_numbers=failed[:1], relayed=relayed
+    )
+
+
+def correlation_id_of(event: OutgoingEvent) -> str:
+    """The correlation id in the event's metadata (the relay logs each event under its own)."""
+    try:
+        return str(json.loads(event.detail)["metadata"]["correlation_id"])
+    except (ValueError, KeyError, TypeError):
+        return "unknown"

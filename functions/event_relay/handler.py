@@ -9,8 +9,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.config import get_settings
 from shared.errors import PublishFailed
-from shared.event_relay import relay
-from shared.observability import logger, metrics
+from shared.event_relay import correlation_id_of, relay
+from shared.observability import correlate, logger, metrics
 from shared.publisher import EventPublisher
 
 
@@ -19,6 +19,7 @@ from shared.publisher import EventPublisher
 def handler(event: dict[str, Any], context: LambdaContext, publisher: EventPublisher | None = None) -> dict[str, Any]:
     records = event.get("Records") or []
     publisher = publisher or EventPublisher(get_settings().event_bus_name)
+    correlate(f"relay-{context.aws_request_id}")  # until each event's own is known
     try:
         result = relay(records, publisher)
     except PublishFailed:
@@ -30,5 +31,7 @@ def handler(event: dict[str, Any], context: LambdaContext, publisher: EventPubli
     if result.failed_sequence_numbers:
         logger.warning("Some events were refused; retrying from the first", extra={"published": result.published})
         metrics.add_metric(name="EventsRelayFailed", unit=MetricUnit.Count, value=1)
-    logger.info("Outbox relayed", extra={"published": result.published, "skipped": result.skipped})
+    for relayed in result.relayed:  # one line per event, under the correlation id it carries
+        correlate(correlation_id_of(relayed))
+        logger.info("Event relayed", extra={"event_id": relayed.event_id, "detail_type": relayed.detail_type})
     return {"batchItemFailures": [{"itemIdentifier": seq} for seq in result.failed_sequence_numbers]}

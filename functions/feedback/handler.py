@@ -14,7 +14,7 @@ from shared import clock
 from shared.config import get_settings
 from shared.events import parse_detail
 from shared.feedback import deliver, track
-from shared.observability import logger, metrics
+from shared.observability import bind_event, correlate, logger, metrics
 from shared.referral_store import ReferralReader
 
 processor = BatchProcessor(event_type=EventType.SQS)
@@ -26,7 +26,7 @@ def _on_event(record: SQSRecord) -> None:
         _on_ses_event(message)
         return
     envelope = parse_detail(message["detail-type"], message["detail"])
-    logger.append_keys(event_id=envelope.metadata.event_id, detail_type=message["detail-type"])
+    bind_event(envelope)
     settings = get_settings()
     for sent in deliver(envelope, reader=ReferralReader(settings.table_name), settings=settings, now=clock.now()):
         logger.info("Email handled", extra={"template": sent.template, "outcome": sent.status})
@@ -35,6 +35,8 @@ def _on_event(record: SQSRecord) -> None:
 
 
 def _on_ses_event(message: dict[str, Any]) -> None:
+    # SES's own event carries no familynet metadata: its event id is the correlation id of what follows.
+    correlate(f"ses-{message['id']}")
     settings = get_settings()
     status = track(
         message["detail"],

@@ -24,7 +24,7 @@ from shared.intake import (
     submit_referral,
     validate_submission,
 )
-from shared.observability import logger, metrics
+from shared.observability import correlate, logger, metrics
 from shared.referral_store import ReferralStore
 from shared.referrals import SubmissionOutcome
 
@@ -46,6 +46,8 @@ def handler(event: dict[str, Any], context: LambdaContext, store: ReferralStore 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 def _handle(event: dict[str, Any], context: LambdaContext, store: ReferralStore | None) -> dict[str, Any]:
+    correlation_id = logger.get_correlation_id() or context.aws_request_id
+    correlate(correlation_id)
     route = event.get("routeKey")
     if route == "GET /":
         metrics.add_metric(name="FormsShown", unit=MetricUnit.Count, value=1)
@@ -53,7 +55,6 @@ def _handle(event: dict[str, Any], context: LambdaContext, store: ReferralStore 
     if route in referral_form.PAGES:
         metrics.add_metric(name="PagesShown", unit=MetricUnit.Count, value=1)
         return html_response(200, referral_form.render_page(route))
-    correlation_id = logger.get_correlation_id() or context.aws_request_id
     if wants_html(event):
         return _post_form(event, store, correlation_id)
     return _post_json(event, store, correlation_id)

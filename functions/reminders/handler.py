@@ -10,6 +10,7 @@ clocks that fell due (shared/deadlines.py).
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import date
 from typing import Any, Literal
 
@@ -32,7 +33,7 @@ from shared.events import (
     ReviewRescheduled,
     parse_detail,
 )
-from shared.observability import logger, metrics
+from shared.observability import bind_event, correlate, logger, metrics
 from shared.referral_store import ReferralReader
 from shared.reminders import HANDLED_EVENTS, delete_reviews, delete_schedule, follow_review
 from shared.reviews import mark_due
@@ -79,7 +80,7 @@ def _on_event(record: SQSRecord) -> None:
     cid = envelope.metadata.correlation_id
     if not isinstance(data, HANDLED_EVENTS):
         raise UnexpectedEvent(message["detail-type"])
-    logger.append_keys(reference=getattr(data, "reference", None), event_id=envelope.metadata.event_id)
+    bind_event(envelope)
     settings = get_settings()
     if isinstance(data, ReferralReceived):
         if data.route == "professional_request":  # a lead practitioner's referral is accepted at once
@@ -109,9 +110,10 @@ def _daily(event: dict[str, Any]) -> dict[str, Any]:
     except ValidationError as exc:
         logger.error("Refused a scheduled invocation", extra={"errors": exc.error_count()})
         raise
-    report = DailyCheck(
-        settings=get_settings(), now=clock.now(), correlation_id=logger.get_correlation_id() or "daily-check"
-    ).run()
+    now = clock.now()
+    # The run's own correlation id: every escalation and breach it publishes carries it.
+    correlate(f"daily-check-{london_day(now).isoformat()}-{uuid.uuid4().hex[:8]}")
+    report = DailyCheck(settings=get_settings(), now=now, correlation_id=str(logger.get_correlation_id())).run()
     logger.info("Daily check done", extra=report.as_dict())
     metrics.add_metric(name="ReviewsOverdue", unit=MetricUnit.Count, value=report.escalated)
     # The alarm watches the total (service dimension only); the dashboard can split it by clock.
@@ -121,6 +123,7 @@ def _daily(event: dict[str, Any]) -> dict[str, Any]:
             name="DeadlinesBreachedByClock", unit=MetricUnit.Count, value=1, namespace=METRICS_NAMESPACE
         ) as metric:
             metric.add_dimension(name="clock", value=name)
+            metric.add_metadata(key="correlation_id", value=str(logger.get_correlation_id()))
     return report.as_dict()
 
 

@@ -33,7 +33,7 @@ from shared.coordination import (
 from shared.errors import ConfigurationError, ServiceUnavailable
 from shared.events import ReferralAccepted, parse_detail
 from shared.http import HttpError, json_response
-from shared.observability import logger, metrics
+from shared.observability import bind_event, correlate, logger, metrics
 from shared.proposals import propose
 from shared.referral_store import ReferralReader
 from shared.referrals import ReferralStatus
@@ -290,7 +290,7 @@ def _on_event(record: SQSRecord) -> None:
     envelope = parse_detail(message["detail-type"], message["detail"])
     if not isinstance(envelope.data, ReferralAccepted):
         raise UnexpectedEvent(message["detail-type"])
-    logger.append_keys(reference=envelope.data.reference, event_id=envelope.metadata.event_id)
+    bind_event(envelope)
     proposal = propose(
         envelope.data.reference,
         event_id=envelope.metadata.event_id,
@@ -315,5 +315,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if "Records" in event:
         batch = process_partial_response(event=event, record_handler=_on_event, processor=processor, context=context)
         return dict(batch)
+    correlate(logger.get_correlation_id() or context.aws_request_id)
     metrics.add_metric(name="StaffRequests", unit=MetricUnit.Count, value=1)
     return app.resolve(event, context)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime
 from typing import Any
 
 from moto.events.models import EventPattern
+
+SHARDS_TTL_SECONDS = 5.0
 
 
 class StreamReader:
@@ -34,11 +37,17 @@ class StreamReader:
         self._dynamodb = dynamodb
         self._table = stream_arn.split(":table/", 1)[1].split("/stream/", 1)[0]
         self._last: dict[str, str] = {}
+        self._shard_ids: list[str] | None = None
+        self._shards_read_at = 0.0
         self._patterns = [EventPattern.load(json.dumps(f)) for f in filters or []]
 
     def _shards(self) -> list[str]:
-        description = self._client.describe_stream(StreamArn=self._arn)["StreamDescription"]
-        return [shard["ShardId"] for shard in description["Shards"]]
+        """The stream's shards, looked up again every few seconds (a stream keeps its shards for hours)."""
+        if self._shard_ids is None or time.monotonic() - self._shards_read_at > SHARDS_TTL_SECONDS:
+            description = self._client.describe_stream(StreamArn=self._arn)["StreamDescription"]
+            self._shard_ids = [shard["ShardId"] for shard in description["Shards"]]
+            self._shards_read_at = time.monotonic()
+        return self._shard_ids
 
     def read(self, limit: int = 100) -> list[dict[str, Any]]:
         """New records since the last read (TRIM_HORIZON at first), those that pass the filters, in order."""
