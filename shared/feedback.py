@@ -9,7 +9,7 @@ what they need by id: events carry no contact details.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -62,6 +62,8 @@ DEADLINES = {
 class Sent:
     template: str
     status: str  # sent | failed | duplicate
+    # Service figures this email completes (metric name, value): the feedback email closes the loop of a meeting.
+    measures: tuple[tuple[str, int], ...] = ()
 
 
 def _iso(moment: datetime) -> str:
@@ -234,8 +236,22 @@ def deliver(envelope: Event[EventData], *, reader: ReferralReader, settings: Set
     facilitator = reader.item(facilitator_key(facilitator_id)) if facilitator_id else None
     results = []
     for email in emails_for(envelope, named, facilitator, settings):
-        results.append(_send_once(email, reference, envelope.metadata.event_id, settings=settings, now=now))
+        sent = _send_once(email, reference, envelope.metadata.event_id, settings=settings, now=now)
+        if sent.status == "sent" and email.template == "feedback" and isinstance(envelope.data, MeetingHeld):
+            sent = replace(sent, measures=meeting_measures(envelope.data, named["referral"], now))
+        results.append(sent)
     return results
+
+
+def meeting_measures(held: MeetingHeld, referral: dict[str, Any], now: datetime) -> tuple[tuple[str, int], ...]:
+    """Calendar days from the referral to its meeting, and from the meeting to the referrer's feedback."""
+    received = datetime.fromisoformat(str(referral["received_at"]).replace("Z", "+00:00")).astimezone(emails.LONDON)
+    today = now.astimezone(emails.LONDON).date()
+    return (
+        ("FeedbackEmailsSent", 1),
+        ("DaysReferralToMeeting", (held.held_on - received.date()).days),
+        ("DaysMeetingToFeedback", (today - held.held_on).days),
+    )
 
 
 def _send_once(email: emails.Email, reference: str, event_id: str, *, settings: Settings, now: datetime) -> Sent:

@@ -32,6 +32,8 @@ def _on_event(record: SQSRecord) -> None:
         logger.info("Email handled", extra={"template": sent.template, "outcome": sent.status})
         name = {"sent": "EmailsSent", "failed": "EmailsFailed", "duplicate": "EmailsDuplicate"}[sent.status]
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+        for measure, value in sent.measures:
+            metrics.add_metric(name=measure, unit=MetricUnit.Count, value=value)
 
 
 def _on_ses_event(message: dict[str, Any]) -> None:

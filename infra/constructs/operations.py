@@ -30,8 +30,9 @@ ONE_HOUR = Duration.hours(1)
 
 # The business metrics on the dashboard: (title, [(service, metric name)]).
 BUSINESS = (
-    ("Referrals", [("intake", "ReferralsReceived"), ("scheduling", "ReferralsAccepted")]),
-    ("Decisions", [("scheduling", "ReferralsDeclined"), ("scheduling", "ReferralsWithdrawn")]),
+    # ReferralsReceived has a route dimension: its own widget, by route.
+    ("Decisions", [("scheduling", "ReferralsAccepted"), ("scheduling", "ReferralsDeclined")]),
+    ("Withdrawals", [("scheduling", "ReferralsWithdrawn"), ("scheduling", "DecisionsRefused")]),
     (
         "Meetings",
         [("scheduling", "MeetingsBooked"), ("scheduling", "MeetingsHeld"), ("scheduling", "MeetingsCancelled")],
@@ -210,6 +211,34 @@ class Operations(Construct):
                 )
                 for title, metrics in BUSINESS
             ]
+        )
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Days from referral to meeting, and from meeting to feedback (average, p90)",
+                left=[
+                    _business("feedback", name).with_(
+                        statistic=statistic, period=Duration.days(1), label=f"{name} {statistic}"
+                    )
+                    for name in ("DaysReferralToMeeting", "DaysMeetingToFeedback")
+                    for statistic in ("Average", "p90")
+                ],
+                width=12,
+            ),
+            cloudwatch.GraphWidget(
+                title="Referrals received by route",
+                left=[
+                    cloudwatch.Metric(
+                        namespace=METRICS_NAMESPACE,
+                        metric_name="ReferralsReceived",
+                        dimensions_map={"service": "intake", "route": route},
+                        statistic="Sum",
+                        period=ONE_HOUR,
+                        label=route,
+                    )
+                    for route in ("lead_practitioner", "professional_request")
+                ],
+                width=12,
+            ),
         )
         dashboard.add_widgets(
             cloudwatch.GraphWidget(

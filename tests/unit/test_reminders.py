@@ -66,3 +66,17 @@ def test_a_clock_is_met_stopped_or_breached_by_what_the_referral_says() -> None:
     assert clock_state("feedback_sent", [referral("plan_active"), sent]) == "met"
     assert clock_state("feedback_sent", [referral("withdrawn")]) == "stopped"
     assert clock_state("feedback_sent", []) == "stopped"
+
+
+def test_the_feedback_email_measures_days_from_referral_to_meeting_and_meeting_to_feedback() -> None:
+    from shared.events import MeetingHeld
+    from shared.feedback import meeting_measures
+
+    held = MeetingHeld(
+        reference="FN-7KQ2MX4P", meeting_id="M1", held_on=date(2026, 7, 14), plan_agreed=False, support_package_items=0
+    )
+    # 23:30 UTC on 30 June is 00:30 on 1 July in London (BST): days count in England's calendar.
+    measures = dict(
+        meeting_measures(held, {"received_at": "2026-06-30T23:30:00Z"}, datetime(2026, 7, 16, 9, tzinfo=UTC))
+    )
+    assert measures == {"FeedbackEmailsSent": 1, "DaysReferralToMeeting": 13, "DaysMeetingToFeedback": 2}
