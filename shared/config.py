@@ -25,6 +25,8 @@ ENV_REVIEW_LEAD_WORKING_DAYS = "REVIEW_LEAD_WORKING_DAYS"
 ENV_DECISION_WORKING_DAYS = "DECISION_WORKING_DAYS"
 ENV_FEEDBACK_WORKING_DAYS = "FEEDBACK_WORKING_DAYS"
 ENV_REVIEW_ESCALATION_WORKING_DAYS = "REVIEW_ESCALATION_WORKING_DAYS"
+ENV_RETENTION_CLOSED_YEARS = "RETENTION_CLOSED_YEARS"
+ENV_RETENTION_WITHDRAWN_DAYS = "RETENTION_WITHDRAWN_DAYS"
 
 # One CloudWatch namespace for every function; each function's `service` dimension tells them apart.
 METRICS_NAMESPACE = "Familynet"
@@ -60,6 +62,10 @@ class Settings(BaseModel):
     decision_working_days: int = Field(default=2, ge=1, le=60)
     feedback_working_days: int = Field(default=5, ge=1, le=60)
     review_escalation_working_days: int = Field(default=5, ge=1, le=60)
+    # Retention (shared/retention.py): declined, closed, or withdrawn after acceptance: years after that day;
+    # withdrawn before acceptance: days after the withdrawal.
+    retention_closed_years: int = Field(default=6, ge=1, le=25)
+    retention_withdrawn_days: int = Field(default=90, ge=1, le=3650)
 
     @classmethod
     def from_environ(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -82,6 +88,8 @@ class Settings(BaseModel):
             "decision_working_days": env.get(ENV_DECISION_WORKING_DAYS),
             "feedback_working_days": env.get(ENV_FEEDBACK_WORKING_DAYS),
             "review_escalation_working_days": env.get(ENV_REVIEW_ESCALATION_WORKING_DAYS),
+            "retention_closed_years": env.get(ENV_RETENTION_CLOSED_YEARS),
+            "retention_withdrawn_days": env.get(ENV_RETENTION_WITHDRAWN_DAYS),
         }
         return cls.model_validate({k: v for k, v in values.items() if v not in (None, "")})
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
@@ -19,7 +20,7 @@ from shared.config import Settings
 from shared.events import EventData, ReferralAccepted, ReferralDeclined, ReferralWithdrawn, new_event
 from shared.http import HttpError
 from shared.outbox import outbox_item
-from shared.referral_store import ReferralReader, StaleWrite, write_transition
+from shared.referral_store import ReferralReader, StaleWrite, put, transact, write_transition
 from shared.referrals import REFERENCE_PATTERN, ReferralStatus
 from shared.workflow import TRANSITIONS, Decision, IllegalTransition, allowed_decisions
 
@@ -101,8 +102,40 @@ def list_referrals(reader: ReferralReader, status: ReferralStatus, limit: int, c
     }
 
 
-def referral_view(reader: ReferralReader, reference: str) -> dict[str, Any]:
-    """The referral with everything under it, as a coordinator needs it on one screen."""
+KIND_ACCESS = "access"
+
+
+@dataclass(frozen=True)
+class Access:
+    """A staff read of a referral's personal data, to be recorded (who, when, through which route)."""
+
+    actor: Actor
+    route: str
+    settings: Settings
+    now: datetime
+
+
+def record_access(referral: dict[str, Any], access: Access) -> dict[str, Any]:
+    """The read audit: one entry per staff read, kept as long as the referral (it inherits its expiry)."""
+    from shared.retention import inherited  # noqa: PLC0415 - retention reads through referral_store
+
+    at = access.now.isoformat().replace("+00:00", "Z")
+    entry = {"at": at, "actor": access.actor.audit_name, "route": access.route}
+    item = {
+        **inherited(referral),
+        table.PARTITION_KEY: referral[table.PARTITION_KEY],
+        table.SORT_KEY: f"ACCESS#{at}#{uuid.uuid4().hex[:8]}",
+        table.KIND_ATTRIBUTE: KIND_ACCESS,
+        "reference": referral["reference"],
+        **entry,
+    }
+    transact([put(item, access.settings.table_name)], access.settings.table_name)
+    return entry
+
+
+def referral_view(reader: ReferralReader, reference: str, access: Access | None = None) -> dict[str, Any]:
+    """The referral with everything under it, as a coordinator needs it on one screen; `access` records this
+    read in the read audit (and the view shows it with the earlier ones)."""
     from shared.reviews import review_view  # noqa: PLC0415 - reviews builds on this module
 
     items = reader.partition(check_reference(reference))
@@ -115,6 +148,12 @@ def referral_view(reader: ReferralReader, reference: str) -> dict[str, Any]:
     referral = found[0]
     status = ReferralStatus(referral["status"])
     audit = sorted(by_kind.get(table.KIND_AUDIT, []), key=lambda i: i[table.SORT_KEY])
+    accesses = [
+        {key: entry[key] for key in ("at", "actor", "route")}
+        for entry in sorted(by_kind.get(KIND_ACCESS, []), key=lambda i: i[table.SORT_KEY])
+    ]
+    if access is not None:
+        accesses.append(record_access(referral, access))
     return {
         **summary(referral),
         "submission": referral["submission"],
@@ -129,6 +168,7 @@ def referral_view(reader: ReferralReader, reference: str) -> dict[str, Any]:
             for e in sorted(by_kind.get("email", []), key=lambda e: (e.get("created_at", ""), e[table.SORT_KEY]))
         ],
         "audit": [{key: entry[key] for key in ("at", "actor", "action", "changes") if key in entry} for entry in audit],
+        "accesses": accesses,
     }
 
 

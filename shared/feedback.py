@@ -32,6 +32,7 @@ from shared.events import (
 )
 from shared.meetings import facilitator_key
 from shared.referral_store import Cancelled, ReferralReader, put, to_item, transact
+from shared.retention import inherited
 
 KIND_EMAIL = "email"
 # The events that send emails: the feedback function's queue subscribes to exactly these.
@@ -236,7 +237,14 @@ def deliver(envelope: Event[EventData], *, reader: ReferralReader, settings: Set
     facilitator = reader.item(facilitator_key(facilitator_id)) if facilitator_id else None
     results = []
     for email in emails_for(envelope, named, facilitator, settings):
-        sent = _send_once(email, reference, envelope.metadata.event_id, settings=settings, now=now)
+        sent = _send_once(
+            email,
+            reference,
+            envelope.metadata.event_id,
+            settings=settings,
+            now=now,
+            retention=inherited(named["referral"]),
+        )
         if sent.status == "sent" and email.template == "feedback" and isinstance(envelope.data, MeetingHeld):
             sent = replace(sent, measures=meeting_measures(envelope.data, named["referral"], now))
         results.append(sent)
@@ -254,9 +262,18 @@ def meeting_measures(held: MeetingHeld, referral: dict[str, Any], now: datetime)
     )
 
 
-def _send_once(email: emails.Email, reference: str, event_id: str, *, settings: Settings, now: datetime) -> Sent:
+def _send_once(
+    email: emails.Email,
+    reference: str,
+    event_id: str,
+    *,
+    settings: Settings,
+    now: datetime,
+    retention: dict[str, Any] | None = None,
+) -> Sent:
     key = email_key(reference, event_id, email.template, email.to)
     item = {
+        **(retention or {}),  # an email about an ended referral expires with it
         **key,
         table.KIND_ATTRIBUTE: KIND_EMAIL,
         "reference": reference,

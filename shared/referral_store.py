@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared import aws, table
+from shared import aws, clock, table
 from shared.errors import ConfigurationError, ServiceUnavailable
 
 if TYPE_CHECKING:
@@ -177,8 +177,17 @@ class Page:
     last_key: dict[str, Any] | None
 
 
+def is_live(item: dict[str, Any], now_epoch: float | None = None) -> bool:
+    """Not past its retention expiry. DynamoDB deletes expired items days late, so every read leaves them out."""
+    expires = item.get(table.TTL_ATTRIBUTE)
+    if expires is None:
+        return True
+    return int(expires) > (clock.now().timestamp() if now_epoch is None else now_epoch)
+
+
 class ReferralReader:
-    """Reads for the coordinators' routes: every one a GetItem or a Query, never a Scan."""
+    """Reads for the coordinators' routes: every one a GetItem or a Query, never a Scan; items past their
+    retention expiry are never returned."""
 
     def __init__(self, table_name: str, client: Callable[[], DynamoDBClient] = aws.dynamodb) -> None:
         self._table = table_name
@@ -199,7 +208,8 @@ class ReferralReader:
         except BotoCoreError as exc:
             raise ServiceUnavailable(f"DynamoDB could not be reached: {exc}") from exc
         found = response.get("Item")
-        return from_item(found) if found else None
+        item = from_item(found) if found else None
+        return item if item is not None and is_live(item) else None
 
     def partition_of(self, pk: str) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
@@ -215,7 +225,7 @@ class ReferralReader:
             if start:
                 request["ExclusiveStartKey"] = start
             response = self._query(request)
-            items += [from_item(item) for item in response.get("Items", [])]
+            items += [found for found in map(from_item, response.get("Items", [])) if is_live(found)]
             start = response.get("LastEvaluatedKey")
             if not start:
                 return items
@@ -272,7 +282,8 @@ class ReferralReader:
             request["ExclusiveStartKey"] = to_item(start_key)
         response = self._query(request)
         last = response.get("LastEvaluatedKey")
-        return Page([from_item(item) for item in response.get("Items", [])], from_item(last) if last else None)
+        live = [found for found in map(from_item, response.get("Items", [])) if is_live(found)]
+        return Page(live, from_item(last) if last else None)
 
     def _query(self, request: dict[str, Any]) -> Any:
         try:

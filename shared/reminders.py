@@ -22,6 +22,7 @@ from shared.events import (
     EventData,
     MeetingHeld,
     ReferralAccepted,
+    ReferralDeclined,
     ReferralReceived,
     ReferralWithdrawn,
     ReviewCompleted,
@@ -37,6 +38,7 @@ from shared.working_days import subtract_working_days
 HANDLED_EVENTS: tuple[type[EventData], ...] = (
     ReferralReceived,
     ReferralAccepted,
+    ReferralDeclined,
     ReferralWithdrawn,
     MeetingHeld,
     ReviewDue,

@@ -1,8 +1,9 @@
-"""The reminders function.
+"""The reminders function (reviews, deadlines and retention: what happens because time passes).
 
 From its queue: keeps one Scheduler schedule per open review (MeetingHeld with a plan, ReviewCompleted with a next
 review, ReviewRescheduled; deleted on ReviewCompleted and ReferralWithdrawn), marks a review due when its reminder
-fires (ReviewDue), and starts the deadline clocks (ReferralReceived, ReferralAccepted, MeetingHeld).
+fires (ReviewDue), starts the deadline clocks (ReferralReceived, ReferralAccepted, MeetingHeld), and sets the
+retention expiry on every item of a referral that ended (ReferralDeclined, ReferralWithdrawn, a closing review).
 From its daily schedule (07:00 Europe/London, `{"task": "daily_check"}`): escalates overdue reviews and checks the
 clocks that fell due (shared/deadlines.py).
 """
@@ -20,12 +21,13 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from shared import clock
+from shared import clock, retention
 from shared.config import METRICS_NAMESPACE, get_settings
 from shared.deadlines import ClockName, DailyCheck, london_day, start_clock
 from shared.events import (
     MeetingHeld,
     ReferralAccepted,
+    ReferralDeclined,
     ReferralReceived,
     ReferralWithdrawn,
     ReviewCompleted,
@@ -102,6 +104,12 @@ def _on_event(record: SQSRecord) -> None:
             _schedule(data.reference, data.review_number + 1, data.next_review_due_on, cid)
     elif isinstance(data, ReviewDue) and mark_due(data.reference, data.review_number, data.due_on, settings=settings):
         metrics.add_metric(name="ReviewRemindersSent", unit=MetricUnit.Count, value=1)
+    ending = isinstance(data, ReferralDeclined | ReferralWithdrawn | ReviewCompleted)
+    if (
+        ending and (expires_at := retention.expiry(data, settings)) is not None
+    ):  # the referral ended: its records are kept for the retention period, then go
+        changed = retention.apply(envelope.data.reference, expires_at, settings=settings)  # type: ignore[attr-defined]
+        logger.info("Retention set", extra={"expires_at": expires_at, "items": changed})
 
 
 def _daily(event: dict[str, Any]) -> dict[str, Any]:

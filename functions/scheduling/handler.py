@@ -23,6 +23,7 @@ from shared import clock, meetings, reviews
 from shared.config import get_settings
 from shared.coordination import (
     MAX_PAGE,
+    Access,
     Actor,
     DecisionBody,
     NotFound,
@@ -108,8 +109,8 @@ def queue() -> Response[str]:
 
 @app.get("/referrals/<reference>")
 def one_referral(reference: str) -> Response[str]:
-    _actor()
-    view = referral_view(_reader(), reference)
+    access = Access(_actor(), "GET /referrals/{reference}", get_settings(), clock.now())
+    view = referral_view(_reader(), reference, access)
     metrics.add_metric(name="ReferralsRead", unit=MetricUnit.Count, value=1)
     return _answer(200, view, _etag(view["version"]))
 

@@ -28,6 +28,8 @@ from shared.config import (
     ENV_FEEDBACK_WORKING_DAYS,
     ENV_MEETING_TARGET_WORKING_DAYS,
     ENV_REMINDERS_DLQ_ARN,
+    ENV_RETENTION_CLOSED_YEARS,
+    ENV_RETENTION_WITHDRAWN_DAYS,
     ENV_REVIEW_ESCALATION_WORKING_DAYS,
     ENV_REVIEW_LEAD_WORKING_DAYS,
     ENV_SCHEDULE_GROUP,
@@ -50,14 +52,26 @@ DEADLINE_SETTINGS = {
 }
 
 
-def deadline_environment(context: Any) -> dict[str, str]:
-    """The deadline targets of this deployment, checked by the Settings model (a bad value fails the synth with
-    the field's name), as the reminders function's environment."""
+RETENTION_CONTEXT = "familynet:retention"
+RETENTION_SETTINGS = {
+    "closed_years": (ENV_RETENTION_CLOSED_YEARS, "retention_closed_years"),
+    "withdrawn_days": (ENV_RETENTION_WITHDRAWN_DAYS, "retention_withdrawn_days"),
+}
+
+
+def settings_environment(context: Any, settings: dict[str, tuple[str, str]], key: str) -> dict[str, str]:
+    """Per-deployment settings from a CDK context object, checked by the Settings model (a bad value fails the
+    synth with the field's name), as environment variables."""
     given = json.loads(context) if isinstance(context, str) else (context or {})
-    if not isinstance(given, dict) or not set(given) <= set(DEADLINE_SETTINGS):
-        raise ValueError(f"{DEADLINES_CONTEXT} takes an object with the keys {sorted(DEADLINE_SETTINGS)}")
-    settings = Settings.model_validate({DEADLINE_SETTINGS[key][1]: value for key, value in given.items()})
-    return {env: str(getattr(settings, field)) for env, field in DEADLINE_SETTINGS.values()}
+    if not isinstance(given, dict) or not set(given) <= set(settings):
+        raise ValueError(f"{key} takes an object with the keys {sorted(settings)}")
+    checked = Settings.model_validate({settings[name][1]: value for name, value in given.items()})
+    return {env: str(getattr(checked, field)) for env, field in settings.values()}
+
+
+def deadline_environment(context: Any) -> dict[str, str]:
+    """The deadline targets of this deployment (`-c familynet:deadlines={...}`)."""
+    return settings_environment(context, DEADLINE_SETTINGS, DEADLINES_CONTEXT)
 
 
 class Reminders(Construct):
@@ -87,6 +101,9 @@ class Reminders(Construct):
             environment={
                 ENV_TABLE_NAME: data.table.table_name,
                 **deadline_environment(self.node.try_get_context(DEADLINES_CONTEXT)),
+                **settings_environment(
+                    self.node.try_get_context(RETENTION_CONTEXT), RETENTION_SETTINGS, RETENTION_CONTEXT
+                ),
                 ENV_SCHEDULE_GROUP: SCHEDULE_GROUP,
                 ENV_SCHEDULER_ROLE_ARN: self.role.role_arn,
                 ENV_REMINDERS_DLQ_ARN: self.dead_letters.queue_arn,

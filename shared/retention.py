@@ -1,0 +1,90 @@
+"""How long a referral's records are kept, and setting that expiry (DynamoDB TTL) on every item of the referral.
+
+The rule (UK GDPR storage limitation; defaults for the council's DPO to confirm, both configurable):
+- a referral withdrawn before it was accepted: RETENTION_WITHDRAWN_DAYS (90) days after the withdrawal;
+- a referral declined, closed, or withdrawn after acceptance (the service worked with the family, a safeguarding
+  record): RETENTION_CLOSED_YEARS (6) years after that day;
+- an open referral: no expiry while it is open.
+
+The event that ends a referral (ReferralDeclined, ReferralWithdrawn, ReviewCompleted closing the plan) sets the
+expiry on every item of its partition, each only if it has none or a later one (an outbox item keeps its week); an
+item written afterwards (an email, an access entry) copies the referral's. Reads leave expired items out at once
+(`referral_store.is_live`): DynamoDB deletes them up to a few days later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+
+from shared import aws, table
+from shared.config import Settings
+from shared.events import EventData, ReferralDeclined, ReferralWithdrawn, ReviewCompleted
+from shared.referral_store import Cancelled, ReferralReader, to_item, transact
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+NOT_YET_ACCEPTED = ("received",)
+
+
+def _years_later(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def expiry(event: EventData, settings: Settings) -> int | None:
+    """The epoch second the referral's records expire, from the event that ends it; None if it does not end it."""
+    if isinstance(event, ReferralWithdrawn):
+        ended = event.withdrawn_at.astimezone(UTC)
+        if event.previous_status in NOT_YET_ACCEPTED:
+            return int((ended + timedelta(days=settings.retention_withdrawn_days)).timestamp())
+        return _end_of(_years_later(ended.date(), settings.retention_closed_years))
+    if isinstance(event, ReferralDeclined):
+        return _end_of(_years_later(event.declined_at.astimezone(UTC).date(), settings.retention_closed_years))
+    if isinstance(event, ReviewCompleted) and event.outcome == "close":
+        return _end_of(_years_later(event.completed_on, settings.retention_closed_years))
+    return None
+
+
+def _end_of(day: date) -> int:
+    return int(datetime.combine(day, time(23, 59, 59), tzinfo=UTC).timestamp())
+
+
+def apply(
+    reference: str,
+    expires_at: int,
+    *,
+    settings: Settings,
+    client: Callable[[], DynamoDBClient] = aws.dynamodb,
+) -> int:
+    """Set the expiry on every item of the referral that has none or a later one; returns how many changed.
+    Repeating it (a redelivered event) changes nothing."""
+    changed = 0
+    for item in ReferralReader(settings.table_name, client).partition(reference):
+        update = {
+            "Update": {
+                "TableName": settings.table_name,
+                "Key": to_item({table.PARTITION_KEY: item[table.PARTITION_KEY], table.SORT_KEY: item[table.SORT_KEY]}),
+                "UpdateExpression": "SET #ttl = :expires",
+                "ConditionExpression": "attribute_exists(#pk) AND (attribute_not_exists(#ttl) OR #ttl > :expires)",
+                "ExpressionAttributeNames": {"#ttl": table.TTL_ATTRIBUTE, "#pk": table.PARTITION_KEY},
+                "ExpressionAttributeValues": to_item({":expires": expires_at}),
+            }
+        }
+        try:
+            transact([update], settings.table_name, client)
+        except Cancelled:
+            continue  # already as short or shorter
+        changed += 1
+    return changed
+
+
+def inherited(referral: dict[str, Any] | None) -> dict[str, Any]:
+    """The expiry an item written under an ended referral copies from it (nothing while it is open)."""
+    if referral and referral.get(table.TTL_ATTRIBUTE) is not None:
+        return {table.TTL_ATTRIBUTE: int(referral[table.TTL_ATTRIBUTE])}
+    return {}
