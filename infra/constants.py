@@ -34,6 +34,7 @@ FORM_PAGE_ROUTES = ("GET /privacy", "GET /accessibility")
 STAFF_ROUTES = (
     "GET /referrals",
     "GET /referrals/{reference}",
+    "GET /referrals/{reference}/export",
     "POST /referrals/{reference}/accept",
     "POST /referrals/{reference}/decline",
     "POST /referrals/{reference}/withdraw",

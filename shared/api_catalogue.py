@@ -187,6 +187,13 @@ OPERATIONS = (
         parameters=(REFERENCE, IF_MATCH),
     ),
     Operation(
+        "GET /referrals/{reference}/export",
+        "Subject access: everything held about the referral (JSON; a readable page with Accept: text/html); "
+        "the export is recorded as a read",
+        responses={"200": "The export", "404": "No referral with this reference"},
+        parameters=(REFERENCE,),
+    ),
+    Operation(
         "POST /referrals/{reference}/reviews",
         "Record the open review: continue, adjust the support package, or close the plan; opens the next review",
         body=ReviewRequest,

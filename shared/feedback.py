@@ -282,6 +282,7 @@ def _send_once(
         "to": email.to,
         "recipient_kind": email.recipient_kind,
         "subject": email.subject,
+        "text": email.text,  # what was sent, for the family's subject access request; expires with the referral
         "status": "sending",
         "created_at": _iso(now),
     }

@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
 
-from shared import clock, meetings, reviews
+from shared import clock, meetings, reviews, subject_access
 from shared.config import get_settings
 from shared.coordination import (
     MAX_PAGE,
@@ -33,7 +33,7 @@ from shared.coordination import (
 )
 from shared.errors import ConfigurationError, ServiceUnavailable
 from shared.events import ReferralAccepted, parse_detail
-from shared.http import HttpError, json_response
+from shared.http import HttpError, html_response, json_response
 from shared.observability import bind_event, correlate, logger, metrics
 from shared.proposals import propose
 from shared.referral_store import ReferralReader
@@ -123,6 +123,20 @@ def _body(model: type[ModelT]) -> ModelT:
         raise HttpError(400, "The request body is not valid JSON") from None
     except ValidationError as exc:
         raise HttpError(422, "The request has problems to fix", field_errors(model, exc)) from None
+
+
+@app.get("/referrals/<reference>/export")
+def subject_access_export(reference: str) -> Response[str]:
+    access = Access(_actor(), "GET /referrals/{reference}/export", get_settings(), clock.now())
+    document = subject_access.export(_reader(), reference, access)
+    logger.info("Subject access export made", extra={"reference": reference})
+    metrics.add_metric(name="SubjectAccessExports", unit=MetricUnit.Count, value=1)
+    accept = app.current_event.headers.get("accept", "")
+    if "text/html" in accept:
+        page = html_response(200, subject_access.to_html(document))
+        return Response(status_code=200, body=page["body"], headers=page["headers"])
+    disposition = {"Content-Disposition": f'attachment; filename="{reference}-subject-access.json"'}
+    return _answer(200, document, disposition)
 
 
 @app.get("/facilitators")

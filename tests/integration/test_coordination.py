@@ -48,7 +48,8 @@ def staff(
         "isBase64Encoded": False,
     }
     response: dict[str, Any] = invoke(SCHEDULING, cloud, event)
-    response["json"] = json.loads(response["body"]) if response.get("body") else None
+    is_json = "json" in str((response.get("headers") or {}).get("Content-Type", "application/json"))
+    response["json"] = json.loads(response["body"]) if response.get("body") and is_json else None
     return response
 
 

@@ -1,0 +1,115 @@
+"""Subject access (UK GDPR Art. 15): everything held about one referral, as one JSON document and one readable page.
+
+Everything is every item of the referral's partition, less only the table's own keys: the referral as submitted,
+its decision, meetings, proposals, plan, reviews, every email sent (with the text that was sent), the audit trail
+and every staff read. The export is itself recorded as a read (an access entry naming the export route).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from shared import table
+from shared.coordination import Access, NotFound, check_reference, record_access
+from shared.referral_store import ReferralReader
+
+TEMPLATES = Path(__file__).resolve().parent / "page_templates"
+_INTERNAL = {
+    table.PARTITION_KEY,
+    table.SORT_KEY,
+    table.KIND_ATTRIBUTE,
+    table.STATUS_INDEX_PK,
+    table.STATUS_INDEX_SK,
+    table.REVIEW_DUE_INDEX_PK,
+    table.REVIEW_DUE_INDEX_SK,
+    table.FACILITATOR_INDEX_PK,
+    table.FACILITATOR_INDEX_SK,
+    table.DEADLINE_INDEX_PK,
+    table.DEADLINE_INDEX_SK,
+}
+# Sections of the export: (key, title, the item kinds it holds).
+SECTIONS = (
+    ("referral", "The referral", ("referral",)),
+    ("meetings", "Meetings", ("meeting", "proposals")),
+    ("plan", "Family Plan and support package", ("plan",)),
+    ("reviews", "Reviews", ("review",)),
+    ("emails", "Emails sent", ("email",)),
+    ("audit", "Audit trail (every change)", ("audit",)),
+    ("accesses", "Reads of this record", ("access",)),
+    ("deadlines", "Deadline clocks", ("clock",)),
+)
+_LEFT_OUT = {"outbox_event"}  # copies of events (ids and dates only), kept a week for the relay
+
+
+def _plain(item: dict[str, Any]) -> dict[str, Any]:
+    values = {key: value for key, value in item.items() if key not in _INTERNAL}
+    if table.TTL_ATTRIBUTE in values:
+        values[table.TTL_ATTRIBUTE] = datetime.fromtimestamp(int(values[table.TTL_ATTRIBUTE]), UTC).isoformat()
+    plain: dict[str, Any] = json.loads(json.dumps(values, default=_as_json))
+    return plain
+
+
+def _as_json(value: Any) -> Any:
+    """DynamoDB's numbers and sets as JSON has them."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    return str(value)
+
+
+def export(reader: ReferralReader, reference: str, access: Access) -> dict[str, Any]:
+    items = reader.partition(check_reference(reference))
+    referral = next((i for i in items if i.get(table.KIND_ATTRIBUTE) == table.KIND_REFERRAL), None)
+    if referral is None:
+        raise NotFound(reference)
+    this_export = record_access(referral, access)
+    expires = referral.get(table.TTL_ATTRIBUTE)
+    document: dict[str, Any] = {
+        "reference": reference,
+        "exported_at": this_export["at"],
+        "exported_by": this_export["actor"],
+        "retention": (
+            f"until {datetime.fromtimestamp(int(expires), UTC).date().isoformat()}"
+            if expires is not None
+            else "while the referral is open, then by the retention rule (docs/data-protection.md)"
+        ),
+    }
+    for key, _title, kinds in SECTIONS:
+        found = sorted(
+            (_plain(i) for i in items if i.get(table.KIND_ATTRIBUTE) in kinds),
+            key=lambda i: str(i.get("at") or i.get("created_at") or i.get("review_number") or ""),
+        )
+        document[key] = found[0] if key in ("referral", "plan") and found else found
+    document["accesses"].append(this_export)
+    kinds_shown = {kind for _key, _title, kinds in SECTIONS for kind in kinds} | _LEFT_OUT
+    document["other"] = [_plain(i) for i in items if i.get(table.KIND_ATTRIBUTE) not in kinds_shown]
+    return document
+
+
+def _rows(value: Any, prefix: str = "") -> list[dict[str, Any]]:
+    """A nested document as label/value rows a person can read."""
+    if isinstance(value, dict):
+        return [row for key, inner in value.items() for row in _rows(inner, f"{prefix}{key.replace('_', ' ')} / ")]
+    if isinstance(value, list):
+        if not value:
+            return [{"label": prefix.rstrip(" /"), "value": "none", "block": False}]
+        return [row for n, inner in enumerate(value, 1) for row in _rows(inner, f"{prefix}{n} / ")]
+    text = "" if value is None else str(value)
+    return [{"label": prefix.rstrip(" /"), "value": text, "block": "\n" in text}]
+
+
+def to_html(document: dict[str, Any]) -> str:
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined  # noqa: PLC0415 - only for this page
+
+    environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined)
+    sections = [
+        {"title": title, "rows": _rows(document[key]) if document.get(key) else []} for key, title, _ in SECTIONS
+    ]
+    if document.get("other"):
+        sections.append({"title": "Other records", "rows": _rows(document["other"])})
+    return environment.get_template("subject_access.html").render(export=document, sections=sections)
