@@ -35,6 +35,7 @@ STAFF_ROUTES = (
     "GET /referrals",
     "GET /referrals/{reference}",
     "GET /referrals/{reference}/export",
+    "POST /referrals/{reference}/erase",
     "POST /referrals/{reference}/accept",
     "POST /referrals/{reference}/decline",
     "POST /referrals/{reference}/withdraw",

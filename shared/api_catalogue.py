@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from shared.coordination import DecisionBody
+from shared.erasure import ErasureRequest
 from shared.meetings import Availability, CancelRequest, MeetingRequest, Outcome
 from shared.referrals import ReferralStatus, ReferralSubmission
 from shared.reviews import ReviewMove, ReviewRequest
@@ -191,6 +192,19 @@ OPERATIONS = (
         "Subject access: everything held about the referral (JSON; a readable page with Accept: text/html); "
         "the export is recorded as a read",
         responses={"200": "The export", "404": "No referral with this reference"},
+        parameters=(REFERENCE,),
+    ),
+    Operation(
+        "POST /referrals/{reference}/erase",
+        "Erase the referral's personal data where the rules allow it (never accepted, or withdrawn with no plan in "
+        "force); ids, states, dates and the audit trail stay",
+        body=ErasureRequest,
+        responses={
+            "200": "Erased: how many items",
+            "404": "No referral with this reference",
+            "409": "Erasure does not apply to this referral, and why",
+            "422": "The ground is missing or not one of the list",
+        },
         parameters=(REFERENCE,),
     ),
     Operation(

@@ -78,7 +78,8 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
 
 def summary(referral: dict[str, Any]) -> dict[str, Any]:
     """A line of the queue: ids, states, dates and counts; the organisation referring, no one's name."""
-    submission = referral.get("submission") or {}
+    submission = referral.get("submission")
+    submission = submission if isinstance(submission, dict) else {}  # an erased referral keeps a tombstone
     return {
         "reference": referral["reference"],
         "route": referral["route"],

@@ -230,8 +230,8 @@ def deliver(envelope: Event[EventData], *, reader: ReferralReader, settings: Set
         for item in reader.partition(reference)
         if item[table.SORT_KEY] in ("REFERRAL", "MEETING", "PLAN")
     }
-    if "REFERRAL" not in items:
-        return []
+    if "REFERRAL" not in items or items["REFERRAL"].get("erased"):
+        return []  # nothing to say about a referral that is gone, or erased
     named = {"referral": items["REFERRAL"], "meeting": items.get("MEETING", {}), "plan": items.get("PLAN", {})}
     facilitator_id = getattr(envelope.data, "facilitator_id", None)
     facilitator = reader.item(facilitator_key(facilitator_id)) if facilitator_id else None

@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
 
-from shared import clock, meetings, reviews, subject_access
+from shared import clock, erasure, meetings, reviews, subject_access
 from shared.config import get_settings
 from shared.coordination import (
     MAX_PAGE,
@@ -137,6 +137,29 @@ def subject_access_export(reference: str) -> Response[str]:
         return Response(status_code=200, body=page["body"], headers=page["headers"])
     disposition = {"Content-Disposition": f'attachment; filename="{reference}-subject-access.json"'}
     return _answer(200, document, disposition)
+
+
+@app.post("/referrals/<reference>/erase")
+def erase(reference: str) -> Response[str]:
+    actor = _actor()
+    body = _body(erasure.ErasureRequest)
+    outcome = erasure.erase(
+        reference,
+        body,
+        actor=actor,
+        reader=_reader(),
+        settings=get_settings(),
+        correlation_id=logger.get_correlation_id() or "none",
+    )
+    logger.info("Referral erased", extra={"reference": reference, "ground": body.ground, "items": outcome["items"]})
+    metrics.add_metric(name="ReferralsErased", unit=MetricUnit.Count, value=1)
+    return _answer(200, outcome)
+
+
+@app.exception_handler(erasure.ErasureRefused)
+def _erasure_refused(error: erasure.ErasureRefused) -> Response[str]:
+    metrics.add_metric(name="ErasuresRefused", unit=MetricUnit.Count, value=1)
+    return _answer(409, {"message": error.message})
 
 
 @app.get("/facilitators")

@@ -1,0 +1,180 @@
+"""Erasure (UK GDPR Art. 17) where the rules allow it, and what stays.
+
+The service's processing is a public task, so the right to erasure is limited: a referral may be erased only when
+it was never accepted (received, declined, or withdrawn before acceptance), or when it was withdrawn (the family
+withdrew its consent) with no plan in force. Anything else answers 409 with the reason.
+
+Erasing keeps every item, so the record of what happened stays (ids, states, dates, who acted), but replaces every
+other value with a tombstone: an allow-list of attributes survives, nothing else does, so a field added later is
+erased without anyone remembering to list it. The erasure's own audit entry names the ground (a fixed list), not
+free text. Events never held personal data; logs and metrics never did either.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared import clock, table
+from shared.config import Settings
+from shared.coordination import Actor, NotFound, check_reference
+from shared.referral_store import ReferralReader, put, transact
+from shared.referrals import ReferralStatus
+
+ERASED = "[erased]"
+# What survives: keys, kinds, ids, states, dates, counts and who acted (a coordinator's subject id).
+KEPT = frozenset(
+    {
+        table.PARTITION_KEY,
+        table.SORT_KEY,
+        table.KIND_ATTRIBUTE,
+        table.TTL_ATTRIBUTE,
+        table.STATUS_INDEX_PK,
+        table.STATUS_INDEX_SK,
+        table.REVIEW_DUE_INDEX_PK,
+        table.REVIEW_DUE_INDEX_SK,
+        table.FACILITATOR_INDEX_PK,
+        table.FACILITATOR_INDEX_SK,
+        table.DEADLINE_INDEX_PK,
+        table.DEADLINE_INDEX_SK,
+        "reference",
+        "route",
+        "status",
+        "version",
+        "received_at",
+        "updated_at",
+        "created_at",
+        "at",
+        "actor",
+        "action",
+        "correlation_id",
+        "event_id",
+        "detail_type",
+        "detail",  # an outbox event: ids, states and dates only
+        "meeting_id",
+        "facilitator_id",
+        "starts_at",
+        "ends_at",
+        "sequence",
+        "held_on",
+        "agreed_on",
+        "review_number",
+        "due_on",
+        "scheduled_on",
+        "completed_on",
+        "outcome",
+        "escalations",
+        "last_escalated_on",
+        "next_review_due_on",
+        "first_review_due_on",
+        "plan_status",
+        "last_review_number",
+        "template",
+        "recipient_kind",
+        "subject",  # the reference only, never a name
+        "message_id",
+        "clock",
+        "started_on",
+        "target_working_days",
+        "checked_on",
+        "route_key",
+        "erased",
+        "erased_at",
+    }
+)
+# Audit changes keep their state transitions only.
+KEPT_CHANGES = frozenset({"status", "version", "meeting", "review", "next_review", "ground", "items"})
+GROUNDS = Literal["consent_withdrawn", "no_longer_necessary", "objection", "unlawfully_processed"]
+
+
+class ErasureRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    ground: GROUNDS = Field(title="the UK GDPR Art. 17(1) ground: consent withdrawn, no longer necessary, ...")
+
+
+class ErasureRefused(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def why_not(referral: dict[str, Any], items: list[dict[str, Any]]) -> str | None:
+    """None when the rules allow erasure; otherwise the reason, for the 409."""
+    if referral.get("erased"):
+        return None  # a repeated request finishes or repeats the erasure: nothing personal is left either way
+    status = ReferralStatus(referral["status"])
+    accepted_ever = any(i.get("action") == "referral.accepted" for i in items)
+    if status in (ReferralStatus.RECEIVED, ReferralStatus.DECLINED) and not accepted_ever:
+        return None
+    if status is ReferralStatus.WITHDRAWN:
+        plan = next((i for i in items if i.get(table.KIND_ATTRIBUTE) == "plan"), None)
+        if plan is None or plan.get("plan_status") == "closed":
+            return None
+        return (
+            "A plan was in force when the referral was withdrawn: its records are kept under the council's public "
+            "task and delete themselves at the end of the retention period"
+        )
+    return (
+        f"The referral is {status.value.replace('_', ' ')}: the service is working with the family under its "
+        "public task, so erasure does not apply (withdraw the referral first if the family withdrew consent)"
+    )
+
+
+def _tombstoned(item: dict[str, Any]) -> dict[str, Any]:
+    erased: dict[str, Any] = {}
+    for key, value in item.items():
+        if key in KEPT:
+            erased[key] = value
+        elif key == "changes" and isinstance(value, dict):
+            erased[key] = {k: v for k, v in value.items() if k in KEPT_CHANGES}
+        else:
+            erased[key] = ERASED
+    erased["erased"] = True
+    return erased
+
+
+def erase(
+    reference: str,
+    body: ErasureRequest,
+    *,
+    actor: Actor,
+    reader: ReferralReader,
+    settings: Settings,
+    correlation_id: str,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    now = now or clock.now()
+    items = reader.partition(check_reference(reference))
+    referral = next((i for i in items if i.get(table.KIND_ATTRIBUTE) == table.KIND_REFERRAL), None)
+    if referral is None:
+        raise NotFound(reference)
+    reason = why_not(referral, items)
+    if reason is not None:
+        raise ErasureRefused(reason)
+    at = now.isoformat().replace("+00:00", "Z")
+    # The referral last: until it is marked erased, a retried request finds it and finishes the job.
+    ordered = [i for i in items if i is not referral] + [{**referral, "erased_at": at}]
+    writes = [put(_tombstoned(item), settings.table_name) for item in ordered]
+    writes.append(
+        put(
+            {
+                **({table.TTL_ATTRIBUTE: referral[table.TTL_ATTRIBUTE]} if table.TTL_ATTRIBUTE in referral else {}),
+                table.PARTITION_KEY: table.referral_pk(reference),
+                table.SORT_KEY: f"AUDIT#{at}#0#{uuid.uuid4()}",
+                table.KIND_ATTRIBUTE: table.KIND_AUDIT,
+                "reference": reference,
+                "at": at,
+                "actor": actor.audit_name,
+                "action": "referral.erased",
+                "changes": {"ground": body.ground, "items": len(ordered)},
+                "correlation_id": correlation_id,
+            },
+            settings.table_name,
+        )
+    )
+    for start in range(0, len(writes), 25):  # TransactWriteItems takes 100; smaller batches retry cheaper
+        transact(writes[start : start + 25], settings.table_name)
+    return {"reference": reference, "erased": True, "items": len(ordered), "ground": body.ground}
