@@ -85,6 +85,7 @@ synth: $(VENV)/.synced node_modules/.installed $(WEB_ASSETS) ## Synthesize the d
 schemas: $(VENV)/.synced ## Write events/ (event JSON Schemas and examples) and docs/openapi.json from the models
 	@$(PY) -m shared.event_catalogue
 	@$(PY) -m shared.api_catalogue
+	@$(PY) -m shared.data_protection
 
 bench: $(VENV)/.synced $(WEB_ASSETS) ## Benchmarks: cold initialisation, AWS calls per intake, the daily check over 100,000 plans, make run to ready
 	@$(PY) -m bench.cold_init

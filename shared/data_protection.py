@@ -1,0 +1,187 @@
+"""Writes docs/data-protection.md: the record of processing (UK GDPR Art. 30) for the council's DPO.
+
+The field lists are generated from the pydantic models that accept personal data, so they cannot drift: every
+field needs a purpose below (a test fails on a field without one, or on a purpose for a field that is gone), and a
+test checks the document matches `render()`. `python -m shared.data_protection` (make schemas) rewrites it.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from shared.config import Settings
+from shared.coordination import DecisionBody
+from shared.meetings import Availability, CancelRequest, MeetingRequest, Outcome
+from shared.referrals import ReferralSubmission
+from shared.reviews import ReviewMove, ReviewRequest
+
+DOCUMENT = Path(__file__).resolve().parent.parent / "docs" / "data-protection.md"
+REFERRAL = "the referral item (`REFERRAL`), its partition of the familynet table"
+# (section title, model, where it is stored, who can see it)
+SOURCES: tuple[tuple[str, type[BaseModel], str, str], ...] = (
+    ("The referral (web form or API)", ReferralSubmission, REFERRAL, "coordinators"),
+    ("Decisions (decline, withdraw)", DecisionBody, "the referral item (`decision`)", "coordinators"),
+    ("The meeting", MeetingRequest, "the meeting item (`MEETING`)", "coordinators; the venue in the invitation"),
+    ("Cancelling a meeting", CancelRequest, "the meeting item", "coordinators"),
+    ("The meeting's outcome and the plan", Outcome, "the meeting and plan items (`PLAN`)", "coordinators"),
+    ("Reviews", ReviewRequest, "the plan and review items (`REVIEW#nnn`)", "coordinators"),
+    ("Moving a review", ReviewMove, "the audit entry of the move", "coordinators"),
+    ("Facilitators' availability (staff)", Availability, "the facilitator item (`FACILITATOR#id`)", "coordinators"),
+)
+# Why each field is needed. Every generated field path must be here; nothing else may be.
+PURPOSES: dict[str, str] = {
+    "ReferralSubmission.route": "which route the referral takes (a lead practitioner's is accepted at once)",
+    "ReferralSubmission.referrer.name": "to address the referrer and record who referred",
+    "ReferralSubmission.referrer.role": "to know the referrer's standing (lead practitioner or other professional)",
+    "ReferralSubmission.referrer.organisation": "to know which service referred; shown in the coordinators' queue",
+    "ReferralSubmission.referrer.email": "to acknowledge, send invitations and feedback after the meeting",
+    "ReferralSubmission.referrer.phone": "to call the referrer when email is not enough (optional)",
+    "ReferralSubmission.referrer.locality_team": "to allocate a facilitator of the same locality",
+    "ReferralSubmission.family.contact_name": "to arrange the meeting with the family; named in emails' bodies only",
+    "ReferralSubmission.family.postcode": "to find a venue near the family",
+    "ReferralSubmission.family.contact_phone": "to arrange the meeting with the family (optional)",
+    "ReferralSubmission.family.contact_email": "to arrange the meeting with the family (optional)",
+    "ReferralSubmission.family.children.first_name": "to know which children the plan is for",
+    "ReferralSubmission.family.children.date_of_birth": "children's ages shape the help a network can give",
+    "ReferralSubmission.consent.given": "the family's agreement to the referral (required)",
+    "ReferralSubmission.consent.given_on": "when the family agreed",
+    "ReferralSubmission.consent.obtained_by": "who obtained the agreement, for the record",
+    "ReferralSubmission.reason": "why a Family Network meeting would help (special category data may appear)",
+    "ReferralSubmission.what_matters": "the family's own words on what matters, for the meeting (optional)",
+    "ReferralSubmission.network_members.name": "who the family would like at the meeting (optional)",
+    "ReferralSubmission.network_members.relationship": "how they know the family (optional)",
+    "ReferralSubmission.meeting_preferences.days": "to propose meeting times that suit the family",
+    "ReferralSubmission.meeting_preferences.times_of_day": "to propose meeting times that suit the family",
+    "ReferralSubmission.meeting_preferences.venue_type": "to choose a venue the family is comfortable in",
+    "ReferralSubmission.meeting_preferences.interpreter_language": "to book an interpreter (optional)",
+    "ReferralSubmission.meeting_preferences.access_needs": "to make the meeting accessible (health data may appear)",
+    "DecisionBody.reason": "why a referral was declined or withdrawn, told to the referrer when declined",
+    "MeetingRequest.starts_at": "when the meeting is",
+    "MeetingRequest.ends_at": "when the meeting ends",
+    "MeetingRequest.venue.type": "the kind of venue",
+    "MeetingRequest.venue.details": "where the meeting is (may be the family's home address)",
+    "MeetingRequest.facilitator_id": "who facilitates (a staff id)",
+    "CancelRequest.reason": "why a meeting was cancelled",
+    "Outcome.held": "whether the meeting took place",
+    "Outcome.held_on": "when it took place",
+    "Outcome.plan.network_actions.who": "who in the network helps (names of family and friends)",
+    "Outcome.plan.network_actions.what": "what they agreed to do",
+    "Outcome.plan.network_actions.how_often": "how often",
+    "Outcome.plan.support_package.category": "the kind of support the council funds",
+    "Outcome.plan.support_package.description": "what the support is (may reveal health or circumstances)",
+    "Outcome.plan.support_package.estimated_cost_pence": "the council's cost",
+    "Outcome.plan.support_package.status": "where the support is",
+    "Outcome.plan.first_review_due_on": "when the package is reviewed",
+    "Outcome.reason": "why a meeting did not take place",
+    "ReviewRequest.outcome": "the review's outcome",
+    "ReviewRequest.completed_on": "when the review took place",
+    "ReviewRequest.support_package.category": "the kind of support after the review",
+    "ReviewRequest.support_package.description": "what the support is after the review",
+    "ReviewRequest.support_package.estimated_cost_pence": "the council's cost after the review",
+    "ReviewRequest.support_package.status": "where the support is",
+    "ReviewRequest.next_review_due_on": "when the next review is",
+    "ReviewMove.due_on": "the review's new date",
+    "ReviewMove.reason": "why the review moved",
+    "Availability.locality": "which families a facilitator serves (staff data)",
+    "Availability.email": "to send facilitators their invitations (staff data)",
+    "Availability.weekly.day": "when a facilitator can facilitate (staff data)",
+    "Availability.weekly.start": "when a facilitator can facilitate (staff data)",
+    "Availability.weekly.end": "when a facilitator can facilitate (staff data)",
+}
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is not None:
+        return [model for arg in typing.get_args(annotation) for model in _models_in(arg)]
+    return []
+
+
+def fields(model: type[BaseModel], prefix: str = "") -> list[tuple[str, str]]:
+    """(path, title) of every leaf field of a model, nested models walked."""
+    found: list[tuple[str, str]] = []
+    for name, info in model.model_fields.items():
+        inner = _models_in(info.annotation)
+        if inner:
+            for nested in inner:
+                found += fields(nested, f"{prefix}{name}.")
+        else:
+            found.append((f"{prefix}{name}", info.title or name.replace("_", " ")))
+    return found
+
+
+def field_paths() -> list[str]:
+    return [f"{model.__name__}.{path}" for _, model, _, _ in SOURCES for path, _ in fields(model)]
+
+
+def render() -> str:
+    settings = Settings()
+    lines = [
+        "# Record of processing: familynet",
+        "",
+        "Generated by `python -m shared.data_protection` (`make schemas`) from the models that accept personal data;",
+        "a test fails if it drifts. Wording for the council's Data Protection Officer to confirm.",
+        "",
+        "## Controller, purpose and lawful basis",
+        "- **Controller**: the council (Family Help). **Processor**: the independent charity that coordinates the",
+        "  meetings, under the council's instructions; AWS as the council's cloud processor.",
+        "- **Purpose**: to offer families a Family Network meeting, arrange it, tell the referrer what was agreed,",
+        "  and review the support package the council funds.",
+        "- **Lawful basis**: public task, UK GDPR Art. 6(1)(e). **Special category data** (health, in the reason,",
+        "  access needs and package): Art. 9(2)(g), substantial public interest, DPA 2018 Sch. 1 para. 18",
+        "  (safeguarding of children and individuals at risk).",
+        "- **Data subjects**: children, their parents and carers, members of their network, referrers, facilitators.",
+        "",
+        "## Where it is kept and who sees it",
+        "- One DynamoDB table in **eu-west-2 (London)**, encrypted with a customer-managed KMS key, point-in-time",
+        "  recovery (35 days of backups). Everything about a referral is in its partition.",
+        "- **Who**: coordinators only (Cognito, invitation only, MFA), through the staff routes; every read of a",
+        "  referral is recorded (`accesses` in `GET /referrals/{reference}`). Referrers see only what emails tell",
+        "  them.",
+        "- **Never** in events, logs, metrics or email subjects: ids, states and dates only (tests scan for it).",
+        "- **Emails** (SES, eu-west-2) carry the family contact's name in the body at most; the text sent is kept",
+        "  with the referral for subject access.",
+        "- **Processors (AWS, eu-west-2)**: DynamoDB, Lambda, API Gateway, EventBridge and EventBridge Scheduler,",
+        "  SQS, SES, Cognito, KMS, CloudWatch (logs without personal data), X-Ray (traces without payloads).",
+        "",
+        "## How long",
+        "- Open referrals: while open. Declined, closed, or withdrawn after acceptance:"
+        f" **{settings.retention_closed_years} years** after that day.",
+        f"- Withdrawn before acceptance: **{settings.retention_withdrawn_days} days** after the withdrawal.",
+        "- Every item of the referral carries the expiry (DynamoDB TTL); reads leave expired items out at once.",
+        '  Configurable per deployment: `-c \'familynet:retention={"closed_years": 6, "withdrawn_days": 90}\'`.',
+        f"- Copies of events for the relay: {settings.outbox_retention_days} days. Duplicate-submission markers"
+        f" (hashes only): {settings.submission_dedupe_hours} hours. Logs: 3 months (no personal data).",
+        "",
+        "## Rights",
+        "- **Access**: `GET /referrals/{reference}/export` (JSON, or a readable page): every item and email; the",
+        "  export is recorded. Answer within one month.",
+        "- **Erasure**: `POST /referrals/{reference}/erase` with a ground from Art. 17(1), where the rules allow it",
+        "  (never accepted, or withdrawn with no plan in force); otherwise 409 with the reason. Ids, states, dates and",
+        "  the audit trail stay; every other value becomes `[erased]`.",
+        "",
+        "## The personal data, field by field",
+    ]
+    for title, model, where, who in SOURCES:
+        lines += ["", f"### {title}", f"Stored in {where}; seen by {who}.", ""]
+        lines += ["| field | what | why it is needed |", "|---|---|---|"]
+        for path, what in fields(model):
+            lines.append(f"| `{path}` | {what} | {PURPOSES[f'{model.__name__}.{path}']} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    DOCUMENT.parent.mkdir(exist_ok=True)
+    DOCUMENT.write_text(render())
+    sys.stdout.write(f"wrote {DOCUMENT.name}\n")
+
+
+if __name__ == "__main__":
+    main()
