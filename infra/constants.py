@@ -44,6 +44,9 @@ STAFF_ROUTES = (
     "PUT /referrals/{reference}/meeting",
     "DELETE /referrals/{reference}/meeting",
     "POST /referrals/{reference}/meeting/outcome",
+    "GET /partners",
+    "POST /partners",
+    "PUT /partners/{partner_id}",
     "POST /referrals/{reference}/reviews",
     "PUT /referrals/{reference}/reviews/{number}",
 )

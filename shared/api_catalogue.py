@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from shared.coordination import DecisionBody
 from shared.erasure import ErasureRequest
 from shared.meetings import Availability, CancelRequest, MeetingRequest, Outcome
+from shared.partners import PartnerRequest
 from shared.referrals import ReferralStatus, ReferralSubmission
 from shared.reviews import ReviewMove, ReviewRequest
 
@@ -193,6 +194,36 @@ OPERATIONS = (
         "the export is recorded as a read",
         responses={"200": "The export", "404": "No referral with this reference"},
         parameters=(REFERENCE,),
+    ),
+    Operation(
+        "GET /partners",
+        "The Early Help network's directory: active partners by offer and/or locality (one index Query)",
+        responses={"200": "Partners, by name", "400": "offer is not one of the vocabulary"},
+        parameters=(
+            {"name": "offer", "in": "query", "required": False, "schema": {"type": "string"}},
+            {"name": "locality", "in": "query", "required": False, "schema": {"type": "string"}},
+        ),
+    ),
+    Operation(
+        "POST /partners",
+        "Add a partner to the directory (audited)",
+        body=PartnerRequest,
+        responses={"201": "The partner, with its id and version (ETag)", "422": "Problems to fix, field by field"},
+    ),
+    Operation(
+        "PUT /partners/{partner_id}",
+        "Change a partner; `active: false` takes it out of the directory (it is never deleted)",
+        body=PartnerRequest,
+        responses={
+            "200": "The partner as changed",
+            "404": "No partner with this id",
+            "409": "Stale: the partner changed since it was read",
+            "422": "Problems to fix, field by field",
+        },
+        parameters=(
+            {"name": "partner_id", "in": "path", "required": True, "schema": {"type": "string"}},
+            IF_MATCH,
+        ),
     ),
     Operation(
         "POST /referrals/{reference}/erase",

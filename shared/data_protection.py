@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from shared.config import Settings
 from shared.coordination import DecisionBody
 from shared.meetings import Availability, CancelRequest, MeetingRequest, Outcome
+from shared.partners import PartnerRequest
 from shared.referrals import ReferralSubmission
 from shared.reviews import ReviewMove, ReviewRequest
 
@@ -33,6 +34,7 @@ SOURCES: tuple[tuple[str, type[BaseModel], str, str], ...] = (
     ("Reviews", ReviewRequest, "the plan and review items (`REVIEW#nnn`)", "coordinators"),
     ("Moving a review", ReviewMove, "the audit entry of the move", "coordinators"),
     ("Facilitators' availability (staff)", Availability, "the facilitator item (`FACILITATOR#id`)", "coordinators"),
+    ("The Early Help network's directory", PartnerRequest, "the partner item (`PARTNER#id`)", "coordinators"),
 )
 # Why each field is needed. Every generated field path must be here; nothing else may be.
 PURPOSES: dict[str, str] = {
@@ -93,6 +95,12 @@ PURPOSES: dict[str, str] = {
     "Availability.weekly.day": "when a facilitator can facilitate (staff data)",
     "Availability.weekly.start": "when a facilitator can facilitate (staff data)",
     "Availability.weekly.end": "when a facilitator can facilitate (staff data)",
+    "PartnerRequest.name": "which organisation (an organisation, not a person)",
+    "PartnerRequest.kind": "the kind of organisation",
+    "PartnerRequest.offers": "what families can find there",
+    "PartnerRequest.localities": "where it serves",
+    "PartnerRequest.email": "to tell the partner of a connection (an organisation's address; may name a person)",
+    "PartnerRequest.active": "whether coordinators may connect families with it",
 }
 
 

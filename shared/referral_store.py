@@ -285,6 +285,17 @@ class ReferralReader:
         live = [found for found in map(from_item, response.get("Items", [])) if is_live(found)]
         return Page(live, from_item(last) if last else None)
 
+    def query_index(self, request: dict[str, Any]) -> list[dict[str, Any]]:
+        """Every live item an index Query (the caller's key condition) returns, page after page."""
+        request = {"TableName": self._table, **request}
+        found: list[dict[str, Any]] = []
+        while True:
+            response = self._query(request)
+            found += [item for item in map(from_item, response.get("Items", [])) if is_live(item)]
+            if "LastEvaluatedKey" not in response:
+                return found
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
     def _query(self, request: dict[str, Any]) -> Any:
         try:
             return self._client().query(**request)

@@ -24,11 +24,17 @@ DEADLINE_INDEX = "by_deadline"
 DEADLINE_INDEX_PK = "deadline_key"
 DEADLINE_INDEX_SK = "deadline_on"
 
+# The Early Help network's directory: partners by offer, by locality, or all (shared/partners.py).
+DIRECTORY_INDEX = "by_directory"
+DIRECTORY_INDEX_PK = "directory_key"
+DIRECTORY_INDEX_SK = "directory_sort"
+
 GLOBAL_SECONDARY_INDEXES = {
     STATUS_INDEX: (STATUS_INDEX_PK, STATUS_INDEX_SK),
     REVIEW_DUE_INDEX: (REVIEW_DUE_INDEX_PK, REVIEW_DUE_INDEX_SK),
     FACILITATOR_INDEX: (FACILITATOR_INDEX_PK, FACILITATOR_INDEX_SK),
     DEADLINE_INDEX: (DEADLINE_INDEX_PK, DEADLINE_INDEX_SK),
+    DIRECTORY_INDEX: (DIRECTORY_INDEX_PK, DIRECTORY_INDEX_SK),
 }
 
 # What kind of item a row is; the event relay's stream filter matches KIND_OUTBOX_EVENT.

@@ -8,6 +8,7 @@ refuses a valid token without the `coordinators` group (403).
 from __future__ import annotations
 
 import json
+import typing
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -19,7 +20,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
 
-from shared import clock, erasure, meetings, reviews, subject_access
+from shared import clock, erasure, meetings, partners, reviews, subject_access
 from shared.config import get_settings
 from shared.coordination import (
     MAX_PAGE,
@@ -160,6 +161,48 @@ def erase(reference: str) -> Response[str]:
 def _erasure_refused(error: erasure.ErasureRefused) -> Response[str]:
     metrics.add_metric(name="ErasuresRefused", unit=MetricUnit.Count, value=1)
     return _answer(409, {"message": error.message})
+
+
+@app.get("/partners")
+def partner_directory() -> Response[str]:
+    _actor()
+    params = app.current_event.query_string_parameters or {}
+    offer = params.get("offer") or None
+    if offer is not None and offer not in typing.get_args(partners.Offer):
+        raise HttpError(400, f"offer must be one of: {', '.join(typing.get_args(partners.Offer))}")
+    found = partners.directory(_reader(), offer=offer, locality=params.get("locality") or None)
+    return _answer(200, {"items": found})
+
+
+@app.post("/partners")
+def add_partner() -> Response[str]:
+    actor = _actor()
+    partner = partners.add(_body(partners.PartnerRequest), actor=actor, settings=get_settings())
+    logger.info("Partner added", extra={"partner_id": partner["partner_id"]})
+    metrics.add_metric(name="PartnersAdded", unit=MetricUnit.Count, value=1)
+    return _answer(201, partner, _etag(partner["version"]))
+
+
+@app.put("/partners/<partner_id>")
+def change_partner(partner_id: str) -> Response[str]:
+    actor = _actor()
+    body = _body(partners.PartnerRequest)
+    partner = partners.change(
+        partner_id,
+        body,
+        actor=actor,
+        expected_version=_expected_version(),
+        reader=_reader(),
+        settings=get_settings(),
+    )
+    logger.info("Partner changed", extra={"partner_id": partner_id, "active": partner["active"]})
+    metrics.add_metric(name="PartnersChanged", unit=MetricUnit.Count, value=1)
+    return _answer(200, partner, _etag(partner["version"]))
+
+
+@app.exception_handler(partners.NotAPartner)
+def _not_a_partner(error: partners.NotAPartner) -> Response[str]:
+    return _answer(404, {"message": "There is no partner with this id"})
 
 
 @app.get("/facilitators")

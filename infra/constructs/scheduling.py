@@ -66,7 +66,10 @@ class Scheduling(Construct):
         self.function.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["dynamodb:Query"],
-                resources=[f"{data.table.table_arn}/index/{layout.FACILITATOR_INDEX}"],
+                resources=[
+                    f"{data.table.table_arn}/index/{layout.FACILITATOR_INDEX}",
+                    f"{data.table.table_arn}/index/{layout.DIRECTORY_INDEX}",
+                ],
             )
         )
         function.grant_table_key(data.key)
