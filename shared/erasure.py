@@ -28,18 +28,9 @@ ERASED = "[erased]"
 # What survives: keys, kinds, ids, states, dates, counts and who acted (a coordinator's subject id).
 KEPT = frozenset(
     {
-        table.PARTITION_KEY,
-        table.SORT_KEY,
+        *table.KEY_ATTRIBUTES,
         table.KIND_ATTRIBUTE,
         table.TTL_ATTRIBUTE,
-        table.STATUS_INDEX_PK,
-        table.STATUS_INDEX_SK,
-        table.REVIEW_DUE_INDEX_PK,
-        table.REVIEW_DUE_INDEX_SK,
-        table.FACILITATOR_INDEX_PK,
-        table.FACILITATOR_INDEX_SK,
-        table.DEADLINE_INDEX_PK,
-        table.DEADLINE_INDEX_SK,
         "reference",
         "route",
         "status",

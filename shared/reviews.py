@@ -23,7 +23,7 @@ from shared.events import EventData, ReviewCompleted, ReviewRescheduled, new_eve
 from shared.http import HttpError
 from shared.meetings import REVIEW_WITHIN, PackageItem, audit_entry, current_state, referral_update
 from shared.outbox import outbox_item
-from shared.referral_store import Cancelled, put, to_item, transact
+from shared.referral_store import Cancelled, ReferralReader, put, to_item, transact
 from shared.referrals import ReferralStatus, today
 from shared.workflow import IllegalTransition
 
@@ -174,7 +174,7 @@ def record_review(
     *,
     actor: Actor,
     expected_version: int | None,
-    reader: Any,
+    reader: ReferralReader,
     settings: Settings,
     correlation_id: str,
     now: datetime | None = None,
@@ -265,7 +265,7 @@ def move_review(
     *,
     actor: Actor,
     expected_version: int | None,
-    reader: Any,
+    reader: ReferralReader,
     settings: Settings,
     correlation_id: str,
     now: datetime | None = None,

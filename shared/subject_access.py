@@ -18,19 +18,7 @@ from shared.coordination import Access, NotFound, check_reference, record_access
 from shared.referral_store import ReferralReader
 
 TEMPLATES = Path(__file__).resolve().parent / "page_templates"
-_INTERNAL = {
-    table.PARTITION_KEY,
-    table.SORT_KEY,
-    table.KIND_ATTRIBUTE,
-    table.STATUS_INDEX_PK,
-    table.STATUS_INDEX_SK,
-    table.REVIEW_DUE_INDEX_PK,
-    table.REVIEW_DUE_INDEX_SK,
-    table.FACILITATOR_INDEX_PK,
-    table.FACILITATOR_INDEX_SK,
-    table.DEADLINE_INDEX_PK,
-    table.DEADLINE_INDEX_SK,
-}
+_INTERNAL = table.KEY_ATTRIBUTES | {table.KIND_ATTRIBUTE}
 # Sections of the export: (key, title, the item kinds it holds).
 SECTIONS = (
     ("referral", "The referral", ("referral",)),

@@ -51,3 +51,9 @@ def referral_pk(reference: str) -> str:
 
 def submission_pk(fingerprint: str) -> str:
     return f"SUBMISSION#{fingerprint}"
+
+
+# The table's own attributes: keys and every index's keys (an export leaves them out; an erasure keeps them).
+KEY_ATTRIBUTES = frozenset(
+    {PARTITION_KEY, SORT_KEY, *(name for keys in GLOBAL_SECONDARY_INDEXES.values() for name in keys)}
+)
