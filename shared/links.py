@@ -1,0 +1,66 @@
+"""Signed, expiring links for partners, who take part by email only (no login): issue 10's connection replies.
+
+A token is `<payload>.<signature>`, both base64url: the payload is the JSON of what the link is for (ids only) and
+its expiry; the signature is HMAC-SHA256 of the payload with the deployment's key. `verify` refuses a token that
+was altered, signed with another key, or has expired, each with its own reason. A link's single use is the
+store's business (the connection's state), not the token's.
+
+The standard library's `hmac` rather than a package (itsdangerous): thirty lines, nothing more in the Lambda layer,
+and the expiry is a claim of our own rather than a timestamp format to learn.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+MIN_KEY_BYTES = 32
+
+
+class LinkRefused(Exception):
+    def __init__(self, reason: Literal["malformed", "tampered", "expired"]) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _signature(payload: str, key: bytes) -> str:
+    return _encode(hmac.new(key, payload.encode(), hashlib.sha256).digest())
+
+
+def sign(claims: dict[str, str], *, key: bytes, now: datetime, valid_for: timedelta) -> str:
+    if len(key) < MIN_KEY_BYTES:
+        raise ValueError(f"The link key must be at least {MIN_KEY_BYTES} bytes")
+    body = {**claims, "exp": int((now + valid_for).timestamp())}
+    payload = _encode(json.dumps(body, sort_keys=True, separators=(",", ":")).encode())
+    return f"{payload}.{_signature(payload, key)}"
+
+
+def verify(token: str, *, key: bytes, now: datetime) -> dict[str, Any]:
+    """The link's claims, or LinkRefused saying why not."""
+    payload, dot, signature = token.partition(".")
+    if not dot or not payload or not signature:
+        raise LinkRefused("malformed")
+    if not hmac.compare_digest(signature, _signature(payload, key)):
+        raise LinkRefused("tampered")
+    try:
+        claims = json.loads(_decode(payload))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise LinkRefused("malformed") from None
+    if not isinstance(claims, dict) or not isinstance(claims.get("exp"), int):
+        raise LinkRefused("malformed")
+    if claims["exp"] <= now.timestamp():
+        raise LinkRefused("expired")
+    return claims

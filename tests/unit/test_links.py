@@ -1,0 +1,55 @@
+"""Signed partner links: what was signed comes back; altered, foreign or expired links are refused with a reason."""
+
+from __future__ import annotations
+
+import string
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from shared.links import LinkRefused, sign, verify
+
+KEY = b"k" * 32
+NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
+CLAIMS = {"connection": "c-1234", "partner": "p-abcdef", "reference": "FN-7KQ2MX4P"}
+
+
+def test_a_signed_link_gives_back_its_claims_until_it_expires() -> None:
+    token = sign(CLAIMS, key=KEY, now=NOW, valid_for=timedelta(days=14))
+    assert set(token) <= set(string.ascii_letters + string.digits + "-_.")  # goes in a URL as it is
+    claims = verify(token, key=KEY, now=NOW + timedelta(days=13))
+    assert {k: claims[k] for k in CLAIMS} == CLAIMS
+    with pytest.raises(LinkRefused) as refused:
+        verify(token, key=KEY, now=NOW + timedelta(days=14))
+    assert refused.value.reason == "expired"
+
+
+def test_a_link_signed_with_another_key_is_refused() -> None:
+    token = sign(CLAIMS, key=b"x" * 32, now=NOW, valid_for=timedelta(days=1))
+    with pytest.raises(LinkRefused) as refused:
+        verify(token, key=KEY, now=NOW)
+    assert refused.value.reason == "tampered"
+
+
+@given(position=st.integers(min_value=0), replacement=st.sampled_from("ABCxyz019-_"))
+def test_any_altered_character_is_refused(position: int, replacement: str) -> None:
+    token = sign(CLAIMS, key=KEY, now=NOW, valid_for=timedelta(days=1))
+    index = position % len(token)
+    altered = token[:index] + replacement + token[index + 1 :]
+    if altered == token:
+        return
+    with pytest.raises(LinkRefused):
+        verify(altered, key=KEY, now=NOW)
+
+
+@pytest.mark.parametrize("token", ["", "nodot", ".sig", "payload.", "%%%.%%%"])
+def test_a_malformed_link_is_refused(token: str) -> None:
+    with pytest.raises(LinkRefused):
+        verify(token, key=KEY, now=NOW)
+
+
+def test_a_short_key_is_refused_at_signing() -> None:
+    with pytest.raises(ValueError, match="32 bytes"):
+        sign(CLAIMS, key=b"short", now=NOW, valid_for=timedelta(days=1))
