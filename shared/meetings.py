@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
 
@@ -43,6 +44,7 @@ Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, m
 KIND_FACILITATOR = "facilitator"
 KIND_MEETING = "meeting"
 KIND_BUSY = "busy"
+LONDON = ZoneInfo("Europe/London")  # the day a meeting was held is a date in England
 
 
 class _Input(BaseModel):
@@ -595,7 +597,7 @@ def record_outcome(
     current = current_state(reader, reference)
     status, version = current.status, current.version
     existing = current.allow("record_outcome", expected_version, needs_meeting=True)
-    if outcome.held and outcome.held_on is not None and outcome.held_on > now.date():
+    if outcome.held and outcome.held_on is not None and outcome.held_on > now.astimezone(LONDON).date():
         raise OutcomeTooEarly()
     at = _iso(now)
     pk = table.referral_pk(reference)

@@ -20,9 +20,20 @@ from tests.integration.test_intake import relay_outbox
 from tests.integration.test_proposals import sqs_batch
 from tests.integration.test_reminders import held_with_plan
 
-TODAY = datetime.now(UTC).date()
-FIRST_DUE = TODAY + timedelta(days=60)
 DAILY = {"task": "daily_check"}
+DATE_FIELDS = ("next_review_due_on", "completed_on")
+
+
+def london_today() -> date:
+    """Today in England, when the test runs (not when it was collected: a run may cross midnight)."""
+    from shared.referrals import today
+
+    return today()
+
+
+def dated(body: dict[str, Any]) -> dict[str, Any]:
+    """A request body whose date fields are given as days from today."""
+    return {k: (london_today() + timedelta(days=v)).isoformat() if k in DATE_FIELDS else v for k, v in body.items()}
 
 
 def record(cloud: Cloud, reference: str, body: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
@@ -48,9 +59,14 @@ def schedules(cloud: Cloud) -> dict[str, dict[str, Any]]:
 
 
 @pytest.fixture
-def plan(cloud: Cloud, submit: Any, referral_body: dict[str, Any]) -> str:
+def first_due() -> date:
+    return london_today() + timedelta(days=60)
+
+
+@pytest.fixture
+def plan(cloud: Cloud, submit: Any, referral_body: dict[str, Any], first_due: date) -> str:
     """A plan in force, its first review's reminder scheduled."""
-    reference, held = held_with_plan(cloud, submit, referral_body, FIRST_DUE)
+    reference, held = held_with_plan(cloud, submit, referral_body, first_due)
     assert invoke(REMINDERS, cloud, sqs_batch([held])) == {"batchItemFailures": []}
     return reference
 
@@ -61,9 +77,11 @@ def at_day(monkeypatch: pytest.MonkeyPatch, day: date) -> None:
     monkeypatch.setattr(clock, "_offset", target - datetime.now(UTC))
 
 
-def test_a_review_that_continues_the_plan_opens_the_next_and_moves_the_reminder_to_it(cloud: Cloud, plan: str) -> None:
+def test_a_review_that_continues_the_plan_opens_the_next_and_moves_the_reminder_to_it(
+    cloud: Cloud, plan: str, first_due: date
+) -> None:
     capture = cloud.capture_events()
-    next_due = TODAY + timedelta(days=80)
+    next_due = london_today() + timedelta(days=80)
 
     response = record(cloud, plan, {"outcome": "continue", "next_review_due_on": next_due.isoformat()})
 
@@ -86,8 +104,8 @@ def test_a_review_that_continues_the_plan_opens_the_next_and_moves_the_reminder_
     assert completed["detail"]["data"] == {
         "reference": plan,
         "review_number": 1,
-        "due_on": FIRST_DUE.isoformat(),
-        "completed_on": TODAY.isoformat(),
+        "due_on": first_due.isoformat(),
+        "completed_on": london_today().isoformat(),
         "outcome": "continue",
         "next_review_due_on": next_due.isoformat(),
     }
@@ -108,7 +126,7 @@ def test_an_adjusted_package_is_recorded_with_what_it_was(cloud: Cloud, plan: st
         {
             "outcome": "adjust",
             "support_package": package,
-            "next_review_due_on": (TODAY + timedelta(days=30)).isoformat(),
+            "next_review_due_on": (london_today() + timedelta(days=30)).isoformat(),
         },
     )
     assert response["statusCode"] == 200, response["json"]
@@ -138,29 +156,29 @@ def test_closing_the_plan_closes_the_referral_and_deletes_the_reminder(cloud: Cl
     ("body", "field"),
     [
         ({"outcome": "continue"}, None),
-        ({"outcome": "adjust", "next_review_due_on": (TODAY + timedelta(days=30)).isoformat()}, None),
-        ({"outcome": "close", "next_review_due_on": (TODAY + timedelta(days=30)).isoformat()}, None),
+        ({"outcome": "adjust", "next_review_due_on": 30}, None),
+        ({"outcome": "close", "next_review_due_on": 30}, None),
         (
-            {"outcome": "continue", "next_review_due_on": (TODAY + timedelta(days=120)).isoformat()},
+            {"outcome": "continue", "next_review_due_on": 120},
             "next_review_due_on",
         ),
-        ({"outcome": "continue", "next_review_due_on": TODAY.isoformat()}, "next_review_due_on"),
+        ({"outcome": "continue", "next_review_due_on": 0}, "next_review_due_on"),
         (
             {
                 "outcome": "continue",
-                "completed_on": (TODAY + timedelta(days=1)).isoformat(),
-                "next_review_due_on": (TODAY + timedelta(days=30)).isoformat(),
+                "completed_on": 1,
+                "next_review_due_on": 30,
             },
             "completed_on",
         ),
-        ({"outcome": "pause", "next_review_due_on": (TODAY + timedelta(days=30)).isoformat()}, "outcome"),
+        ({"outcome": "pause", "next_review_due_on": 30}, "outcome"),
     ],
 )
 def test_a_review_that_does_not_add_up_is_refused_and_changes_nothing(
     cloud: Cloud, plan: str, body: dict[str, Any], field: str | None
 ) -> None:
     before = get_one(cloud, plan)["json"]
-    response = record(cloud, plan, body)
+    response = record(cloud, plan, dated(body))
     assert response["statusCode"] == 422, response["json"]
     if field is not None:
         assert field in {error["field"] for error in response["json"]["errors"]}
@@ -172,7 +190,7 @@ def test_a_review_that_does_not_add_up_is_refused_and_changes_nothing(
 def test_a_review_needs_a_plan_in_force_and_a_fresh_read(
     cloud: Cloud, plan: str, submit: Any, referral_body: dict[str, Any]
 ) -> None:
-    body = {"outcome": "continue", "next_review_due_on": (TODAY + timedelta(days=30)).isoformat()}
+    body = {"outcome": "continue", "next_review_due_on": (london_today() + timedelta(days=30)).isoformat()}
     received = request_from_school(submit, referral_body)
     refused = record(cloud, received, body)
     assert refused["statusCode"] == 409
@@ -183,14 +201,14 @@ def test_a_review_needs_a_plan_in_force_and_a_fresh_read(
 
 
 def test_a_moved_review_moves_its_reminder_and_a_late_event_cannot_bring_back_a_closed_one(
-    cloud: Cloud, plan: str
+    cloud: Cloud, plan: str, first_due: date
 ) -> None:
     capture = cloud.capture_events()
-    later = FIRST_DUE + timedelta(days=14)
+    later = first_due + timedelta(days=14)
     response = move(cloud, plan, 1, {"due_on": later.isoformat(), "reason": "The family is away at half term."})
     assert response["statusCode"] == 200, response["json"]
     [moved] = events_of(cloud, capture, "ReviewRescheduled")
-    assert moved["detail"]["data"]["previous_due_on"] == FIRST_DUE.isoformat()
+    assert moved["detail"]["data"]["previous_due_on"] == first_due.isoformat()
     invoke(REMINDERS, cloud, sqs_batch([moved]))
     [schedule] = schedules(cloud).values()
     assert schedule["ScheduleExpression"] == f"at({remind_on(later, Settings()).isoformat()}T09:00:00)"
@@ -206,12 +224,12 @@ def test_a_moved_review_moves_its_reminder_and_a_late_event_cannot_bring_back_a_
 
 
 def test_an_overdue_review_is_escalated_once_then_every_five_working_days(
-    cloud: Cloud, plan: str, monkeypatch: pytest.MonkeyPatch
+    cloud: Cloud, plan: str, monkeypatch: pytest.MonkeyPatch, first_due: date
 ) -> None:
     capture = cloud.capture_events()
-    at_day(monkeypatch, FIRST_DUE)  # due today: not overdue yet
+    at_day(monkeypatch, first_due)  # due today: not overdue yet
     assert invoke(REMINDERS, cloud, DAILY)["escalated"] == 0
-    day_after = FIRST_DUE + timedelta(days=1)
+    day_after = first_due + timedelta(days=1)
     at_day(monkeypatch, day_after)
 
     first = invoke(REMINDERS, cloud, DAILY)
@@ -227,7 +245,7 @@ def test_an_overdue_review_is_escalated_once_then_every_five_working_days(
     breaches = {e["detail"]["data"]["clock"]: e for e in received if e["detail-type"] == "DeadlineBreached"}
     assert sorted(breaches) == ["feedback_sent", "review_completed"]
     breach = breaches["review_completed"]
-    assert breach["detail"]["data"]["due_on"] == FIRST_DUE.isoformat()
+    assert breach["detail"]["data"]["due_on"] == first_due.isoformat()
     assert get_one(cloud, plan)["json"]["reviews"][0]["status"] == "overdue"
 
     at_day(monkeypatch, add_working_days(day_after, 4))
@@ -244,14 +262,16 @@ def test_an_overdue_review_is_escalated_once_then_every_five_working_days(
     assert invoke(REMINDERS, cloud, DAILY)["reviews_due"] == 0
 
 
-def test_a_withdrawn_referral_is_never_escalated(cloud: Cloud, plan: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_withdrawn_referral_is_never_escalated(
+    cloud: Cloud, plan: str, monkeypatch: pytest.MonkeyPatch, first_due: date
+) -> None:
     capture = cloud.capture_events()
     act(cloud, plan, "withdraw", {"reason": "The family moved away."})
     [withdrawn] = events_of(cloud, capture, "ReferralWithdrawn")
     invoke(REMINDERS, cloud, sqs_batch([withdrawn]))
     assert schedules(cloud) == {}
     assert get_one(cloud, plan)["json"]["reviews"][0]["status"] == "cancelled"
-    at_day(monkeypatch, FIRST_DUE + timedelta(days=3))
+    at_day(monkeypatch, first_due + timedelta(days=3))
     report = invoke(REMINDERS, cloud, DAILY)
     assert (report["reviews_due"], report["escalated"]) == (0, 0)
 
@@ -260,12 +280,13 @@ def test_an_undecided_request_breaches_the_decision_clock_once_and_the_coordinat
     cloud: Cloud, submit: Any, referral_body: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     capture = cloud.capture_events()
+    started = london_today()
     late = request_from_school(submit, referral_body, 1)
     prompt = request_from_school(submit, referral_body, 2)
     received = events_of(cloud, capture, "ReferralReceived")
     assert invoke(REMINDERS, cloud, sqs_batch(received + received)) == {"batchItemFailures": []}
     act(cloud, prompt, "accept")
-    deadline = add_working_days(TODAY, Settings().decision_working_days)
+    deadline = add_working_days(started, Settings().decision_working_days)
     at_day(monkeypatch, deadline)
     assert invoke(REMINDERS, cloud, DAILY)["clocks_due"] == 0  # the last day of the target is still in time
 
