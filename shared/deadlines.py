@@ -28,9 +28,9 @@ from shared import aws, table
 from shared.config import Settings
 from shared.events import DeadlineBreached, EventData, ReviewOverdue, new_event
 from shared.outbox import outbox_item
-from shared.referral_store import Cancelled, from_item, put, to_item, transact
+from shared.referral_store import Cancelled, from_item, put, to_item, transact, update
 from shared.referrals import ReferralStatus
-from shared.reviews import OPEN_STATES, cancel_open_review
+from shared.reviews import IS_OPEN, OPEN_VALUES, cancel_open_review
 from shared.working_days import add_working_days, working_days_between
 
 if TYPE_CHECKING:
@@ -248,29 +248,16 @@ class DailyCheck:
                     breached_on=self.today,
                 )
             )
-        update = {
-            "Update": {
-                "TableName": self.settings.table_name,
-                "Key": to_item({table.PARTITION_KEY: table.referral_pk(reference), table.SORT_KEY: review["sk"]}),
-                "UpdateExpression": "SET #status = :overdue, escalations = :next, last_escalated_on = :today",
-                "ConditionExpression": "#status IN (:o0, :o1, :o2) AND due_on = :due AND escalations = :prev",
-                "ExpressionAttributeNames": {"#status": "status"},
-                "ExpressionAttributeValues": to_item(
-                    {
-                        ":overdue": "overdue",
-                        ":next": escalation,
-                        ":today": self.today.isoformat(),
-                        ":o0": OPEN_STATES[0],
-                        ":o1": OPEN_STATES[1],
-                        ":o2": OPEN_STATES[2],
-                        ":due": due_on.isoformat(),
-                        ":prev": escalations,
-                    }
-                ),
-            }
-        }
+        overdue = update(
+            {table.PARTITION_KEY: review[table.PARTITION_KEY], table.SORT_KEY: review[table.SORT_KEY]},
+            self.settings.table_name,
+            {"status": "overdue", "escalations": escalation, "last_escalated_on": self.today.isoformat()},
+            condition=f"{IS_OPEN} AND due_on = :due AND escalations = :prev",
+            names={"#status": "status"},
+            values={**OPEN_VALUES, ":due": due_on.isoformat(), ":prev": escalations},
+        )
         key = f"{reference}/review/{number}/{due_on.isoformat()}"
-        if self._publish(reference, update, events, key=f"{key}/{escalation}"):
+        if self._publish(reference, overdue, events, key=f"{key}/{escalation}"):
             self.report.escalated += 1
             if escalation == 1:
                 self.report.breaches.append("review_completed")
@@ -283,22 +270,15 @@ class DailyCheck:
     def _check(self, clock: dict[str, Any]) -> None:
         reference, name = str(clock["reference"]), str(clock["clock"])
         state = clock_state(name, self._partition(reference))
-        update = {
-            "Update": {
-                "TableName": self.settings.table_name,
-                "Key": to_item({table.PARTITION_KEY: clock["pk"], table.SORT_KEY: clock["sk"]}),
-                "UpdateExpression": "SET #status = :state, checked_on = :today REMOVE #ipk, #isk",
-                "ConditionExpression": "#status = :running",
-                "ExpressionAttributeNames": {
-                    "#status": "status",
-                    "#ipk": table.DEADLINE_INDEX_PK,
-                    "#isk": table.DEADLINE_INDEX_SK,
-                },
-                "ExpressionAttributeValues": to_item(
-                    {":state": state, ":today": self.today.isoformat(), ":running": RUNNING}
-                ),
-            }
-        }
+        checked = update(
+            {table.PARTITION_KEY: clock[table.PARTITION_KEY], table.SORT_KEY: clock[table.SORT_KEY]},
+            self.settings.table_name,
+            {"status": state, "checked_on": self.today.isoformat()},
+            remove=(table.DEADLINE_INDEX_PK, table.DEADLINE_INDEX_SK),
+            condition="#status = :running",
+            names={"#status": "status"},
+            values={":running": RUNNING},
+        )
         events: list[EventData] = []
         if state == "breached":
             events.append(
@@ -311,15 +291,15 @@ class DailyCheck:
                     breached_on=self.today,
                 )
             )
-        if self._publish(reference, update, events, key=f"{reference}/clock/{name}") and state == "breached":
+        if self._publish(reference, checked, events, key=f"{reference}/clock/{name}") and state == "breached":
             self.report.breaches.append(name)
 
     # --- writing -------------------------------------------------------------------------------------------------
-    def _publish(self, reference: str, update: dict[str, Any], events: list[EventData], *, key: str) -> bool:
+    def _publish(self, reference: str, change: dict[str, Any], events: list[EventData], *, key: str) -> bool:
         """The item's conditional change and its events in one transaction; False when the condition no longer
         holds (another run got there first, or the review was recorded meanwhile)."""
         pk = table.referral_pk(reference)
-        writes = [update]
+        writes = [change]
         for event in events:
             envelope = new_event(
                 event,

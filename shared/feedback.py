@@ -31,7 +31,7 @@ from shared.events import (
     ReviewOverdue,
 )
 from shared.meetings import facilitator_key
-from shared.referral_store import Cancelled, ReferralReader, put, to_item, transact
+from shared.referral_store import Cancelled, ReferralReader, put, transact, update
 from shared.retention import inherited
 
 KIND_EMAIL = "email"
@@ -309,17 +309,7 @@ def _send_once(
 
 
 def _mark(key: dict[str, str], settings: Settings, values: dict[str, Any]) -> None:
-    names = {f"#a{i}": name for i, name in enumerate(values)}
-    update = {
-        "Update": {
-            "TableName": settings.table_name,
-            "Key": to_item(key),
-            "UpdateExpression": "SET " + ", ".join(f"#a{i} = :a{i}" for i in range(len(values))),
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": to_item({f":a{i}": v for i, v in enumerate(values.values())}),
-        }
-    }
-    transact([update], settings.table_name)
+    transact([update(key, settings.table_name, values)], settings.table_name)
 
 
 # --- SES delivery tracking --------------------------------------------------------------------------------------

@@ -405,3 +405,42 @@ def put(
     if values:
         request["ExpressionAttributeValues"] = to_item(values)
     return {"Put": request}
+
+
+def update(
+    key: dict[str, Any],
+    table_name: str,
+    sets: dict[str, Any],
+    *,
+    remove: tuple[str, ...] = (),
+    increment: str | None = None,
+    condition: str | None = None,
+    names: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+) -> Any:
+    """One Update of a transaction: SET each of `sets` (a None value is removed instead), REMOVE `remove`, add 1 to
+    `increment`; the condition uses the `names` and `values` given with it."""
+    cleared = [*remove, *(name for name, value in sets.items() if value is None)]
+    kept = {name: value for name, value in sets.items() if value is not None}
+    assignments = [f"#s{i} = :s{i}" for i in range(len(kept))]
+    all_names = {f"#s{i}": name for i, name in enumerate(kept)} | {f"#r{i}": name for i, name in enumerate(cleared)}
+    all_values = {f":s{i}": value for i, value in enumerate(kept.values())}
+    if increment is not None:
+        assignments.append("#inc = #inc + :inc")
+        all_names["#inc"] = increment
+        all_values[":inc"] = 1
+    expression = "SET " + ", ".join(assignments) if assignments else ""
+    if cleared:
+        expression += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(cleared)))
+    request: dict[str, Any] = {
+        "TableName": table_name,
+        "Key": to_item(key),
+        "UpdateExpression": expression.strip(),
+        "ExpressionAttributeNames": all_names | (names or {}),
+    }
+    if condition:
+        request["ConditionExpression"] = condition
+    all_values |= values or {}
+    if all_values:
+        request["ExpressionAttributeValues"] = to_item(all_values)
+    return {"Update": request}

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from shared import aws, table
 from shared.config import Settings
 from shared.events import EventData, ReferralDeclined, ReferralWithdrawn, ReviewCompleted
-from shared.referral_store import Cancelled, ReferralReader, to_item, transact
+from shared.referral_store import Cancelled, ReferralReader, transact, update
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -65,18 +65,16 @@ def apply(
     Repeating it (a redelivered event) changes nothing."""
     changed = 0
     for item in ReferralReader(settings.table_name, client).partition(reference):
-        update = {
-            "Update": {
-                "TableName": settings.table_name,
-                "Key": to_item({table.PARTITION_KEY: item[table.PARTITION_KEY], table.SORT_KEY: item[table.SORT_KEY]}),
-                "UpdateExpression": "SET #ttl = :expires",
-                "ConditionExpression": "attribute_exists(#pk) AND (attribute_not_exists(#ttl) OR #ttl > :expires)",
-                "ExpressionAttributeNames": {"#ttl": table.TTL_ATTRIBUTE, "#pk": table.PARTITION_KEY},
-                "ExpressionAttributeValues": to_item({":expires": expires_at}),
-            }
-        }
+        shorter = update(
+            {table.PARTITION_KEY: item[table.PARTITION_KEY], table.SORT_KEY: item[table.SORT_KEY]},
+            settings.table_name,
+            {table.TTL_ATTRIBUTE: expires_at},
+            condition="attribute_exists(#pk) AND (attribute_not_exists(#ttl) OR #ttl > :expires)",
+            names={"#pk": table.PARTITION_KEY, "#ttl": table.TTL_ATTRIBUTE},
+            values={":expires": expires_at},
+        )
         try:
-            transact([update], settings.table_name, client)
+            transact([shorter], settings.table_name, client)
         except Cancelled:
             continue  # already as short or shorter
         changed += 1

@@ -23,7 +23,7 @@ from shared.events import EventData, ReviewCompleted, ReviewRescheduled, new_eve
 from shared.http import HttpError
 from shared.meetings import REVIEW_WITHIN, PackageItem, audit_entry, current_state, referral_update
 from shared.outbox import outbox_item
-from shared.referral_store import Cancelled, ReferralReader, put, to_item, transact
+from shared.referral_store import Cancelled, ReferralReader, put, transact, update
 from shared.referrals import ReferralStatus, today
 from shared.workflow import IllegalTransition
 
@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 
 KIND_REVIEW = "review"
 OPEN_STATES = ("scheduled", "due", "overdue")
+# The condition "the review is still open", with its values (and "#status" named "status").
+IS_OPEN = "#status IN (:o0, :o1, :o2)"
+OPEN_VALUES = {f":o{i}": state for i, state in enumerate(OPEN_STATES)}
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 
 
@@ -114,27 +117,23 @@ def _date_error(field: str, message: str) -> HttpError:
     return HttpError(422, "The review has problems to fix", [{"field": field, "message": message}])
 
 
+def _review_key(reference: str, sort_key: str) -> dict[str, str]:
+    return {table.PARTITION_KEY: table.referral_pk(reference), table.SORT_KEY: sort_key}
+
+
 def _open_review_update(
     settings: Settings, reference: str, review: dict[str, Any], sets: dict[str, Any], *, remove: tuple[str, ...] = ()
 ) -> Any:
     """Update the open review, only while it is still open at the date that was read."""
-    names = {f"#s{i}": name for i, name in enumerate(sets)} | {"#status": "status", "#due": "due_on"}
-    values = {f":s{i}": value for i, value in enumerate(sets.values())}
-    values |= {":o0": OPEN_STATES[0], ":o1": OPEN_STATES[1], ":o2": OPEN_STATES[2], ":read_due": review["due_on"]}
-    expression = "SET " + ", ".join(f"#s{i} = :s{i}" for i in range(len(sets)))
-    if remove:
-        names |= {f"#r{i}": name for i, name in enumerate(remove)}
-        expression += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(remove)))
-    return {
-        "Update": {
-            "TableName": settings.table_name,
-            "Key": to_item({table.PARTITION_KEY: table.referral_pk(reference), table.SORT_KEY: review[table.SORT_KEY]}),
-            "UpdateExpression": expression,
-            "ConditionExpression": "#status IN (:o0, :o1, :o2) AND #due = :read_due",
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": to_item(values),
-        }
-    }
+    return update(
+        _review_key(reference, review[table.SORT_KEY]),
+        settings.table_name,
+        sets,
+        remove=remove,
+        condition=f"{IS_OPEN} AND #due = :read_due",
+        names={"#status": "status", "#due": "due_on"},
+        values={**OPEN_VALUES, ":read_due": review["due_on"]},
+    )
 
 
 def _commit(items: list[Any], settings: Settings, reference: str, action: str, status: ReferralStatus) -> None:
@@ -148,24 +147,15 @@ def _commit(items: list[Any], settings: Settings, reference: str, action: str, s
 
 
 def _plan_update(settings: Settings, pk: str, plan_sets: dict[str, Any]) -> Any:
-    """The plan after a review, its version raised; a None value removes the attribute."""
-    cleared = [name for name, value in plan_sets.items() if value is None]  # a closed plan has no next review
-    plan_sets = {name: value for name, value in plan_sets.items() if value is not None}
-    expression = "SET " + ", ".join(f"#p{i} = :p{i}" for i in range(len(plan_sets))) + ", #version = #version + :one"
-    if cleared:
-        expression += " REMOVE " + ", ".join(f"#c{i}" for i in range(len(cleared)))
-    return {
-        "Update": {
-            "TableName": settings.table_name,
-            "Key": to_item({table.PARTITION_KEY: pk, table.SORT_KEY: "PLAN"}),
-            "UpdateExpression": expression,
-            "ConditionExpression": "attribute_exists(#version)",
-            "ExpressionAttributeNames": {f"#p{i}": k for i, k in enumerate(plan_sets)}
-            | {f"#c{i}": k for i, k in enumerate(cleared)}
-            | {"#version": "version"},
-            "ExpressionAttributeValues": to_item({f":p{i}": v for i, v in enumerate(plan_sets.values())} | {":one": 1}),
-        }
-    }
+    """The plan after a review, its version raised; a None value (a closed plan's next review) is removed."""
+    return update(
+        {table.PARTITION_KEY: pk, table.SORT_KEY: "PLAN"},
+        settings.table_name,
+        plan_sets,
+        increment="version",
+        condition="attribute_exists(#version)",
+        names={"#version": "version"},
+    )
 
 
 def record_review(
@@ -334,24 +324,17 @@ def cancel_open_review(
     review: dict[str, Any], *, settings: Settings, client: Callable[[], DynamoDBClient] = aws.dynamodb
 ) -> bool:
     """A withdrawn referral's open review is cancelled and leaves the reviews-by-due-date index."""
-    update = {
-        "Update": {
-            "TableName": settings.table_name,
-            "Key": to_item({table.PARTITION_KEY: review[table.PARTITION_KEY], table.SORT_KEY: review[table.SORT_KEY]}),
-            "UpdateExpression": "SET #status = :cancelled REMOVE #ipk, #isk",
-            "ConditionExpression": "#status IN (:o0, :o1, :o2)",
-            "ExpressionAttributeNames": {
-                "#status": "status",
-                "#ipk": table.REVIEW_DUE_INDEX_PK,
-                "#isk": table.REVIEW_DUE_INDEX_SK,
-            },
-            "ExpressionAttributeValues": to_item(
-                {":cancelled": "cancelled", ":o0": OPEN_STATES[0], ":o1": OPEN_STATES[1], ":o2": OPEN_STATES[2]}
-            ),
-        }
-    }
+    cancelled = update(
+        {table.PARTITION_KEY: review[table.PARTITION_KEY], table.SORT_KEY: review[table.SORT_KEY]},
+        settings.table_name,
+        {"status": "cancelled"},
+        remove=(table.REVIEW_DUE_INDEX_PK, table.REVIEW_DUE_INDEX_SK),
+        condition=IS_OPEN,
+        names={"#status": "status"},
+        values=OPEN_VALUES,
+    )
     try:
-        transact([update], settings.table_name, client)
+        transact([cancelled], settings.table_name, client)
     except Cancelled:
         return False  # no longer open
     return True
@@ -359,22 +342,16 @@ def cancel_open_review(
 
 def mark_due(reference: str, number: int, due_on: date, *, settings: Settings) -> bool:
     """The reminder went out: a scheduled review is now due (an overdue or completed one stays as it is)."""
-    update = {
-        "Update": {
-            "TableName": settings.table_name,
-            "Key": to_item(
-                {table.PARTITION_KEY: table.referral_pk(reference), table.SORT_KEY: review_sort_key(number)}
-            ),
-            "UpdateExpression": "SET #status = :due",
-            "ConditionExpression": "#status = :scheduled AND due_on = :due_on",
-            "ExpressionAttributeNames": {"#status": "status"},
-            "ExpressionAttributeValues": to_item(
-                {":due": "due", ":scheduled": "scheduled", ":due_on": due_on.isoformat()}
-            ),
-        }
-    }
+    due = update(
+        _review_key(reference, review_sort_key(number)),
+        settings.table_name,
+        {"status": "due"},
+        condition="#status = :scheduled AND due_on = :due_on",
+        names={"#status": "status"},
+        values={":scheduled": "scheduled", ":due_on": due_on.isoformat()},
+    )
     try:
-        transact([update], settings.table_name)
+        transact([due], settings.table_name)
     except Cancelled:
         return False
     return True
