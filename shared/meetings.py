@@ -250,6 +250,25 @@ def audit_entry(
     }
 
 
+def refuse_if_referral_moved(cancelled: Cancelled, reference: str, action: str) -> None:
+    """A change's transaction starts with the referral's versioned update: if that failed, the referral is gone (404)
+    or changed since it was read (409, with its state now)."""
+    if cancelled.failed(0):
+        old = cancelled.old_item(0)
+        if old is None:
+            raise NotFound(reference) from None
+        raise IllegalTransition(action, ReferralStatus(old["status"]), stale=True) from None
+
+
+def commit_change(items: list[Any], settings: Settings, reference: str, action: str, status: ReferralStatus) -> None:
+    """One change to a referral in one transaction, its referral update first; any failed condition is a 404/409."""
+    try:
+        transact(items, settings.table_name)
+    except Cancelled as cancelled:
+        refuse_if_referral_moved(cancelled, reference, action)
+        raise IllegalTransition(action, status, stale=True) from None
+
+
 def _commit(
     settings: Settings,
     reference: str,
@@ -270,11 +289,7 @@ def _commit(
     try:
         transact(items, settings.table_name)
     except Cancelled as cancelled:
-        if cancelled.failed(0):
-            old = cancelled.old_item(0)
-            if old is None:
-                raise NotFound(reference) from None
-            raise IllegalTransition(action, ReferralStatus(old["status"]), stale=True) from None
+        refuse_if_referral_moved(cancelled, reference, action)
         if cancelled.failed(1):
             raise IllegalTransition(action, ReferralStatus.MEETING_SCHEDULED, stale=True) from None
         if any(cancelled.failed(2 + i) and is_new for i, (_, is_new) in enumerate(block_writes)):
@@ -658,15 +673,7 @@ def record_outcome(
             settings.table_name,
         )
     )
-    try:
-        transact(items, settings.table_name)
-    except Cancelled as cancelled:
-        if cancelled.failed(0):
-            old = cancelled.old_item(0)
-            if old is None:
-                raise NotFound(reference) from None
-            raise IllegalTransition("record_outcome", ReferralStatus(old["status"]), stale=True) from None
-        raise IllegalTransition("record_outcome", status, stale=True) from None
+    commit_change(items, settings, reference, "record_outcome", status)
     return {"reference": reference, "status": to_status.value, "version": version + 1, "meeting": meeting_view(meeting)}
 
 

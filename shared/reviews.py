@@ -18,10 +18,17 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from shared import aws, clock, table
 from shared.config import Settings
-from shared.coordination import Actor, NotFound
+from shared.coordination import Actor
 from shared.events import EventData, ReviewCompleted, ReviewRescheduled, new_event
 from shared.http import HttpError
-from shared.meetings import REVIEW_WITHIN, PackageItem, audit_entry, current_state, referral_update
+from shared.meetings import (
+    REVIEW_WITHIN,
+    PackageItem,
+    audit_entry,
+    commit_change,
+    current_state,
+    referral_update,
+)
 from shared.outbox import outbox_item
 from shared.referral_store import Cancelled, ReferralReader, put, transact, update
 from shared.referrals import ReferralStatus, today
@@ -136,16 +143,6 @@ def _open_review_update(
     )
 
 
-def _commit(items: list[Any], settings: Settings, reference: str, action: str, status: ReferralStatus) -> None:
-    try:
-        transact(items, settings.table_name)
-    except Cancelled as cancelled:
-        old = cancelled.old_item(0) if cancelled.failed(0) else None
-        if cancelled.failed(0) and old is None:
-            raise NotFound(reference) from None
-        raise IllegalTransition(action, ReferralStatus(old["status"]) if old else status, stale=True) from None
-
-
 def _plan_update(settings: Settings, pk: str, plan_sets: dict[str, Any]) -> Any:
     """The plan after a review, its version raised; a None value (a closed plan's next review) is removed."""
     return update(
@@ -238,7 +235,7 @@ def record_review(
     )
     writes.append(put(audit, settings.table_name))
     writes.append(put(outbox_item(pk, envelope, event.detail_type, now=now, settings=settings), settings.table_name))
-    _commit(writes, settings, reference, "record_review", status)
+    commit_change(writes, settings, reference, "record_review", status)
     return {
         "reference": reference,
         "status": to_status.value,
@@ -311,7 +308,7 @@ def move_review(
         put(audit, settings.table_name),
         put(outbox_item(pk, envelope, event.detail_type, now=now, settings=settings), settings.table_name),
     ]
-    _commit(writes, settings, reference, "move_review", status)
+    commit_change(writes, settings, reference, "move_review", status)
     return {
         "reference": reference,
         "status": status.value,
