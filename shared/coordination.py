@@ -120,7 +120,7 @@ def record_access(referral: dict[str, Any], access: Access) -> dict[str, Any]:
     """The read audit: one entry per staff read, kept as long as the referral (it inherits its expiry)."""
     from shared.retention import inherited  # noqa: PLC0415 - retention reads through referral_store
 
-    at = access.now.isoformat().replace("+00:00", "Z")
+    at = clock.iso(access.now)
     entry = {"at": at, "actor": access.actor.audit_name, "route": access.route}
     item = {
         **inherited(referral),
@@ -241,7 +241,7 @@ def decide(
         raise IllegalTransition(decision, current, stale=True)
     if current not in rule.from_states:
         raise IllegalTransition(decision, current)
-    at = now.isoformat().replace("+00:00", "Z")
+    at = clock.iso(now)
     envelope = new_event(_event(decision, referral, now), correlation_id=correlation_id, occurred_at=now)
     event_id = envelope.metadata.event_id
     pk = table.referral_pk(reference)

@@ -145,7 +145,7 @@ def erase(
     reason = why_not(referral, items)
     if reason is not None:
         raise ErasureRefused(reason)
-    at = now.isoformat().replace("+00:00", "Z")
+    at = clock.iso(now)
     # The referral last: until it is marked erased, a retried request finds it and finishes the job.
     ordered = [i for i in items if i is not referral] + [{**referral, "erased_at": at}]
     writes = [put(_tombstoned(item), settings.table_name) for item in ordered]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
-from shared import emails, table
+from shared import clock, emails, table
 from shared.config import Settings
 from shared.events import (
     DeadlineBreached,
@@ -65,10 +65,6 @@ class Sent:
     status: str  # sent | failed | duplicate
     # Service figures this email completes (metric name, value): the feedback email closes the loop of a meeting.
     measures: tuple[tuple[str, int], ...] = ()
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 def emails_for(
@@ -284,7 +280,7 @@ def _send_once(
         "subject": email.subject,
         "text": email.text,  # what was sent, for the family's subject access request; expires with the referral
         "status": "sending",
-        "created_at": _iso(now),
+        "created_at": clock.iso(now),
     }
     # A first attempt, or a retry of one that did not get as far as SES answering: "sending" may be retried.
     condition = f"attribute_not_exists({table.PARTITION_KEY}) OR #status = :sending"
@@ -302,9 +298,9 @@ def _send_once(
             tags={"reference": reference, "email": email_tag(event_id, email.template, email.to)},
         )
     except emails.PermanentSendFailure as failure:
-        _mark(key, settings, {"status": "failed", "failure": str(failure), "updated_at": _iso(now)})
+        _mark(key, settings, {"status": "failed", "failure": str(failure), "updated_at": clock.iso(now)})
         return Sent(email.template, "failed")
-    _mark(key, settings, {"status": "sent", "ses_message_id": message_id, "updated_at": _iso(now)})
+    _mark(key, settings, {"status": "sent", "ses_message_id": message_id, "updated_at": clock.iso(now)})
     return Sent(email.template, "sent")
 
 
@@ -332,7 +328,7 @@ def track(detail: dict[str, Any], *, event_id: str, reader: ReferralReader, sett
     status = SES_STATUS[kind]
     if kind == "Delivery" and item.get("status") in ("bounced", "complained"):
         return "ignored"  # events can arrive out of order: a bounce stands
-    _mark(key, settings, {"status": status, "updated_at": _iso(now), f"{status}_at": _iso(now)})
+    _mark(key, settings, {"status": status, "updated_at": clock.iso(now), f"{status}_at": clock.iso(now)})
     if kind in ("Bounce", "Complaint") and item.get("recipient_kind") != "coordinators":
         bounce = detail.get("bounce") or {}
         notice = emails.render(

@@ -134,7 +134,7 @@ def _new_referral(
     submission = request.submission
     reference = new_reference()
     pk = table.referral_pk(reference)
-    at = now.isoformat().replace("+00:00", "Z")
+    at = clock.iso(now)
     status = initial_status(submission)
     events: list[EventData] = [
         ReferralReceived(

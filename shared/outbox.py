@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared import table
+from shared import clock, table
 from shared.config import Settings
 
 
@@ -19,6 +19,6 @@ def outbox_item(pk: str, envelope: Any, detail_type: str, *, now: datetime, sett
         "event_id": envelope.metadata.event_id,
         "detail_type": detail_type,
         "detail": envelope.model_dump_json(),
-        "created_at": now.isoformat().replace("+00:00", "Z"),
+        "created_at": clock.iso(now),
         table.TTL_ATTRIBUTE: int((now + timedelta(days=settings.outbox_retention_days)).timestamp()),
     }

@@ -124,7 +124,7 @@ def view(partner: dict[str, Any]) -> dict[str, Any]:
 
 def add(body: PartnerRequest, *, actor: Actor, settings: Settings, now: datetime | None = None) -> dict[str, Any]:
     now = now or clock.now()
-    at = now.isoformat().replace("+00:00", "Z")
+    at = clock.iso(now)
     partner_id = PARTNER_ID_PREFIX + uuid.uuid4().hex[:10]
     partner = {
         **_key(partner_id),
@@ -155,7 +155,7 @@ def change(
 ) -> dict[str, Any]:
     """Replace a partner's entry (deactivating it takes it out of the directory; it is never deleted)."""
     now = now or clock.now()
-    at = now.isoformat().replace("+00:00", "Z")
+    at = clock.iso(now)
     current = reader.item(_key(partner_id)) if partner_id.startswith(PARTNER_ID_PREFIX) else None
     if current is None:
         raise NotAPartner(partner_id)

@@ -237,9 +237,7 @@ class ReferralReader:
             "IndexName": table.FACILITATOR_INDEX,
             "KeyConditionExpression": "#f = :f AND #slot >= :now",
             "ExpressionAttributeNames": {"#f": table.FACILITATOR_INDEX_PK, "#slot": table.FACILITATOR_INDEX_SK},
-            "ExpressionAttributeValues": to_item(
-                {":f": facilitator_id, ":now": now.isoformat().replace("+00:00", "Z")}
-            ),
+            "ExpressionAttributeValues": to_item({":f": facilitator_id, ":now": clock.iso(now)}),
             "Select": "COUNT",
         }
         return int(self._query(request).get("Count", 0))

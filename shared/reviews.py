@@ -116,10 +116,6 @@ class ReviewMove(_Input):
     reason: Reason = Field(title="why the review moves")
 
 
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
-
-
 def _date_error(field: str, message: str) -> HttpError:
     return HttpError(422, "The review has problems to fix", [{"field": field, "message": message}])
 
@@ -185,7 +181,7 @@ def record_review(
     if next_due is not None and not completed_on < next_due <= completed_on + REVIEW_WITHIN:
         raise _date_error("next_review_due_on", "The next review must be after this one and within three months of it")
     number = int(review["review_number"])
-    at = _iso(now)
+    at = clock.iso(now)
     to_status = ReferralStatus.CLOSED if body.outcome == "close" else ReferralStatus.PLAN_ACTIVE
     event: EventData = ReviewCompleted(
         reference=reference,
@@ -272,7 +268,7 @@ def move_review(
         raise _date_error("due_on", "The review is already due on that date")
     if not today() < body.due_on <= today() + REVIEW_WITHIN:
         raise _date_error("due_on", "The new date must be after today and within three months of it")
-    at = _iso(now)
+    at = clock.iso(now)
     event = ReviewRescheduled(reference=reference, review_number=number, due_on=body.due_on, previous_due_on=previous)
     envelope = new_event(event, correlation_id=correlation_id, occurred_at=now)
     pk = table.referral_pk(reference)
