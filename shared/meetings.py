@@ -416,11 +416,7 @@ def _cancellation(
 ) -> tuple[dict[str, Any], MeetingCancelled, list[Any]]:
     """A scheduled meeting, cancelled: the meeting item, its MeetingCancelled (sequence + 1) and the deletes that
     free its facilitator's busy blocks."""
-    meeting = {
-        key: value
-        for key, value in existing.items()
-        if key not in (table.FACILITATOR_INDEX_PK, table.FACILITATOR_INDEX_SK)
-    }
+    meeting = _without_facilitator_index(existing)
     meeting.update(
         status="cancelled",
         sequence=int(existing["sequence"]) + 1,
@@ -435,9 +431,18 @@ def _cancellation(
         sequence=meeting["sequence"],
         cancelled_at=now,
     )
+    return meeting, event, _release(existing, settings)
+
+
+def _release(existing: dict[str, Any], settings: Settings) -> list[Any]:
+    """The deletes that free a meeting's facilitator's busy blocks (it was cancelled, or its outcome recorded)."""
     freed = blocks(datetime.fromisoformat(existing["starts_at"]), datetime.fromisoformat(existing["ends_at"]))
-    deletes = [_block_delete(settings, existing["facilitator_id"], b, existing["meeting_id"]) for b in freed]
-    return meeting, event, deletes
+    return [_block_delete(settings, existing["facilitator_id"], b, existing["meeting_id"]) for b in freed]
+
+
+def _without_facilitator_index(meeting: dict[str, Any]) -> dict[str, Any]:
+    """A meeting that no longer holds its facilitator's time leaves the by-facilitator index."""
+    return {k: v for k, v in meeting.items() if k not in (table.FACILITATOR_INDEX_PK, table.FACILITATOR_INDEX_SK)}
 
 
 def cancel(
@@ -617,7 +622,7 @@ def record_outcome(
     at = _iso(now)
     pk = table.referral_pk(reference)
     meeting = {
-        **existing,
+        **_without_facilitator_index(existing),  # its outcome recorded, the meeting holds no more of their time
         "status": "held" if outcome.held else "not_held",
         "updated_at": at,
         "version": int(existing["version"]) + 1,
@@ -643,7 +648,7 @@ def record_outcome(
         "status": {"from": status.value, "to": to_status.value},
         "meeting": {"from": "scheduled", "to": meeting["status"]},
     }
-    items = [*head, *extra]
+    items = [*head, *extra, *_release(existing, settings)]
     if outcome.held and outcome.held_on is not None:
         event: EventData = MeetingHeld(
             reference=reference,

@@ -124,3 +124,17 @@ def test_an_outcome_needs_a_scheduled_meeting(cloud: Cloud, submit: Any, referra
     response = outcome(cloud, reference, held(None))
     assert response["statusCode"] == 409
     assert response["json"]["allowed_actions"] == ["withdraw", "book_meeting"]
+
+
+def test_a_recorded_outcome_frees_the_facilitator_s_time(
+    cloud: Cloud, submit: Any, referral_body: dict[str, Any]
+) -> None:
+    # Given a meeting recorded as not having taken place (the referral is accepted again)
+    reference = scheduled(cloud, submit, referral_body)
+    assert outcome(cloud, reference, {"held": False, "reason": "The family was unwell."})["statusCode"] == 200
+    # When the same facilitator is booked at the same time again
+    again = book(cloud, reference, meeting(YESTERDAY))
+    # Then the slot is free: the old meeting no longer holds it
+    assert again["statusCode"] == 200, again["json"]
+    busy = [i for i in cloud.items() if i["pk"] == "FACILITATOR#fac-1" and i["sk"].startswith("BUSY#")]
+    assert {i["meeting_id"] for i in busy} == {again["json"]["meeting"]["meeting_id"]}
