@@ -17,6 +17,7 @@ EVENT_RELAY = "event_relay"
 SCHEDULING = "scheduling"
 FEEDBACK = "feedback"
 REMINDERS = "reminders"
+CONNECTIONS = "connections"
 
 # Construct ids of the stack's main parts (tests find resources by them).
 DATA_ID = "Data"
@@ -50,6 +51,10 @@ STAFF_ROUTES = (
     "POST /referrals/{reference}/reviews",
     "PUT /referrals/{reference}/reviews/{number}",
 )
+# Partners answer a connection through a signed link (no login): public, throttled, small bodies.
+CONNECTION_ROUTES = ("GET /connections/{token}", "POST /connections/{token}")
+CONNECTIONS_RATE_LIMIT = 5
+CONNECTIONS_BURST_LIMIT = 10
 FORM_RATE_LIMIT = 50  # a page and its four files per visitor
 FORM_BURST_LIMIT = 100
 

@@ -11,6 +11,7 @@ from infra.constants import API_ID, BUS_ID, DATA_ID
 from infra.constructs.api import Api
 from infra.constructs.auth import StaffAuth
 from infra.constructs.bus import Bus
+from infra.constructs.connections import Connections
 from infra.constructs.data import Data
 from infra.constructs.event_relay import EventRelay
 from infra.constructs.feedback import Feedback
@@ -30,7 +31,17 @@ class FamilynetStack(Stack):
         layer = DependenciesLayer(self, "Dependencies", full=bundle_dependencies).layer
         self.intake = Intake(self, "IntakeService", data=self.data, api=self.api, layer=layer)
         self.event_relay = EventRelay(self, "EventRelay", data=self.data, bus=self.bus, layer=layer)
-        self.feedback = Feedback(self, "Feedback", data=self.data, bus=self.bus, layer=layer)
+        # Before Feedback: its emails carry links signed with the connections' key.
+        self.connections = Connections(self, "Connections", data=self.data, api=self.api, layer=layer)
+        self.feedback = Feedback(
+            self,
+            "Feedback",
+            data=self.data,
+            bus=self.bus,
+            link_key=self.connections.link_key,
+            public_url=self.api.public_url,
+            layer=layer,
+        )
         self.reminders = Reminders(self, "Reminders", data=self.data, bus=self.bus, layer=layer)
         self.staff_auth = StaffAuth(self, "StaffAuth")
         self.scheduling = Scheduling(

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from shared.connections import ConnectionAnswer
 from shared.coordination import DecisionBody
 from shared.erasure import ErasureRequest
 from shared.meetings import Availability, CancelRequest, MeetingRequest, Outcome
@@ -61,8 +62,16 @@ class Operation:
     body: type[BaseModel] | None = None
     responses: dict[str, str] = field(default_factory=dict)
     parameters: tuple[dict[str, Any], ...] = ()
+    media_types: tuple[str, ...] = ("application/json",)
 
 
+TOKEN = {
+    "name": "token",
+    "in": "path",
+    "required": True,
+    "description": "The signed, expiring link from the partner's connection email",
+    "schema": {"type": "string", "maxLength": 1024},
+}
 _CHANGE = {
     "200": "The change, with the referral's new status and version (ETag)",
     "404": "No referral with this reference",
@@ -226,6 +235,33 @@ OPERATIONS = (
         ),
     ),
     Operation(
+        "GET /connections/{token}",
+        "A partner's link (no login): the page to answer a connection; changes nothing",
+        staff=False,
+        responses={
+            "200": "The page with the question (HTML)",
+            "404": "The link is not valid (altered or incomplete)",
+            "409": "Already answered",
+            "410": "Expired, or the request is no longer open (the plan changed, the referral was withdrawn)",
+        },
+        parameters=(TOKEN,),
+    ),
+    Operation(
+        "POST /connections/{token}",
+        "A partner's answer: made contact with the family, or declines (recorded once, audited)",
+        staff=False,
+        body=ConnectionAnswer,
+        media_types=("application/x-www-form-urlencoded", "application/json"),
+        responses={
+            "200": "Recorded (HTML)",
+            "404": "The link is not valid (altered or incomplete)",
+            "409": "Already answered: nothing changed",
+            "410": "Expired, or the request is no longer open: nothing changed",
+            "422": "The answer is missing or the note too long: the page again, with the problem",
+        },
+        parameters=(TOKEN,),
+    ),
+    Operation(
         "POST /referrals/{reference}/erase",
         "Erase the referral's personal data where the rules allow it (never accepted, or withdrawn with no plan in "
         "force); ids, states, dates and the audit trail stay",
@@ -278,8 +314,9 @@ def _operation(op: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
         schemas.update(schema.pop("$defs", {}))
         schemas[name] = schema
         document["requestBody"] = {
-            "required": op.route_key.startswith(("POST /referrals", "PUT ")) and op.body is not DecisionBody,
-            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}},
+            "required": op.route_key.startswith(("POST /referrals", "POST /connections", "PUT "))
+            and op.body is not DecisionBody,
+            "content": {kind: {"schema": {"$ref": f"#/components/schemas/{name}"}} for kind in op.media_types},
         }
     if op.staff:
         document["security"] = [{STAFF: []}]
@@ -297,7 +334,8 @@ def render() -> dict[str, Any]:
         "info": {
             "title": TITLE,
             "version": VERSION,
-            "description": "The council's Family Network service: referrals, and the coordinators' routes.",
+            "description": "The council's Family Network service: referrals, the coordinators' routes, and the "
+            "partners' connection links.",
         },
         "paths": paths,
         "components": {

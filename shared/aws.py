@@ -35,6 +35,10 @@ def sesv2() -> Any:
     return _client("sesv2")
 
 
+def secretsmanager() -> Any:
+    return _client("secretsmanager")
+
+
 def reset_clients() -> None:
     """Forget cached clients (tests that switch endpoints or credentials call this)."""
     _client.cache_clear()

@@ -27,6 +27,9 @@ ENV_FEEDBACK_WORKING_DAYS = "FEEDBACK_WORKING_DAYS"
 ENV_REVIEW_ESCALATION_WORKING_DAYS = "REVIEW_ESCALATION_WORKING_DAYS"
 ENV_RETENTION_CLOSED_YEARS = "RETENTION_CLOSED_YEARS"
 ENV_RETENTION_WITHDRAWN_DAYS = "RETENTION_WITHDRAWN_DAYS"
+ENV_LINK_KEY_SECRET_ARN = "LINK_KEY_SECRET_ARN"  # noqa: S105 - an environment key, not a secret
+ENV_PUBLIC_URL = "PUBLIC_URL"
+ENV_CONNECTION_LINK_DAYS = "CONNECTION_LINK_DAYS"
 
 # One CloudWatch namespace for every function; each function's `service` dimension tells them apart.
 METRICS_NAMESPACE = "Familynet"
@@ -66,6 +69,11 @@ class Settings(BaseModel):
     # withdrawn before acceptance: days after the withdrawal.
     retention_closed_years: int = Field(default=6, ge=1, le=25)
     retention_withdrawn_days: int = Field(default=90, ge=1, le=3650)
+    # Partners' links (shared/connections.py): signed with the key in this Secrets Manager secret (read at run
+    # time, never in the template or the environment), under the API's public address, valid this many days.
+    link_key_secret_arn: str | None = None
+    public_url: str = Field(default="http://127.0.0.1:8000", pattern=r"^https?://[^\s/]+(/[^\s]*)?$")
+    connection_link_days: int = Field(default=28, ge=1, le=90)
 
     @classmethod
     def from_environ(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -90,6 +98,9 @@ class Settings(BaseModel):
             "review_escalation_working_days": env.get(ENV_REVIEW_ESCALATION_WORKING_DAYS),
             "retention_closed_years": env.get(ENV_RETENTION_CLOSED_YEARS),
             "retention_withdrawn_days": env.get(ENV_RETENTION_WITHDRAWN_DAYS),
+            "link_key_secret_arn": env.get(ENV_LINK_KEY_SECRET_ARN),
+            "public_url": env.get(ENV_PUBLIC_URL),
+            "connection_link_days": env.get(ENV_CONNECTION_LINK_DAYS),
         }
         return cls.model_validate({k: v for k, v in values.items() if v not in (None, "")})
 

@@ -40,10 +40,11 @@ class Actor:
     """Who acts, from the token: its subject id only (no name or email reaches the audit trail)."""
 
     subject: str
+    role: str = "coordinator"  # or "partner" (a community partner answering through its link; subject: its id)
 
     @property
     def audit_name(self) -> str:
-        return f"coordinator:{self.subject}"
+        return f"{self.role}:{self.subject}"
 
 
 class NotFound(Exception):
@@ -137,6 +138,7 @@ def record_access(referral: dict[str, Any], access: Access) -> dict[str, Any]:
 def referral_view(reader: ReferralReader, reference: str, access: Access | None = None) -> dict[str, Any]:
     """The referral with everything under it, as a coordinator needs it on one screen; `access` records this
     read in the read audit (and the view shows it with the earlier ones)."""
+    from shared.connections import connections_view  # noqa: PLC0415 - connections builds on this module
     from shared.reviews import review_view  # noqa: PLC0415 - reviews builds on this module
 
     items = reader.partition(check_reference(reference))
@@ -163,6 +165,7 @@ def referral_view(reader: ReferralReader, reference: str, access: Access | None 
         "meeting": _meeting(by_kind.get("meeting")),
         "proposals": _proposals(by_kind.get("proposals")),
         "plan": _plan(by_kind.get("plan")),
+        "connections": connections_view(items),
         "reviews": [review_view(r) for r in sorted(by_kind.get("review", []), key=lambda r: r[table.SORT_KEY])],
         "emails": [
             {key: e.get(key) for key in ("template", "to", "recipient_kind", "subject", "status", "created_at")}
@@ -199,6 +202,7 @@ def _plan(found: list[dict[str, Any]] | None) -> dict[str, Any] | None:
         "next_review_due_on",
         "plan_status",
         "last_review_number",
+        "partner_consent",
     )
     return {key: found[0][key] for key in keys if key in found[0]}
 

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from shared.config import Settings
+from shared.connections import ConnectionAnswer
 from shared.coordination import DecisionBody
 from shared.meetings import Availability, CancelRequest, MeetingRequest, Outcome
 from shared.partners import PartnerRequest
@@ -35,6 +36,12 @@ SOURCES: tuple[tuple[str, type[BaseModel], str, str], ...] = (
     ("Moving a review", ReviewMove, "the audit entry of the move", "coordinators"),
     ("Facilitators' availability (staff)", Availability, "the facilitator item (`FACILITATOR#id`)", "coordinators"),
     ("The Early Help network's directory", PartnerRequest, "the partner item (`PARTNER#id`)", "coordinators"),
+    (
+        "A partner's answer to a connection",
+        ConnectionAnswer,
+        "the connection item (`CONNECTION#partner id`) of the referral",
+        "coordinators (the note is also emailed to them)",
+    ),
 )
 # Why each field is needed. Every generated field path must be here; nothing else may be.
 PURPOSES: dict[str, str] = {
@@ -80,6 +87,14 @@ PURPOSES: dict[str, str] = {
     "Outcome.plan.support_package.estimated_cost_pence": "the council's cost",
     "Outcome.plan.support_package.status": "where the support is",
     "Outcome.plan.first_review_due_on": "when the package is reviewed",
+    "Outcome.plan.network_actions.partner_id": "the community partner that helps, to connect the family with it",
+    "Outcome.plan.support_package.partner_id": "the community partner that provides it, to connect the family",
+    "Outcome.plan.partner_consent.partner_id": "which partner the family's answer is about",
+    "Outcome.plan.partner_consent.share_contact_name": (
+        "the family's agreement to the partner being told their contact's name: the connection email names the "
+        "family contact only when it is true (the reference, what was agreed with the partner and the "
+        "coordinators' address otherwise)"
+    ),
     "Outcome.reason": "why a meeting did not take place",
     "ReviewRequest.outcome": "the review's outcome",
     "ReviewRequest.completed_on": "when the review took place",
@@ -88,6 +103,11 @@ PURPOSES: dict[str, str] = {
     "ReviewRequest.support_package.estimated_cost_pence": "the council's cost after the review",
     "ReviewRequest.support_package.status": "where the support is",
     "ReviewRequest.next_review_due_on": "when the next review is",
+    "ReviewRequest.support_package.partner_id": "the community partner that provides it, to connect the family",
+    "ReviewRequest.partner_consent.partner_id": "which newly named partner the family's answer is about",
+    "ReviewRequest.partner_consent.share_contact_name": "the family's agreement to that partner being told their name",
+    "ConnectionAnswer.answer": "whether the partner made contact with the family, or cannot help",
+    "ConnectionAnswer.note": "what the partner wants the coordinators to know (free text; may name the family)",
     "ReviewMove.due_on": "the review's new date",
     "ReviewMove.reason": "why the review moved",
     "Availability.locality": "which families a facilitator serves (staff data)",
@@ -146,6 +166,10 @@ def render() -> str:
         "  access needs and package): Art. 9(2)(g), substantial public interest, DPA 2018 Sch. 1 para. 18",
         "  (safeguarding of children and individuals at risk).",
         "- **Data subjects**: children, their parents and carers, members of their network, referrers, facilitators.",
+        "- **Recipients**: community partners of the Early Help network that a family's plan names get one email:",
+        "  the reference, what was agreed with them, the coordinators' address, and the family contact's name only",
+        "  if the family agreed for that partner. They answer through a signed link that expires after"
+        f" {settings.connection_link_days} days.",
         "",
         "## Where it is kept and who sees it",
         "- One DynamoDB table in **eu-west-2 (London)**, encrypted with a customer-managed KMS key, point-in-time",

@@ -36,6 +36,8 @@ SUBJECTS = {
     "review_overdue": "Review overdue: {reference}",
     "bounce_notice": "Email not delivered: {reference}",
     "deadline_breached": "Deadline missed: {reference}",
+    "connection": "Family Network connection: {reference}",
+    "connection_answered": "Partner answered: {reference}",
 }
 # SES answers these when a retry may succeed; anything else about the message itself is permanent.
 _TRANSIENT = {
@@ -67,7 +69,7 @@ class Email:
     text: str
     html: str
     attachments: tuple[Attachment, ...] = ()
-    recipient_kind: str = "referrer"  # referrer | facilitator | coordinators
+    recipient_kind: str = "referrer"  # referrer | facilitator | coordinators | partner
 
 
 @cache

@@ -311,6 +311,46 @@ class DeadlineBreached(EventData):
     breached_on: date
 
 
+PartnerId = Annotated[str, StringConstraints(pattern=r"^p-[a-z0-9]{1,30}$")]
+
+
+class ConnectionRequested(EventData):
+    """A plan (agreed at the meeting, or changed by a review) newly names a community partner: the partner is sent
+    a connection email with a signed link to answer. One event per partner per change."""
+
+    detail_type: ClassVar[str] = "ConnectionRequested"
+    example: ClassVar[dict[str, Any]] = {
+        "reference": _REF,
+        "partner_id": "p-3f9c2a1b7d",
+        "connection_id": "C5e0a4c1d9b2f4e7a",
+        "requested_on": "2026-12-08",
+    }
+
+    reference: Reference
+    partner_id: PartnerId
+    connection_id: Identifier
+    requested_on: date
+
+
+class ConnectionAnswered(EventData):
+    """The partner answered through its link: it has made contact with the family, or declines."""
+
+    detail_type: ClassVar[str] = "ConnectionAnswered"
+    example: ClassVar[dict[str, Any]] = {
+        "reference": _REF,
+        "partner_id": "p-3f9c2a1b7d",
+        "connection_id": "C5e0a4c1d9b2f4e7a",
+        "answer": "contacted",
+        "answered_at": "2026-12-10T14:02:00Z",
+    }
+
+    reference: Reference
+    partner_id: PartnerId
+    connection_id: Identifier
+    answer: Literal["contacted", "declined"]
+    answered_at: datetime
+
+
 EVENT_TYPES: dict[str, type[EventData]] = {
     model.detail_type: model
     for model in (
@@ -330,6 +370,8 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         EmailBounced,
         EmailComplained,
         DeadlineBreached,
+        ConnectionRequested,
+        ConnectionAnswered,
     )
 }
 

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from shared import clock, emails, table
 from shared.config import Settings
+from shared.connections import connection_key, link_for
 from shared.events import (
+    ConnectionAnswered,
+    ConnectionRequested,
     DeadlineBreached,
     Event,
     EventData,
@@ -31,6 +34,7 @@ from shared.events import (
     ReviewOverdue,
 )
 from shared.meetings import facilitator_key
+from shared.partners import partner_key
 from shared.referral_store import Cancelled, ReferralReader, put, transact, update
 from shared.retention import inherited
 
@@ -48,6 +52,8 @@ HANDLED_EVENTS: tuple[type[EventData], ...] = (
     ReviewDue,
     ReviewOverdue,
     DeadlineBreached,
+    ConnectionRequested,
+    ConnectionAnswered,
 )
 # What each deadline clock measures, in the coordinators' words. An overdue review's breach sends no email of its
 # own: the review's escalation (ReviewOverdue) already tells the coordinators.
@@ -130,6 +136,23 @@ def emails_for(
                 "deadline_breached", settings.coordinators_email, {**context, **breach}, recipient_kind="coordinators"
             )
         )
+    elif isinstance(data, ConnectionRequested):
+        found += _connection_email(data, items, context, settings, envelope.metadata.occurred_at)
+    elif isinstance(data, ConnectionAnswered):
+        partner = items.get("partner") or {}
+        answered = {
+            "partner_name": partner.get("name", data.partner_id),
+            "answer": data.answer,
+            "note": (items.get("connection") or {}).get("note") or "",
+        }
+        found.append(
+            emails.render(
+                "connection_answered",
+                settings.coordinators_email,
+                {**context, **answered},
+                recipient_kind="coordinators",
+            )
+        )
     elif isinstance(data, ReviewDue | ReviewOverdue):
         template = "review_due" if isinstance(data, ReviewDue) else "review_overdue"
         extra = {"review_number": data.review_number, "due_on": _day(data.due_on)}
@@ -145,6 +168,42 @@ def emails_for(
     if referrer:
         found = [emails.render(t, referrer, {**context, **extra}) for t, extra in to_referrer] + found
     return found
+
+
+def _connection_email(
+    data: ConnectionRequested,
+    items: dict[str, dict[str, Any]],
+    context: dict[str, Any],
+    settings: Settings,
+    signed_at: datetime,
+) -> list[emails.Email]:
+    """The partner's connection email: what was agreed with it, the coordinators' contact, the family contact's
+    name only if the family agreed, and the signed link to answer. Nothing when the connection is no longer this
+    round's request (a later review replaced it, or the partner already answered) or the partner is inactive."""
+    connection, partner, plan = items.get("connection") or {}, items.get("partner") or {}, items.get("plan") or {}
+    if connection.get("connection_id") != data.connection_id or connection.get("status") != "requested":
+        return []
+    if not partner.get("active") or items["referral"].get("status") == "withdrawn":
+        return []
+    agreed = [
+        " ".join(filter(None, [str(action["what"]), f"({action['how_often']})" if action.get("how_often") else ""]))
+        for action in plan.get("network_actions", [])
+        if action.get("partner_id") == data.partner_id
+    ] + [
+        f"{item['description']} ({item['category']})"
+        for item in plan.get("support_package", [])
+        if item.get("partner_id") == data.partner_id
+    ]
+    link = link_for(data.reference, data.partner_id, data.connection_id, settings=settings, now=signed_at)
+    expires = (signed_at + timedelta(days=settings.connection_link_days)).astimezone(emails.LONDON).date()
+    values = {
+        "partner_name": partner.get("name", ""),
+        "agreed": agreed,
+        "family_name": context["contact_name"] if connection.get("share_contact_name") else "",
+        "link": link,
+        "expires_on": _day(expires),
+    }
+    return [emails.render("connection", str(partner["email"]), {**context, **values}, recipient_kind="partner")]
 
 
 def _day(value: date) -> str:
@@ -229,6 +288,10 @@ def deliver(envelope: Event[EventData], *, reader: ReferralReader, settings: Set
     if "REFERRAL" not in items or items["REFERRAL"].get("erased"):
         return []  # nothing to say about a referral that is gone, or erased
     named = {"referral": items["REFERRAL"], "meeting": items.get("MEETING", {}), "plan": items.get("PLAN", {})}
+    partner_id = getattr(envelope.data, "partner_id", None)
+    if partner_id:  # a connection's emails: the partner, and its connection in this referral
+        named["partner"] = reader.item(partner_key(partner_id)) or {}
+        named["connection"] = reader.item(connection_key(reference, partner_id)) or {}
     facilitator_id = getattr(envelope.data, "facilitator_id", None)
     facilitator = reader.item(facilitator_key(facilitator_id)) if facilitator_id else None
     results = []

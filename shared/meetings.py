@@ -26,6 +26,7 @@ from shared.events import (
     MeetingHeld,
     MeetingRescheduled,
     MeetingScheduled,
+    PartnerId,
     new_event,
 )
 from shared.outbox import outbox_item
@@ -523,10 +524,14 @@ REVIEW_WITHIN = timedelta(days=92)  # a support package is reviewed within three
 Cost = Annotated[int, Field(ge=0, le=10_000_000)]
 
 
+MAX_PARTNERS = 10  # community partners one change may connect the family with (each is an email and a link)
+
+
 class NetworkAction(_Input):
     who: Text = Field(title="who in the network")
     what: Text = Field(title="what they will do")
     how_often: Text | None = Field(default=None, title="how often")
+    partner_id: PartnerId | None = Field(default=None, title="the community partner that does it, from the directory")
 
 
 class PackageItem(_Input):
@@ -534,12 +539,64 @@ class PackageItem(_Input):
     description: Text = Field(title="what the support is")
     estimated_cost_pence: Cost = Field(title="the estimated cost in pence")
     status: Literal["requested", "approved", "delivered", "declined"] = Field(default="requested", title="its status")
+    partner_id: PartnerId | None = Field(default=None, title="the community partner that provides it")
+
+
+class PartnerConsent(_Input):
+    partner_id: PartnerId = Field(title="a community partner the plan names")
+    share_contact_name: bool = Field(
+        title="whether the family agreed that this partner is told the family contact's name"
+    )
+
+
+def check_consents(named: set[str], consents: list[PartnerConsent], *, required: set[str]) -> None:
+    """Every partner in `required` has the family's answer on sharing their name, given once; no answer is given
+    for a partner the plan does not name."""
+    given = [c.partner_id for c in consents]
+    if len(set(given)) != len(given):
+        raise ValueError("Give the family's answer for each partner once (partner_consent)")
+    if missing := sorted(required - set(given)):
+        raise ValueError(
+            f"Record whether the family agreed to share their contact's name with {', '.join(missing)} "
+            "(partner_consent, share_contact_name true or false)"
+        )
+    if unnamed := sorted(set(given) - named):
+        raise ValueError(f"partner_consent names {', '.join(unnamed)}, which no action or package item names")
+
+
+def named_partners(actions: list[Any], package: list[Any]) -> set[str]:
+    """The partners a plan names (its actions and package items, as models or as stored)."""
+    found = set()
+    for entry in [*actions, *package]:
+        partner_id = entry.get("partner_id") if isinstance(entry, dict) else entry.partner_id
+        if partner_id:
+            found.add(str(partner_id))
+    return found
+
+
+def stored_entries(entries: list[NetworkAction] | list[PackageItem]) -> list[dict[str, Any]]:
+    """Actions or package items as the plan stores them: a partner only where one is named."""
+    dumped = [entry.model_dump(mode="json") for entry in entries]
+    return [{k: v for k, v in entry.items() if not (k == "partner_id" and v is None)} for entry in dumped]
 
 
 class Plan(_Input):
     network_actions: list[NetworkAction] = Field(default_factory=list, title="the network's actions", max_length=50)
     support_package: list[PackageItem] = Field(default_factory=list, title="the support package", max_length=30)
     first_review_due_on: date = Field(title="the first review's date")
+    partner_consent: list[PartnerConsent] = Field(
+        default_factory=list,
+        max_length=MAX_PARTNERS,
+        title="for each partner the plan names, whether the family agreed to share their contact's name with it",
+    )
+
+    @model_validator(mode="after")
+    def _partners(self) -> Plan:
+        named = named_partners(self.network_actions, self.support_package)
+        if len(named) > MAX_PARTNERS:
+            raise ValueError(f"A plan can connect the family with at most {MAX_PARTNERS} partners")
+        check_consents(named, self.partner_consent, required=named)
+        return self
 
 
 class Outcome(_Input):
@@ -583,6 +640,8 @@ def _plan_items(
                 "meeting_id": existing["meeting_id"],
                 "agreed_on": outcome.held_on.isoformat() if outcome.held_on else None,
                 **plan.model_dump(mode="json"),
+                "network_actions": stored_entries(plan.network_actions),
+                "support_package": stored_entries(plan.support_package),
                 "next_review_due_on": plan.first_review_due_on.isoformat(),
                 "plan_status": "active",
                 "version": 1,
@@ -640,6 +699,21 @@ def record_outcome(
     else:
         to_status = ReferralStatus.PLAN_ACTIVE
         extra = _plan_items(reference, meeting=existing, outcome=outcome, plan=plan, settings=settings)
+        named = named_partners(plan.network_actions, plan.support_package)
+        if named:
+            from shared.connections import request_connections  # noqa: PLC0415 - connections builds on this module
+
+            connected = request_connections(
+                reference,
+                named,
+                consents={c.partner_id: c.share_contact_name for c in plan.partner_consent},
+                existing=current.items,
+                reader=reader,
+                settings=settings,
+                correlation_id=correlation_id,
+                now=now,
+            )
+            extra += connected.writes
     head = [
         referral_update(settings, reference, version, to_status, at),
         put(meeting, settings.table_name, "version = :v", {":v": int(existing["version"])}),
@@ -648,6 +722,8 @@ def record_outcome(
         "status": {"from": status.value, "to": to_status.value},
         "meeting": {"from": "scheduled", "to": meeting["status"]},
     }
+    if plan is not None and (requested := sorted(named_partners(plan.network_actions, plan.support_package))):
+        audit_changes["connections_requested"] = requested
     items = [*head, *extra, *_release(existing, settings)]
     if outcome.held and outcome.held_on is not None:
         event: EventData = MeetingHeld(

@@ -299,3 +299,8 @@ def asset(name: str) -> tuple[bytes, str] | None:
     if kind is None or not path.is_file():
         return None
     return path.read_bytes(), kind
+
+
+def render_web_page(template: str, **values: Any) -> str:
+    """Another page in the form's layout, with its styles and scripts (the partners' connection page)."""
+    return _environment().get_template(template).render(**{"errors": [], **values})

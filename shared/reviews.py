@@ -22,12 +22,17 @@ from shared.coordination import Actor
 from shared.events import EventData, ReviewCompleted, ReviewRescheduled, new_event
 from shared.http import HttpError
 from shared.meetings import (
+    MAX_PARTNERS,
     REVIEW_WITHIN,
     PackageItem,
+    PartnerConsent,
     audit_entry,
+    check_consents,
     commit_change,
     current_state,
+    named_partners,
     referral_update,
+    stored_entries,
 )
 from shared.outbox import outbox_item
 from shared.referral_store import Cancelled, ReferralReader, put, transact, update
@@ -93,9 +98,18 @@ class ReviewRequest(_Input):
         default=None, max_length=30, title="the support package as it stands after the review (adjust only)"
     )
     next_review_due_on: date | None = Field(default=None, title="the next review's date (unless closing)")
+    partner_consent: list[PartnerConsent] | None = Field(
+        default=None,
+        max_length=MAX_PARTNERS,
+        title="for each partner the adjusted package newly names, whether the family agreed to share their name",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> ReviewRequest:
+        if self.partner_consent is not None:
+            if self.support_package is None:
+                raise ValueError("partner_consent goes with an adjusted support package that names partners")
+            check_consents(named_partners([], self.support_package), self.partner_consent, required=set())
         if self.outcome == "close":
             if self.next_review_due_on is not None:
                 raise ValueError("A closed plan has no next review: remove next_review_due_on")
@@ -207,10 +221,23 @@ def record_review(
     }
     if status is not to_status:
         changes["status"] = {"from": status.value, "to": to_status.value}
+    connected: list[Any] = []
     if body.support_package is not None:
-        package = [item.model_dump(mode="json") for item in body.support_package]
+        package = stored_entries(body.support_package)
         plan_sets["support_package"] = package
         changes["support_package"] = {"from": plan.get("support_package", []), "to": package}
+        connected = _connect_new_partners(
+            reference,
+            plan,
+            body,
+            items=items,
+            plan_sets=plan_sets,
+            changes=changes,
+            reader=reader,
+            settings=settings,
+            correlation_id=correlation_id,
+            now=now,
+        )
     plan_sets["next_review_due_on"] = next_due.isoformat() if next_due else None
     plan_sets["plan_status"] = "closed" if body.outcome == "close" else "active"
     plan_update = _plan_update(settings, pk, plan_sets)
@@ -231,6 +258,7 @@ def record_review(
     )
     writes.append(put(audit, settings.table_name))
     writes.append(put(outbox_item(pk, envelope, event.detail_type, now=now, settings=settings), settings.table_name))
+    writes += connected
     commit_change(writes, settings, reference, "record_review", status)
     return {
         "reference": reference,
@@ -239,6 +267,54 @@ def record_review(
         "review": {"review_number": number, "outcome": body.outcome, "completed_on": completed_on.isoformat()},
         "next_review": review_view(next_review) if next_review else None,
     }
+
+
+def _connect_new_partners(
+    reference: str,
+    plan: dict[str, Any],
+    body: ReviewRequest,
+    *,
+    items: list[dict[str, Any]],
+    plan_sets: dict[str, Any],
+    changes: dict[str, Any],
+    reader: ReferralReader,
+    settings: Settings,
+    correlation_id: str,
+    now: datetime,
+) -> list[Any]:
+    """An adjusted package that names partners the plan did not name before connects the family with them (the
+    family's answer on sharing their name is required for each); the plan keeps every answer given."""
+    from shared.connections import request_connections  # noqa: PLC0415 - connections builds on meetings
+
+    actions = plan.get("network_actions", [])
+    before = named_partners(actions, plan.get("support_package", []))
+    after = named_partners(actions, body.support_package or [])
+    newly = after - before
+    if len(after) > MAX_PARTNERS:
+        raise _date_error("support_package", f"A plan can connect the family with at most {MAX_PARTNERS} partners")
+    given = body.partner_consent or []
+    try:
+        check_consents(after, given, required=newly)
+    except ValueError as problem:
+        raise _date_error("partner_consent", str(problem)) from None
+    answers = {str(c["partner_id"]): bool(c["share_contact_name"]) for c in plan.get("partner_consent", [])}
+    answers |= {c.partner_id: c.share_contact_name for c in given}
+    plan_sets["partner_consent"] = [
+        {"partner_id": partner_id, "share_contact_name": shared} for partner_id, shared in sorted(answers.items())
+    ]
+    if not newly:
+        return []
+    changes["connections_requested"] = sorted(newly)
+    return request_connections(
+        reference,
+        newly,
+        consents=answers,
+        existing=items,
+        reader=reader,
+        settings=settings,
+        correlation_id=correlation_id,
+        now=now,
+    ).writes
 
 
 def move_review(

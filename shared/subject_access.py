@@ -1,8 +1,9 @@
 """Subject access (UK GDPR Art. 15): everything held about one referral, as one JSON document and one readable page.
 
 Everything is every item of the referral's partition, less only the table's own keys: the referral as submitted,
-its decision, meetings, proposals, plan, reviews, every email sent (with the text that was sent), the audit trail
-and every staff read. The export is itself recorded as a read (an access entry naming the export route).
+its decision, meetings, proposals, plan, reviews, connections with partners (and their answers), every email sent
+(with the text that was sent), the audit trail and every staff read. The export is itself recorded as a read (an
+access entry naming the export route).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ SECTIONS = (
     ("meetings", "Meetings", ("meeting", "proposals")),
     ("plan", "Family Plan and support package", ("plan",)),
     ("reviews", "Reviews", ("review",)),
+    ("connections", "Connections with community partners", ("connection",)),
     ("emails", "Emails sent", ("email",)),
     ("audit", "Audit trail (every change)", ("audit",)),
     ("accesses", "Reads of this record", ("access",)),

@@ -20,7 +20,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
 
-from shared import clock, erasure, meetings, partners, reviews, subject_access
+from shared import clock, connections, erasure, meetings, partners, reviews, subject_access
 from shared.config import get_settings
 from shared.coordination import (
     MAX_PAGE,
@@ -277,6 +277,14 @@ def move_review(reference: str, number: str) -> Response[str]:
 @app.exception_handler(meetings.OutcomeTooEarly)
 def _too_early(error: meetings.OutcomeTooEarly) -> Response[str]:
     return _answer(422, {"message": error.message, "errors": [{"field": "held_on", "message": error.message}]})
+
+
+@app.exception_handler(connections.UnknownPartner)
+def _unknown_partner(error: connections.UnknownPartner) -> Response[str]:
+    return _answer(
+        422,
+        {"message": "The plan has problems to fix", "errors": [{"field": "partner_id", "message": error.message}]},
+    )
 
 
 @app.exception_handler(meetings.DoubleBooked)

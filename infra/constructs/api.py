@@ -1,8 +1,10 @@
-"""The HTTP API: one stage with throttling and JSON access logs (ids and status codes, no bodies)."""
+"""The HTTP API: one stage with throttling and JSON access logs (ids and status codes, no bodies), and its public
+address (the custom domain from context `familynet:public_url`, else the API's own endpoint)."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import jsii
 from aws_cdk import RemovalPolicy
@@ -16,6 +18,9 @@ from constructs import Construct
 from infra.constants import REFERRALS_BURST_LIMIT, REFERRALS_RATE_LIMIT, REFERRALS_ROUTE
 from infra.constructs.function import LOG_RETENTION
 from infra.nag import acknowledge
+from shared.config import Settings
+
+PUBLIC_URL_CONTEXT = "familynet:public_url"
 
 _ACCESS_LOG_FIELDS = {
     "requestId": "$context.requestId",
@@ -65,6 +70,13 @@ class Api(Construct):
             access_log_settings=_AccessLogs(self.access_logs),
         )
         self._route_settings: dict[str, dict[str, int]] = {}
+        # The address people reach the API at, for links in emails. The L1's ApiEndpoint attribute (a plain GetAtt,
+        # which the local runtime resolves to its gateway), not `http_api.api_endpoint` (a Fn::Join it cannot).
+        cfn_api = self.http_api.node.default_child
+        assert isinstance(cfn_api, apigwv2.CfnApi)
+        self.public_url: str = (
+            checked_public_url(self.node.try_get_context(PUBLIC_URL_CONTEXT)) or cfn_api.attr_api_endpoint
+        )
 
     def add_staff_route(
         self, route_key: str, function: lambda_.IFunction, authorizer: apigwv2.IHttpRouteAuthorizer
@@ -80,14 +92,14 @@ class Api(Construct):
         return route
 
     def add_public_route(
-        self, route_key: str, function: lambda_.IFunction, *, rate_limit: int, burst_limit: int
+        self, route_key: str, function: lambda_.IFunction, *, rate_limit: int, burst_limit: int, reason: str
     ) -> apigwv2.HttpRoute:
+        """A route without an authorizer (cdk-nag APIG4 acknowledged with `reason`: why no login), throttled."""
         method, path = route_key.split(" ", 1)
-        name = "".join(part.title() for part in path.strip("/").replace("{", "").replace("}", "").split("/")) or "Root"
         [route] = self.http_api.add_routes(
             path=path,
             methods=[apigwv2.HttpMethod(method)],
-            integration=integrations.HttpLambdaIntegration(f"{method.title()}{name}", function),
+            integration=integrations.HttpLambdaIntegration(f"{method.title()}{_route_name(path)}", function),
         )
         self._route_settings[route_key] = {
             "ThrottlingRateLimit": rate_limit,
@@ -96,13 +108,22 @@ class Api(Construct):
         stage = self.stage.node.default_child
         assert isinstance(stage, apigwv2.CfnStage)
         stage.add_property_override("RouteSettings", self._route_settings)
-        acknowledge(
-            route,
-            "AwsSolutions-APIG4",
-            f"{route_key} is part of the public referral form: referrers have no account; it is throttled "
-            "(and POST bodies size-limited) instead.",
-        )
+        acknowledge(route, "AwsSolutions-APIG4", f"{route_key}: {reason}")
         return route
+
+
+def checked_public_url(context: Any) -> str | None:
+    """The API's custom domain (`-c familynet:public_url=https://…`), checked like every setting: an https address
+    (links in emails carry a signed token), no trailing slash. None when not given."""
+    if context is None or context == "":
+        return None
+    if not isinstance(context, str) or not context.startswith("https://"):
+        raise ValueError(f"{PUBLIC_URL_CONTEXT} must be an https:// address (the API's custom domain), not {context!r}")
+    try:
+        checked = Settings.model_validate({"public_url": context.rstrip("/")})
+    except ValueError as exc:
+        raise ValueError(f"{PUBLIC_URL_CONTEXT} is not a valid address: {exc}") from exc
+    return checked.public_url
 
 
 def _route_name(path: str) -> str:

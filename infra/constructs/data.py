@@ -16,7 +16,8 @@ class Data(Construct):
         self.key = kms.Key(
             self,
             "Key",
-            description="familynet: encrypts the referrals table (personal data of children and families)",
+            description="familynet: encrypts the referrals table (personal data of children and families) and the "
+            "partners' link key",
             enable_key_rotation=True,
             removal_policy=RemovalPolicy.RETAIN,
         )

@@ -8,6 +8,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ses as ses
 from constructs import Construct
 
@@ -16,7 +17,14 @@ from infra.constructs.bus import Bus
 from infra.constructs.consumer import EventConsumer
 from infra.constructs.data import Data
 from infra.constructs.function import FamilynetFunction
-from shared.config import ENV_COORDINATORS_EMAIL, ENV_EMAIL_SENDER, ENV_SES_CONFIGURATION_SET, ENV_TABLE_NAME
+from shared.config import (
+    ENV_COORDINATORS_EMAIL,
+    ENV_EMAIL_SENDER,
+    ENV_LINK_KEY_SECRET_ARN,
+    ENV_PUBLIC_URL,
+    ENV_SES_CONFIGURATION_SET,
+    ENV_TABLE_NAME,
+)
 from shared.events import EVENT_SOURCE
 from shared.feedback import HANDLED_EVENTS
 
@@ -28,13 +36,31 @@ DEFAULT_DOMAIN = "familynet.example.org"
 EMAIL_EVENTS = sorted(model.detail_type for model in HANDLED_EVENTS)
 
 
+def email_domain(scope: Construct) -> str:
+    """The domain emails are sent from (`-c familynet:email_domain=…`)."""
+    return str(scope.node.try_get_context(EMAIL_DOMAIN_CONTEXT) or DEFAULT_DOMAIN)
+
+
+def coordinators_email(scope: Construct) -> str:
+    """The coordinators' shared inbox (`-c familynet:coordinators_email=…`, else coordinators@ the email domain)."""
+    return str(scope.node.try_get_context(COORDINATORS_EMAIL_CONTEXT) or f"coordinators@{email_domain(scope)}")
+
+
 class Feedback(Construct):
     def __init__(
-        self, scope: Construct, construct_id: str, *, data: Data, bus: Bus, layer: lambda_.ILayerVersion
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        data: Data,
+        bus: Bus,
+        link_key: secretsmanager.ISecret,
+        public_url: str,
+        layer: lambda_.ILayerVersion,
     ) -> None:
+        """`link_key` signs the links in partners' connection emails, under `public_url` (the API's address)."""
         super().__init__(scope, construct_id)
-        domain = self.node.try_get_context(EMAIL_DOMAIN_CONTEXT) or DEFAULT_DOMAIN
-        coordinators = self.node.try_get_context(COORDINATORS_EMAIL_CONTEXT) or f"coordinators@{domain}"
+        domain = email_domain(self)
         self.configuration_set = ses.ConfigurationSet(
             self,
             "Emails",
@@ -54,8 +80,11 @@ class Feedback(Construct):
             environment={
                 ENV_TABLE_NAME: data.table.table_name,
                 ENV_EMAIL_SENDER: f"Family Network <noreply@{domain}>",
-                ENV_COORDINATORS_EMAIL: coordinators,
+                ENV_COORDINATORS_EMAIL: coordinators_email(self),
                 ENV_SES_CONFIGURATION_SET: self.configuration_set.configuration_set_name,
+                # The key's ARN only: the key itself is read at run time, never in the template or environment.
+                ENV_LINK_KEY_SECRET_ARN: link_key.secret_arn,
+                ENV_PUBLIC_URL: public_url,
             },
             memory_mb=512,
             timeout=Duration.seconds(30),
@@ -68,6 +97,7 @@ class Feedback(Construct):
             )
         )
         function.grant_table_key(data.key)
+        link_key.grant_read(self.function)  # and decrypt with its KMS key, through Secrets Manager only
         stack = Stack.of(self)
         # Only this identity, only through this configuration set.
         self.function.add_to_role_policy(

@@ -23,6 +23,11 @@ from infra.constructs.data import Data
 from infra.constructs.function import FamilynetFunction
 from shared.config import ENV_TABLE_NAME
 
+FORM_IS_PUBLIC = (
+    "part of the public referral form: referrers have no account; it is throttled (and POST bodies size-limited) "
+    "instead."
+)
+
 
 class Intake(Construct):
     def __init__(
@@ -50,9 +55,19 @@ class Intake(Construct):
         )
         function.grant_table_key(data.key)
         api.add_public_route(
-            REFERRALS_ROUTE, self.function, rate_limit=REFERRALS_RATE_LIMIT, burst_limit=REFERRALS_BURST_LIMIT
+            REFERRALS_ROUTE,
+            self.function,
+            rate_limit=REFERRALS_RATE_LIMIT,
+            burst_limit=REFERRALS_BURST_LIMIT,
+            reason=FORM_IS_PUBLIC,
         )
         # The web form is served by the same function, through the same API: one origin, so the page's
         # Content-Security-Policy can be 'self' only and the form posts without CORS (README: "The web form").
         for route_key in (FORM_ROUTE, FORM_ASSETS_ROUTE, *FORM_PAGE_ROUTES):
-            api.add_public_route(route_key, self.function, rate_limit=FORM_RATE_LIMIT, burst_limit=FORM_BURST_LIMIT)
+            api.add_public_route(
+                route_key,
+                self.function,
+                rate_limit=FORM_RATE_LIMIT,
+                burst_limit=FORM_BURST_LIMIT,
+                reason=FORM_IS_PUBLIC,
+            )

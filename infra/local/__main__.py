@@ -14,12 +14,14 @@ import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from werkzeug.serving import make_server
 
@@ -62,6 +64,25 @@ def template_path(outdir: Path) -> Path:
     return template
 
 
+def _listen(port: int) -> socket.socket:
+    """The gateway's socket, bound here: werkzeug's make_server exits the process itself when it cannot bind."""
+    listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as werkzeug does: restart at once
+        listening.bind(("127.0.0.1", port))
+        listening.listen(128)
+    except OSError:
+        listening.close()
+        raise
+    return listening
+
+
+def _not_ready(_environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    """The server's application until the runtime has started (never called: nothing is served before then)."""
+    start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+    return [b"familynet is starting\n"]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infra.local", description=__doc__)
     parser.add_argument("--template", type=Path, help="run this synthesized template instead of the app's")
@@ -83,7 +104,17 @@ def main(argv: list[str] | None = None) -> int:
     from infra.local.template import Template  # noqa: PLC0415
 
     path = args.template or template_path(BUILD / "cdk.out")
-    runtime = LocalRuntime(Template.load(path), log_dir=args.logs, echo_logs=args.echo_logs)
+    # Listen first: the runtime needs the gateway's address (links in emails point at it) before it provisions.
+    try:
+        listening = _listen(args.port)
+    except OSError as exc:
+        print(f"familynet could not listen on 127.0.0.1:{args.port}: {exc.strerror} (set PORT)", file=sys.stderr)
+        return 1
+    with listening:  # the server works on its own copy of the socket
+        port = listening.getsockname()[1]  # the one bound when PORT is 0
+        server = make_server("127.0.0.1", port, _not_ready, threaded=True, fd=listening.fileno())
+    url = f"http://127.0.0.1:{port}"
+    runtime = LocalRuntime(Template.load(path), log_dir=args.logs, echo_logs=args.echo_logs, public_url=url)
     # A plain flag, not a threading.Event: Event.set() in a signal handler can deadlock with the main thread's own
     # Event.wait() (the handler runs on that thread, which may hold the Event's lock).
     stop_requested: list[int] = []
@@ -93,14 +124,13 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, interrupt)
     signal.signal(signal.SIGTERM, interrupt)
-    runtime.start()
     try:
-        server = make_server("127.0.0.1", args.port, Gateway.for_runtime(runtime), threaded=True)
-    except OSError as exc:
+        runtime.start()
+    except BaseException:
+        server.server_close()
         runtime.stop()
-        print(f"familynet could not listen on 127.0.0.1:{args.port}: {exc.strerror} (set PORT)", file=sys.stderr)
-        return 1
-    url = f"http://127.0.0.1:{server.server_port}"
+        raise
+    server.app = Gateway.for_runtime(runtime)  # requests wait in the socket's backlog until serve_forever
     serving = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
     serving.start()
     if args.state:

@@ -1,12 +1,14 @@
 """Creates the synthesized template's resources in moto with the services' own APIs (never moto's CloudFormation).
 
-Tables (keys, GSIs, stream, TTL, PITR, KMS), KMS keys, event buses, archives, queues (redrive), rules and their
-targets are created; functions and event source mappings are returned for the local runtime to run in-process.
+Tables (keys, GSIs, stream, TTL, PITR, KMS), KMS keys, secrets (with a random value), event buses, archives, queues
+(redrive), rules and their targets are created; an HTTP API's endpoint is the local gateway's address; functions and
+event source mappings are returned for the local runtime to run in-process.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,10 +71,17 @@ class Provisioned:
     scheduled_rules: list[ScheduledRule] = field(default_factory=list)
 
 
-def provision(template: Template, clients: Any) -> Provisioned:
-    """`clients(service)` returns a boto3 client bound to moto (in-process or the local server)."""
+# Where `make run` serves the API (infra/local/__main__.py); the runtime passes the address it actually bound.
+LOCAL_PUBLIC_URL = "http://127.0.0.1:8000"
+
+
+def provision(template: Template, clients: Any, *, public_url: str = LOCAL_PUBLIC_URL) -> Provisioned:
+    """`clients(service)` returns a boto3 client bound to moto (in-process or the local server); `public_url` is the
+    local gateway's address, what an HTTP API's ApiEndpoint resolves to (links in emails point there)."""
     result = Provisioned(template)
     _keys(template, clients("kms"))
+    _secrets(template, clients("secretsmanager"))
+    _apis(template, public_url)
     _tables(template, clients("dynamodb"), result)
     _buses(template, clients("events"), result)
     _queues(template, clients("sqs"), result)
@@ -90,6 +99,27 @@ def _keys(template: Template, kms: Any) -> None:
         if props.get("EnableKeyRotation"):
             kms.enable_key_rotation(KeyId=key["KeyId"])
         template.attributes[logical_id] = {"Ref": key["KeyId"], "Arn": key["Arn"]}
+
+
+def _secrets(template: Template, secretsmanager: Any) -> None:
+    """Each secret with a fresh random value (a generated secret's length, about), encrypted with its key if any."""
+    for logical_id, raw in template.of_type("AWS::SecretsManager::Secret"):
+        props = template.resolve(raw)
+        value = props.get("SecretString")
+        if value is None:
+            length = int((props.get("GenerateSecretString") or {}).get("PasswordLength", 32))
+            value = secrets.token_urlsafe(length)[:length]
+        request: dict[str, Any] = {"Name": props.get("Name", logical_id), "SecretString": str(value)}
+        for key in ("Description", "KmsKeyId"):
+            if props.get(key):
+                request[key] = props[key]
+        arn = secretsmanager.create_secret(**request)["ARN"]
+        template.attributes[logical_id] = {"Ref": arn, "Id": arn}  # a secret's Ref is its ARN
+
+
+def _apis(template: Template, public_url: str) -> None:
+    for logical_id, _ in template.of_type("AWS::ApiGatewayV2::Api"):
+        template.attributes[logical_id] = {"Ref": logical_id, "ApiId": logical_id, "ApiEndpoint": public_url}
 
 
 def _tables(template: Template, dynamodb: Any, result: Provisioned) -> None:

@@ -25,7 +25,7 @@ from infra.local.dead_letters import DeadLetterWatch, watched_queues
 from infra.local.functions import FunctionError, FunctionHost
 from infra.local.moto_isolation import isolate_dynamodb
 from infra.local.pollers import AsyncTargetPoller, Poller, poller_for
-from infra.local.provision import Provisioned, provision
+from infra.local.provision import LOCAL_PUBLIC_URL, Provisioned, provision
 from infra.local.template import LOCAL_REGION, Template
 
 log = logging.getLogger("familynet.local")
@@ -39,6 +39,8 @@ class LocalRuntime:
     log_dir: Path
     echo_logs: bool = False
     endpoint_url: str = ""
+    # The gateway's address (an HTTP API's ApiEndpoint, so links in emails work): bind the server first, then start.
+    public_url: str = LOCAL_PUBLIC_URL
     provisioned: Provisioned | None = None
     clock: LocalClock = field(default_factory=LocalClock)
     hosts: dict[str, FunctionHost] = field(default_factory=dict)
@@ -61,7 +63,7 @@ class LocalRuntime:
         host, port = self._moto.get_host_and_port()
         self.endpoint_url = f"http://{host}:{port}"
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        self.provisioned = provision(self.template, self.client)
+        self.provisioned = provision(self.template, self.client, public_url=self.public_url)
         for logical_id, function in self.provisioned.functions.items():
             self.hosts[logical_id] = FunctionHost(
                 function,

@@ -1,6 +1,6 @@
 """A referral's whole journey through the local runtime: the web form, automatic acceptance, a facilitator and
-proposed slots, a booked meeting, the clock moved past it, the meeting held with a plan, its review reminded,
-escalated when overdue, and recorded."""
+proposed slots, a booked meeting, the clock moved past it, the meeting held with a plan naming a community partner
+(which confirms contact through its emailed link), its review reminded, escalated when overdue, and recorded."""
 
 from __future__ import annotations
 
@@ -75,10 +75,28 @@ def test_from_the_form_to_a_held_meeting_a_plan_and_its_review(browser: Browser,
     days = (starts - now).total_seconds() / 86400 + 1
     assert system.post("/_local/clock", json={"advance_days": days}).status_code == 200
     held_on = starts.astimezone(ZoneInfo("Europe/London")).date()
+    partner_email = f"hello-{uuid.uuid4().hex[:6]}@journey-hub.example.org"
+    partner = staff(
+        "POST",
+        "/partners",
+        json={
+            "name": "Journey Family Hub",
+            "kind": "family_hub",
+            "offers": ["activities"],
+            "localities": ["Journey"],
+            "email": partner_email,
+        },
+    )
+    assert partner.status_code == 201, partner.text
+    partner_id = partner.json()["partner_id"]
     plan = {
-        "network_actions": [{"who": "Grandmother", "what": "School pick-ups", "how_often": "Weekly"}],
+        "network_actions": [
+            {"who": "Grandmother", "what": "School pick-ups", "how_often": "Weekly"},
+            {"who": "Journey Family Hub", "what": "Stay and play sessions", "partner_id": partner_id},
+        ],
         "support_package": [{"category": "equipment", "description": "Sofa bed", "estimated_cost_pence": 25000}],
         "first_review_due_on": (held_on + timedelta(days=60)).isoformat(),
+        "partner_consent": [{"partner_id": partner_id, "share_contact_name": True}],
     }
     held = staff(
         "POST",
@@ -115,6 +133,39 @@ def test_from_the_form_to_a_held_meeting_a_plan_and_its_review(browser: Browser,
     assert {f"Referral {reference} received", f"Family Network meeting for {reference}"} <= subjects
     invitation = next(m for m in mine if m["subject"] == f"Family Network meeting for {reference}")
     assert invitation["attachments"] == [{"filename": "invitation.ics", "content_type": "text/calendar"}]
+
+    # 5b. The plan connects the family with a community partner: it gets one email with a signed link to the local
+    # gateway, opens it in a browser and confirms it has made contact; the coordinators hear of it.
+    def connection_email() -> dict[str, Any] | None:
+        return next((m for m in system.get("/_local/outbox").json() if m["to"] == [partner_email]), None)
+
+    connection = wait_for(connection_email, timeout=30)
+    assert connection["subject"] == f"Family Network connection: {reference}"
+    assert "Jo Bloggs" in connection["text"] and "Stay and play sessions" in connection["text"]
+    link = next(word for word in connection["text"].split() if "/connections/" in word)
+    assert link.startswith(system.url + "/connections/")
+    context, page = new_page(browser)
+    try:
+        page.goto(link)
+        assert page.locator("h1").inner_text() == "Connecting a family with your help"
+        page.get_by_label("We have made contact with the family").check()
+        page.get_by_label("Anything the coordinators should know (optional)").fill("We rang on Monday.")
+        page.get_by_role("button", name="Send your answer").click()
+        assert page.locator("h1").inner_text() == "Your answer is recorded"
+        page.goto(link)  # the same link again: already answered, nothing changes
+        assert page.locator("h1").inner_text() == "You have already answered"
+    finally:
+        context.close()
+    answered = staff("GET", f"/referrals/{reference}").json()
+    [recorded_connection] = answered["connections"]
+    assert recorded_connection["partner_id"] == partner_id and recorded_connection["status"] == "contacted"
+    assert "connection.contacted" in [a["action"] for a in answered["audit"]]
+
+    def coordinators_told() -> bool:
+        return any(m["subject"] == f"Partner answered: {reference}" for m in system.get("/_local/outbox").json())
+
+    wait_for(coordinators_told, timeout=30)
+    assert len([m for m in system.get("/_local/outbox").json() if m["to"] == [partner_email]]) == 1
 
     # 6. The first review's reminder: the reminders function scheduled it in EventBridge Scheduler; 90 days on the
     # local clock fire ReviewDue onto the bus (the referrer is reminded), then the daily checks find the review
@@ -160,7 +211,7 @@ def test_from_the_form_to_a_held_meeting_a_plan_and_its_review(browser: Browser,
     # 8. Operations' view of all that: every line each function logged is JSON with a correlation id (log lines
     # and metric blobs alike), and none holds a name, an address, a postcode or the family's story.
     seeded = ["Sam Okafor", "Jo Bloggs", "Alfie", "sw1a 1aa", "SW1A 1AA", referrer_email, "recovering from surgery"]
-    seeded += ["Grandmother", "School pick-ups", "Sofa bed"]
+    seeded += ["Grandmother", "School pick-ups", "Sofa bed", "Stay and play", partner_email, "We rang on Monday"]
     assert_logs_are_json_with_correlation_ids_and_no_personal_data(system, seeded)
 
 

@@ -9,6 +9,11 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from infra.constants import (
+    CONNECTION_ROUTES,
+    CONNECTIONS,
+    CONNECTIONS_BURST_LIMIT,
+    CONNECTIONS_RATE_LIMIT,
+    FEEDBACK,
     FORM_ASSETS_ROUTE,
     FORM_BURST_LIMIT,
     FORM_PAGE_ROUTES,
@@ -114,7 +119,14 @@ def test_the_web_form_is_served_by_the_intake_function_through_the_api_throttled
         r["Properties"]["RouteKey"]: r["Properties"]
         for r in resources(template_body, "AWS::ApiGatewayV2::Route").values()
     }
-    assert set(routes) == {REFERRALS_ROUTE, FORM_ROUTE, FORM_ASSETS_ROUTE, *FORM_PAGE_ROUTES, *STAFF_ROUTES}
+    assert set(routes) == {
+        REFERRALS_ROUTE,
+        FORM_ROUTE,
+        FORM_ASSETS_ROUTE,
+        *FORM_PAGE_ROUTES,
+        *STAFF_ROUTES,
+        *CONNECTION_ROUTES,
+    }
     assert len({json.dumps(route["Target"]) for route in routes.values()}) == len(routes)  # one integration each
     public = [REFERRALS_ROUTE, FORM_ROUTE, FORM_ASSETS_ROUTE, *FORM_PAGE_ROUTES]
     integrations = resources(template_body, "AWS::ApiGatewayV2::Integration")
@@ -467,3 +479,135 @@ def test_the_dashboard_shows_business_metrics_beside_functions_queues_api_and_se
         "Reputation.ComplaintRate",
     ):
         assert metric in body, metric
+
+
+# --- partners' connections: the link key, the connections function, its public routes ---------------------------------
+
+
+def _policy_statements_of(template_body: dict[str, Any], function_logical_id: str) -> list[dict[str, Any]]:
+    """Every statement of the identity policies attached to a function's role."""
+    function = template_body["Resources"][function_logical_id]["Properties"]
+    role = function["Role"]["Fn::GetAtt"][0]
+    return [
+        statement
+        for policy in resources(template_body, "AWS::IAM::Policy").values()
+        if {"Ref": role} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def _resources_of(statement: dict[str, Any]) -> list[Any]:
+    found = statement["Resource"]
+    return found if isinstance(found, list) else [found]
+
+
+def _link_key(template_body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    [(logical_id, secret)] = resources(template_body, "AWS::SecretsManager::Secret").items()
+    return logical_id, secret
+
+
+def test_the_link_key_is_one_generated_secret_encrypted_with_the_tables_key(template_body):
+    _, secret = _link_key(template_body)
+    [table] = resources(template_body, "AWS::DynamoDB::Table").values()
+    assert secret["Properties"]["KmsKeyId"] == table["Properties"]["SSESpecification"]["KMSMasterKeyId"]
+    generated = secret["Properties"]["GenerateSecretString"]
+    assert generated["PasswordLength"] == 64 and generated["ExcludePunctuation"] is True
+    assert "SecretString" not in secret["Properties"]  # the value never appears in the template
+    assert secret["DeletionPolicy"] == "Delete"  # it guards links that expire within weeks
+
+
+def test_the_connections_function_reads_and_writes_by_key_never_scans_or_deletes(template_body):
+    connections = _logical_id_of_function(template_body, CONNECTIONS)
+    statements = _policy_statements_of(template_body, connections)
+    dynamo = [s for s in statements if any(a.startswith("dynamodb:") for a in _actions(s))]
+    assert sorted(a for s in dynamo for a in _actions(s)) == [
+        "dynamodb:ConditionCheckItem",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+    ]
+    [table] = resources(template_body, "AWS::DynamoDB::Table")
+    assert [r for s in dynamo for r in _resources_of(s)] == [{"Fn::GetAtt": [table, "Arn"]}]  # no index/*, no *
+    kms = [s for s in statements if any(a.startswith("kms:") for a in _actions(s))]
+    assert kms and all("*" not in a for s in kms for a in _actions(s))
+    assert all(
+        r != "*"
+        for s in statements
+        if s not in kms and "xray:PutTraceSegments" not in _actions(s)
+        for r in _resources_of(s)
+    )
+    props = template_body["Resources"][connections]["Properties"]
+    assert 256 <= props["MemorySize"] <= 512 and props["Timeout"] == 10
+
+
+def test_the_connection_routes_are_public_throttled_and_served_by_the_connections_function(template_body):
+    routes = {
+        r["Properties"]["RouteKey"]: r["Properties"]
+        for r in resources(template_body, "AWS::ApiGatewayV2::Route").values()
+    }
+    integrations = resources(template_body, "AWS::ApiGatewayV2::Integration")
+    connections = _logical_id_of_function(template_body, CONNECTIONS)
+    [stage] = resources(template_body, "AWS::ApiGatewayV2::Stage").values()
+    for key in CONNECTION_ROUTES:
+        assert routes[key].get("AuthorizationType", "NONE") == "NONE" and "AuthorizerId" not in routes[key], key
+        uri = integrations[route_target(routes[key])]["Properties"]["IntegrationUri"]
+        assert _get_att_ids(uri) == {connections}, key
+        assert stage["Properties"]["RouteSettings"][key] == {
+            "ThrottlingRateLimit": CONNECTIONS_RATE_LIMIT,
+            "ThrottlingBurstLimit": CONNECTIONS_BURST_LIMIT,
+        }
+
+
+def test_feedback_signs_and_connections_verifies_with_the_link_key_they_may_read(template_body):
+    secret, _ = _link_key(template_body)
+    [key] = [
+        logical_id
+        for logical_id, k in resources(template_body, "AWS::KMS::Key").items()
+        if "table" in k["Properties"]["Description"]
+    ]
+    key_policy = template_body["Resources"][key]["Properties"]["KeyPolicy"]["Statement"]
+    for name in (FEEDBACK, CONNECTIONS):
+        function = _logical_id_of_function(template_body, name)
+        props = template_body["Resources"][function]["Properties"]
+        assert props["Environment"]["Variables"]["LINK_KEY_SECRET_ARN"] == {"Ref": secret}, name
+        reads = [
+            s for s in _policy_statements_of(template_body, function) if "secretsmanager:GetSecretValue" in _actions(s)
+        ]
+        assert [_resources_of(s) for s in reads] == [[{"Ref": secret}]], name
+        # The secret's key decrypts for this role through Secrets Manager only.
+        role = props["Role"]["Fn::GetAtt"][0]
+        [decrypt] = [s for s in key_policy if s["Principal"].get("AWS") == {"Fn::GetAtt": [role, "Arn"]}]
+        assert _actions(decrypt) == ["kms:Decrypt"], name
+        assert "secretsmanager." in json.dumps(decrypt["Condition"]["StringEquals"]["kms:ViaService"]), name
+
+
+def test_links_in_emails_use_the_apis_own_endpoint_by_default(template_body):
+    [api] = resources(template_body, "AWS::ApiGatewayV2::Api")
+    feedback = _logical_id_of_function(template_body, FEEDBACK)
+    variables = template_body["Resources"][feedback]["Properties"]["Environment"]["Variables"]
+    assert variables["PUBLIC_URL"] == {"Fn::GetAtt": [api, "ApiEndpoint"]}
+
+
+def _public_url_with(context: dict[str, Any]) -> Any:
+    from aws_cdk import App, Stack
+
+    from infra.constructs.api import Api
+
+    stack = Stack(App(context=context), "PublicUrl")
+    return stack.resolve(Api(stack, "Api").public_url)
+
+
+def test_a_custom_domain_from_context_is_the_public_url():
+    from infra.constructs.api import PUBLIC_URL_CONTEXT
+
+    assert _public_url_with({PUBLIC_URL_CONTEXT: "https://families.example.gov.uk/"}) == (
+        "https://families.example.gov.uk"
+    )
+
+
+@pytest.mark.parametrize("given", ["http://families.example.gov.uk", "families.example.gov.uk", "https://a b"])
+def test_a_public_url_that_is_not_an_https_address_fails_the_synth_naming_the_setting(given):
+    from infra.constructs.api import PUBLIC_URL_CONTEXT
+
+    with pytest.raises(ValueError, match=PUBLIC_URL_CONTEXT):
+        _public_url_with({PUBLIC_URL_CONTEXT: given})

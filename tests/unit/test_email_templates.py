@@ -82,6 +82,36 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
             "bounce_type": "Permanent",
         },
     ),
+    "connection-named": (
+        "connection",
+        {
+            **CONTEXT,
+            "partner_name": "North Food Bank",
+            "agreed": ["Weekly food parcel (Fridays)", "Sofa bed (item)"],
+            "family_name": "Jo Bloggs",
+            "link": "http://127.0.0.1:8000/connections/eyJjIjoiQzEifQ.c2ln",
+            "expires_on": "5 January 2027",
+        },
+    ),
+    "connection-unnamed": (
+        "connection",
+        {
+            **CONTEXT,
+            "partner_name": "North Food Bank",
+            "agreed": ["Weekly food parcel"],
+            "family_name": "",
+            "link": "http://127.0.0.1:8000/connections/eyJjIjoiQzEifQ.c2ln",
+            "expires_on": "5 January 2027",
+        },
+    ),
+    "connection_answered": (
+        "connection_answered",
+        {**CONTEXT, "partner_name": "North Food Bank", "answer": "contacted", "note": "We rang on Monday."},
+    ),
+    "connection_answered-declined": (
+        "connection_answered",
+        {**CONTEXT, "partner_name": "North Food Bank", "answer": "declined", "note": ""},
+    ),
 }
 
 

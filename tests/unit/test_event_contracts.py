@@ -29,6 +29,8 @@ ARCHITECTURE_EVENTS = {
     "EmailBounced",
     "EmailComplained",
     "DeadlineBreached",
+    "ConnectionRequested",  # the design's partner connections (issue 10), named as events here
+    "ConnectionAnswered",
 }
 
 

@@ -1,0 +1,324 @@
+"""Connecting a family with the community partners its plan names (issue 10), and the partners' answers.
+
+When a plan is agreed, or a review changes its package, each partner it newly names gets a connection item
+(`CONNECTION#<partner id>`, in the referral's partition) and a ConnectionRequested event, in the same transaction as
+the plan: the feedback function then emails the partner once, with a signed, expiring link. The partner answers
+through that link (no login): made contact, or declines. The answer is a conditional write on the connection
+(still `requested`, and the same round as the link), so a reused, stale or forged link changes nothing.
+
+A link carries ids only: the reference, the partner and the connection's round (`connection_id`); its key is read
+from Secrets Manager at run time and kept for five minutes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from shared import clock, links, table
+from shared.config import Settings
+from shared.coordination import Actor
+from shared.errors import ConfigurationError
+from shared.events import ConnectionAnswered, ConnectionRequested, new_event
+from shared.meetings import LONDON, audit_entry
+from shared.outbox import outbox_item
+from shared.partners import partner_key
+from shared.referral_store import Cancelled, ReferralReader, put, to_item, transact, update
+from shared.retention import inherited
+
+KIND_CONNECTION = "connection"
+KEY_CACHE_SECONDS = 300
+Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+ANSWERS = {"contacted": "made contact with the family", "declined": "declined"}
+
+
+def connection_key(reference: str, partner_id: str) -> dict[str, str]:
+    return {table.PARTITION_KEY: table.referral_pk(reference), table.SORT_KEY: f"CONNECTION#{partner_id}"}
+
+
+class UnknownPartner(Exception):
+    """A plan names a partner that is not in the directory, or no longer active: the coordinator picks another."""
+
+    def __init__(self, partner_id: str) -> None:
+        super().__init__(partner_id)
+        self.partner_id = partner_id
+        self.message = f"{partner_id} is not an active partner in the directory: choose one from GET /partners"
+
+
+@dataclass(frozen=True)
+class Requested:
+    """The writes that connect the family with newly named partners, and what the audit entry says of them."""
+
+    writes: list[Any]
+    partner_ids: list[str]
+
+
+def request_connections(
+    reference: str,
+    newly_named: set[str],
+    *,
+    consents: dict[str, bool],
+    existing: list[dict[str, Any]],
+    reader: ReferralReader,
+    settings: Settings,
+    correlation_id: str,
+    now: datetime,
+) -> Requested:
+    """For each newly named partner: a check that it is still active, its connection (a new round when it was
+    connected before), and its ConnectionRequested event: all in the caller's transaction."""
+    by_partner = {item["partner_id"]: item for item in existing if item.get(table.KIND_ATTRIBUTE) == KIND_CONNECTION}
+    pk = table.referral_pk(reference)
+    writes: list[Any] = []
+    for partner_id in sorted(newly_named):
+        partner = reader.item(partner_key(partner_id))
+        if partner is None or not partner.get("active"):
+            raise UnknownPartner(partner_id)
+        writes.append(
+            {
+                "ConditionCheck": {
+                    "TableName": settings.table_name,
+                    "Key": to_item(partner_key(partner_id)),
+                    "ConditionExpression": "active = :yes",
+                    "ExpressionAttributeValues": to_item({":yes": True}),
+                }
+            }
+        )
+        before = by_partner.get(partner_id)
+        connection_id = "C" + uuid.uuid4().hex[:16]
+        item = {
+            **connection_key(reference, partner_id),
+            table.KIND_ATTRIBUTE: KIND_CONNECTION,
+            "reference": reference,
+            "partner_id": partner_id,
+            "connection_id": connection_id,
+            "round": int(before["round"]) + 1 if before else 1,
+            "status": "requested",
+            "share_contact_name": consents.get(partner_id, False),
+            "requested_at": clock.iso(now),
+        }
+        if before:
+            writes.append(put(item, settings.table_name, "connection_id = :read", {":read": before["connection_id"]}))
+        else:
+            writes.append(put(item, settings.table_name, f"attribute_not_exists({table.PARTITION_KEY})"))
+        event = ConnectionRequested(
+            reference=reference,
+            partner_id=partner_id,
+            connection_id=connection_id,
+            requested_on=now.astimezone(LONDON).date(),
+        )
+        envelope = new_event(event, correlation_id=correlation_id, occurred_at=now)
+        writes.append(
+            put(outbox_item(pk, envelope, event.detail_type, now=now, settings=settings), settings.table_name)
+        )
+    return Requested(writes, sorted(newly_named))
+
+
+def connections_view(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    keys = (
+        "partner_id",
+        "status",
+        "round",
+        "share_contact_name",
+        "requested_at",
+        "answered_at",
+        "note",
+    )
+    found = [i for i in items if i.get(table.KIND_ATTRIBUTE) == KIND_CONNECTION]
+    return [{key: c[key] for key in keys if key in c} for c in sorted(found, key=lambda c: c[table.SORT_KEY])]
+
+
+# --- links ------------------------------------------------------------------------------------------------------
+_keys: dict[str, tuple[float, bytes]] = {}
+
+
+def link_key(settings: Settings) -> bytes:
+    """The deployment's link key, from Secrets Manager (kept for five minutes, so a rotation takes effect soon)."""
+    arn = settings.link_key_secret_arn
+    if not arn:
+        raise ConfigurationError("LINK_KEY_SECRET_ARN is not set: partners' links cannot be signed or checked")
+    cached = _keys.get(arn)
+    moment = clock.now().timestamp()
+    if cached and moment - cached[0] < KEY_CACHE_SECONDS:
+        key: bytes = cached[1]
+        return key
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
+    from shared import aws  # noqa: PLC0415
+
+    try:
+        secret = aws.secretsmanager().get_secret_value(SecretId=arn)["SecretString"]
+    except (ClientError, BotoCoreError) as exc:
+        raise ConfigurationError(f"The link key cannot be read ({type(exc).__name__})") from exc
+    key = secret.encode()
+    _keys[arn] = (moment, key)
+    return key
+
+
+def link_for(reference: str, partner_id: str, connection_id: str, *, settings: Settings, now: datetime) -> str:
+    token = links.sign(
+        {"r": reference, "p": partner_id, "c": connection_id},
+        key=link_key(settings),
+        now=now,
+        valid_for=timedelta(days=settings.connection_link_days),
+    )
+    return f"{settings.public_url.rstrip('/')}/connections/{token}"
+
+
+# --- the partner's answer ---------------------------------------------------------------------------------------
+class ConnectionAnswer(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+    answer: Literal["contacted", "declined"] = Field(
+        title="contacted: the partner has made contact with the family; declined: it cannot help"
+    )
+    note: Note | None = Field(default=None, title="anything the coordinator should know (optional)")
+
+
+class LinkProblem(Exception):
+    """Why a link changes nothing, as a page says it: a status, a title and what to do."""
+
+    def __init__(self, status: int, title: str, message: str) -> None:
+        super().__init__(title)
+        self.status, self.title, self.message = status, title, message
+
+
+@dataclass(frozen=True)
+class Connection:
+    reference: str
+    partner_id: str
+    connection_id: str
+    partner_name: str
+    status: str
+    answered_at: str | None
+    expires_at: datetime
+
+
+def _problem(reason: str, settings: Settings) -> LinkProblem:
+    ask = f"If you need to tell us something, email the Family Network coordinators at {settings.coordinators_email}."
+    if reason == "expired":
+        return LinkProblem(410, "This link has expired", f"Links in our emails work for a limited time. {ask}")
+    if reason == "answered":
+        return LinkProblem(409, "You have already answered", f"Your answer was recorded: nothing has changed. {ask}")
+    if reason == "ended":
+        return LinkProblem(
+            410, "This request is no longer open", f"The family's plan has changed since we emailed you. {ask}"
+        )
+    return LinkProblem(
+        404, "This link is not valid", f"Check that you used the whole link from our email, as it was sent. {ask}"
+    )
+
+
+def open_link(token: str, *, reader: ReferralReader, settings: Settings, now: datetime) -> Connection:
+    """The connection a link is for, while it may still be answered; LinkProblem otherwise. Reads only: a GET
+    (an email scanner following the link) never answers."""
+    try:
+        claims = links.verify(token, key=link_key(settings), now=now)
+    except links.LinkRefused as refused:
+        raise _problem(refused.reason, settings) from None
+    reference, partner_id, connection_id = (str(claims.get(k, "")) for k in ("r", "p", "c"))
+    if not (reference and partner_id and connection_id):
+        raise _problem("malformed", settings)
+    item = reader.item(connection_key(reference, partner_id))
+    referral = reader.item({table.PARTITION_KEY: table.referral_pk(reference), table.SORT_KEY: "REFERRAL"})
+    if item is None or referral is None or referral.get("erased"):
+        raise _problem("malformed", settings)
+    if item["connection_id"] != connection_id or referral.get("status") == "withdrawn":
+        raise _problem("ended", settings)
+    if item["status"] != "requested":
+        raise _problem("answered", settings)
+    partner = reader.item(partner_key(partner_id)) or {}
+    return Connection(
+        reference=reference,
+        partner_id=partner_id,
+        connection_id=connection_id,
+        partner_name=str(partner.get("name", "")),
+        status=str(item["status"]),
+        answered_at=item.get("answered_at"),
+        expires_at=datetime.fromtimestamp(int(claims["exp"]), tz=LONDON),
+    )
+
+
+def answer(
+    token: str,
+    body: ConnectionAnswer,
+    *,
+    reader: ReferralReader,
+    settings: Settings,
+    correlation_id: str,
+    now: datetime,
+) -> Connection:
+    """Record the partner's answer once: the connection, an audit entry and ConnectionAnswered in one transaction,
+    conditional on the connection still waiting for this link's round and the referral not withdrawn."""
+    connection = open_link(token, reader=reader, settings=settings, now=now)
+    reference, partner_id = connection.reference, connection.partner_id
+    referral = reader.item({table.PARTITION_KEY: table.referral_pk(reference), table.SORT_KEY: "REFERRAL"}) or {}
+    at = clock.iso(now)
+    values: dict[str, Any] = {"status": body.answer, "answered_at": at}
+    if body.note:
+        values["note"] = body.note
+    record = update(
+        connection_key(reference, partner_id),
+        settings.table_name,
+        values,
+        condition="connection_id = :c AND #status = :requested",
+        names={"#status": "status"},
+        values={":c": connection.connection_id, ":requested": "requested"},
+    )
+    still_open = {
+        "ConditionCheck": {
+            "TableName": settings.table_name,
+            "Key": to_item({table.PARTITION_KEY: table.referral_pk(reference), table.SORT_KEY: "REFERRAL"}),
+            "ConditionExpression": "#status <> :withdrawn",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": to_item({":withdrawn": "withdrawn"}),
+        }
+    }
+    event = ConnectionAnswered(
+        reference=reference,
+        partner_id=partner_id,
+        connection_id=connection.connection_id,
+        answer=body.answer,
+        answered_at=now,
+    )
+    envelope = new_event(event, correlation_id=correlation_id, occurred_at=now)
+    audit = audit_entry(
+        reference,
+        at=at,
+        actor=Actor(subject=partner_id, role="partner"),
+        action=f"connection.{body.answer}",
+        changes={"connection": {"partner_id": partner_id, "from": "requested", "to": body.answer}},
+        event_id=envelope.metadata.event_id,
+        cid=correlation_id,
+    )
+    retention = inherited(referral)  # an answer about an ended referral expires with it
+    pk = table.referral_pk(reference)
+    try:
+        transact(
+            [
+                record,
+                still_open,
+                put({**audit, **retention}, settings.table_name),
+                put(
+                    {**outbox_item(pk, envelope, event.detail_type, now=now, settings=settings)},
+                    settings.table_name,
+                ),
+            ],
+            settings.table_name,
+        )
+    except Cancelled as cancelled:
+        if cancelled.failed(1):
+            raise _problem("ended", settings) from None
+        raise _problem("answered", settings) from None  # another answer (a double click) was recorded first
+    return Connection(
+        reference=reference,
+        partner_id=partner_id,
+        connection_id=connection.connection_id,
+        partner_name=connection.partner_name,
+        status=body.answer,
+        answered_at=at,
+        expires_at=connection.expires_at,
+    )

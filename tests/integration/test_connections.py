@@ -1,0 +1,322 @@
+"""Connecting a family with the community partners its plan names (issue 10): one connection email per newly named
+partner, exactly once, with the family's name only where the family agreed; the partner's answer through its
+signed link, recorded once and audited; tampered, reused, expired and replaced links change nothing."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from infra.constants import CONNECTIONS, FEEDBACK
+from infra.local.outbox import sent_emails
+from shared import clock
+from tests.integration.conftest import Cloud, invoke
+from tests.integration.test_coordination import act, get_one
+from tests.integration.test_intake import relay_outbox
+from tests.integration.test_meetings import availability, book, meeting
+from tests.integration.test_outcome import outcome
+from tests.integration.test_partners import CHURCH, HUB, MEDIATION, add
+from tests.integration.test_proposals import sqs_batch
+from tests.integration.test_reviews import dated, london_today, record
+
+LINK = re.compile(r"https?://\S+/connections/(\S+)")
+
+
+@pytest.fixture
+def partners(cloud: Cloud) -> dict[str, str]:
+    return {key: add(cloud, body)["json"]["partner_id"] for key, body in (("hub", HUB), ("church", CHURCH))}
+
+
+def plan_naming(partners: dict[str, str], *, share_with: tuple[str, ...] = ()) -> dict[str, Any]:
+    return {
+        "network_actions": [
+            {"who": "Gran (Maureen)", "what": "School pick-ups", "how_often": "Tuesdays"},
+            {"who": "Northside Family Hub", "what": "Stay and play sessions", "partner_id": partners["hub"]},
+        ],
+        "support_package": [
+            {
+                "category": "item",
+                "description": "Sofa bed",
+                "estimated_cost_pence": 25000,
+                "partner_id": partners["church"],
+            }
+        ],
+        "first_review_due_on": (london_today() + timedelta(days=60)).isoformat(),
+        "partner_consent": [
+            {"partner_id": partner_id, "share_contact_name": key in share_with} for key, partner_id in partners.items()
+        ],
+    }
+
+
+def hold(cloud: Cloud, submit: Any, referral_body: dict[str, Any], plan: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A referral whose meeting was held yesterday with `plan`: the outcome's response."""
+    availability(cloud, "fac-1")
+    reference = submit(referral_body)["json"]["reference"]
+    past = (datetime.now(UTC) - timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
+    book(cloud, reference, meeting(past))
+    held = outcome(cloud, reference, {"held": True, "held_on": past.date().isoformat(), "plan": plan})
+    return reference, held
+
+
+def connection_events(cloud: Cloud, capture: Any) -> list[dict[str, Any]]:
+    relay_outbox(cloud)
+    return [e for e in capture.received() if e["detail-type"].startswith("Connection")]
+
+
+def connection_emails() -> dict[str, dict[str, Any]]:
+    return {m["to"][0]: m for m in sent_emails() if m["subject"].startswith("Family Network connection")}
+
+
+def token_in(message: dict[str, Any]) -> str:
+    match = LINK.search(message["text"])
+    assert match, message["text"]
+    return match.group(1)
+
+
+def link_event(token: str, method: str = "GET", form: dict[str, str] | None = None, **headers: str) -> dict[str, Any]:
+    path = f"/connections/{token}"
+    body = urlencode(form) if form is not None else None
+    return {
+        "version": "2.0",
+        "routeKey": f"{method} /connections/{{token}}",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {"content-type": "application/x-www-form-urlencoded", **headers} if body is not None else headers,
+        "pathParameters": {"token": token},
+        "requestContext": {
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "t"},
+            "requestId": "req-partner",
+            "routeKey": f"{method} /connections/{{token}}",
+            "stage": "$default",
+            "timeEpoch": 0,
+        },
+        "body": body,
+        "isBase64Encoded": False,
+    }
+
+
+def open_link(cloud: Cloud, token: str) -> dict[str, Any]:
+    return invoke(CONNECTIONS, cloud, link_event(token))  # type: ignore[no-any-return]
+
+
+def answer(cloud: Cloud, token: str, form: dict[str, str]) -> dict[str, Any]:
+    return invoke(CONNECTIONS, cloud, link_event(token, "POST", form))  # type: ignore[no-any-return]
+
+
+def emailed(cloud: Cloud, submit: Any, referral_body: dict[str, Any], partners: dict[str, str]) -> tuple[str, str]:
+    """A held meeting whose plan names the hub and the church, the emails sent: the reference and the hub's token."""
+    capture = cloud.capture_events()
+    reference, _ = hold(cloud, submit, referral_body, plan_naming(partners, share_with=("hub",)))
+    invoke(FEEDBACK, cloud, sqs_batch(connection_events(cloud, capture)))
+    return reference, token_in(connection_emails()[str(HUB["email"])])
+
+
+def test_a_plan_naming_two_partners_emails_each_once_with_the_name_only_where_the_family_agreed(
+    cloud: Cloud, submit: Any, referral_body: dict[str, Any], partners: dict[str, str]
+) -> None:
+    capture = cloud.capture_events()
+    reference, held = hold(cloud, submit, referral_body, plan_naming(partners, share_with=("hub",)))
+    assert held["statusCode"] == 200, held["json"]
+
+    events = connection_events(cloud, capture)
+    assert sorted(e["detail"]["data"]["partner_id"] for e in events) == sorted(partners.values())
+    for event in events:  # ids, states and dates only
+        assert set(event["detail"]["data"]) == {"reference", "partner_id", "connection_id", "requested_on"}
+    assert invoke(FEEDBACK, cloud, sqs_batch(events)) == {"batchItemFailures": []}
+
+    sent = connection_emails()
+    assert set(sent) == {str(HUB["email"]), str(CHURCH["email"])}
+    hub, church = sent[str(HUB["email"])], sent[str(CHURCH["email"])]
+    assert hub["subject"] == church["subject"] == f"Family Network connection: {reference}"
+    assert "Jo Bloggs" in hub["text"] and "Jo Bloggs" in hub["html"]
+    assert "Jo Bloggs" not in json.dumps(church)  # the family did not agree to share its name with the church
+    assert "Stay and play sessions" in hub["text"] and "Sofa bed" not in hub["text"]
+    assert "Sofa bed" in church["text"] and "Stay and play" not in church["text"]
+    assert "Maureen" not in json.dumps(hub) + json.dumps(church)  # another action, not theirs
+    assert "coordinators@familynet.example.org" in hub["text"]
+    assert token_in(hub) != token_in(church)
+
+    # Redelivered (the same events again, and a batch with a duplicate): nothing new is sent
+    assert invoke(FEEDBACK, cloud, sqs_batch([*events, events[0]])) == {"batchItemFailures": []}
+    assert len(connection_emails()) == 2 and len(sent_emails()) == 2
+
+    view = get_one(cloud, reference)["json"]
+    assert [(c["partner_id"], c["status"]) for c in view["connections"]] == sorted(
+        (p, "requested") for p in partners.values()
+    )
+    emails = [e for e in view["emails"] if e["recipient_kind"] == "partner"]
+    assert sorted(e["to"] for e in emails) == sorted([str(HUB["email"]), str(CHURCH["email"])])
+    assert {e["status"] for e in emails} == {"sent"}
+
+
+def test_a_partners_confirmation_is_recorded_audited_and_told_to_the_coordinators_once(
+    cloud: Cloud, submit: Any, referral_body: dict[str, Any], partners: dict[str, str]
+) -> None:
+    reference, token = emailed(cloud, submit, referral_body, partners)
+    capture = cloud.capture_events()
+
+    page = open_link(cloud, token)
+    assert page["statusCode"] == 200
+    assert "<form" in page["body"] and "Northside Family Hub" in page["body"] and "Jo Bloggs" not in page["body"]
+    assert get_one(cloud, reference)["json"]["connections"][0]["status"] == "requested"  # a GET changes nothing
+
+    done = answer(cloud, token, {"answer": "contacted", "note": "We rang on Monday."})
+    assert done["statusCode"] == 200, done["body"]
+    assert "Your answer is recorded" in done["body"]
+
+    view = get_one(cloud, reference)["json"]
+    hub = next(c for c in view["connections"] if c["partner_id"] == partners["hub"])
+    assert hub["status"] == "contacted" and hub["note"] == "We rang on Monday." and hub["answered_at"]
+    church = next(c for c in view["connections"] if c["partner_id"] == partners["church"])
+    assert church["status"] == "requested"
+    [entry] = [a for a in view["audit"] if a["action"] == "connection.contacted"]
+    assert entry["actor"] == f"partner:{partners['hub']}"
+    assert entry["changes"]["connection"] == {"partner_id": partners["hub"], "from": "requested", "to": "contacted"}
+
+    [answered] = connection_events(cloud, capture)
+    assert answered["detail-type"] == "ConnectionAnswered" and "note" not in answered["detail"]["data"]
+    invoke(FEEDBACK, cloud, sqs_batch([answered, answered]))
+    [notice] = [m for m in sent_emails() if m["subject"] == f"Partner answered: {reference}"]
+    assert notice["to"] == ["coordinators@familynet.example.org"]
+    assert "has made contact" in notice["text"] and "We rang on Monday." in notice["text"]
+
+
+def test_reused_tampered_and_expired_links_answer_a_clear_page_and_change_nothing(
+    cloud: Cloud, submit: Any, referral_body: dict[str, Any], partners: dict[str, str], monkeypatch: Any
+) -> None:
+    reference, token = emailed(cloud, submit, referral_body, partners)
+    assert answer(cloud, token, {"answer": "declined"})["statusCode"] == 200
+    before = [i for i in cloud.items() if i["sk"].startswith(("CONNECTION#", "AUDIT#", "OUTBOX_EVENT#"))]
+
+    reused = answer(cloud, token, {"answer": "contacted"})
+    assert reused["statusCode"] == 409 and "already answered" in reused["body"]
+    assert open_link(cloud, token)["statusCode"] == 409
+
+    payload, signature = token.split(".")
+    forged_payload = payload[:-2] + ("A" if payload[-2] != "A" else "B") + payload[-1]
+    for forged in (f"{forged_payload}.{signature}", f"{payload}.{signature[::-1]}", "not-a-token", payload):
+        page = answer(cloud, forged, {"answer": "contacted"})
+        assert page["statusCode"] == 404 and "This link is not valid" in page["body"], forged
+
+    church_token = token_in(connection_emails()[str(CHURCH["email"])])
+    monkeypatch.setattr(clock, "_offset", timedelta(days=29))  # the link worked for 28 days
+    expired = answer(cloud, church_token, {"answer": "contacted"})
+    assert expired["statusCode"] == 410 and "expired" in expired["body"]
+    assert "coordinators@familynet.example.org" in expired["body"]
+
+    after = [i for i in cloud.items() if i["sk"].startswith(("CONNECTION#", "AUDIT#", "OUTBOX_EVENT#"))]
+    assert after == before
+    statuses = {c["partner_id"]: c["status"] for c in get_one(cloud, reference)["json"]["connections"]}
+    assert statuses == {partners["hub"]: "declined", partners["church"]: "requested"}
+
+
+def test_an_answer_the_partner_must_fix_shows_the_form_again_and_records_nothing(
+    cloud: Cloud, submit: Any, referral_body: dict[str, Any], partners: dict[str, str]
+) -> None:
+    reference, token = emailed(cloud, submit, referral_body, partners)
+    for form in ({}, {"answer": "maybe"}, {"answer": "contacted", "note": "x" * 501}):
+        page = answer(cloud, token, form)
+        assert page["statusCode"] == 422 and "There is a problem" in page["body"] and "<form" in page["body"]
+    assert {c["status"] for c in get_one(cloud, reference)["json"]["connections"]} == {"requested"}
+
+
+def test_a_withdrawn_referral_closes_its_partners_links(
+    cloud: Cloud, submit: Any, referral_body: dict[str, Any], partners: dict[str, str]
+) -> None:
+    reference, token = emailed(cloud, submit, referral_body, partners)
+    assert act(cloud, reference, "withdraw", {"reason": "The family moved away."})["statusCode"] == 200
+    page = answer(cloud, token, {"answer": "contacted"})
+    assert page["statusCode"] == 410 and "no longer open" in page["body"]
+    assert {c["status"] for c in get_one(cloud, reference)["json"]["connections"]} == {"requested"}
+
+
+def test_a_review_that_names_a_new_partner_connects_only_that_one(
+    cloud: Cloud, submit: Any, referral_body: dict[str, Any], partners: dict[str, str]
+) -> None:
+    reference, _ = emailed(cloud, submit, referral_body, partners)
+    mediation = add(cloud, MEDIATION)["json"]["partner_id"]
+    capture = cloud.capture_events()
+    package = [
+        {
+            "category": "item",
+            "description": "Sofa bed",
+            "estimated_cost_pence": 25000,
+            "partner_id": partners["church"],
+        },
+        {"category": "service", "description": "Mediation", "estimated_cost_pence": 40000, "partner_id": mediation},
+    ]
+    missing = record(
+        cloud, reference, dated({"outcome": "adjust", "support_package": package, "next_review_due_on": 30})
+    )
+    assert missing["statusCode"] == 422
+    assert (
+        missing["json"]["errors"][0]["field"] == "partner_consent"
+        and mediation in missing["json"]["errors"][0]["message"]
+    )
+
+    body = dated(
+        {
+            "outcome": "adjust",
+            "support_package": package,
+            "next_review_due_on": 30,
+            "partner_consent": [{"partner_id": mediation, "share_contact_name": True}],
+        }
+    )
+    assert record(cloud, reference, body)["statusCode"] == 200
+    [requested] = connection_events(cloud, capture)
+    assert requested["detail"]["data"]["partner_id"] == mediation
+    invoke(FEEDBACK, cloud, sqs_batch([requested]))
+    assert set(connection_emails()) == {str(HUB["email"]), str(CHURCH["email"]), str(MEDIATION["email"])}
+    assert "Jo Bloggs" in connection_emails()[str(MEDIATION["email"])]["text"]
+    plan = get_one(cloud, reference)["json"]["plan"]
+    assert {c["partner_id"]: c["share_contact_name"] for c in plan["partner_consent"]} == {
+        partners["hub"]: True,
+        partners["church"]: False,
+        mediation: True,
+    }
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda plan, ids: {**plan, "partner_consent": []},
+        lambda plan, ids: {**plan, "partner_consent": [*plan["partner_consent"], plan["partner_consent"][0]]},
+        lambda plan, ids: {
+            **plan,
+            "partner_consent": [*plan["partner_consent"], {"partner_id": "p-0000000000", "share_contact_name": False}],
+        },
+    ],
+    ids=["no-consent", "twice", "unnamed"],
+)
+def test_a_plan_without_the_familys_answer_for_each_partner_is_refused(
+    cloud: Cloud, submit: Any, referral_body: dict[str, Any], partners: dict[str, str], change: Any
+) -> None:
+    reference, held = hold(cloud, submit, referral_body, change(plan_naming(partners), partners))
+    assert held["statusCode"] == 422, held["json"]
+    assert get_one(cloud, reference)["json"]["status"] == "meeting_scheduled"
+    assert get_one(cloud, reference)["json"]["connections"] == []
+
+
+def test_a_plan_naming_an_unknown_or_inactive_partner_is_refused(
+    cloud: Cloud, submit: Any, referral_body: dict[str, Any], partners: dict[str, str]
+) -> None:
+    from tests.integration.test_coordination import staff
+
+    inactive = staff(
+        cloud, "PUT /partners/{partner_id}", f"/partners/{partners['church']}", body={**CHURCH, "active": False}
+    )
+    assert inactive["statusCode"] == 200
+    reference, held = hold(cloud, submit, referral_body, plan_naming(partners))
+    assert held["statusCode"] == 422
+    assert held["json"]["errors"] == [
+        {
+            "field": "partner_id",
+            "message": f"{partners['church']} is not an active partner in the directory: choose one from GET /partners",
+        }
+    ]
+    assert get_one(cloud, reference)["json"]["status"] == "meeting_scheduled"
