@@ -65,7 +65,8 @@ class Connections(Construct):
             with_web=True,  # the partner's page uses the web form's layout and assets
         )
         self.function = function.function
-        # Least privilege: GetItem by key only (a link names its items), conditional writes of the answer and its outbox event; no Scan, no Delete.
+        # Least privilege: GetItem by key only (a link names its items), conditional writes of the answer and its
+        # outbox event; no Query, no Scan, no Delete.
         self.function.add_to_role_policy(
             iam.PolicyStatement(
                 actions=[
