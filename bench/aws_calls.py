@@ -83,6 +83,25 @@ def _staff_routes(functions: dict[str, Any], reference: str, counter: CallCounte
         "facilitator_id": "bench-1",
     }
     today = datetime.now(UTC).date()
+    partner_ids = []
+    for n in (1, 2):
+        partner = {
+            "name": f"Bench partner {n}",
+            "kind": "charity",
+            "offers": ["items"],
+            "localities": ["North"],
+            "email": f"partner{n}@bench.example.org",
+        }
+        added = scheduling(_staff_event("POST /partners", "/partners", partner), context)
+        partner_ids.append(json.loads(added["body"])["partner_id"])
+    plan = {
+        "first_review_due_on": (today + timedelta(days=60)).isoformat(),
+        "network_actions": [{"who": "Bench", "what": "Bench", "partner_id": partner_ids[0]}],
+        "support_package": [
+            {"category": "item", "description": "Bench", "estimated_cost_pence": 1, "partner_id": partner_ids[1]}
+        ],
+        "partner_consent": [{"partner_id": p, "share_contact_name": False} for p in partner_ids],
+    }
     steps = [
         (
             "PUT /facilitators/{facilitator_id}/availability",
@@ -109,11 +128,7 @@ def _staff_routes(functions: dict[str, Any], reference: str, counter: CallCounte
         (
             "POST /referrals/{reference}/meeting/outcome",
             f"/referrals/{reference}/meeting/outcome",
-            {
-                "held": True,
-                "held_on": today.isoformat(),
-                "plan": {"first_review_due_on": (today + timedelta(days=60)).isoformat()},
-            },
+            {"held": True, "held_on": today.isoformat(), "plan": plan},
             None,
         ),
         (
@@ -135,12 +150,55 @@ def _staff_routes(functions: dict[str, Any], reference: str, counter: CallCounte
     from shared.observability import logger
 
     logger.setLevel("ERROR")
-    notes = {4: " (book)", 5: " (move)", 7: " (book again)"}
+    notes = {4: " (book)", 5: " (move)", 7: " (book again)", 8: " (a plan naming 2 partners)"}
     for index, (route_key, path, body, query) in enumerate(steps):
+        if route_key.endswith("/withdraw"):  # before the referral ends: a partner answers through its link
+            results += _partner_answers(functions, reference, partner_ids[0], counter)
+            os.environ.update(functions["scheduling"].environment)
+            get_settings.cache_clear()
         response = scheduling(_staff_event(route_key, path, body, query), context)
         assert response["statusCode"] == 200, (route_key, response["body"])
         results.append((route_key + notes.get(index, ""), counter.take()))
     return results
+
+
+def _partner_answers(
+    functions: dict[str, Any], reference: str, partner_id: str, counter: CallCounter
+) -> list[tuple[str, Counter[str]]]:
+    """The partner's link opened, then answered; and a second partner page with the link key already cached."""
+    from datetime import UTC, datetime
+
+    from infra.local.lambda_context import LocalLambdaContext
+    from shared import connections
+    from shared.config import get_settings
+    from shared.referral_store import ReferralReader
+
+    os.environ.update(functions["connections"].environment)
+    get_settings.cache_clear()
+    settings = get_settings()
+    from functions.connections.handler import handler as answer_page
+
+    item = ReferralReader(settings.table_name).item(connections.connection_key(reference, partner_id))
+    assert item is not None
+    token = connections.link_for(
+        reference, partner_id, item["connection_id"], settings=settings, now=datetime.now(UTC)
+    ).rsplit("/", 1)[1]
+    connections._keys.clear()  # a cold function: the key is read once, then kept
+    counter.take()
+
+    def call(method: str, body: str | None = None) -> Counter[str]:
+        event = _staff_event(f"{method} /connections/{{token}}", f"/connections/{token}")
+        event["pathParameters"] = {"token": token}
+        event["headers"] = {"content-type": "application/x-www-form-urlencoded"}
+        event["body"] = body
+        response = answer_page(event, LocalLambdaContext("connections"))
+        assert response["statusCode"] == 200, response["body"]
+        return counter.take()
+
+    return [
+        ("GET /connections/{token} (cold: reads the link key)", call("GET")),
+        ("POST /connections/{token} (key cached)", call("POST", "answer=contacted")),
+    ]
 
 
 def main() -> None:

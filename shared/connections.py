@@ -13,7 +13,7 @@ from Secrets Manager at run time and kept for five minutes.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -195,6 +195,7 @@ class Connection:
     status: str
     answered_at: str | None
     expires_at: datetime
+    retention: dict[str, Any]  # the referral's expiry, once it has ended: what the answer's audit entry inherits
 
 
 def _problem(reason: str, settings: Settings) -> LinkProblem:
@@ -239,23 +240,22 @@ def open_link(token: str, *, reader: ReferralReader, settings: Settings, now: da
         status=str(item["status"]),
         answered_at=item.get("answered_at"),
         expires_at=datetime.fromtimestamp(int(claims["exp"]), tz=LONDON),
+        retention=inherited(referral),
     )
 
 
 def answer(
-    token: str,
+    connection: Connection,
     body: ConnectionAnswer,
     *,
-    reader: ReferralReader,
     settings: Settings,
     correlation_id: str,
     now: datetime,
 ) -> Connection:
-    """Record the partner's answer once: the connection, an audit entry and ConnectionAnswered in one transaction,
-    conditional on the connection still waiting for this link's round and the referral not withdrawn."""
-    connection = open_link(token, reader=reader, settings=settings, now=now)
+    """Record the partner's answer to a connection its link opened: the connection, an audit entry and
+    ConnectionAnswered in one transaction, conditional on the connection still waiting for this link's round and
+    the referral not withdrawn (whatever happened since the link was opened)."""
     reference, partner_id = connection.reference, connection.partner_id
-    referral = reader.item({table.PARTITION_KEY: table.referral_pk(reference), table.SORT_KEY: "REFERRAL"}) or {}
     at = clock.iso(now)
     values: dict[str, Any] = {"status": body.answer, "answered_at": at}
     if body.note:
@@ -294,7 +294,7 @@ def answer(
         event_id=envelope.metadata.event_id,
         cid=correlation_id,
     )
-    retention = inherited(referral)  # an answer about an ended referral expires with it
+    retention = connection.retention  # an answer about an ended referral expires with it
     pk = table.referral_pk(reference)
     try:
         transact(
@@ -313,12 +313,4 @@ def answer(
         if cancelled.failed(1):
             raise _problem("ended", settings) from None
         raise _problem("answered", settings) from None  # another answer (a double click) was recorded first
-    return Connection(
-        reference=reference,
-        partner_id=partner_id,
-        connection_id=connection.connection_id,
-        partner_name=connection.partner_name,
-        status=body.answer,
-        answered_at=at,
-        expires_at=connection.expires_at,
-    )
+    return replace(connection, status=body.answer, answered_at=at)

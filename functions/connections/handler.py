@@ -61,7 +61,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         except ValidationError as exc:
             return _form(connection, field_errors(connections.ConnectionAnswer, exc))
         answered = connections.answer(
-            token, body, reader=reader, settings=settings, correlation_id=correlation_id, now=clock.now()
+            connection, body, settings=settings, correlation_id=correlation_id, now=clock.now()
         )
     except connections.LinkProblem as problem:
         logger.info("Connection link refused", extra={"outcome": problem.status})

@@ -50,6 +50,14 @@ BUSINESS = (
             ("reminders", "DeadlinesBreached"),
         ],
     ),
+    (
+        "Partner connections",
+        [
+            ("connections", "ConnectionsContacted"),
+            ("connections", "ConnectionsDeclined"),
+            ("connections", "ConnectionLinksRefused"),
+        ],
+    ),
 )
 
 

@@ -320,3 +320,23 @@ def test_a_plan_naming_an_unknown_or_inactive_partner_is_refused(
         }
     ]
     assert get_one(cloud, reference)["json"]["status"] == "meeting_scheduled"
+
+
+def test_a_partners_bounced_email_is_tracked_and_the_coordinators_are_told_to_fix_the_directory(
+    cloud: Cloud, submit: Any, referral_body: dict[str, Any], partners: dict[str, str]
+) -> None:
+    from tests.integration.test_feedback import ses_event
+
+    reference, _ = emailed(cloud, submit, referral_body, partners)
+    [item] = [i for i in cloud.items() if i["kind"] == "email" and i["to"] == HUB["email"]]
+    assert item["recipient_kind"] == "partner" and item["status"] == "sent"
+    tag = item["sk"].removeprefix("EMAIL#").replace("#", "--")
+    bounce = ses_event("Bounce", "Email Bounced", reference, tag, bounce={"bounceType": "Permanent"})
+
+    assert invoke(FEEDBACK, cloud, sqs_batch([bounce, bounce])) == {"batchItemFailures": []}
+
+    [item] = [i for i in cloud.items() if i["kind"] == "email" and i["to"] == HUB["email"]]
+    assert item["status"] == "bounced"
+    [notice] = [m for m in sent_emails() if m["subject"] == f"Email not delivered: {reference}"]
+    assert notice["to"] == ["coordinators@familynet.example.org"]
+    assert HUB["email"] in notice["text"] and "the partners' directory" in notice["text"]

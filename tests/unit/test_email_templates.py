@@ -82,6 +82,17 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
             "bounce_type": "Permanent",
         },
     ),
+    "bounce_notice-partner": (
+        "bounce_notice",
+        {
+            **CONTEXT,
+            "failed_subject": "Family Network connection: FN-7KQ2MX4P",
+            "recipient_kind": "partner",
+            "address": "hello@foodbank.example.org",
+            "complaint": False,
+            "bounce_type": "Permanent",
+        },
+    ),
     "connection-named": (
         "connection",
         {
