@@ -34,7 +34,8 @@ def _page(status: int, state: str, title: str, message: str = "", **values: Any)
 
 def _form(connection: connections.Connection, errors: list[dict[str, str]] | None = None) -> dict[str, Any]:
     expires = f"{connection.expires_at.day} {connection.expires_at:%B %Y}"
-    return _page(422 if errors else 200, "form", TITLE, connection=connection, expires_on=expires, errors=errors or [])
+    shown = [{"target": e["field"], "message": e["message"]} for e in errors or []]  # a field's name is its id
+    return _page(422 if errors else 200, "form", TITLE, connection=connection, expires_on=expires, errors=shown)
 
 
 def _answer_from(event: dict[str, Any]) -> connections.ConnectionAnswer:

@@ -219,9 +219,14 @@ def test_an_answer_the_partner_must_fix_shows_the_form_again_and_records_nothing
     cloud: Cloud, submit: Any, referral_body: dict[str, Any], partners: dict[str, str]
 ) -> None:
     reference, token = emailed(cloud, submit, referral_body, partners)
-    for form in ({}, {"answer": "maybe"}, {"answer": "contacted", "note": "x" * 501}):
+    for form, field in (
+        ({}, "answer"),
+        ({"answer": "maybe"}, "answer"),
+        ({"answer": "contacted", "note": "x" * 501}, "note"),
+    ):
         page = answer(cloud, token, form)
         assert page["statusCode"] == 422 and "There is a problem" in page["body"] and "<form" in page["body"]
+        assert f'href="#{field}"' in page["body"] and f'id="{field}-error"' in page["body"]
     assert {c["status"] for c in get_one(cloud, reference)["json"]["connections"]} == {"requested"}
 
 
