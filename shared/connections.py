@@ -50,8 +50,8 @@ class UnknownPartner(Exception):
 
 
 @dataclass(frozen=True)
-class Requested:
-    """The writes that connect the family with newly named partners, and what the audit entry says of them."""
+class ConnectionWrites:
+    """The writes that start (or end) connections, in the caller's transaction, and the partners they are for."""
 
     writes: list[Any]
     partner_ids: list[str]
@@ -67,7 +67,7 @@ def request_connections(
     settings: Settings,
     correlation_id: str,
     now: datetime,
-) -> Requested:
+) -> ConnectionWrites:
     """For each newly named partner: a check that it is still active, its connection (a new round when it was
     connected before), and its ConnectionRequested event: all in the caller's transaction."""
     by_partner = {item["partner_id"]: item for item in existing if item.get(table.KIND_ATTRIBUTE) == KIND_CONNECTION}
@@ -114,7 +114,34 @@ def request_connections(
         writes.append(
             put(outbox_item(pk, envelope, event.detail_type, now=now, settings=settings), settings.table_name)
         )
-    return Requested(writes, sorted(newly_named))
+    return ConnectionWrites(writes, sorted(newly_named))
+
+
+def end_connections(
+    reference: str, dropped: set[str], *, existing: list[dict[str, Any]], settings: Settings, now: datetime
+) -> ConnectionWrites:
+    """Partners a review drops from the plan (or all of them, when it closes the plan) whose answer is still awaited:
+    their connections end, so their links answer "no longer open" and an email not yet sent is not sent."""
+    waiting = [
+        item
+        for item in existing
+        if item.get(table.KIND_ATTRIBUTE) == KIND_CONNECTION
+        and item["partner_id"] in dropped
+        and item.get("status") == "requested"
+    ]
+    waiting.sort(key=lambda i: str(i["partner_id"]))
+    writes = [
+        update(
+            connection_key(reference, item["partner_id"]),
+            settings.table_name,
+            {"status": "ended", "ended_at": clock.iso(now)},
+            condition="connection_id = :c AND #status = :requested",
+            names={"#status": "status"},
+            values={":c": item["connection_id"], ":requested": "requested"},
+        )
+        for item in waiting
+    ]
+    return ConnectionWrites(writes, [str(item["partner_id"]) for item in waiting])
 
 
 def connections_view(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -125,6 +152,7 @@ def connections_view(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         "share_contact_name",
         "requested_at",
         "answered_at",
+        "ended_at",
         "note",
     )
     found = [i for i in items if i.get(table.KIND_ATTRIBUTE) == KIND_CONNECTION]
@@ -156,6 +184,11 @@ def link_key(settings: Settings) -> bytes:
     key = secret.encode()
     _keys[arn] = (moment, key)
     return key
+
+
+def redacted(text: str, link: str) -> str:
+    """An email's text as it is kept (for subject access): without the link, which would let its reader answer."""
+    return text.replace(link, "[the partner's answer link: not kept]")
 
 
 def link_for(reference: str, partner_id: str, connection_id: str, *, settings: Settings, now: datetime) -> str:
@@ -227,7 +260,7 @@ def open_link(token: str, *, reader: ReferralReader, settings: Settings, now: da
     referral = reader.item({table.PARTITION_KEY: table.referral_pk(reference), table.SORT_KEY: "REFERRAL"})
     if item is None or referral is None or referral.get("erased"):
         raise _problem("malformed", settings)
-    if item["connection_id"] != connection_id or referral.get("status") == "withdrawn":
+    if item["connection_id"] != connection_id or item["status"] == "ended" or referral.get("status") == "withdrawn":
         raise _problem("ended", settings)
     if item["status"] != "requested":
         raise _problem("answered", settings)
@@ -268,6 +301,7 @@ def answer(
         names={"#status": "status"},
         values={":c": connection.connection_id, ":requested": "requested"},
     )
+    record["Update"]["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"  # answered, or replaced, since it was read
     still_open = {
         "ConditionCheck": {
             "TableName": settings.table_name,
@@ -310,7 +344,10 @@ def answer(
             settings.table_name,
         )
     except Cancelled as cancelled:
-        if cancelled.failed(1):
+        now_stored = cancelled.old_item(0) or {}
+        if cancelled.failed(1) or now_stored.get("connection_id") != connection.connection_id:
+            raise _problem("ended", settings) from None  # withdrawn, or a review replaced or ended this request
+        if now_stored.get("status") == "ended":
             raise _problem("ended", settings) from None
         raise _problem("answered", settings) from None  # another answer (a double click) was recorded first
     return replace(connection, status=body.answer, answered_at=at)

@@ -70,6 +70,7 @@ class Email:
     html: str
     attachments: tuple[Attachment, ...] = ()
     recipient_kind: str = "referrer"  # referrer | facilitator | coordinators | partner
+    kept_text: str | None = None  # what the record keeps of the text, when not all of it (a partner's link)
 
 
 @cache

@@ -15,7 +15,7 @@ from typing import Any
 
 from shared import clock, emails, table
 from shared.config import Settings
-from shared.connections import connection_key, link_for
+from shared.connections import connection_key, link_for, redacted
 from shared.events import (
     ConnectionAnswered,
     ConnectionRequested,
@@ -203,7 +203,8 @@ def _connection_email(
         "link": link,
         "expires_on": _day(expires),
     }
-    return [emails.render("connection", str(partner["email"]), {**context, **values}, recipient_kind="partner")]
+    email = emails.render("connection", str(partner["email"]), {**context, **values}, recipient_kind="partner")
+    return [replace(email, kept_text=redacted(email.text, link))]
 
 
 def _day(value: date) -> str:
@@ -341,7 +342,8 @@ def _send_once(
         "to": email.to,
         "recipient_kind": email.recipient_kind,
         "subject": email.subject,
-        "text": email.text,  # what was sent, for the family's subject access request; expires with the referral
+        # what was sent, for the family's subject access request (less a partner's answer link); expires with it
+        "text": email.kept_text if email.kept_text is not None else email.text,
         "status": "sending",
         "created_at": clock.iso(now),
     }

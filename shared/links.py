@@ -53,7 +53,8 @@ def verify(token: str, *, key: bytes, now: datetime) -> dict[str, Any]:
     payload, dot, signature = token.partition(".")
     if not dot or not payload or not signature:
         raise LinkRefused("malformed")
-    if not hmac.compare_digest(signature, _signature(payload, key)):
+    # Bytes, not str: compare_digest refuses non-ASCII text (a pasted link can hold anything).
+    if not hmac.compare_digest(signature.encode(), _signature(payload, key).encode()):
         raise LinkRefused("tampered")
     try:
         claims = json.loads(_decode(payload))

@@ -531,7 +531,10 @@ class NetworkAction(_Input):
     who: Text = Field(title="who in the network")
     what: Text = Field(title="what they will do")
     how_often: Text | None = Field(default=None, title="how often")
-    partner_id: PartnerId | None = Field(default=None, title="the community partner that does it, from the directory")
+    partner_id: PartnerId | None = Field(
+        default=None,
+        title="the community partner that does it, from the directory (its email quotes `what`: no family details)",
+    )
 
 
 class PackageItem(_Input):
@@ -539,7 +542,9 @@ class PackageItem(_Input):
     description: Text = Field(title="what the support is")
     estimated_cost_pence: Cost = Field(title="the estimated cost in pence")
     status: Literal["requested", "approved", "delivered", "declined"] = Field(default="requested", title="its status")
-    partner_id: PartnerId | None = Field(default=None, title="the community partner that provides it")
+    partner_id: PartnerId | None = Field(
+        default=None, title="the community partner that provides it (its email quotes the description)"
+    )
 
 
 class PartnerConsent(_Input):

@@ -221,23 +221,22 @@ def record_review(
     }
     if status is not to_status:
         changes["status"] = {"from": status.value, "to": to_status.value}
-    connected: list[Any] = []
     if body.support_package is not None:
         package = stored_entries(body.support_package)
         plan_sets["support_package"] = package
         changes["support_package"] = {"from": plan.get("support_package", []), "to": package}
-        connected = _connect_new_partners(
-            reference,
-            plan,
-            body,
-            items=items,
-            plan_sets=plan_sets,
-            changes=changes,
-            reader=reader,
-            settings=settings,
-            correlation_id=correlation_id,
-            now=now,
-        )
+    connected = _partner_connections(
+        reference,
+        plan,
+        body,
+        items=items,
+        plan_sets=plan_sets,
+        changes=changes,
+        reader=reader,
+        settings=settings,
+        correlation_id=correlation_id,
+        now=now,
+    )
     plan_sets["next_review_due_on"] = next_due.isoformat() if next_due else None
     plan_sets["plan_status"] = "closed" if body.outcome == "close" else "active"
     plan_update = _plan_update(settings, pk, plan_sets)
@@ -269,7 +268,7 @@ def record_review(
     }
 
 
-def _connect_new_partners(
+def _partner_connections(
     reference: str,
     plan: dict[str, Any],
     body: ReviewRequest,
@@ -283,12 +282,17 @@ def _connect_new_partners(
     now: datetime,
 ) -> list[Any]:
     """An adjusted package that names partners the plan did not name before connects the family with them (the
-    family's answer on sharing their name is required for each); the plan keeps every answer given."""
+    family's answer on sharing their name is required for each; the plan keeps every answer given); the partners
+    it no longer names, or all of them when the plan closes, stop waiting for an answer."""
     from shared.connections import request_connections  # noqa: PLC0415 - connections builds on meetings
 
     actions = plan.get("network_actions", [])
     before = named_partners(actions, plan.get("support_package", []))
-    after = named_partners(actions, body.support_package or [])
+    if body.outcome == "close":
+        return _end_dropped(reference, before, items=items, changes=changes, settings=settings, now=now)
+    if body.support_package is None:
+        return []
+    after = named_partners(actions, body.support_package)
     newly = after - before
     if len(after) > MAX_PARTNERS:
         raise _date_error("support_package", f"A plan can connect the family with at most {MAX_PARTNERS} partners")
@@ -297,24 +301,52 @@ def _connect_new_partners(
         check_consents(after, given, required=newly)
     except ValueError as problem:
         raise _date_error("partner_consent", str(problem)) from None
+    if already := sorted({c.partner_id for c in given} - newly):
+        raise _date_error(
+            "partner_consent",
+            f"The family's answer for {', '.join(already)} was recorded when the plan first named it: give answers "
+            "for newly named partners only",
+        )
     answers = {str(c["partner_id"]): bool(c["share_contact_name"]) for c in plan.get("partner_consent", [])}
     answers |= {c.partner_id: c.share_contact_name for c in given}
     plan_sets["partner_consent"] = [
         {"partner_id": partner_id, "share_contact_name": shared} for partner_id, shared in sorted(answers.items())
     ]
+    writes = _end_dropped(reference, before - after, items=items, changes=changes, settings=settings, now=now)
     if not newly:
-        return []
+        return writes
     changes["connections_requested"] = sorted(newly)
-    return request_connections(
-        reference,
-        newly,
-        consents=answers,
-        existing=items,
-        reader=reader,
-        settings=settings,
-        correlation_id=correlation_id,
-        now=now,
-    ).writes
+    return (
+        writes
+        + request_connections(
+            reference,
+            newly,
+            consents=answers,
+            existing=items,
+            reader=reader,
+            settings=settings,
+            correlation_id=correlation_id,
+            now=now,
+        ).writes
+    )
+
+
+def _end_dropped(
+    reference: str,
+    dropped: set[str],
+    *,
+    items: list[dict[str, Any]],
+    changes: dict[str, Any],
+    settings: Settings,
+    now: datetime,
+) -> list[Any]:
+    """The connections of partners the plan no longer names, while their answer is still awaited, end."""
+    from shared.connections import end_connections  # noqa: PLC0415 - connections builds on meetings
+
+    ended = end_connections(reference, dropped, existing=items, settings=settings, now=now)
+    if ended.partner_ids:
+        changes["connections_ended"] = ended.partner_ids
+    return ended.writes
 
 
 def move_review(

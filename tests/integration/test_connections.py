@@ -4,6 +4,7 @@ signed link, recorded once and audited; tampered, reused, expired and replaced l
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -276,7 +277,8 @@ def test_a_review_that_names_a_new_partner_connects_only_that_one(
     [requested] = connection_events(cloud, capture)
     assert requested["detail"]["data"]["partner_id"] == mediation
     invoke(FEEDBACK, cloud, sqs_batch([requested]))
-    assert set(connection_emails()) == {str(HUB["email"]), str(CHURCH["email"]), str(MEDIATION["email"])}
+    sent_to = sorted(m["to"][0] for m in sent_emails() if m["subject"].startswith("Family Network connection"))
+    assert sent_to == sorted([str(HUB["email"]), str(CHURCH["email"]), str(MEDIATION["email"])])  # once each
     assert "Jo Bloggs" in connection_emails()[str(MEDIATION["email"])]["text"]
     plan = get_one(cloud, reference)["json"]["plan"]
     assert {c["partner_id"]: c["share_contact_name"] for c in plan["partner_consent"]} == {
@@ -345,3 +347,151 @@ def test_a_partners_bounced_email_is_tracked_and_the_coordinators_are_told_to_fi
     [notice] = [m for m in sent_emails() if m["subject"] == f"Email not delivered: {reference}"]
     assert notice["to"] == ["coordinators@familynet.example.org"]
     assert HUB["email"] in notice["text"] and "the partners' directory" in notice["text"]
+
+
+def test_the_email_kept_for_subject_access_holds_no_live_link(
+    cloud: Cloud, submit: Any, referral_body: dict[str, Any], partners: dict[str, str]
+) -> None:
+    _, token = emailed(cloud, submit, referral_body, partners)
+    kept = [i for i in cloud.items() if i["kind"] == "email" and i["recipient_kind"] == "partner"]
+    assert len(kept) == 2
+    for item in kept:
+        assert "/connections/" not in item["text"] and token not in item["text"]
+        assert "[the partner's answer link: not kept]" in item["text"]
+
+
+def test_partners_a_review_drops_or_a_closed_plan_leaves_stop_waiting_and_their_links_close(
+    cloud: Cloud, submit: Any, referral_body: dict[str, Any], partners: dict[str, str]
+) -> None:
+    capture = cloud.capture_events()
+    reference, _ = hold(cloud, submit, referral_body, plan_naming(partners, share_with=("hub",)))
+    requested = connection_events(cloud, capture)
+    church_event = next(e for e in requested if e["detail"]["data"]["partner_id"] == partners["church"])
+    hub_event = next(e for e in requested if e["detail"]["data"]["partner_id"] == partners["hub"])
+    invoke(FEEDBACK, cloud, sqs_batch([hub_event]))  # the church's email has not gone out yet
+    hub_token = token_in(connection_emails()[str(HUB["email"])])
+
+    dropped = record(cloud, reference, dated({"outcome": "adjust", "support_package": [], "next_review_due_on": 30}))
+    assert dropped["statusCode"] == 200, dropped["json"]
+    invoke(FEEDBACK, cloud, sqs_batch([church_event]))  # arrives late: the church is no longer in the plan
+    assert str(CHURCH["email"]) not in connection_emails()
+    view = get_one(cloud, reference)["json"]
+    assert {c["partner_id"]: c["status"] for c in view["connections"]} == {
+        partners["hub"]: "requested",  # still named by a network action
+        partners["church"]: "ended",
+    }
+    assert view["audit"][-1]["changes"]["connections_ended"] == [partners["church"]]
+
+    closed = record(cloud, reference, dated({"outcome": "close"}))
+    assert closed["statusCode"] == 200, closed["json"]
+    page = open_link(cloud, hub_token)
+    assert page["statusCode"] == 410 and "no longer open" in page["body"]
+    assert answer(cloud, hub_token, {"answer": "contacted"})["statusCode"] == 410
+    assert {c["status"] for c in get_one(cloud, reference)["json"]["connections"]} == {"ended"}
+
+
+def test_a_partner_named_again_gets_a_new_link_and_the_old_one_is_closed(
+    cloud: Cloud, submit: Any, referral_body: dict[str, Any], partners: dict[str, str]
+) -> None:
+    reference, _ = emailed(cloud, submit, referral_body, partners)
+    old_token = token_in(connection_emails()[str(CHURCH["email"])])
+    sofa = {"category": "item", "description": "Sofa bed", "estimated_cost_pence": 25000}
+    assert (
+        record(cloud, reference, dated({"outcome": "adjust", "support_package": [sofa], "next_review_due_on": 30}))[
+            "statusCode"
+        ]
+        == 200
+    )
+    capture = cloud.capture_events()
+    again = dated(
+        {
+            "outcome": "adjust",
+            "support_package": [{**sofa, "partner_id": partners["church"]}],
+            "next_review_due_on": 60,
+            "partner_consent": [{"partner_id": partners["church"], "share_contact_name": False}],
+        }
+    )
+    assert record(cloud, reference, again)["statusCode"] == 200
+    [requested] = connection_events(cloud, capture)
+    invoke(FEEDBACK, cloud, sqs_batch([requested]))
+    church_emails = [m for m in sent_emails() if m["to"] == [str(CHURCH["email"])]]
+    assert len(church_emails) == 2
+    new_token = token_in(church_emails[0])  # newest first
+    assert new_token != old_token
+    assert answer(cloud, old_token, {"answer": "contacted"})["statusCode"] == 410
+    assert answer(cloud, new_token, {"answer": "contacted"})["statusCode"] == 200
+    church = next(c for c in get_one(cloud, reference)["json"]["connections"] if c["partner_id"] == partners["church"])
+    assert church["round"] == 2 and church["status"] == "contacted"
+
+
+def test_the_familys_answer_for_a_partner_already_connected_cannot_be_changed_by_a_review(
+    cloud: Cloud, submit: Any, referral_body: dict[str, Any], partners: dict[str, str]
+) -> None:
+    reference, _ = emailed(cloud, submit, referral_body, partners)
+    package = [
+        {"category": "item", "description": "Sofa bed", "estimated_cost_pence": 25000, "partner_id": partners["church"]}
+    ]
+    body = dated(
+        {
+            "outcome": "adjust",
+            "support_package": package,
+            "next_review_due_on": 30,
+            "partner_consent": [{"partner_id": partners["church"], "share_contact_name": True}],
+        }
+    )
+    refused = record(cloud, reference, body)
+    assert refused["statusCode"] == 422
+    assert refused["json"]["errors"][0]["field"] == "partner_consent"
+    plan = get_one(cloud, reference)["json"]["plan"]
+    assert {c["partner_id"]: c["share_contact_name"] for c in plan["partner_consent"]}[partners["church"]] is False
+
+
+def test_an_answer_racing_another_or_a_new_round_changes_nothing(
+    cloud: Cloud, submit: Any, referral_body: dict[str, Any], partners: dict[str, str]
+) -> None:
+    """The answer's own conditions, when something changed between opening the link and answering it."""
+    from shared import connections
+    from shared.config import get_settings
+    from shared.referral_store import ReferralReader
+
+    reference, token = emailed(cloud, submit, referral_body, partners)
+    cloud.use_environment_of(CONNECTIONS)
+    settings = get_settings()
+    reader = ReferralReader(settings.table_name)
+    opened = connections.open_link(token, reader=reader, settings=settings, now=clock.now())
+    body = connections.ConnectionAnswer(answer="contacted")
+    connections.answer(opened, body, settings=settings, correlation_id="first", now=clock.now())
+
+    with pytest.raises(connections.LinkProblem) as second:  # a double click: opened before the first answer landed
+        connections.answer(opened, body, settings=settings, correlation_id="second", now=clock.now())
+    assert second.value.status == 409
+
+    replaced = dataclasses.replace(opened, connection_id="Cfromanotherround")
+    with pytest.raises(connections.LinkProblem) as stale:
+        connections.answer(replaced, body, settings=settings, correlation_id="stale", now=clock.now())
+    assert stale.value.status == 410
+    audit = [a for a in get_one(cloud, reference)["json"]["audit"] if a["action"].startswith("connection.")]
+    assert len(audit) == 1
+
+
+def test_links_signed_with_another_key_or_missing_their_ids_are_not_valid(
+    cloud: Cloud, submit: Any, referral_body: dict[str, Any], partners: dict[str, str]
+) -> None:
+    from shared import links
+
+    reference, _ = emailed(cloud, submit, referral_body, partners)
+    now = clock.now()
+    foreign = links.sign(
+        {"r": reference, "p": partners["hub"], "c": "C0"}, key=b"x" * 64, now=now, valid_for=timedelta(days=1)
+    )
+    assert answer(cloud, foreign, {"answer": "contacted"})["statusCode"] == 404
+    from shared import connections
+    from shared.config import get_settings
+
+    cloud.use_environment_of(CONNECTIONS)
+    key = connections.link_key(get_settings())
+    for claims in ({"r": reference, "p": partners["hub"]}, {"p": partners["hub"], "c": "C0"}, {}):
+        signed = links.sign(claims, key=key, now=now, valid_for=timedelta(days=1))
+        assert answer(cloud, signed, {"answer": "contacted"})["statusCode"] == 404, claims
+    assert answer(cloud, "abc.\u00e9", {"answer": "contacted"})["statusCode"] == 404
+    assert {c["status"] for c in get_one(cloud, reference)["json"]["connections"]} == {"requested"}

@@ -44,7 +44,7 @@ def test_any_altered_character_is_refused(position: int, replacement: str) -> No
         verify(altered, key=KEY, now=NOW)
 
 
-@pytest.mark.parametrize("token", ["", "nodot", ".sig", "payload.", "%%%.%%%"])
+@pytest.mark.parametrize("token", ["", "nodot", ".sig", "payload.", "%%%.%%%", "abc.é", "é.é", "a.b\u0000"])
 def test_a_malformed_link_is_refused(token: str) -> None:
     with pytest.raises(LinkRefused):
         verify(token, key=KEY, now=NOW)
@@ -53,3 +53,9 @@ def test_a_malformed_link_is_refused(token: str) -> None:
 def test_a_short_key_is_refused_at_signing() -> None:
     with pytest.raises(ValueError, match="32 bytes"):
         sign(CLAIMS, key=b"short", now=NOW, valid_for=timedelta(days=1))
+
+
+@given(token=st.text(max_size=300))
+def test_any_text_at_all_is_refused_with_a_reason_never_an_error(token: str) -> None:
+    with pytest.raises(LinkRefused):
+        verify(token, key=KEY, now=NOW)
