@@ -30,6 +30,7 @@ ENV_RETENTION_WITHDRAWN_DAYS = "RETENTION_WITHDRAWN_DAYS"
 ENV_LINK_KEY_SECRET_ARN = "LINK_KEY_SECRET_ARN"  # noqa: S105 - an environment key, not a secret
 ENV_PUBLIC_URL = "PUBLIC_URL"
 ENV_CONNECTION_LINK_DAYS = "CONNECTION_LINK_DAYS"
+ENV_PARTNER_ANSWER_WORKING_DAYS = "PARTNER_ANSWER_WORKING_DAYS"
 
 # One CloudWatch namespace for every function; each function's `service` dimension tells them apart.
 METRICS_NAMESPACE = "Familynet"
@@ -74,6 +75,9 @@ class Settings(BaseModel):
     link_key_secret_arn: str | None = None
     public_url: str = Field(default="http://127.0.0.1:8000", pattern=r"^https?://[^\s/]+(/[^\s]*)?$")
     connection_link_days: int = Field(default=28, ge=1, le=90)
+    # A partner that has not answered its connection this many working days after it was asked: the coordinators
+    # are told (the daily check), once.
+    partner_answer_working_days: int = Field(default=10, ge=1, le=60)
 
     @classmethod
     def from_environ(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -101,6 +105,7 @@ class Settings(BaseModel):
             "link_key_secret_arn": env.get(ENV_LINK_KEY_SECRET_ARN),
             "public_url": env.get(ENV_PUBLIC_URL),
             "connection_link_days": env.get(ENV_CONNECTION_LINK_DAYS),
+            "partner_answer_working_days": env.get(ENV_PARTNER_ANSWER_WORKING_DAYS),
         }
         return cls.model_validate({k: v for k, v in values.items() if v not in (None, "")})
 

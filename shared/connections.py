@@ -29,8 +29,11 @@ from shared.outbox import outbox_item
 from shared.partners import partner_key
 from shared.referral_store import Cancelled, ReferralReader, put, to_item, transact, update
 from shared.retention import inherited
+from shared.working_days import add_working_days
 
 KIND_CONNECTION = "connection"
+CHASE_CLOCK = "partner_answer"  # a waiting connection is in the deadline index until answered, ended or chased
+NOT_WAITING = (table.DEADLINE_INDEX_PK, table.DEADLINE_INDEX_SK)
 KEY_CACHE_SECONDS = 300
 Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 ANSWERS = {"contacted": "made contact with the family", "declined": "declined"}
@@ -89,6 +92,8 @@ def request_connections(
         )
         before = by_partner.get(partner_id)
         connection_id = "C" + uuid.uuid4().hex[:16]
+        requested_on = now.astimezone(LONDON).date()
+        answer_due_on = add_working_days(requested_on, settings.partner_answer_working_days)
         item = {
             **connection_key(reference, partner_id),
             table.KIND_ATTRIBUTE: KIND_CONNECTION,
@@ -99,6 +104,10 @@ def request_connections(
             "status": "requested",
             "share_contact_name": consents.get(partner_id, False),
             "requested_at": clock.iso(now),
+            "requested_on": requested_on.isoformat(),
+            "answer_due_on": answer_due_on.isoformat(),
+            table.DEADLINE_INDEX_PK: table.DEADLINE_RUNNING,
+            table.DEADLINE_INDEX_SK: f"{answer_due_on.isoformat()}#{reference}#{CHASE_CLOCK}#{partner_id}",
         }
         if before:
             writes.append(put(item, settings.table_name, "connection_id = :read", {":read": before["connection_id"]}))
@@ -108,7 +117,7 @@ def request_connections(
             reference=reference,
             partner_id=partner_id,
             connection_id=connection_id,
-            requested_on=now.astimezone(LONDON).date(),
+            requested_on=requested_on,
         )
         envelope = new_event(event, correlation_id=correlation_id, occurred_at=now)
         writes.append(
@@ -135,6 +144,7 @@ def end_connections(
             connection_key(reference, item["partner_id"]),
             settings.table_name,
             {"status": "ended", "ended_at": clock.iso(now)},
+            remove=NOT_WAITING,
             condition="connection_id = :c AND #status = :requested",
             names={"#status": "status"},
             values={":c": item["connection_id"], ":requested": "requested"},
@@ -152,6 +162,8 @@ def connections_view(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         "share_contact_name",
         "requested_at",
         "answered_at",
+        "answer_due_on",
+        "chased_on",
         "ended_at",
         "note",
     )
@@ -297,6 +309,7 @@ def answer(
         connection_key(reference, partner_id),
         settings.table_name,
         values,
+        remove=NOT_WAITING,
         condition="connection_id = :c AND #status = :requested",
         names={"#status": "status"},
         values={":c": connection.connection_id, ":requested": "requested"},

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from shared import aws, table
 from shared.config import Settings
+from shared.connections import CHASE_CLOCK, KIND_CONNECTION
 from shared.events import DeadlineBreached, EventData, ReviewOverdue, new_event
 from shared.outbox import outbox_item
 from shared.referral_store import Cancelled, from_item, put, to_item, transact, update
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
 
 ClockName = Literal["decision", "meeting_held", "feedback_sent"]
 KIND_CLOCK = "clock"
-RUNNING = "running"
+RUNNING = table.DEADLINE_RUNNING
 LONDON = ZoneInfo("Europe/London")
 _NAMESPACE = uuid.UUID("0f7f3d55-93a4-4cf0-8d3e-52b1e53f6a2e")
 
@@ -158,7 +159,10 @@ class DailyCheck:
             self._escalate(review)
         for clock in self._due(table.DEADLINE_INDEX, table.DEADLINE_INDEX_PK, table.DEADLINE_INDEX_SK, RUNNING):
             self.report.clocks_due += 1
-            self._check(clock)
+            if clock.get(table.KIND_ATTRIBUTE) == KIND_CONNECTION:
+                self._chase(clock)
+            else:
+                self._check(clock)
         return self.report
 
     # --- reading, with its cost counted ------------------------------------------------------------------------
@@ -293,6 +297,42 @@ class DailyCheck:
             )
         if self._publish(reference, checked, events, key=f"{reference}/clock/{name}") and state == "breached":
             self.report.breaches.append(name)
+
+    # --- partners' answers ---------------------------------------------------------------------------------------
+    def _chase(self, connection: dict[str, Any]) -> None:
+        """A partner that has not answered its connection by its day: the coordinators are told, once (the
+        `partner_answer` clock's DeadlineBreached); the connection leaves the index and its link still works. An
+        answer or an ending takes a connection out of the index, so only a waiting one is read here."""
+        reference, partner_id = str(connection["reference"]), str(connection["partner_id"])
+        referral = self._get(reference, "REFERRAL")
+        waiting = referral is not None and referral["status"] != ReferralStatus.WITHDRAWN.value
+        chased = update(
+            {table.PARTITION_KEY: connection[table.PARTITION_KEY], table.SORT_KEY: connection[table.SORT_KEY]},
+            self.settings.table_name,
+            {"chased_on": self.today.isoformat()} if waiting else {},
+            remove=(table.DEADLINE_INDEX_PK, table.DEADLINE_INDEX_SK),
+            condition="connection_id = :c AND #status = :requested",
+            names={"#status": "status"},
+            values={":c": connection["connection_id"], ":requested": "requested"},
+        )
+        requested_on = date.fromisoformat(str(connection["requested_on"]))
+        due_on = date.fromisoformat(str(connection["answer_due_on"]))
+        events: list[EventData] = []
+        if waiting:  # a withdrawn referral's partner is not chased: its link already says the request is closed
+            events.append(
+                DeadlineBreached(
+                    reference=reference,
+                    clock=CHASE_CLOCK,
+                    started_on=requested_on,
+                    target_working_days=working_days_between(requested_on, due_on),
+                    due_on=due_on,
+                    breached_on=self.today,
+                    partner_id=partner_id,
+                )
+            )
+        key = f"{reference}/{CHASE_CLOCK}/{partner_id}/{connection['connection_id']}"
+        if self._publish(reference, chased, events, key=key) and waiting:
+            self.report.breaches.append(CHASE_CLOCK)
 
     # --- writing -------------------------------------------------------------------------------------------------
     def _publish(self, reference: str, change: dict[str, Any], events: list[EventData], *, key: str) -> bool:

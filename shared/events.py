@@ -17,6 +17,7 @@ EVENT_SOURCE = "familynet"
 Reference = Annotated[str, StringConstraints(pattern=r"^FN-[A-HJ-NP-Z2-9]{8}$")]
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:#-]{1,128}$")]
 RouteName = Literal["lead_practitioner", "professional_request"]
+PartnerId = Annotated[str, StringConstraints(pattern=r"^p-[a-z0-9]{1,30}$")]
 
 
 class EventMetadata(BaseModel):
@@ -304,14 +305,14 @@ class DeadlineBreached(EventData):
     }
 
     reference: Reference
-    clock: Literal["acknowledgement", "decision", "meeting_held", "feedback_sent", "review_completed"]
+    clock: Literal["acknowledgement", "decision", "meeting_held", "feedback_sent", "review_completed", "partner_answer"]
     started_on: date
     target_working_days: int = Field(ge=0)
     due_on: date
     breached_on: date
-
-
-PartnerId = Annotated[str, StringConstraints(pattern=r"^p-[a-z0-9]{1,30}$")]
+    partner_id: PartnerId | None = Field(
+        default=None, description="partner_answer only: the community partner that has not answered"
+    )
 
 
 class ConnectionRequested(EventData):

@@ -62,6 +62,7 @@ DEADLINES = {
     "decision": "a decision on the professional's request for a Family Network meeting",
     "meeting_held": "holding the Family Network meeting after the referral was accepted",
     "feedback_sent": "sending feedback to the referrer after the meeting",
+    "partner_answer": "an answer from {partner}, a community partner the family's plan connects them with",
 }
 
 
@@ -125,8 +126,9 @@ def emails_for(
             )
         )
     elif isinstance(data, DeadlineBreached) and data.clock in DEADLINES:
+        partner_name = str((items.get("partner") or {}).get("name") or data.partner_id or "")
         breach = {
-            "what": DEADLINES[data.clock],
+            "what": DEADLINES[data.clock].format(partner=partner_name),
             "target_working_days": data.target_working_days,
             "started_on": _day(data.started_on),
             "due_on": _day(data.due_on),

@@ -23,6 +23,7 @@ FACILITATOR_INDEX_SK = "facilitator_slot"
 DEADLINE_INDEX = "by_deadline"
 DEADLINE_INDEX_PK = "deadline_key"
 DEADLINE_INDEX_SK = "deadline_on"
+DEADLINE_RUNNING = "running"  # the by_deadline partition the daily check reads: what still waits for its day
 
 # The Early Help network's directory: partners by offer, by locality, or all (shared/partners.py).
 DIRECTORY_INDEX = "by_directory"

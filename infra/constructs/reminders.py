@@ -27,6 +27,7 @@ from shared.config import (
     ENV_EVENT_BUS_ARN,
     ENV_FEEDBACK_WORKING_DAYS,
     ENV_MEETING_TARGET_WORKING_DAYS,
+    ENV_PARTNER_ANSWER_WORKING_DAYS,
     ENV_REMINDERS_DLQ_ARN,
     ENV_RETENTION_CLOSED_YEARS,
     ENV_RETENTION_WITHDRAWN_DAYS,
@@ -49,6 +50,8 @@ DEADLINE_SETTINGS = {
     "feedback_sent": (ENV_FEEDBACK_WORKING_DAYS, "feedback_working_days"),
     "review_lead": (ENV_REVIEW_LEAD_WORKING_DAYS, "review_lead_working_days"),
     "review_escalation": (ENV_REVIEW_ESCALATION_WORKING_DAYS, "review_escalation_working_days"),
+    # set by the scheduling function when a plan asks a partner; checked by the daily check
+    "partner_answer": (ENV_PARTNER_ANSWER_WORKING_DAYS, "partner_answer_working_days"),
 }
 
 

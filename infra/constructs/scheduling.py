@@ -15,8 +15,9 @@ from infra.constructs.bus import Bus
 from infra.constructs.consumer import EventConsumer
 from infra.constructs.data import Data
 from infra.constructs.function import FamilynetFunction
+from infra.constructs.reminders import DEADLINES_CONTEXT, deadline_environment
 from shared import table as layout
-from shared.config import ENV_TABLE_NAME
+from shared.config import ENV_PARTNER_ANSWER_WORKING_DAYS, ENV_TABLE_NAME
 from shared.events import EVENT_SOURCE, ReferralAccepted
 
 
@@ -39,7 +40,13 @@ class Scheduling(Construct):
             name=SCHEDULING,
             description="Coordinators' routes: the referral queue, one referral, accept/decline/withdraw",
             layer=layer,
-            environment={ENV_TABLE_NAME: data.table.table_name},
+            environment={
+                ENV_TABLE_NAME: data.table.table_name,
+                # a plan that asks a partner sets the day its answer is due (`familynet:deadlines`)
+                ENV_PARTNER_ANSWER_WORKING_DAYS: deadline_environment(self.node.try_get_context(DEADLINES_CONTEXT))[
+                    ENV_PARTNER_ANSWER_WORKING_DAYS
+                ],
+            },
             memory_mb=512,
             timeout=Duration.seconds(10),
         )

@@ -495,3 +495,40 @@ def test_links_signed_with_another_key_or_missing_their_ids_are_not_valid(
         assert answer(cloud, signed, {"answer": "contacted"})["statusCode"] == 404, claims
     assert answer(cloud, "abc.\u00e9", {"answer": "contacted"})["statusCode"] == 404
     assert {c["status"] for c in get_one(cloud, reference)["json"]["connections"]} == {"requested"}
+
+
+def test_a_partner_that_has_not_answered_in_time_is_chased_once_through_the_coordinators(
+    cloud: Cloud, submit: Any, referral_body: dict[str, Any], partners: dict[str, str], monkeypatch: Any
+) -> None:
+    from infra.constants import REMINDERS
+    from shared.working_days import add_working_days
+    from tests.integration.test_reviews import DAILY, at_day
+
+    reference, hub_token = emailed(cloud, submit, referral_body, partners)
+    assert answer(cloud, hub_token, {"answer": "contacted"})["statusCode"] == 200  # the hub answered; the church not
+    due = add_working_days(london_today(), 10)
+    capture = cloud.capture_events()
+
+    at_day(monkeypatch, due)  # on its day: not yet
+    invoke(REMINDERS, cloud, DAILY)
+    relay_outbox(cloud)
+    assert [e for e in capture.received() if e["detail-type"] == "DeadlineBreached"] == []
+
+    at_day(monkeypatch, due + timedelta(days=1))
+    first = invoke(REMINDERS, cloud, DAILY)
+    again = invoke(REMINDERS, cloud, DAILY)  # a retried check publishes nothing twice
+    relay_outbox(cloud)
+    breaches = [e for e in capture.received() if e["detail-type"] == "DeadlineBreached"]
+    partner_breaches = [e for e in breaches if e["detail"]["data"]["clock"] == "partner_answer"]
+    assert [e["detail"]["data"]["partner_id"] for e in partner_breaches] == [partners["church"]]
+    assert partner_breaches[0]["detail"]["data"]["due_on"] == due.isoformat()
+    assert (first["breaches"], again["breaches"]) == (1, 0)
+
+    invoke(FEEDBACK, cloud, sqs_batch(partner_breaches))
+    [chase] = [m for m in sent_emails() if m["subject"] == f"Deadline missed: {reference}"]
+    assert chase["to"] == ["coordinators@familynet.example.org"]
+    assert "St Anne's Community Kitchen" in chase["text"] and "Jo Bloggs" not in chase["text"]
+    church = next(c for c in get_one(cloud, reference)["json"]["connections"] if c["partner_id"] == partners["church"])
+    assert church["status"] == "requested" and church["chased_on"] == (due + timedelta(days=1)).isoformat()
+    church_token = token_in(connection_emails()[str(CHURCH["email"])])
+    assert answer(cloud, church_token, {"answer": "declined"})["statusCode"] == 200  # the link still works
