@@ -99,6 +99,7 @@ def request_connections(
             table.KIND_ATTRIBUTE: KIND_CONNECTION,
             "reference": reference,
             "partner_id": partner_id,
+            "partner_name": partner["name"],  # as the directory had it when asked (an organisation's name)
             "connection_id": connection_id,
             "round": int(before["round"]) + 1 if before else 1,
             "status": "requested",
@@ -157,6 +158,7 @@ def end_connections(
 def connections_view(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     keys = (
         "partner_id",
+        "partner_name",
         "status",
         "round",
         "share_contact_name",
@@ -276,12 +278,11 @@ def open_link(token: str, *, reader: ReferralReader, settings: Settings, now: da
         raise _problem("ended", settings)
     if item["status"] != "requested":
         raise _problem("answered", settings)
-    partner = reader.item(partner_key(partner_id)) or {}
     return Connection(
         reference=reference,
         partner_id=partner_id,
         connection_id=connection_id,
-        partner_name=str(partner.get("name", "")),
+        partner_name=str(item.get("partner_name", "")),
         status=str(item["status"]),
         answered_at=item.get("answered_at"),
         expires_at=datetime.fromtimestamp(int(claims["exp"]), tz=LONDON),

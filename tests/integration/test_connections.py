@@ -150,6 +150,8 @@ def test_a_plan_naming_two_partners_emails_each_once_with_the_name_only_where_th
     assert [(c["partner_id"], c["status"]) for c in view["connections"]] == sorted(
         (p, "requested") for p in partners.values()
     )
+    names = {c["partner_id"]: c["partner_name"] for c in view["connections"]}
+    assert names == {partners["hub"]: HUB["name"], partners["church"]: CHURCH["name"]}
     emails = [e for e in view["emails"] if e["recipient_kind"] == "partner"]
     assert sorted(e["to"] for e in emails) == sorted([str(HUB["email"]), str(CHURCH["email"])])
     assert {e["status"] for e in emails} == {"sent"}
