@@ -24,6 +24,10 @@ from shared.referral_store import ReferralReader
 from shared.validation import field_errors
 
 TITLE = "Connecting a family with your help"
+PROBLEMS = {
+    "answer": "Choose whether you have made contact with the family or cannot help",
+    "note": "Keep the note to 500 characters or fewer",
+}
 PAGE = {"service_name": "Family Network: Early Help partners", "service_home": "#main-content"}
 
 
@@ -34,7 +38,8 @@ def _page(status: int, state: str, title: str, message: str = "", **values: Any)
 
 def _form(connection: connections.Connection, errors: list[dict[str, str]] | None = None) -> dict[str, Any]:
     expires = f"{connection.expires_at.day} {connection.expires_at:%B %Y}"
-    shown = [{"target": e["field"], "message": e["message"]} for e in errors or []]  # a field's name is its id
+    # a field's name is its input's id; the page says what to do in its own words
+    shown = [{"target": e["field"], "message": PROBLEMS.get(e["field"], e["message"])} for e in errors or []]
     return _page(422 if errors else 200, "form", TITLE, connection=connection, expires_on=expires, errors=shown)
 
 

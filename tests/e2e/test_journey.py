@@ -14,7 +14,7 @@ import requests
 from playwright.sync_api import Browser
 
 from infra.local.runtime import wait_for
-from tests.e2e.browser import Keyboard
+from tests.e2e.browser import Keyboard, audit
 from tests.e2e.conftest import RunningSystem
 from tests.e2e.test_referral_form import fill_with_keyboard, new_page
 
@@ -148,14 +148,22 @@ def test_from_the_form_to_a_held_meeting_a_plan_and_its_review(browser: Browser,
     try:
         page.goto(link)
         assert page.locator("h1").inner_text() == "Connecting a family with your help"
+        audits = {"connection-form": audit(page, "connection-form")}
+        page.get_by_role("button", name="Send your answer").click()  # no answer chosen: the page says so
+        assert page.locator(".govuk-error-summary").is_visible()
+        audits["connection-errors"] = audit(page, "connection-errors")
         page.get_by_label("We have made contact with the family").check()
         page.get_by_label("Anything the coordinators should know (optional)").fill("We rang on Monday.")
         page.get_by_role("button", name="Send your answer").click()
         assert page.locator("h1").inner_text() == "Your answer is recorded"
+        audits["connection-recorded"] = audit(page, "connection-recorded")
         page.goto(link)  # the same link again: already answered, nothing changes
         assert page.locator("h1").inner_text() == "You have already answered"
+        audits["connection-answered"] = audit(page, "connection-answered")
     finally:
         context.close()
+    for state, counts in audits.items():
+        assert counts["critical"] == 0 and counts["serious"] == 0, f"{state}: {counts} (see test-artifacts/form/)"
     answered = staff("GET", f"/referrals/{reference}").json()
     [recorded_connection] = answered["connections"]
     assert recorded_connection["partner_id"] == partner_id and recorded_connection["status"] == "contacted"

@@ -230,6 +230,9 @@ def test_an_answer_the_partner_must_fix_shows_the_form_again_and_records_nothing
         page = answer(cloud, token, form)
         assert page["statusCode"] == 422 and "There is a problem" in page["body"] and "<form" in page["body"]
         assert f'href="#{field}"' in page["body"] and f'id="{field}-error"' in page["body"]
+        assert ("Choose whether you have made contact" if field == "answer" else "500 characters or fewer") in page[
+            "body"
+        ]
     assert {c["status"] for c in get_one(cloud, reference)["json"]["connections"]} == {"requested"}
 
 
