@@ -60,6 +60,8 @@ class Scheduling(Construct):
                     "dynamodb:UpdateItem",
                     "dynamodb:PutItem",
                     "dynamodb:DeleteItem",
+                    # a plan naming a partner checks, in its transaction, that the partner is still active
+                    "dynamodb:ConditionCheckItem",
                 ],
                 resources=[data.table.table_arn],
             )

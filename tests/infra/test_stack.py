@@ -200,6 +200,8 @@ def test_the_scheduling_function_reads_by_key_and_index_only(template_body):
     actions = {a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
     assert "dynamodb:Query" in actions and "dynamodb:GetItem" in actions
     assert not {a for a in actions if a.startswith("dynamodb:") and ("Scan" in a or a.endswith("*"))}
+    # A transaction's ConditionCheck needs its own permission: a plan checks that the partners it names are active.
+    assert "dynamodb:ConditionCheckItem" in actions
 
 
 def test_access_logs_are_json_without_bodies_or_client_addresses(template_body):

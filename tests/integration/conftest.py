@@ -5,7 +5,8 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+import fnmatch
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -22,11 +23,56 @@ from shared import aws as shared_aws
 from shared.config import get_settings
 
 
+# botocore's service ids → IAM's service prefixes, and a transaction's items → the IAM action each needs.
+_IAM_PREFIX = {"eventbridge": "events", "secrets-manager": "secretsmanager", "sesv2": "ses"}
+_TRANSACT_ACTIONS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+}
+
+
+@dataclass
+class PermissionsUsed:
+    """The IAM actions the function being invoked needs for the AWS calls it makes (a botocore hook, with the
+    call's parameters, on the default session: the functions' clients come from it; the test's own clients use
+    another session)."""
+
+    function: str | None = None
+    actions: set[str] = field(default_factory=set)
+
+    def __call__(self, event_name: str, params: dict[str, Any], **_: Any) -> None:
+        if self.function is None:
+            return
+        _, service, operation = event_name.split(".", 2)
+        prefix = _IAM_PREFIX.get(service, service)
+        if operation == "TransactWriteItems":
+            for item in params.get("TransactItems", []):
+                self.actions |= {f"{prefix}:{_TRANSACT_ACTIONS[kind]}" for kind in item}
+        else:
+            self.actions.add(f"{prefix}:{operation}")
+
+
+def allowed_actions(template_body: dict[str, Any], function_logical_id: str) -> list[str]:
+    """The actions the function's role is allowed (patterns, as IAM writes them)."""
+    role = template_body["Resources"][function_logical_id]["Properties"]["Role"]["Fn::GetAtt"][0]
+    found: list[str] = []
+    for resource in template_body["Resources"].values():
+        if resource["Type"] == "AWS::IAM::Policy" and {"Ref": role} in resource["Properties"]["Roles"]:
+            for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
+                if statement.get("Effect", "Allow") == "Allow":
+                    action = statement["Action"]
+                    found += action if isinstance(action, list) else [action]
+    return found
+
+
 @dataclass
 class Cloud:
     provisioned: Provisioned
     session: boto3.Session
     monkeypatch: pytest.MonkeyPatch
+    permissions: PermissionsUsed = field(default_factory=PermissionsUsed)
     _reader: StreamReader | None = None
 
     def client(self, service: str) -> Any:
@@ -114,7 +160,11 @@ def cloud(template_body: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Ite
     with mock_aws():
         session = boto3.Session(region_name=LOCAL_REGION)
         provisioned = provision(Template(copy.deepcopy(template_body)), session.client)
-        yield Cloud(provisioned, session, monkeypatch)
+        cloud = Cloud(provisioned, session, monkeypatch)
+        boto3.setup_default_session(region_name=LOCAL_REGION)  # the functions' clients come from this session
+        assert boto3.DEFAULT_SESSION is not None
+        boto3.DEFAULT_SESSION.events.register("before-parameter-build.*.*", cloud.permissions)
+        yield cloud
     shared_aws.reset_clients()
     get_settings.cache_clear()
 
@@ -166,7 +216,15 @@ def invoke(name: str, cloud: Cloud, event: dict[str, Any], **collaborators: Any)
     module_name, attribute = function.handler.rsplit(".", 1)
     handler = getattr(importlib.import_module(module_name), attribute)
     context = LocalLambdaContext(function.logical_id, function.memory_mb, function.timeout_seconds)
-    return handler(event, context, **collaborators)
+    cloud.permissions.function, cloud.permissions.actions = function.logical_id, set()
+    try:
+        return handler(event, context, **collaborators)
+    finally:
+        # What moto lets through, IAM might not: every call the function made must be allowed by its role.
+        cloud.permissions.function = None
+        allowed = allowed_actions(cloud.provisioned.template.body, function.logical_id)
+        refused = sorted(a for a in cloud.permissions.actions if not any(fnmatch.fnmatch(a, p) for p in allowed))
+        assert refused == [], f"{name}'s role does not allow {refused}: add them to its construct's policy"
 
 
 @pytest.fixture
