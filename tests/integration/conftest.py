@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import copy
+import fnmatch
 import json
 from collections.abc import Iterator
-import fnmatch
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +21,6 @@ from infra.local.streams import StreamReader
 from infra.local.template import LOCAL_REGION, Template
 from shared import aws as shared_aws
 from shared.config import get_settings
-
 
 # botocore's service ids → IAM's service prefixes, and a transaction's items → the IAM action each needs.
 _IAM_PREFIX = {"eventbridge": "events", "secrets-manager": "secretsmanager", "sesv2": "ses"}
