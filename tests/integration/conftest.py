@@ -44,7 +44,7 @@ class PermissionsUsed:
     def __call__(self, event_name: str, params: dict[str, Any], **_: Any) -> None:
         if self.function is None:
             return
-        _, service, operation = event_name.split(".", 2)
+        _hook, service, operation = event_name.split(".", 2)
         prefix = _IAM_PREFIX.get(service, service)
         if operation == "TransactWriteItems":
             for item in params.get("TransactItems", []):
