@@ -50,6 +50,8 @@ STAFF_ROUTES = (
     "PUT /partners/{partner_id}",
     "POST /referrals/{reference}/reviews",
     "PUT /referrals/{reference}/reviews/{number}",
+    "POST /referrals/{reference}/connections/{partner_id}",
+    "POST /referrals/{reference}/connections/{partner_id}/resend",
 )
 # Partners answer a connection through a signed link (no login): public, throttled, small bodies.
 CONNECTION_ROUTES = ("GET /connections/{token}", "POST /connections/{token}")

@@ -65,6 +65,12 @@ class Operation:
     media_types: tuple[str, ...] = ("application/json",)
 
 
+PARTNER_ID = {
+    "name": "partner_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^p-[a-z0-9]{1,30}$"},
+}
 TOKEN = {
     "name": "token",
     "in": "path",
@@ -230,7 +236,7 @@ OPERATIONS = (
             "422": "Problems to fix, field by field",
         },
         parameters=(
-            {"name": "partner_id", "in": "path", "required": True, "schema": {"type": "string"}},
+            PARTNER_ID,
             IF_MATCH,
         ),
     ),
@@ -260,6 +266,29 @@ OPERATIONS = (
             "422": "The answer is missing or the note too long: the page again, with the problem",
         },
         parameters=(TOKEN,),
+    ),
+    Operation(
+        "POST /referrals/{reference}/connections/{partner_id}",
+        "Record a partner's answer given another way (a phone call): as through its link, audited as yours",
+        body=ConnectionAnswer,
+        responses={
+            "200": "The connection as recorded",
+            "404": "No such referral, or no connection with that partner",
+            "409": "The connection is not waiting for an answer (answered, ended, or the referral withdrawn)",
+            "422": "The answer is missing or the note too long",
+        },
+        parameters=(REFERENCE, PARTNER_ID),
+    ),
+    Operation(
+        "POST /referrals/{reference}/connections/{partner_id}/resend",
+        "Ask a waiting partner again (after its address was corrected): a new email and link; the old link closes",
+        responses={
+            "200": "The connection, in its new round",
+            "404": "No such referral, or no connection with that partner",
+            "409": "The connection is not waiting for an answer, or changed meanwhile",
+            "422": "The partner is no longer active in the directory",
+        },
+        parameters=(REFERENCE, PARTNER_ID),
     ),
     Operation(
         "POST /referrals/{reference}/erase",

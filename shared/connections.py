@@ -21,9 +21,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shared import clock, links, table
 from shared.config import Settings
-from shared.coordination import Actor
+from shared.coordination import Actor, check_reference
 from shared.errors import ConfigurationError
 from shared.events import ConnectionAnswered, ConnectionRequested, new_event
+from shared.http import HttpError
 from shared.meetings import LONDON, audit_entry
 from shared.outbox import outbox_item
 from shared.partners import partner_key
@@ -297,6 +298,7 @@ def answer(
     settings: Settings,
     correlation_id: str,
     now: datetime,
+    actor: Actor | None = None,
 ) -> Connection:
     """Record the partner's answer to a connection its link opened: the connection, an audit entry and
     ConnectionAnswered in one transaction, conditional on the connection still waiting for this link's round and
@@ -336,7 +338,7 @@ def answer(
     audit = audit_entry(
         reference,
         at=at,
-        actor=Actor(subject=partner_id, role="partner"),
+        actor=actor or Actor(subject=partner_id, role="partner"),  # or a coordinator recording it for them
         action=f"connection.{body.answer}",
         changes={"connection": {"partner_id": partner_id, "from": "requested", "to": body.answer}},
         event_id=envelope.metadata.event_id,
@@ -365,3 +367,96 @@ def answer(
             raise _problem("ended", settings) from None
         raise _problem("answered", settings) from None  # another answer (a double click) was recorded first
     return replace(connection, status=body.answer, answered_at=at)
+
+
+# --- the coordinators' side -------------------------------------------------------------------------------------
+def _waiting(reference: str, partner_id: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+    """The referral's connection with the partner, still waiting for an answer; 404 or 409 (with why) otherwise."""
+    referral = next((i for i in items if i.get(table.KIND_ATTRIBUTE) == table.KIND_REFERRAL), None)
+    item = next((i for i in items if i[table.SORT_KEY] == f"CONNECTION#{partner_id}"), None)
+    if referral is None or item is None:
+        raise HttpError(404, "This referral has no connection with that partner")
+    if referral.get("status") == "withdrawn":
+        raise HttpError(409, "The referral was withdrawn: its connections are closed")
+    if item["status"] != "requested":
+        raise HttpError(409, f"The partner's connection is {item['status']}, not waiting for an answer: no change")
+    return item
+
+
+def record_for_partner(
+    reference: str,
+    partner_id: str,
+    body: ConnectionAnswer,
+    *,
+    actor: Actor,
+    reader: ReferralReader,
+    settings: Settings,
+    correlation_id: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """A coordinator records the partner's answer given another way (a phone call): as if through the link, audited
+    with the coordinator as the actor; the partner's link then says it was answered."""
+    items = reader.partition(check_reference(reference))
+    item = _waiting(reference, partner_id, items)
+    referral = next(i for i in items if i.get(table.KIND_ATTRIBUTE) == table.KIND_REFERRAL)
+    opened = Connection(
+        reference=reference,
+        partner_id=partner_id,
+        connection_id=str(item["connection_id"]),
+        partner_name=str(item.get("partner_name", "")),
+        status=str(item["status"]),
+        answered_at=None,
+        expires_at=now,
+        retention=inherited(referral),
+    )
+    try:
+        answer(opened, body, settings=settings, correlation_id=correlation_id, now=now, actor=actor)
+    except LinkProblem as problem:
+        raise HttpError(409, f"{problem.title}: nothing changed") from None
+    return _one(reader, reference, partner_id)
+
+
+def resend(
+    reference: str,
+    partner_id: str,
+    *,
+    actor: Actor,
+    reader: ReferralReader,
+    settings: Settings,
+    correlation_id: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """Ask a waiting partner again (its address was corrected after a bounce, or its email was lost): a new round,
+    a new email and link; the earlier link closes. The family's answer on sharing their name stays as given."""
+    items = reader.partition(check_reference(reference))
+    item = _waiting(reference, partner_id, items)
+    connected = request_connections(
+        reference,
+        {partner_id},
+        consents={partner_id: bool(item.get("share_contact_name"))},
+        existing=items,
+        reader=reader,
+        settings=settings,
+        correlation_id=correlation_id,
+        now=now,
+    )
+    at = clock.iso(now)
+    audit = audit_entry(
+        reference,
+        at=at,
+        actor=actor,
+        action="connection.resent",
+        changes={"connection": {"partner_id": partner_id, "round": {"from": item["round"], "to": item["round"] + 1}}},
+        event_id=uuid.uuid4().hex,
+        cid=correlation_id,
+    )
+    try:
+        transact([*connected.writes, put(audit, settings.table_name)], settings.table_name)
+    except Cancelled:
+        raise HttpError(409, "The connection changed meanwhile (answered, or asked again): reload it") from None
+    return _one(reader, reference, partner_id)
+
+
+def _one(reader: ReferralReader, reference: str, partner_id: str) -> dict[str, Any]:
+    [shown] = connections_view([reader.item(connection_key(reference, partner_id)) or {}])
+    return shown

@@ -279,6 +279,42 @@ def _too_early(error: meetings.OutcomeTooEarly) -> Response[str]:
     return _answer(422, {"message": error.message, "errors": [{"field": "held_on", "message": error.message}]})
 
 
+@app.post("/referrals/<reference>/connections/<partner_id>/resend")
+def resend_connection(reference: str, partner_id: str) -> Response[str]:
+    actor = _actor()
+    shown = connections.resend(
+        reference,
+        partner_id,
+        actor=actor,
+        reader=_reader(),
+        settings=get_settings(),
+        correlation_id=logger.get_correlation_id() or "none",
+        now=clock.now(),
+    )
+    logger.info("Connection asked again", extra={"reference": reference, "partner_id": partner_id})
+    metrics.add_metric(name="ConnectionsResent", unit=MetricUnit.Count, value=1)
+    return _answer(200, shown)
+
+
+@app.post("/referrals/<reference>/connections/<partner_id>")
+def record_connection_answer(reference: str, partner_id: str) -> Response[str]:
+    actor = _actor()
+    body = _body(connections.ConnectionAnswer)
+    shown = connections.record_for_partner(
+        reference,
+        partner_id,
+        body,
+        actor=actor,
+        reader=_reader(),
+        settings=get_settings(),
+        correlation_id=logger.get_correlation_id() or "none",
+        now=clock.now(),
+    )
+    logger.info("Connection answer recorded", extra={"reference": reference, "partner_id": partner_id})
+    metrics.add_metric(name="ConnectionsAnswered", unit=MetricUnit.Count, value=1)
+    return _answer(200, shown)
+
+
 @app.exception_handler(connections.UnknownPartner)
 def _unknown_partner(error: connections.UnknownPartner) -> Response[str]:
     return _answer(

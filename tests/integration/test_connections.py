@@ -17,7 +17,7 @@ from infra.constants import CONNECTIONS, FEEDBACK
 from infra.local.outbox import sent_emails
 from shared import clock
 from tests.integration.conftest import Cloud, invoke
-from tests.integration.test_coordination import act, get_one
+from tests.integration.test_coordination import COORDINATOR, act, get_one
 from tests.integration.test_intake import relay_outbox
 from tests.integration.test_meetings import availability, book, meeting
 from tests.integration.test_outcome import outcome
@@ -537,3 +537,58 @@ def test_a_partner_that_has_not_answered_in_time_is_chased_once_through_the_coor
     assert church["status"] == "requested" and church["chased_on"] == (due + timedelta(days=1)).isoformat()
     church_token = token_in(connection_emails()[str(CHURCH["email"])])
     assert answer(cloud, church_token, {"answer": "declined"})["statusCode"] == 200  # the link still works
+
+
+def connection_route(cloud: Cloud, reference: str, partner_id: str, body: Any = None, *, resend: bool = False) -> Any:
+    from tests.integration.test_coordination import staff
+
+    suffix = "/resend" if resend else ""
+    return staff(
+        cloud,
+        f"POST /referrals/{{reference}}/connections/{{partner_id}}{suffix}",
+        f"/referrals/{reference}/connections/{partner_id}{suffix}",
+        body=body,
+    )
+
+
+def test_a_coordinator_records_an_answer_given_by_phone_and_the_partners_link_then_says_so(
+    cloud: Cloud, submit: Any, referral_body: dict[str, Any], partners: dict[str, str]
+) -> None:
+    reference, token = emailed(cloud, submit, referral_body, partners)
+    recorded = connection_route(cloud, reference, partners["hub"], {"answer": "declined", "note": "Rang: no places."})
+    assert recorded["statusCode"] == 200, recorded["json"]
+    assert recorded["json"]["status"] == "declined" and recorded["json"]["note"] == "Rang: no places."
+    [entry] = [a for a in get_one(cloud, reference)["json"]["audit"] if a["action"] == "connection.declined"]
+    assert entry["actor"] == f"coordinator:{COORDINATOR['sub']}"
+    assert answer(cloud, token, {"answer": "contacted"})["statusCode"] == 409
+
+    again = connection_route(cloud, reference, partners["hub"], {"answer": "contacted"})
+    assert again["statusCode"] == 409 and "declined" in again["json"]["message"]
+    assert connection_route(cloud, reference, "p-0000000000", {"answer": "contacted"})["statusCode"] == 404
+    assert connection_route(cloud, reference, partners["church"], {"answer": "maybe"})["statusCode"] == 422
+
+
+def test_a_coordinator_asks_a_partner_again_after_fixing_its_address_and_only_the_new_link_works(
+    cloud: Cloud, submit: Any, referral_body: dict[str, Any], partners: dict[str, str]
+) -> None:
+    from tests.integration.test_coordination import staff
+
+    reference, _ = emailed(cloud, submit, referral_body, partners)
+    old_token = token_in(connection_emails()[str(CHURCH["email"])])
+    fixed = {**CHURCH, "email": "kitchen-team@stannes.example.org"}
+    assert (
+        staff(cloud, "PUT /partners/{partner_id}", f"/partners/{partners['church']}", body=fixed)["statusCode"] == 200
+    )
+    capture = cloud.capture_events()
+
+    resent = connection_route(cloud, reference, partners["church"], resend=True)
+    assert resent["statusCode"] == 200, resent["json"]
+    assert resent["json"]["round"] == 2 and resent["json"]["status"] == "requested"
+    [requested] = connection_events(cloud, capture)
+    invoke(FEEDBACK, cloud, sqs_batch([requested, requested]))
+    [new_email] = [m for m in sent_emails() if m["to"] == ["kitchen-team@stannes.example.org"]]
+    assert "Jo Bloggs" not in new_email["text"]  # the family's answer (not shared with the church) stands
+    assert answer(cloud, old_token, {"answer": "contacted"})["statusCode"] == 410
+    assert answer(cloud, token_in(new_email), {"answer": "contacted"})["statusCode"] == 200
+    assert "connection.resent" in [a["action"] for a in get_one(cloud, reference)["json"]["audit"]]
+    assert connection_route(cloud, reference, partners["church"], resend=True)["statusCode"] == 409  # answered
