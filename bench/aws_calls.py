@@ -183,7 +183,7 @@ def _partner_answers(
     token = connections.link_for(
         reference, partner_id, item["connection_id"], settings=settings, now=datetime.now(UTC)
     ).rsplit("/", 1)[1]
-    connections._keys.clear()  # a cold function: the key is read once, then kept
+    connections.forget_link_keys()  # a cold function: the key is read once, then kept
     counter.take()
 
     def call(method: str, body: str | None = None) -> Counter[str]:

@@ -111,8 +111,15 @@ def request_connections(
             table.DEADLINE_INDEX_PK: table.DEADLINE_RUNNING,
             table.DEADLINE_INDEX_SK: f"{answer_due_on.isoformat()}#{reference}#{CHASE_CLOCK}#{partner_id}",
         }
-        if before:
-            writes.append(put(item, settings.table_name, "connection_id = :read", {":read": before["connection_id"]}))
+        if before:  # a new round, only over the round as it was read (not answered or ended since)
+            again = put(
+                item,
+                settings.table_name,
+                "connection_id = :read AND #status = :read_status",
+                {":read": before["connection_id"], ":read_status": before["status"]},
+            )
+            again["Put"]["ExpressionAttributeNames"] = {"#status": "status"}
+            writes.append(again)
         else:
             writes.append(put(item, settings.table_name, f"attribute_not_exists({table.PARTITION_KEY})"))
         event = ConnectionRequested(
@@ -156,6 +163,19 @@ def end_connections(
     return ConnectionWrites(writes, [str(item["partner_id"]) for item in waiting])
 
 
+def _still_open(reference: str, settings: Settings) -> dict[str, Any]:
+    """A transaction's check that the referral has not been withdrawn meanwhile."""
+    return {
+        "ConditionCheck": {
+            "TableName": settings.table_name,
+            "Key": to_item({table.PARTITION_KEY: table.referral_pk(reference), table.SORT_KEY: "REFERRAL"}),
+            "ConditionExpression": "#status <> :withdrawn",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": to_item({":withdrawn": "withdrawn"}),
+        }
+    }
+
+
 def connections_view(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     keys = (
         "partner_id",
@@ -176,6 +196,11 @@ def connections_view(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 # --- links ------------------------------------------------------------------------------------------------------
 _keys: dict[str, tuple[float, bytes]] = {}
+
+
+def forget_link_keys() -> None:
+    """Read the key again on next use (a test's fresh function, or a benchmark's cold start)."""
+    _keys.clear()
 
 
 def link_key(settings: Settings) -> bytes:
@@ -318,15 +343,7 @@ def answer(
         values={":c": connection.connection_id, ":requested": "requested"},
     )
     record["Update"]["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"  # answered, or replaced, since it was read
-    still_open = {
-        "ConditionCheck": {
-            "TableName": settings.table_name,
-            "Key": to_item({table.PARTITION_KEY: table.referral_pk(reference), table.SORT_KEY: "REFERRAL"}),
-            "ConditionExpression": "#status <> :withdrawn",
-            "ExpressionAttributeNames": {"#status": "status"},
-            "ExpressionAttributeValues": to_item({":withdrawn": "withdrawn"}),
-        }
-    }
+    still_open = _still_open(reference, settings)
     event = ConnectionAnswered(
         reference=reference,
         partner_id=partner_id,
@@ -411,8 +428,10 @@ def record_for_partner(
     )
     try:
         answer(opened, body, settings=settings, correlation_id=correlation_id, now=now, actor=actor)
-    except LinkProblem as problem:
-        raise HttpError(409, f"{problem.title}: nothing changed") from None
+    except LinkProblem:
+        raise HttpError(
+            409, "The connection changed meanwhile (the partner answered, or it was asked again): reload it"
+        ) from None
     return _one(reader, reference, partner_id)
 
 
@@ -430,16 +449,23 @@ def resend(
     a new email and link; the earlier link closes. The family's answer on sharing their name stays as given."""
     items = reader.partition(check_reference(reference))
     item = _waiting(reference, partner_id, items)
-    connected = request_connections(
-        reference,
-        {partner_id},
-        consents={partner_id: bool(item.get("share_contact_name"))},
-        existing=items,
-        reader=reader,
-        settings=settings,
-        correlation_id=correlation_id,
-        now=now,
-    )
+    try:
+        connected = request_connections(
+            reference,
+            {partner_id},
+            consents={partner_id: bool(item.get("share_contact_name"))},
+            existing=items,
+            reader=reader,
+            settings=settings,
+            correlation_id=correlation_id,
+            now=now,
+        )
+    except UnknownPartner:
+        raise HttpError(
+            422,
+            "The partner is no longer active in the directory: make it active again (PUT /partners/{id}) to ask it "
+            "again, or name another partner at the next review",
+        ) from None
     at = clock.iso(now)
     audit = audit_entry(
         reference,
@@ -451,7 +477,9 @@ def resend(
         cid=correlation_id,
     )
     try:
-        transact([*connected.writes, put(audit, settings.table_name)], settings.table_name)
+        transact(
+            [*connected.writes, _still_open(reference, settings), put(audit, settings.table_name)], settings.table_name
+        )
     except Cancelled:
         raise HttpError(409, "The connection changed meanwhile (answered, or asked again): reload it") from None
     return _one(reader, reference, partner_id)

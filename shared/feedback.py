@@ -125,8 +125,11 @@ def emails_for(
                 },
             )
         )
+    elif isinstance(data, DeadlineBreached) and data.clock == "partner_answer" and not _still_waiting(items):
+        pass  # the partner answered (or the connection ended) after the daily check: nothing to chase
     elif isinstance(data, DeadlineBreached) and data.clock in DEADLINES:
-        partner_name = str((items.get("partner") or {}).get("name") or data.partner_id or "")
+        connection, partner = items.get("connection") or {}, items.get("partner") or {}
+        partner_name = str(connection.get("partner_name") or partner.get("name") or data.partner_id or "")
         breach = {
             "what": DEADLINES[data.clock].format(partner=partner_name),
             "target_working_days": data.target_working_days,
@@ -170,6 +173,10 @@ def emails_for(
     if referrer:
         found = [emails.render(t, referrer, {**context, **extra}) for t, extra in to_referrer] + found
     return found
+
+
+def _still_waiting(items: dict[str, dict[str, Any]]) -> bool:
+    return (items.get("connection") or {}).get("status") == "requested"
 
 
 def _connection_email(

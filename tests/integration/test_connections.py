@@ -532,11 +532,19 @@ def test_a_partner_that_has_not_answered_in_time_is_chased_once_through_the_coor
     invoke(FEEDBACK, cloud, sqs_batch(partner_breaches))
     [chase] = [m for m in sent_emails() if m["subject"] == f"Deadline missed: {reference}"]
     assert chase["to"] == ["coordinators@familynet.example.org"]
-    assert "St Anne's Community Kitchen" in chase["text"] and "Jo Bloggs" not in chase["text"]
+    assert "St Anne's Community Kitchen" in chase["text"] and "target was 10 working days" in chase["text"]
     church = next(c for c in get_one(cloud, reference)["json"]["connections"] if c["partner_id"] == partners["church"])
     assert church["status"] == "requested" and church["chased_on"] == (due + timedelta(days=1)).isoformat()
     church_token = token_in(connection_emails()[str(CHURCH["email"])])
     assert answer(cloud, church_token, {"answer": "declined"})["statusCode"] == 200  # the link still works
+    invoke(FEEDBACK, cloud, sqs_batch([{**partner_breaches[0], "id": "redelivered"}]))
+    assert len([m for m in sent_emails() if m["subject"] == f"Deadline missed: {reference}"]) == 1
+
+    # A breach that arrives after the partner answered (the email went out late) chases no one.
+    late = {**partner_breaches[0]}
+    late["detail"] = {**late["detail"], "metadata": {**late["detail"]["metadata"], "event_id": "late-one"}}
+    invoke(FEEDBACK, cloud, sqs_batch([late]))
+    assert len([m for m in sent_emails() if m["subject"] == f"Deadline missed: {reference}"]) == 1
 
 
 def connection_route(cloud: Cloud, reference: str, partner_id: str, body: Any = None, *, resend: bool = False) -> Any:
@@ -592,3 +600,55 @@ def test_a_coordinator_asks_a_partner_again_after_fixing_its_address_and_only_th
     assert answer(cloud, token_in(new_email), {"answer": "contacted"})["statusCode"] == 200
     assert "connection.resent" in [a["action"] for a in get_one(cloud, reference)["json"]["audit"]]
     assert connection_route(cloud, reference, partners["church"], resend=True)["statusCode"] == 409  # answered
+    inactive = {**HUB, "active": False}
+    assert (
+        staff(cloud, "PUT /partners/{partner_id}", f"/partners/{partners['hub']}", body=inactive)["statusCode"] == 200
+    )
+    refused = connection_route(cloud, reference, partners["hub"], resend=True)
+    assert refused["statusCode"] == 422 and "no longer active" in refused["json"]["message"]
+
+
+def test_the_permission_guard_fails_a_call_the_functions_role_does_not_allow(
+    cloud: Cloud, submit: Any, referral_body: dict[str, Any], partners: dict[str, str]
+) -> None:
+    """The guard every integration test relies on, shown to bite: without ConditionCheckItem in its role, the
+    scheduling function's plan naming a partner is refused, as IAM would refuse it in AWS (moto would not)."""
+    assert cloud.permissions.actions == {"dynamodb:PutItem"}  # the last call recorded: adding the church
+    body = cloud.provisioned.template.body
+    for resource in body["Resources"].values():
+        if resource["Type"] == "AWS::IAM::Policy":
+            for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
+                if isinstance(statement["Action"], list) and "dynamodb:ConditionCheckItem" in statement["Action"]:
+                    statement["Action"].remove("dynamodb:ConditionCheckItem")
+    with pytest.raises(AssertionError, match=r"scheduling's role does not allow \['dynamodb:ConditionCheckItem'\]"):
+        hold(cloud, submit, referral_body, plan_naming(partners))
+
+
+def test_asking_a_partner_again_never_overwrites_an_answer_that_landed_meanwhile(
+    cloud: Cloud, submit: Any, referral_body: dict[str, Any], partners: dict[str, str]
+) -> None:
+    from shared import connections
+    from shared.config import get_settings
+    from shared.referral_store import Cancelled, ReferralReader, transact
+
+    reference, token = emailed(cloud, submit, referral_body, partners)
+    cloud.use_environment_of(CONNECTIONS)
+    settings = get_settings()
+    reader = ReferralReader(settings.table_name)
+    read_before = reader.partition(reference)  # a coordinator's resend reads the connection waiting...
+    assert answer(cloud, token, {"answer": "contacted"})["statusCode"] == 200  # ...the partner answers...
+    cloud.use_environment_of(CONNECTIONS)
+    again = connections.request_connections(  # ...and the resend's write, from what it read, is refused
+        reference,
+        {partners["hub"]},
+        consents={partners["hub"]: True},
+        existing=read_before,
+        reader=reader,
+        settings=settings,
+        correlation_id="resend",
+        now=clock.now(),
+    )
+    with pytest.raises(Cancelled):
+        transact(again.writes, settings.table_name)
+    hub = next(c for c in get_one(cloud, reference)["json"]["connections"] if c["partner_id"] == partners["hub"])
+    assert (hub["status"], hub["round"]) == ("contacted", 1)
