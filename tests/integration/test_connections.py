@@ -109,6 +109,16 @@ def answer(cloud: Cloud, token: str, form: dict[str, str]) -> dict[str, Any]:
     return invoke(CONNECTIONS, cloud, link_event(token, "POST", form))  # type: ignore[no-any-return]
 
 
+def as_connections_function(cloud: Cloud) -> tuple[Any, Any]:
+    """The settings and table reader the connections function has (to call its logic directly)."""
+    from shared.config import get_settings
+    from shared.referral_store import ReferralReader
+
+    cloud.use_environment_of(CONNECTIONS)
+    settings = get_settings()
+    return settings, ReferralReader(settings.table_name)
+
+
 def emailed(cloud: Cloud, submit: Any, referral_body: dict[str, Any], partners: dict[str, str]) -> tuple[str, str]:
     """A held meeting whose plan names the hub and the church, the emails sent: the reference and the hub's token."""
     capture = cloud.capture_events()
@@ -456,13 +466,9 @@ def test_an_answer_racing_another_or_a_new_round_changes_nothing(
 ) -> None:
     """The answer's own conditions, when something changed between opening the link and answering it."""
     from shared import connections
-    from shared.config import get_settings
-    from shared.referral_store import ReferralReader
 
     reference, token = emailed(cloud, submit, referral_body, partners)
-    cloud.use_environment_of(CONNECTIONS)
-    settings = get_settings()
-    reader = ReferralReader(settings.table_name)
+    settings, reader = as_connections_function(cloud)
     opened = connections.open_link(token, reader=reader, settings=settings, now=clock.now())
     body = connections.ConnectionAnswer(answer="contacted")
     connections.answer(opened, body, settings=settings, correlation_id="first", now=clock.now())
@@ -628,13 +634,10 @@ def test_asking_a_partner_again_never_overwrites_an_answer_that_landed_meanwhile
     cloud: Cloud, submit: Any, referral_body: dict[str, Any], partners: dict[str, str]
 ) -> None:
     from shared import connections
-    from shared.config import get_settings
-    from shared.referral_store import Cancelled, ReferralReader, transact
+    from shared.referral_store import Cancelled, transact
 
     reference, token = emailed(cloud, submit, referral_body, partners)
-    cloud.use_environment_of(CONNECTIONS)
-    settings = get_settings()
-    reader = ReferralReader(settings.table_name)
+    settings, reader = as_connections_function(cloud)
     read_before = reader.partition(reference)  # a coordinator's resend reads the connection waiting...
     assert answer(cloud, token, {"answer": "contacted"})["statusCode"] == 200  # ...the partner answers...
     cloud.use_environment_of(CONNECTIONS)
