@@ -10,6 +10,8 @@ import hashlib
 import shutil
 import subprocess
 import sys
+import time
+import uuid
 from pathlib import Path
 
 from infra.constants import LAMBDA_PLATFORM, PYTHON_VERSION
@@ -22,20 +24,47 @@ _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache")
 
 def function_code(name: str, *, with_web: bool = False) -> Path:
     """functions/<name>/ and the shared package, laid out so the handler imports as in the repository; with the web
-    form's templates and built assets (web/templates, web/assets) for the function that serves it."""
-    target = BUILD / "functions" / name
-    if target.exists():
-        shutil.rmtree(target)
-    (target / "functions").mkdir(parents=True)
-    (target / "functions" / "__init__.py").write_text("")
-    shutil.copytree(ROOT / "functions" / name, target / "functions" / name, ignore=_IGNORE)
-    shutil.copytree(ROOT / "shared", target / "shared", ignore=_IGNORE)
+    form's templates and built assets (web/templates, web/assets) for the function that serves it.
+
+    Each staging is a folder named by its contents' hash, built aside and renamed into place, and never changed
+    after: two synths at once (pytest-xdist workers) share it or each build their own, and neither can delete files
+    under the other's feet while CDK copies them."""
+    if with_web and not (ROOT / "web" / "assets" / "app.css").is_file():
+        raise FileNotFoundError("web/assets/ is not built: run `make web` (or any make target that needs it)")
+    sources = {Path("functions") / name: ROOT / "functions" / name, Path("shared"): ROOT / "shared"}
     if with_web:
-        if not (ROOT / "web" / "assets" / "app.css").is_file():
-            raise FileNotFoundError("web/assets/ is not built: run `make web` (or any make target that needs it)")
-        for folder in ("templates", "assets"):
-            shutil.copytree(ROOT / "web" / folder, target / "web" / folder, ignore=_IGNORE)
+        sources |= {Path("web") / folder: ROOT / "web" / folder for folder in ("templates", "assets")}
+    digest = hashlib.sha256()
+    for into, folder in sorted(sources.items()):
+        for path in sorted(p for p in folder.rglob("*") if p.is_file() and not _ignored(p)):
+            digest.update(f"{into / path.relative_to(folder)}\0".encode() + path.read_bytes() + b"\0")
+    parent = BUILD / "functions"
+    target = parent / f"{name}-{digest.hexdigest()[:16]}"
+    if target.is_dir():
+        return target
+    staging = parent / f".{target.name}-{uuid.uuid4().hex}"
+    (staging / "functions").mkdir(parents=True)
+    (staging / "functions" / "__init__.py").write_text("")
+    for into, folder in sources.items():
+        shutil.copytree(folder, staging / into, ignore=_IGNORE)
+    try:
+        staging.rename(target)
+    except OSError:  # another process staged the same contents first: theirs is as good
+        shutil.rmtree(staging, ignore_errors=True)
+    _prune(parent, name, keep=target)
     return target
+
+
+def _ignored(path: Path) -> bool:
+    return "__pycache__" in path.parts or ".mypy_cache" in path.parts or path.suffix == ".pyc"
+
+
+def _prune(parent: Path, name: str, *, keep: Path) -> None:
+    """Earlier stagings of this function, left by code since changed (older than an hour: none is in use)."""
+    cutoff = time.time() - 3600
+    for old in parent.glob(f"{name}-*"):
+        if old != keep and old.is_dir() and old.stat().st_mtime < cutoff:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def dependencies_layer(*, full: bool) -> Path:
