@@ -28,7 +28,7 @@ from shared.http import HttpError
 from shared.meetings import LONDON, audit_entry
 from shared.outbox import outbox_item
 from shared.partners import partner_key
-from shared.referral_store import Cancelled, ReferralReader, put, to_item, transact, update
+from shared.referral_store import Cancelled, ReferralReader, condition_check, put, transact, update
 from shared.retention import inherited
 from shared.working_days import add_working_days
 
@@ -82,14 +82,7 @@ def request_connections(
         if partner is None or not partner.get("active"):
             raise UnknownPartner(partner_id)
         writes.append(
-            {
-                "ConditionCheck": {
-                    "TableName": settings.table_name,
-                    "Key": to_item(partner_key(partner_id)),
-                    "ConditionExpression": "active = :yes",
-                    "ExpressionAttributeValues": to_item({":yes": True}),
-                }
-            }
+            condition_check(partner_key(partner_id), settings.table_name, "active = :yes", values={":yes": True})
         )
         before = by_partner.get(partner_id)
         connection_id = "C" + uuid.uuid4().hex[:16]
@@ -117,8 +110,8 @@ def request_connections(
                 settings.table_name,
                 "connection_id = :read AND #status = :read_status",
                 {":read": before["connection_id"], ":read_status": before["status"]},
+                names={"#status": "status"},
             )
-            again["Put"]["ExpressionAttributeNames"] = {"#status": "status"}
             writes.append(again)
         else:
             writes.append(put(item, settings.table_name, f"attribute_not_exists({table.PARTITION_KEY})"))
@@ -163,17 +156,15 @@ def end_connections(
     return ConnectionWrites(writes, [str(item["partner_id"]) for item in waiting])
 
 
-def _still_open(reference: str, settings: Settings) -> dict[str, Any]:
+def _still_open(reference: str, settings: Settings) -> Any:
     """A transaction's check that the referral has not been withdrawn meanwhile."""
-    return {
-        "ConditionCheck": {
-            "TableName": settings.table_name,
-            "Key": to_item({table.PARTITION_KEY: table.referral_pk(reference), table.SORT_KEY: "REFERRAL"}),
-            "ConditionExpression": "#status <> :withdrawn",
-            "ExpressionAttributeNames": {"#status": "status"},
-            "ExpressionAttributeValues": to_item({":withdrawn": "withdrawn"}),
-        }
-    }
+    return condition_check(
+        {table.PARTITION_KEY: table.referral_pk(reference), table.SORT_KEY: "REFERRAL"},
+        settings.table_name,
+        "#status <> :withdrawn",
+        names={"#status": "status"},
+        values={":withdrawn": "withdrawn"},
+    )
 
 
 def connections_view(items: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -358,8 +358,7 @@ def _send_once(
     }
     # A first attempt, or a retry of one that did not get as far as SES answering: "sending" may be retried.
     condition = f"attribute_not_exists({table.PARTITION_KEY}) OR #status = :sending"
-    write = put(item, settings.table_name, condition, {":sending": "sending"})
-    write["Put"]["ExpressionAttributeNames"] = {"#status": "status"}
+    write = put(item, settings.table_name, condition, {":sending": "sending"}, names={"#status": "status"})
     try:
         transact([write], settings.table_name)
     except Cancelled:

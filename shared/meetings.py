@@ -359,8 +359,8 @@ def book_or_move(
             settings.table_name,
             f"attribute_not_exists({table.PARTITION_KEY}) OR #s IN (:cancelled, :not_held)",
             {":cancelled": "cancelled", ":not_held": "not_held"},
+            names={"#s": "status"},
         )
-        meeting_write["Put"]["ExpressionAttributeNames"] = {"#s": "status"}
         event = MeetingScheduled(
             reference=reference,
             meeting_id=meeting["meeting_id"],

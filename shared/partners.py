@@ -170,8 +170,7 @@ def change(
     old = [i for i in reader.partition_of(f"PARTNER#{partner_id}") if i.get(table.KIND_ATTRIBUTE) == KIND_LISTING]
     new = _listings(partner)
     new_keys = {listing[table.SORT_KEY] for listing in new}
-    writes = [put(partner, settings.table_name, "#v = :v", {":v": version})]
-    writes[0]["Put"]["ExpressionAttributeNames"] = {"#v": "version"}
+    writes = [put(partner, settings.table_name, "#v = :v", {":v": version}, names={"#v": "version"})]
     writes += [
         {
             "Delete": {

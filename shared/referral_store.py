@@ -395,14 +395,38 @@ def transact(items: list[Any], table_name: str, client: Callable[[], DynamoDBCli
 
 
 def put(
-    item: dict[str, Any], table_name: str, condition: str | None = None, values: dict[str, Any] | None = None
+    item: dict[str, Any],
+    table_name: str,
+    condition: str | None = None,
+    values: dict[str, Any] | None = None,
+    *,
+    names: dict[str, str] | None = None,
 ) -> Any:
     request: dict[str, Any] = {"TableName": table_name, "Item": to_item(item)}
     if condition:
         request["ConditionExpression"] = condition
+    if names:
+        request["ExpressionAttributeNames"] = names
     if values:
         request["ExpressionAttributeValues"] = to_item(values)
     return {"Put": request}
+
+
+def condition_check(
+    key: dict[str, Any],
+    table_name: str,
+    condition: str,
+    *,
+    names: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+) -> Any:
+    """One ConditionCheck of a transaction: the transaction commits only while `condition` holds for that item."""
+    request: dict[str, Any] = {"TableName": table_name, "Key": to_item(key), "ConditionExpression": condition}
+    if names:
+        request["ExpressionAttributeNames"] = names
+    if values:
+        request["ExpressionAttributeValues"] = to_item(values)
+    return {"ConditionCheck": request}
 
 
 def update(
