@@ -21,11 +21,11 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shared import clock, links, table
 from shared.config import Settings
-from shared.coordination import Actor, check_reference
+from shared.coordination import Actor
 from shared.errors import ConfigurationError
 from shared.events import ConnectionAnswered, ConnectionRequested, new_event
 from shared.http import HttpError
-from shared.meetings import LONDON, audit_entry
+from shared.meetings import LONDON, CurrentState, audit_entry, current_state
 from shared.outbox import outbox_item
 from shared.partners import partner_key
 from shared.referral_store import Cancelled, ReferralReader, condition_check, put, transact, update
@@ -378,13 +378,12 @@ def answer(
 
 
 # --- the coordinators' side -------------------------------------------------------------------------------------
-def _waiting(reference: str, partner_id: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+def _waiting(current: CurrentState, partner_id: str) -> dict[str, Any]:
     """The referral's connection with the partner, still waiting for an answer; 404 or 409 (with why) otherwise."""
-    referral = next((i for i in items if i.get(table.KIND_ATTRIBUTE) == table.KIND_REFERRAL), None)
-    item = next((i for i in items if i[table.SORT_KEY] == f"CONNECTION#{partner_id}"), None)
-    if referral is None or item is None:
+    item = next((i for i in current.items if i[table.SORT_KEY] == f"CONNECTION#{partner_id}"), None)
+    if item is None:
         raise HttpError(404, "This referral has no connection with that partner")
-    if referral.get("status") == "withdrawn":
+    if current.referral.get("status") == "withdrawn":
         raise HttpError(409, "The referral was withdrawn: its connections are closed")
     if item["status"] != "requested":
         raise HttpError(409, f"The partner's connection is {item['status']}, not waiting for an answer: no change")
@@ -404,9 +403,8 @@ def record_for_partner(
 ) -> dict[str, Any]:
     """A coordinator records the partner's answer given another way (a phone call): as if through the link, audited
     with the coordinator as the actor; the partner's link then says it was answered."""
-    items = reader.partition(check_reference(reference))
-    item = _waiting(reference, partner_id, items)
-    referral = next(i for i in items if i.get(table.KIND_ATTRIBUTE) == table.KIND_REFERRAL)
+    current = current_state(reader, reference)
+    item = _waiting(current, partner_id)
     opened = Connection(
         reference=reference,
         partner_id=partner_id,
@@ -415,7 +413,7 @@ def record_for_partner(
         status=str(item["status"]),
         answered_at=None,
         expires_at=now,
-        retention=inherited(referral),
+        retention=inherited(current.referral),
     )
     try:
         answer(opened, body, settings=settings, correlation_id=correlation_id, now=now, actor=actor)
@@ -438,14 +436,14 @@ def resend(
 ) -> dict[str, Any]:
     """Ask a waiting partner again (its address was corrected after a bounce, or its email was lost): a new round,
     a new email and link; the earlier link closes. The family's answer on sharing their name stays as given."""
-    items = reader.partition(check_reference(reference))
-    item = _waiting(reference, partner_id, items)
+    current = current_state(reader, reference)
+    item = _waiting(current, partner_id)
     try:
         connected = request_connections(
             reference,
             {partner_id},
             consents={partner_id: bool(item.get("share_contact_name"))},
-            existing=items,
+            existing=current.items,
             reader=reader,
             settings=settings,
             correlation_id=correlation_id,

@@ -20,9 +20,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared import clock, table
 from shared.config import Settings
-from shared.coordination import Actor, NotFound, check_reference
+from shared.coordination import Actor
+from shared.meetings import audit_entry, current_state
 from shared.referral_store import ReferralReader, put, transact
 from shared.referrals import ReferralStatus
+from shared.retention import inherited
 
 ERASED = "[erased]"
 # What survives: keys, kinds, ids, states, dates, counts and who acted (a coordinator's subject id).
@@ -138,10 +140,8 @@ def erase(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     now = now or clock.now()
-    items = reader.partition(check_reference(reference))
-    referral = next((i for i in items if i.get(table.KIND_ATTRIBUTE) == table.KIND_REFERRAL), None)
-    if referral is None:
-        raise NotFound(reference)
+    current = current_state(reader, reference)
+    referral, items = current.referral, current.items
     reason = why_not(referral, items)
     if reason is not None:
         raise ErasureRefused(reason)
@@ -149,23 +149,16 @@ def erase(
     # The referral last: until it is marked erased, a retried request finds it and finishes the job.
     ordered = [i for i in items if i is not referral] + [{**referral, "erased_at": at}]
     writes = [put(_tombstoned(item), settings.table_name) for item in ordered]
-    writes.append(
-        put(
-            {
-                **({table.TTL_ATTRIBUTE: referral[table.TTL_ATTRIBUTE]} if table.TTL_ATTRIBUTE in referral else {}),
-                table.PARTITION_KEY: table.referral_pk(reference),
-                table.SORT_KEY: f"AUDIT#{at}#0#{uuid.uuid4()}",
-                table.KIND_ATTRIBUTE: table.KIND_AUDIT,
-                "reference": reference,
-                "at": at,
-                "actor": actor.audit_name,
-                "action": "referral.erased",
-                "changes": {"ground": body.ground, "items": len(ordered)},
-                "correlation_id": correlation_id,
-            },
-            settings.table_name,
-        )
+    audit = audit_entry(
+        reference,
+        at=at,
+        actor=actor,
+        action="referral.erased",
+        changes={"ground": body.ground, "items": len(ordered)},
+        event_id=str(uuid.uuid4()),
+        cid=correlation_id,
     )
+    writes.append(put({**audit, **inherited(referral)}, settings.table_name))
     for start in range(0, len(writes), 25):  # TransactWriteItems takes 100; smaller batches retry cheaper
         transact(writes[start : start + 25], settings.table_name)
     return {"reference": reference, "erased": True, "items": len(ordered), "ground": body.ground}

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from shared import table
-from shared.coordination import Access, NotFound, check_reference, record_access
+from shared.coordination import Access, record_access
+from shared.meetings import current_state
 from shared.referral_store import ReferralReader
 
 TEMPLATES = Path(__file__).resolve().parent / "page_templates"
@@ -53,10 +54,8 @@ def _as_json(value: Any) -> Any:
 
 
 def export(reader: ReferralReader, reference: str, access: Access) -> dict[str, Any]:
-    items = reader.partition(check_reference(reference))
-    referral = next((i for i in items if i.get(table.KIND_ATTRIBUTE) == table.KIND_REFERRAL), None)
-    if referral is None:
-        raise NotFound(reference)
+    current = current_state(reader, reference)
+    referral, items = current.referral, current.items
     this_export = record_access(referral, access)
     expires = referral.get(table.TTL_ATTRIBUTE)
     document: dict[str, Any] = {
