@@ -190,7 +190,7 @@ def _connection_email(
     name only if the family agreed, and the signed link to answer. Nothing when the connection is no longer this
     round's request (a later review replaced it, or the partner already answered) or the partner is inactive."""
     connection, partner, plan = items.get("connection") or {}, items.get("partner") or {}, items.get("plan") or {}
-    if connection.get("connection_id") != data.connection_id or connection.get("status") != "requested":
+    if connection.get("connection_id") != data.connection_id or not _still_waiting(items):
         return []
     if not partner.get("active") or items["referral"].get("status") == "withdrawn":
         return []
@@ -290,18 +290,19 @@ def deliver(envelope: Event[EventData], *, reader: ReferralReader, settings: Set
     reference = getattr(envelope.data, "reference", None)
     if reference is None:
         return []
+    partner_id = getattr(envelope.data, "partner_id", None)
+    connection_sk = connection_key(reference, partner_id)[table.SORT_KEY] if partner_id else None
     items = {
         item[table.SORT_KEY]: item
         for item in reader.partition(reference)
-        if item[table.SORT_KEY] in ("REFERRAL", "MEETING", "PLAN")
+        if item[table.SORT_KEY] in ("REFERRAL", "MEETING", "PLAN", connection_sk)
     }
     if "REFERRAL" not in items or items["REFERRAL"].get("erased"):
         return []  # nothing to say about a referral that is gone, or erased
     named = {"referral": items["REFERRAL"], "meeting": items.get("MEETING", {}), "plan": items.get("PLAN", {})}
-    partner_id = getattr(envelope.data, "partner_id", None)
-    if partner_id:  # a connection's emails: the partner, and its connection in this referral
+    if partner_id:  # a connection's emails: the partner, and its connection (read with the partition)
         named["partner"] = reader.item(partner_key(partner_id)) or {}
-        named["connection"] = reader.item(connection_key(reference, partner_id)) or {}
+        named["connection"] = items.get(str(connection_sk), {})
     facilitator_id = getattr(envelope.data, "facilitator_id", None)
     facilitator = reader.item(facilitator_key(facilitator_id)) if facilitator_id else None
     results = []
