@@ -257,7 +257,6 @@ class Connection:
     connection_id: str
     partner_name: str
     status: str
-    answered_at: str | None
     expires_at: datetime
     retention: dict[str, Any]  # the referral's expiry, once it has ended: what the answer's audit entry inherits
 
@@ -301,7 +300,6 @@ def open_link(token: str, *, reader: ReferralReader, settings: Settings, now: da
         connection_id=connection_id,
         partner_name=str(item.get("partner_name", "")),
         status=str(item["status"]),
-        answered_at=item.get("answered_at"),
         expires_at=datetime.fromtimestamp(int(claims["exp"]), tz=LONDON),
         retention=inherited(referral),
     )
@@ -374,7 +372,7 @@ def answer(
         if now_stored.get("status") == "ended":
             raise _problem("ended", settings) from None
         raise _problem("answered", settings) from None  # another answer (a double click) was recorded first
-    return replace(connection, status=body.answer, answered_at=at)
+    return replace(connection, status=body.answer)
 
 
 # --- the coordinators' side -------------------------------------------------------------------------------------
@@ -411,7 +409,6 @@ def record_for_partner(
         connection_id=str(item["connection_id"]),
         partner_name=str(item.get("partner_name", "")),
         status=str(item["status"]),
-        answered_at=None,
         expires_at=now,
         retention=inherited(current.referral),
     )
