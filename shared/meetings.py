@@ -696,6 +696,7 @@ def record_outcome(
     else:
         meeting["not_held_reason"] = outcome.reason
     extra: list[Any] = []
+    requested: list[str] = []  # partners the plan connects the family with
     plan = outcome.plan
     if not outcome.held:
         to_status = ReferralStatus.ACCEPTED
@@ -719,6 +720,7 @@ def record_outcome(
                 now=now,
             )
             extra += connected.writes
+            requested = connected.partner_ids
     head = [
         referral_update(settings, reference, version, to_status, at),
         put(meeting, settings.table_name, "version = :v", {":v": int(existing["version"])}),
@@ -727,7 +729,7 @@ def record_outcome(
         "status": {"from": status.value, "to": to_status.value},
         "meeting": {"from": "scheduled", "to": meeting["status"]},
     }
-    if plan is not None and (requested := sorted(named_partners(plan.network_actions, plan.support_package))):
+    if requested:
         audit_changes["connections_requested"] = requested
     items = [*head, *extra, *_release(existing, settings)]
     if outcome.held and outcome.held_on is not None:

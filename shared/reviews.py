@@ -315,20 +315,18 @@ def _partner_connections(
     writes = _end_dropped(reference, before - after, items=items, changes=changes, settings=settings, now=now)
     if not newly:
         return writes
-    changes["connections_requested"] = sorted(newly)
-    return (
-        writes
-        + request_connections(
-            reference,
-            newly,
-            consents=answers,
-            existing=items,
-            reader=reader,
-            settings=settings,
-            correlation_id=correlation_id,
-            now=now,
-        ).writes
+    connected = request_connections(
+        reference,
+        newly,
+        consents=answers,
+        existing=items,
+        reader=reader,
+        settings=settings,
+        correlation_id=correlation_id,
+        now=now,
     )
+    changes["connections_requested"] = connected.partner_ids
+    return writes + connected.writes
 
 
 def _end_dropped(

@@ -160,6 +160,8 @@ def test_a_plan_naming_two_partners_emails_each_once_with_the_name_only_where_th
     assert [(c["partner_id"], c["status"]) for c in view["connections"]] == sorted(
         (p, "requested") for p in partners.values()
     )
+    [held_entry] = [a for a in view["audit"] if a["action"] == "meeting.held"]
+    assert held_entry["changes"]["connections_requested"] == sorted(partners.values())
     names = {c["partner_id"]: c["partner_name"] for c in view["connections"]}
     assert names == {partners["hub"]: HUB["name"], partners["church"]: CHURCH["name"]}
     emails = [e for e in view["emails"] if e["recipient_kind"] == "partner"]
@@ -291,6 +293,7 @@ def test_a_review_that_names_a_new_partner_connects_only_that_one(
     assert record(cloud, reference, body)["statusCode"] == 200
     [requested] = connection_events(cloud, capture)
     assert requested["detail"]["data"]["partner_id"] == mediation
+    assert get_one(cloud, reference)["json"]["audit"][-1]["changes"]["connections_requested"] == [mediation]
     invoke(FEEDBACK, cloud, sqs_batch([requested]))
     sent_to = sorted(m["to"][0] for m in sent_emails() if m["subject"].startswith("Family Network connection"))
     assert sent_to == sorted([str(HUB["email"]), str(CHURCH["email"]), str(MEDIATION["email"])])  # once each
