@@ -222,12 +222,17 @@ def redacted(text: str, link: str) -> str:
     return text.replace(link, "[the partner's answer link: not kept]")
 
 
+def link_valid_for(settings: Settings) -> timedelta:
+    return timedelta(days=settings.connection_link_days)
+
+
 def link_for(reference: str, partner_id: str, connection_id: str, *, settings: Settings, now: datetime) -> str:
+    """The partner's answer link, signed at `now`: it works for `link_valid_for(settings)` from then."""
     token = links.sign(
         {"r": reference, "p": partner_id, "c": connection_id},
         key=link_key(settings),
         now=now,
-        valid_for=timedelta(days=settings.connection_link_days),
+        valid_for=link_valid_for(settings),
     )
     return f"{settings.public_url.rstrip('/')}/connections/{token}"
 

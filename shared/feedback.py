@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from shared import clock, emails, table
 from shared.config import Settings
-from shared.connections import connection_key, link_for, redacted
+from shared.connections import connection_key, link_for, link_valid_for, redacted
 from shared.events import (
     ConnectionAnswered,
     ConnectionRequested,
@@ -128,10 +128,8 @@ def emails_for(
     elif isinstance(data, DeadlineBreached) and data.clock == "partner_answer" and not _still_waiting(items):
         pass  # the partner answered (or the connection ended) after the daily check: nothing to chase
     elif isinstance(data, DeadlineBreached) and data.clock in DEADLINES:
-        connection, partner = items.get("connection") or {}, items.get("partner") or {}
-        partner_name = str(connection.get("partner_name") or partner.get("name") or data.partner_id or "")
         breach = {
-            "what": DEADLINES[data.clock].format(partner=partner_name),
+            "what": DEADLINES[data.clock].format(partner=_partner_name(items, data.partner_id)),
             "target_working_days": data.target_working_days,
             "started_on": _day(data.started_on),
             "due_on": _day(data.due_on),
@@ -144,9 +142,8 @@ def emails_for(
     elif isinstance(data, ConnectionRequested):
         found += _connection_email(data, items, context, settings, envelope.metadata.occurred_at)
     elif isinstance(data, ConnectionAnswered):
-        partner = items.get("partner") or {}
         answered = {
-            "partner_name": partner.get("name", data.partner_id),
+            "partner_name": _partner_name(items, data.partner_id),
             "answer": data.answer,
             "note": (items.get("connection") or {}).get("note") or "",
         }
@@ -173,6 +170,12 @@ def emails_for(
     if referrer:
         found = [emails.render(t, referrer, {**context, **extra}) for t, extra in to_referrer] + found
     return found
+
+
+def _partner_name(items: dict[str, dict[str, Any]], partner_id: str | None) -> str:
+    """The partner's name as its connection was asked (else as the directory has it now; else its id)."""
+    connection, partner = items.get("connection") or {}, items.get("partner") or {}
+    return str(connection.get("partner_name") or partner.get("name") or partner_id or "")
 
 
 def _still_waiting(items: dict[str, dict[str, Any]]) -> bool:
@@ -204,9 +207,9 @@ def _connection_email(
         if item.get("partner_id") == data.partner_id
     ]
     link = link_for(data.reference, data.partner_id, data.connection_id, settings=settings, now=signed_at)
-    expires = (signed_at + timedelta(days=settings.connection_link_days)).astimezone(emails.LONDON).date()
+    expires = (signed_at + link_valid_for(settings)).astimezone(emails.LONDON).date()
     values = {
-        "partner_name": partner.get("name", ""),
+        "partner_name": _partner_name(items, data.partner_id),
         "agreed": agreed,
         "family_name": context["contact_name"] if connection.get("share_contact_name") else "",
         "link": link,
