@@ -128,6 +128,20 @@ def request_connections(
     return ConnectionWrites(writes, sorted(newly_named))
 
 
+def update_waiting(connection: dict[str, Any], sets: dict[str, Any], *, settings: Settings) -> Any:
+    """An Update of a connection only while it still waits for an answer in the round that was read; it leaves the
+    deadline index (it was answered, ended, or chased: nothing for the daily check to read again)."""
+    return update(
+        connection_key(str(connection["reference"]), str(connection["partner_id"])),
+        settings.table_name,
+        sets,
+        remove=NOT_WAITING,
+        condition="connection_id = :c AND #status = :requested",
+        names={"#status": "status"},
+        values={":c": connection["connection_id"], ":requested": "requested"},
+    )
+
+
 def end_connections(
     reference: str, dropped: set[str], *, existing: list[dict[str, Any]], settings: Settings, now: datetime
 ) -> ConnectionWrites:
@@ -142,16 +156,7 @@ def end_connections(
     ]
     waiting.sort(key=lambda i: str(i["partner_id"]))
     writes = [
-        update(
-            connection_key(reference, item["partner_id"]),
-            settings.table_name,
-            {"status": "ended", "ended_at": clock.iso(now)},
-            remove=NOT_WAITING,
-            condition="connection_id = :c AND #status = :requested",
-            names={"#status": "status"},
-            values={":c": item["connection_id"], ":requested": "requested"},
-        )
-        for item in waiting
+        update_waiting(item, {"status": "ended", "ended_at": clock.iso(now)}, settings=settings) for item in waiting
     ]
     return ConnectionWrites(writes, [str(item["partner_id"]) for item in waiting])
 
@@ -327,15 +332,8 @@ def answer(
     values: dict[str, Any] = {"status": body.answer, "answered_at": at}
     if body.note:
         values["note"] = body.note
-    record = update(
-        connection_key(reference, partner_id),
-        settings.table_name,
-        values,
-        remove=NOT_WAITING,
-        condition="connection_id = :c AND #status = :requested",
-        names={"#status": "status"},
-        values={":c": connection.connection_id, ":requested": "requested"},
-    )
+    opened = {"reference": reference, "partner_id": partner_id, "connection_id": connection.connection_id}
+    record = update_waiting(opened, values, settings=settings)
     record["Update"]["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"  # answered, or replaced, since it was read
     still_open = _still_open(reference, settings)
     event = ConnectionAnswered(

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from shared import aws, table
 from shared.config import Settings
-from shared.connections import CHASE_CLOCK, KIND_CONNECTION
+from shared.connections import CHASE_CLOCK, KIND_CONNECTION, update_waiting
 from shared.events import DeadlineBreached, EventData, ReviewOverdue, new_event
 from shared.outbox import outbox_item
 from shared.referral_store import Cancelled, from_item, put, to_item, transact, update
@@ -306,14 +306,8 @@ class DailyCheck:
         reference, partner_id = str(connection["reference"]), str(connection["partner_id"])
         referral = self._get(reference, "REFERRAL")
         waiting = referral is not None and referral["status"] != ReferralStatus.WITHDRAWN.value
-        chased = update(
-            {table.PARTITION_KEY: connection[table.PARTITION_KEY], table.SORT_KEY: connection[table.SORT_KEY]},
-            self.settings.table_name,
-            {"chased_on": self.today.isoformat()} if waiting else {},
-            remove=(table.DEADLINE_INDEX_PK, table.DEADLINE_INDEX_SK),
-            condition="connection_id = :c AND #status = :requested",
-            names={"#status": "status"},
-            values={":c": connection["connection_id"], ":requested": "requested"},
+        chased = update_waiting(
+            connection, {"chased_on": self.today.isoformat()} if waiting else {}, settings=self.settings
         )
         requested_on = date.fromisoformat(str(connection["requested_on"]))
         due_on = date.fromisoformat(str(connection["answer_due_on"]))
