@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from infra.local.template import Template
+from shared.config import Settings
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,8 @@ class Provisioned:
     scheduled_rules: list[ScheduledRule] = field(default_factory=list)
 
 
-# Where `make run` serves the API (infra/local/__main__.py); the runtime passes the address it actually bound.
-LOCAL_PUBLIC_URL = "http://127.0.0.1:8000"
+# Where `make run` serves the API by default (the settings' own default); the runtime passes the address it bound.
+LOCAL_PUBLIC_URL = Settings().public_url
 
 
 def provision(template: Template, clients: Any, *, public_url: str = LOCAL_PUBLIC_URL) -> Provisioned:
