@@ -75,7 +75,7 @@ e2e: $(VENV)/.synced $(WEB_ASSETS) $(CHROMIUM) ## End-to-end tests over HTTP aga
 lint: $(VENV)/.synced ## ruff and mypy
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
-	@$(VENV)/bin/mypy shared functions infra bench tests
+	@$(VENV)/bin/mypy shared functions infra bench tests generators
 
 synth: $(VENV)/.synced node_modules/.installed $(WEB_ASSETS) ## Synthesize the deployable template (nag-checked) and cfn-lint it
 	@npx cdk synth -q --no-notices
@@ -83,9 +83,9 @@ synth: $(VENV)/.synced node_modules/.installed $(WEB_ASSETS) ## Synthesize the d
 	@echo "==> cdk.out/ is nag-clean and lint-clean"
 
 schemas: $(VENV)/.synced ## Write events/ (event JSON Schemas and examples) and docs/openapi.json from the models
-	@$(PY) -m shared.event_catalogue
-	@$(PY) -m shared.api_catalogue
-	@$(PY) -m shared.data_protection
+	@$(PY) -m generators.event_catalogue
+	@$(PY) -m generators.api_catalogue
+	@$(PY) -m generators.data_protection
 
 bench: $(VENV)/.synced $(WEB_ASSETS) ## Benchmarks: cold initialisation, AWS calls per intake, the daily check over 100,000 plans, make run to ready
 	@$(PY) -m bench.cold_init

@@ -169,9 +169,9 @@ def _partner_answers(
     from datetime import UTC, datetime
 
     from infra.local.lambda_context import LocalLambdaContext
-    from shared import connections
+    from shared.adapters.dynamodb import ReferralReader
     from shared.config import get_settings
-    from shared.referral_store import ReferralReader
+    from shared.service import connections
 
     os.environ.update(functions["connections"].environment)
     get_settings.cache_clear()
@@ -210,7 +210,7 @@ def main() -> None:
     from infra.local.provision import provision
     from infra.local.streams import StreamReader
     from infra.local.template import Template
-    from shared import aws
+    from shared.adapters import aws
     from shared.config import get_settings
 
     with tempfile.TemporaryDirectory() as outdir:

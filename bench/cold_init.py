@@ -28,7 +28,7 @@ FUNCTION = """
 import importlib, time; t = time.perf_counter()
 module = importlib.import_module({module!r})
 init = (time.perf_counter() - t) * 1000
-from shared import aws
+from shared.adapters import aws
 for service in {clients!r}:
     getattr(aws, service)()
 print(init, (time.perf_counter() - t) * 1000)

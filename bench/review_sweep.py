@@ -44,7 +44,7 @@ READ_UNIT = 4096  # bytes a read capacity unit covers (strongly consistent; even
 
 def reference(number: int) -> str:
     """A distinct, deterministic reference per plan number (an odd multiplier permutes 32**8)."""
-    from shared.referrals import REFERENCE_ALPHABET
+    from shared.domain.referrals import REFERENCE_ALPHABET
 
     code, letters = (number * 0x9E3779B1 + 0x2545F491) % 32**8, []
     for _ in range(8):
@@ -56,8 +56,8 @@ def reference(number: int) -> str:
 def plan_items(number: int, today: date, due_every: int) -> list[dict[str, Any]]:
     """A plan's referral (plan_active) and its open first review: every due_every-th overdue, the rest due over the
     next three months."""
-    from shared import table
-    from shared.reviews import review_item
+    from shared.adapters import table
+    from shared.service.reviews import review_item
 
     ref = reference(number)
     if number % due_every == 0 and number // due_every < DUE:
@@ -77,7 +77,7 @@ def plan_items(number: int, today: date, due_every: int) -> list[dict[str, Any]]
 
 def seed(client: DynamoDBClient, table_name: str, today: date) -> tuple[int, int, float]:
     """Every plan through BatchWriteItem, 25 items a call; returns (items, calls, seconds)."""
-    from shared.referral_store import to_item
+    from shared.adapters.dynamodb import to_item
 
     due_every = PLANS // DUE
     started = time.perf_counter()
@@ -230,8 +230,8 @@ def main() -> int:
     from infra.local.provision import provision
     from infra.local.template import LOCAL_REGION, Template
     from shared.config import Settings
-    from shared.deadlines import DailyCheck, london_day
-    from shared.referrals import REFERENCE_PATTERN
+    from shared.domain.referrals import REFERENCE_PATTERN
+    from shared.service.deadlines import DailyCheck, london_day
 
     assert all(REFERENCE_PATTERN.match(reference(n)) for n in (0, 1, PLANS - 1))
     assert len({reference(n) for n in range(PLANS)}) == PLANS

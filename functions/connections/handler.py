@@ -14,14 +14,15 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from shared import clock, connections
+from shared.adapters.dynamodb import ReferralReader
 from shared.config import get_settings
-from shared.errors import ConfigurationError, ServiceUnavailable
-from shared.http import HttpError, html_response, json_response, media_type, parse_body
+from shared.domain import clock
+from shared.domain.errors import ConfigurationError, ServiceUnavailable
+from shared.domain.validation import field_errors
 from shared.observability import correlate, logger, metrics
-from shared.referral_form import render_web_page
-from shared.referral_store import ReferralReader
-from shared.validation import field_errors
+from shared.service import connections
+from shared.web.http import HttpError, html_response, json_response, media_type, parse_body
+from shared.web.referral_form import render_web_page
 
 TITLE = "Connecting a family with your help"
 PROBLEMS = {

@@ -7,11 +7,11 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared.adapters.eventbridge import EventPublisher
 from shared.config import get_settings
-from shared.errors import PublishFailed
-from shared.event_relay import correlation_id_of, relay
+from shared.domain.errors import PublishFailed
 from shared.observability import correlate, logger, metrics
-from shared.publisher import EventPublisher
+from shared.service.event_relay import correlation_id_of, relay
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -10,12 +10,12 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared import clock
+from shared.adapters.dynamodb import ReferralReader
 from shared.config import get_settings
-from shared.events import parse_detail
-from shared.feedback import deliver, track
+from shared.domain import clock
+from shared.domain.events import parse_detail
 from shared.observability import bind_event, correlate, logger, metrics
-from shared.referral_store import ReferralReader
+from shared.service.feedback import deliver, track
 
 processor = BatchProcessor(event_type=EventType.SQS)
 

@@ -12,11 +12,12 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared import referral_form
+from shared.adapters.dynamodb import ReferralStore
 from shared.config import get_settings
-from shared.errors import ConfigurationError, ServiceUnavailable
-from shared.http import HttpError, error_response, file_response, html_response, json_response, parse_body, wants_html
-from shared.intake import (
+from shared.domain.errors import ConfigurationError, ServiceUnavailable
+from shared.domain.referrals import SubmissionOutcome
+from shared.observability import correlate, logger, metrics
+from shared.service.intake import (
     IdempotencyKeyReused,
     IntakeRequest,
     outcome_body,
@@ -24,9 +25,16 @@ from shared.intake import (
     submit_referral,
     validate_submission,
 )
-from shared.observability import correlate, logger, metrics
-from shared.referral_store import ReferralStore
-from shared.referrals import SubmissionOutcome
+from shared.web import referral_form
+from shared.web.http import (
+    HttpError,
+    error_response,
+    file_response,
+    html_response,
+    json_response,
+    parse_body,
+    wants_html,
+)
 
 ASSET_MAX_AGE_SECONDS = 3600
 _BUSY = "The service is busy: please try again in a minute"

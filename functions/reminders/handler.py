@@ -21,10 +21,10 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from shared import clock, retention
+from shared.adapters.dynamodb import ReferralReader
 from shared.config import METRICS_NAMESPACE, get_settings
-from shared.deadlines import ClockName, DailyCheck, london_day, start_clock
-from shared.events import (
+from shared.domain import clock
+from shared.domain.events import (
     MeetingHeld,
     ReferralAccepted,
     ReferralDeclined,
@@ -36,9 +36,10 @@ from shared.events import (
     parse_detail,
 )
 from shared.observability import bind_event, correlate, logger, metrics
-from shared.referral_store import ReferralReader
-from shared.reminders import HANDLED_EVENTS, delete_reviews, delete_schedule, follow_review
-from shared.reviews import mark_due
+from shared.service import retention
+from shared.service.deadlines import ClockName, DailyCheck, london_day, start_clock
+from shared.service.reminders import HANDLED_EVENTS, delete_reviews, delete_schedule, follow_review
+from shared.service.reviews import mark_due
 
 processor = BatchProcessor(event_type=EventType.SQS)
 

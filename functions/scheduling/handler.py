@@ -20,9 +20,17 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
 
-from shared import clock, connections, erasure, meetings, partners, reviews, subject_access
+from shared.adapters.dynamodb import ReferralReader
 from shared.config import get_settings
-from shared.coordination import (
+from shared.domain import clock
+from shared.domain.errors import ConfigurationError, ServiceUnavailable
+from shared.domain.events import ReferralAccepted, parse_detail
+from shared.domain.referrals import ReferralStatus
+from shared.domain.validation import field_errors
+from shared.domain.workflow import Decision, IllegalTransition, allowed_decisions
+from shared.observability import bind_event, correlate, logger, metrics
+from shared.service import connections, erasure, meetings, partners, reviews
+from shared.service.coordination import (
     MAX_PAGE,
     Access,
     Actor,
@@ -32,16 +40,10 @@ from shared.coordination import (
     list_referrals,
     referral_view,
 )
-from shared.errors import ConfigurationError, ServiceUnavailable
-from shared.events import ReferralAccepted, parse_detail
-from shared.http import HttpError, html_response, json_response
-from shared.observability import bind_event, correlate, logger, metrics
-from shared.proposals import propose
-from shared.referral_store import ReferralReader
-from shared.referrals import ReferralStatus
-from shared.staff import Forbidden, Unauthorized, actor_from
-from shared.validation import field_errors
-from shared.workflow import Decision, IllegalTransition, allowed_decisions
+from shared.service.proposals import propose
+from shared.views import subject_access
+from shared.web.http import HttpError, html_response, json_response
+from shared.web.staff import Forbidden, Unauthorized, actor_from
 
 app = APIGatewayHttpResolver()
 ModelT = TypeVar("ModelT", bound=BaseModel)

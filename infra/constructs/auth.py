@@ -11,7 +11,7 @@ from aws_cdk import aws_apigatewayv2_authorizers as authorizers
 from aws_cdk import aws_cognito as cognito
 from constructs import Construct
 
-from shared.staff import COORDINATORS_GROUP
+from shared.web.staff import COORDINATORS_GROUP
 
 
 class StaffAuth(Construct):

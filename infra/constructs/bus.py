@@ -7,7 +7,7 @@ from aws_cdk import aws_events as events
 from constructs import Construct
 
 from infra.constants import BUS_ARCHIVE_RETENTION_DAYS
-from shared.events import EVENT_SOURCE
+from shared.domain.events import EVENT_SOURCE
 
 
 class Bus(Construct):

@@ -7,7 +7,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from shared import table as layout
+from shared.adapters import table as layout
 
 
 class Data(Construct):

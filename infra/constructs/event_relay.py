@@ -12,7 +12,7 @@ from infra.constructs.bus import Bus
 from infra.constructs.consumer import dead_letter_queue
 from infra.constructs.data import Data
 from infra.constructs.function import FamilynetFunction
-from shared import table as layout
+from shared.adapters import table as layout
 from shared.config import ENV_EVENT_BUS_NAME
 
 

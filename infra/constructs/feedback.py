@@ -25,8 +25,8 @@ from shared.config import (
     ENV_SES_CONFIGURATION_SET,
     ENV_TABLE_NAME,
 )
-from shared.events import EVENT_SOURCE
-from shared.feedback import HANDLED_EVENTS
+from shared.domain.events import EVENT_SOURCE
+from shared.service.feedback import HANDLED_EVENTS
 
 EMAIL_DOMAIN_CONTEXT = "familynet:email_domain"
 SES_EVENT_TYPES = ["Email Delivered", "Email Bounced", "Email Complaint Received", "Email Rejected"]

@@ -21,7 +21,7 @@ from infra.constructs.consumer import EventConsumer, dead_letter_queue
 from infra.constructs.data import Data
 from infra.constructs.function import FamilynetFunction
 from infra.nag import acknowledge
-from shared import table as layout
+from shared.adapters import table as layout
 from shared.config import (
     ENV_DECISION_WORKING_DAYS,
     ENV_EVENT_BUS_ARN,
@@ -38,8 +38,8 @@ from shared.config import (
     ENV_TABLE_NAME,
     Settings,
 )
-from shared.events import EVENT_SOURCE
-from shared.reminders import DAILY_CHECK_CRON, DAILY_CHECK_INPUT, HANDLED_EVENTS, TIMEZONE
+from shared.domain.events import EVENT_SOURCE
+from shared.service.reminders import DAILY_CHECK_CRON, DAILY_CHECK_INPUT, HANDLED_EVENTS, TIMEZONE
 
 SCHEDULE_GROUP = "familynet-reviews"
 DEADLINES_CONTEXT = "familynet:deadlines"

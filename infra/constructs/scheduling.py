@@ -16,9 +16,9 @@ from infra.constructs.consumer import EventConsumer
 from infra.constructs.data import Data
 from infra.constructs.function import FamilynetFunction
 from infra.constructs.reminders import DEADLINES_CONTEXT, deadline_environment
-from shared import table as layout
+from shared.adapters import table as layout
 from shared.config import ENV_PARTNER_ANSWER_WORKING_DAYS, ENV_TABLE_NAME
-from shared.events import EVENT_SOURCE, ReferralAccepted
+from shared.domain.events import EVENT_SOURCE, ReferralAccepted
 
 
 class Scheduling(Construct):

@@ -195,7 +195,7 @@ class Gateway:
         if path == "/_local/clock" and method == "GET":
             return _json({"now": self.runtime.clock.now().isoformat()}, 200)
         if path == "/_local/openapi.json" and method == "GET":
-            from shared.api_catalogue import render  # noqa: PLC0415
+            from generators.api_catalogue import render  # noqa: PLC0415
 
             return _json(render(), 200)
         if path == "/_local/token" and method == "GET":

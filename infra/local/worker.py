@@ -30,7 +30,7 @@ def main() -> None:
     protocol.write(json.dumps({"ready": True}) + "\n")
 
     from infra.local.lambda_context import LocalLambdaContext  # noqa: PLC0415
-    from shared import clock  # noqa: PLC0415
+    from shared.domain import clock  # noqa: PLC0415
 
     for line in sys.stdin:
         request: dict[str, Any] = json.loads(line)

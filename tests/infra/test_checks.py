@@ -78,5 +78,5 @@ def test_function_assets_hold_the_handler_and_the_shared_package():
 
     folder = assets.function_code("intake")
     assert (folder / "functions" / "intake" / "handler.py").is_file()
-    assert (folder / "shared" / "intake.py").is_file()
+    assert (folder / "shared" / "service" / "intake.py").is_file()
     assert not list(folder.rglob("__pycache__"))

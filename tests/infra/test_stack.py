@@ -26,7 +26,7 @@ from infra.constants import (
     REMINDERS,
     STAFF_ROUTES,
 )
-from shared import table as layout
+from shared.adapters import table as layout
 
 
 @pytest.fixture(scope="module")
@@ -345,7 +345,7 @@ def test_the_daily_check_runs_at_seven_london_time_on_the_reminders_function_wit
 
 
 def test_the_reminders_function_hears_the_events_that_start_clocks_and_move_reviews(template_body):
-    from shared.reminders import HANDLED_EVENTS
+    from shared.service.reminders import HANDLED_EVENTS
 
     patterns = [
         rule["Properties"]["EventPattern"]

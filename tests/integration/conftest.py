@@ -19,7 +19,7 @@ from infra.local.moto_isolation import isolate_dynamodb
 from infra.local.provision import LocalFunction, Provisioned, provision
 from infra.local.streams import StreamReader
 from infra.local.template import LOCAL_REGION, Template
-from shared import aws as shared_aws
+from shared.adapters import aws as shared_aws
 from shared.config import get_settings
 
 # botocore's service ids → IAM's service prefixes, and a transaction's items → the IAM action each needs.
@@ -100,7 +100,7 @@ class Cloud:
         return name
 
     def items(self) -> list[dict[str, Any]]:
-        from shared.referral_store import from_item
+        from shared.adapters.dynamodb import from_item
 
         pages = self.client("dynamodb").get_paginator("scan").paginate(TableName=self.table_name)
         return [from_item(item) for page in pages for item in page["Items"]]
@@ -215,7 +215,7 @@ def invoke(name: str, cloud: Cloud, event: dict[str, Any], **collaborators: Any)
     module_name, attribute = function.handler.rsplit(".", 1)
     handler = getattr(importlib.import_module(module_name), attribute)
     context = LocalLambdaContext(function.logical_id, function.memory_mb, function.timeout_seconds)
-    from shared.connections import forget_link_keys
+    from shared.service.connections import forget_link_keys
 
     forget_link_keys()  # each function reads the link key itself (a process-wide cache would hide its call)
     cloud.permissions.function, cloud.permissions.actions = function.logical_id, set()

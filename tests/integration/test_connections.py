@@ -15,7 +15,7 @@ import pytest
 
 from infra.constants import CONNECTIONS, FEEDBACK
 from infra.local.outbox import sent_emails
-from shared import clock
+from shared.domain import clock
 from tests.integration.conftest import Cloud, invoke
 from tests.integration.test_coordination import COORDINATOR, act, get_one
 from tests.integration.test_intake import relay_outbox
@@ -111,8 +111,8 @@ def answer(cloud: Cloud, token: str, form: dict[str, str]) -> dict[str, Any]:
 
 def as_connections_function(cloud: Cloud) -> tuple[Any, Any]:
     """The settings and table reader the connections function has (to call its logic directly)."""
+    from shared.adapters.dynamodb import ReferralReader
     from shared.config import get_settings
-    from shared.referral_store import ReferralReader
 
     cloud.use_environment_of(CONNECTIONS)
     settings = get_settings()
@@ -468,7 +468,7 @@ def test_an_answer_racing_another_or_a_new_round_changes_nothing(
     cloud: Cloud, submit: Any, referral_body: dict[str, Any], partners: dict[str, str]
 ) -> None:
     """The answer's own conditions, when something changed between opening the link and answering it."""
-    from shared import connections
+    from shared.service import connections
 
     reference, token = emailed(cloud, submit, referral_body, partners)
     settings, reader = as_connections_function(cloud)
@@ -491,7 +491,7 @@ def test_an_answer_racing_another_or_a_new_round_changes_nothing(
 def test_links_signed_with_another_key_or_missing_their_ids_are_not_valid(
     cloud: Cloud, submit: Any, referral_body: dict[str, Any], partners: dict[str, str]
 ) -> None:
-    from shared import links
+    from shared.domain import links
 
     reference, _ = emailed(cloud, submit, referral_body, partners)
     now = clock.now()
@@ -499,8 +499,8 @@ def test_links_signed_with_another_key_or_missing_their_ids_are_not_valid(
         {"r": reference, "p": partners["hub"], "c": "C0"}, key=b"x" * 64, now=now, valid_for=timedelta(days=1)
     )
     assert answer(cloud, foreign, {"answer": "contacted"})["statusCode"] == 404
-    from shared import connections
     from shared.config import get_settings
+    from shared.service import connections
 
     cloud.use_environment_of(CONNECTIONS)
     key = connections.link_key(get_settings())
@@ -515,7 +515,7 @@ def test_a_partner_that_has_not_answered_in_time_is_chased_once_through_the_coor
     cloud: Cloud, submit: Any, referral_body: dict[str, Any], partners: dict[str, str], monkeypatch: Any
 ) -> None:
     from infra.constants import REMINDERS
-    from shared.working_days import add_working_days
+    from shared.domain.working_days import add_working_days
     from tests.integration.test_reviews import DAILY, at_day
 
     reference, hub_token = emailed(cloud, submit, referral_body, partners)
@@ -636,8 +636,8 @@ def test_the_permission_guard_fails_a_call_the_functions_role_does_not_allow(
 def test_asking_a_partner_again_never_overwrites_an_answer_that_landed_meanwhile(
     cloud: Cloud, submit: Any, referral_body: dict[str, Any], partners: dict[str, str]
 ) -> None:
-    from shared import connections
-    from shared.referral_store import Cancelled, transact
+    from shared.adapters.dynamodb import Cancelled, transact
+    from shared.service import connections
 
     reference, token = emailed(cloud, submit, referral_body, partners)
     settings, reader = as_connections_function(cloud)

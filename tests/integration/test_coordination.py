@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from infra.constants import SCHEDULING
-from shared.events import parse_detail
+from shared.domain.events import parse_detail
 from tests.integration.conftest import Cloud, invoke
 from tests.integration.test_intake import relay_outbox
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from infra.constants import EVENT_RELAY
-from shared.errors import PublishFailed
+from shared.domain.errors import PublishFailed
 from tests.integration.conftest import invoke
 
 

@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 
 from infra.constants import FEEDBACK
 from infra.local.outbox import sent_emails
-from shared import aws
+from shared.adapters import aws
 from tests.integration.conftest import Cloud, invoke
 from tests.integration.test_intake import relay_outbox
 from tests.integration.test_proposals import sqs_batch

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 import pytest
 
 from infra.constants import EVENT_RELAY
-from shared.events import ReferralReceived, parse_detail
+from shared.domain.events import ReferralReceived, parse_detail
 from tests.conftest import minimal_referral
 from tests.integration.conftest import api_event, invoke
 
@@ -120,9 +120,9 @@ def test_an_idempotency_key_reused_for_another_referral_is_refused(cloud, submit
 def test_a_repeat_after_the_dedupe_window_is_a_new_referral(cloud, submit, referral_body):
     from datetime import UTC, datetime, timedelta
 
+    from shared.adapters.dynamodb import ReferralStore
     from shared.config import get_settings
-    from shared.intake import read_request, submit_referral
-    from shared.referral_store import ReferralStore
+    from shared.service.intake import read_request, submit_referral
 
     first = submit(referral_body)
     later = datetime.now(UTC) + timedelta(hours=get_settings().submission_dedupe_hours, minutes=1)

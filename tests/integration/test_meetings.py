@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared.events import parse_detail
+from shared.domain.events import parse_detail
 from tests.integration.conftest import Cloud
 from tests.integration.test_coordination import act, get_one, staff
 from tests.integration.test_intake import relay_outbox

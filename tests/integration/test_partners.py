@@ -51,7 +51,7 @@ def directory(cloud: Cloud) -> dict[str, str]:
 def test_the_directory_answers_by_offer_by_locality_by_both_and_whole_without_a_scan(
     cloud: Cloud, directory: dict[str, str]
 ) -> None:
-    from shared import aws
+    from shared.adapters import aws
 
     calls: list[str] = []
     aws.dynamodb().meta.events.register("before-call.dynamodb.*", lambda event_name, **_: calls.append(event_name))

@@ -8,7 +8,7 @@ from typing import Any
 
 from infra.constants import REMINDERS
 from shared.config import Settings
-from shared.reminders import remind_on, schedule_name
+from shared.service.reminders import remind_on, schedule_name
 from tests.integration.conftest import Cloud, invoke
 from tests.integration.test_intake import relay_outbox
 from tests.integration.test_meetings import availability, book, meeting

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from infra.constants import FEEDBACK, REMINDERS
-from shared import clock, table
+from shared.adapters import table
+from shared.domain import clock
 from tests.integration.conftest import Cloud, invoke
 from tests.integration.test_coordination import COORDINATOR, act, get_one, request_from_school, staff
 from tests.integration.test_intake import relay_outbox

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from infra.constants import FEEDBACK, REMINDERS
-from shared import clock
 from shared.config import Settings
-from shared.reminders import remind_on, schedule_name
-from shared.working_days import add_working_days
+from shared.domain import clock
+from shared.domain.working_days import add_working_days
+from shared.service.reminders import remind_on, schedule_name
 from tests.integration.conftest import Cloud, invoke
 from tests.integration.test_coordination import act, get_one, request_from_school, staff
 from tests.integration.test_intake import relay_outbox
@@ -26,7 +26,7 @@ DATE_FIELDS = ("next_review_due_on", "completed_on")
 
 def london_today() -> date:
     """Today in England, when the test runs (not when it was collected: a run may cross midnight)."""
-    from shared.referrals import today
+    from shared.domain.referrals import today
 
     return today()
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from infra.constants import FEEDBACK
-from shared import table
+from shared.adapters import table
 from tests.integration.conftest import Cloud, invoke
 from tests.integration.test_coordination import staff
 from tests.integration.test_proposals import sqs_batch

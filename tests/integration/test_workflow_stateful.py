@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from infra.constants import INTAKE
-from shared.referrals import ReferralStatus as S
-from shared.workflow import allowed_decisions
+from shared.domain.referrals import ReferralStatus as S
+from shared.domain.workflow import allowed_decisions
 from tests.conftest import minimal_referral
 from tests.integration.conftest import Cloud, api_event, invoke
 from tests.integration.test_coordination import act, get_one

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from shared.api_catalogue import DOCUMENT, render, text
+from generators.api_catalogue import DOCUMENT, render, text
 
 
 def test_the_committed_document_matches_the_models() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.data_protection import DOCUMENT, PURPOSES, field_paths, render
+from generators.data_protection import DOCUMENT, PURPOSES, field_paths, render
 
 
 def test_every_field_of_every_model_that_takes_personal_data_has_a_purpose_and_no_purpose_is_stale() -> None:

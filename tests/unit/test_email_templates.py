@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from shared.emails import SUBJECTS, mime, render
+from shared.web.emails import SUBJECTS, mime, render
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "emails"
 CONTEXT = {

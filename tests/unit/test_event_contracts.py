@@ -9,8 +9,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from shared.event_catalogue import EVENTS_DIR, render
-from shared.events import EVENT_TYPES, parse_detail
+from generators.event_catalogue import EVENTS_DIR, render
+from shared.domain.events import EVENT_TYPES, parse_detail
 
 ARCHITECTURE_EVENTS = {
     "ReferralReceived",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from shared.event_relay import relay
-from shared.publisher import OutgoingEvent
+from shared.adapters.eventbridge import OutgoingEvent
+from shared.service.event_relay import relay
 
 
 class RecordingPublisher:

@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from shared.http import HttpError, form_to_object, parse_body
+from shared.web.http import HttpError, form_to_object, parse_body
 
 
 def event(body, content_type="application/json", b64=False):

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.links import LinkRefused, sign, verify
+from shared.domain.links import LinkRefused, sign, verify
 
 KEY = b"k" * 32
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)

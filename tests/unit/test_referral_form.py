@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from shared.referral_form import apply_action, asset, form_errors, model_body, read_form
-from shared.referrals import MAX_CHILDREN
+from shared.domain.referrals import MAX_CHILDREN
+from shared.web.referral_form import apply_action, asset, form_errors, model_body, read_form
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from shared.referrals import REFERENCE_PATTERN, ReferralSubmission, new_reference, today
-from shared.validation import field_errors
+from shared.domain.referrals import REFERENCE_PATTERN, ReferralSubmission, new_reference, today
+from shared.domain.validation import field_errors
 from tests.conftest import minimal_referral
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from infra.local.clock import occurrences
 from shared.config import Settings
-from shared.reminders import REMIND_AT, TIMEZONE, remind_on, schedule_name
+from shared.service.reminders import REMIND_AT, TIMEZONE, remind_on, schedule_name
 
 SETTINGS = Settings()
 
@@ -38,7 +38,7 @@ def test_one_schedule_name_per_review() -> None:
 
 
 def test_working_days_between_counts_after_the_start_up_to_the_end_without_weekends_or_bank_holidays() -> None:
-    from shared.working_days import add_working_days, working_days_between
+    from shared.domain.working_days import add_working_days, working_days_between
 
     assert working_days_between(date(2026, 12, 24), date(2026, 12, 24)) == 0
     # Christmas Eve (Thu) → 4 Jan 2027 (Mon): Christmas, Boxing Day substitute (Mon 28th), New Year's Day are off.
@@ -49,7 +49,7 @@ def test_working_days_between_counts_after_the_start_up_to_the_end_without_weeke
 
 
 def test_a_clock_is_met_stopped_or_breached_by_what_the_referral_says() -> None:
-    from shared.deadlines import clock_state
+    from shared.service.deadlines import clock_state
 
     def referral(status: str) -> dict[str, str]:
         return {"kind": "referral", "status": status}
@@ -69,8 +69,8 @@ def test_a_clock_is_met_stopped_or_breached_by_what_the_referral_says() -> None:
 
 
 def test_the_feedback_email_measures_days_from_referral_to_meeting_and_meeting_to_feedback() -> None:
-    from shared.events import MeetingHeld
-    from shared.feedback import meeting_measures
+    from shared.domain.events import MeetingHeld
+    from shared.service.feedback import meeting_measures
 
     held = MeetingHeld(
         reference="FN-7KQ2MX4P", meeting_id="M1", held_on=date(2026, 7, 14), plan_agreed=False, support_package_items=0

@@ -14,7 +14,7 @@ from typing import Any
 
 import boto3
 
-from shared import clock
+from shared.domain import clock
 
 
 def _report(what: dict[str, Any]) -> None:

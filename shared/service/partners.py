@@ -16,11 +16,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
 
-from shared import clock, table
+from shared.adapters import table
+from shared.adapters.dynamodb import Cancelled, ReferralReader, put, to_item, transact
 from shared.config import Settings
-from shared.coordination import Actor
-from shared.http import HttpError
-from shared.referral_store import Cancelled, ReferralReader, put, to_item, transact
+from shared.domain import clock
+from shared.service.coordination import Actor
+from shared.web.http import HttpError
 
 Offer = Literal[
     "activities",

@@ -19,18 +19,19 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from shared import clock, links, table
+from shared.adapters import table
+from shared.adapters.dynamodb import Cancelled, ReferralReader, condition_check, put, transact, update
 from shared.config import Settings
-from shared.coordination import Actor
-from shared.errors import ConfigurationError
-from shared.events import ConnectionAnswered, ConnectionRequested, new_event
-from shared.http import HttpError
-from shared.meetings import LONDON, CurrentState, audit_entry, current_state
-from shared.outbox import outbox_item
-from shared.partners import partner_key
-from shared.referral_store import Cancelled, ReferralReader, condition_check, put, transact, update
-from shared.retention import inherited
-from shared.working_days import add_working_days
+from shared.domain import clock, links
+from shared.domain.errors import ConfigurationError
+from shared.domain.events import ConnectionAnswered, ConnectionRequested, new_event
+from shared.domain.working_days import add_working_days
+from shared.service.coordination import Actor
+from shared.service.meetings import LONDON, CurrentState, audit_entry, current_state
+from shared.service.outbox import outbox_item
+from shared.service.partners import partner_key
+from shared.service.retention import inherited
+from shared.web.http import HttpError
 
 KIND_CONNECTION = "connection"
 CHASE_CLOCK = "partner_answer"  # a waiting connection is in the deadline index until answered, ended or chased
@@ -211,7 +212,7 @@ def link_key(settings: Settings) -> bytes:
         return key
     from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
 
-    from shared import aws  # noqa: PLC0415
+    from shared.adapters import aws  # noqa: PLC0415
 
     try:
         secret = aws.secretsmanager().get_secret_value(SecretId=arn)["SecretString"]

@@ -16,12 +16,15 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from shared import aws, clock, table
+from shared.adapters import aws, table
+from shared.adapters.dynamodb import Cancelled, ReferralReader, put, transact, update
 from shared.config import Settings
-from shared.coordination import Actor
-from shared.events import EventData, ReviewCompleted, ReviewRescheduled, new_event
-from shared.http import HttpError
-from shared.meetings import (
+from shared.domain import clock
+from shared.domain.events import EventData, ReviewCompleted, ReviewRescheduled, new_event
+from shared.domain.referrals import ReferralStatus, today
+from shared.domain.workflow import IllegalTransition
+from shared.service.coordination import Actor
+from shared.service.meetings import (
     MAX_PARTNERS,
     REVIEW_WITHIN,
     PackageItem,
@@ -34,10 +37,8 @@ from shared.meetings import (
     referral_update,
     stored_entries,
 )
-from shared.outbox import outbox_item
-from shared.referral_store import Cancelled, ReferralReader, put, transact, update
-from shared.referrals import ReferralStatus, today
-from shared.workflow import IllegalTransition
+from shared.service.outbox import outbox_item
+from shared.web.http import HttpError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -284,7 +285,7 @@ def _partner_connections(
     """An adjusted package that names partners the plan did not name before connects the family with them (the
     family's answer on sharing their name is required for each; the plan keeps every answer given); the partners
     it no longer names, or all of them when the plan closes, stop waiting for an answer."""
-    from shared.connections import request_connections  # noqa: PLC0415 - connections builds on meetings
+    from shared.service.connections import request_connections  # noqa: PLC0415 - connections builds on meetings
 
     actions = plan.get("network_actions", [])
     before = named_partners(actions, plan.get("support_package", []))
@@ -339,7 +340,7 @@ def _end_dropped(
     now: datetime,
 ) -> list[Any]:
     """The connections of partners the plan no longer names, while their answer is still awaited, end."""
-    from shared.connections import end_connections  # noqa: PLC0415 - connections builds on meetings
+    from shared.service.connections import end_connections  # noqa: PLC0415 - connections builds on meetings
 
     ended = end_connections(reference, dropped, existing=items, settings=settings, now=now)
     if ended.partner_ids:

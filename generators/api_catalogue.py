@@ -15,13 +15,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from shared.connections import ConnectionAnswer
-from shared.coordination import DecisionBody
-from shared.erasure import ErasureRequest
-from shared.meetings import Availability, CancelRequest, MeetingRequest, Outcome
-from shared.partners import PartnerRequest
-from shared.referrals import ReferralStatus, ReferralSubmission
-from shared.reviews import ReviewMove, ReviewRequest
+from shared.domain.referrals import ReferralStatus, ReferralSubmission
+from shared.service.connections import ConnectionAnswer
+from shared.service.coordination import DecisionBody
+from shared.service.erasure import ErasureRequest
+from shared.service.meetings import Availability, CancelRequest, MeetingRequest, Outcome
+from shared.service.partners import PartnerRequest
+from shared.service.reviews import ReviewMove, ReviewRequest
 
 DOCUMENT = Path(__file__).resolve().parent.parent / "docs" / "openapi.json"
 TITLE = "familynet"

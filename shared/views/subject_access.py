@@ -14,12 +14,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from shared import table
-from shared.coordination import Access, record_access
-from shared.meetings import current_state
-from shared.referral_store import ReferralReader
+from shared.adapters import table
+from shared.adapters.dynamodb import ReferralReader
+from shared.service.coordination import Access, record_access
+from shared.service.meetings import current_state
 
-TEMPLATES = Path(__file__).resolve().parent / "page_templates"
+TEMPLATES = Path(__file__).resolve().parents[1] / "web" / "page_templates"
 _INTERNAL = table.KEY_ATTRIBUTES | {table.KIND_ATTRIBUTE}
 # Sections of the export: (key, title, the item kinds it holds).
 SECTIONS = (

@@ -10,22 +10,23 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from shared import clock, table
-from shared.config import Settings
-from shared.errors import ServiceUnavailable
-from shared.events import EventData, ReferralAccepted, ReferralReceived, new_event
-from shared.http import FORM, HttpError, header, media_type, parse_body
-from shared.outbox import outbox_item
-from shared.referral_form import model_body, read_form
-from shared.referral_store import (
+from shared.adapters import table
+from shared.adapters.dynamodb import (
     Contention,
     DuplicateSubmission,
     NewReferral,
     ReferenceTaken,
     ReferralStore,
 )
-from shared.referrals import ReferralStatus, ReferralSubmission, Route, SubmissionOutcome, new_reference
-from shared.validation import field_errors
+from shared.config import Settings
+from shared.domain import clock
+from shared.domain.errors import ServiceUnavailable
+from shared.domain.events import EventData, ReferralAccepted, ReferralReceived, new_event
+from shared.domain.referrals import ReferralStatus, ReferralSubmission, Route, SubmissionOutcome, new_reference
+from shared.domain.validation import field_errors
+from shared.service.outbox import outbox_item
+from shared.web.http import FORM, HttpError, header, media_type, parse_body
+from shared.web.referral_form import model_body, read_form
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_IDEMPOTENCY_KEY = 255

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared import aws
-from shared.errors import ServiceUnavailable
+from shared.adapters import aws
+from shared.domain.errors import ServiceUnavailable
 
 if TYPE_CHECKING:
     from jinja2 import Environment

@@ -17,10 +17,11 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
 
-from shared import clock, table
+from shared.adapters import table
+from shared.adapters.dynamodb import Cancelled, ReferralReader, put, to_item, transact
 from shared.config import Settings
-from shared.coordination import Actor, NotFound, check_reference
-from shared.events import (
+from shared.domain import clock
+from shared.domain.events import (
     EventData,
     MeetingCancelled,
     MeetingHeld,
@@ -29,10 +30,10 @@ from shared.events import (
     PartnerId,
     new_event,
 )
-from shared.outbox import outbox_item
-from shared.referral_store import Cancelled, ReferralReader, put, to_item, transact
-from shared.referrals import Day, ReferralStatus, VenueType
-from shared.workflow import IllegalTransition, check
+from shared.domain.referrals import Day, ReferralStatus, VenueType
+from shared.domain.workflow import IllegalTransition, check
+from shared.service.coordination import Actor, NotFound, check_reference
+from shared.service.outbox import outbox_item
 
 BLOCK = timedelta(minutes=15)
 MAX_MEETING = timedelta(hours=4)
@@ -655,7 +656,7 @@ def _plan_items(
             f"attribute_not_exists({table.PARTITION_KEY})",
         )
     )
-    from shared.reviews import review_item  # noqa: PLC0415 - reviews builds on this module
+    from shared.service.reviews import review_item  # noqa: PLC0415 - reviews builds on this module
 
     first = review_item(
         reference, 1, plan.first_review_due_on, scheduled_on=outcome.held_on or plan.first_review_due_on
@@ -707,7 +708,7 @@ def record_outcome(
         extra = _plan_items(reference, meeting=existing, outcome=outcome, plan=plan, settings=settings)
         named = named_partners(plan.network_actions, plan.support_package)
         if named:
-            from shared.connections import request_connections  # noqa: PLC0415 - connections builds on this module
+            from shared.service.connections import request_connections  # noqa: PLC0415 - connections builds on this module
 
             connected = request_connections(
                 reference,

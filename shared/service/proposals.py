@@ -15,11 +15,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from shared import table
+from shared.adapters import table
+from shared.adapters.dynamodb import Cancelled, ReferralReader, put, transact
 from shared.config import Settings
-from shared.meetings import FACILITATORS_PK, KIND_FACILITATOR, blocks
-from shared.referral_store import Cancelled, ReferralReader, put, transact
-from shared.working_days import add_working_days, is_working_day
+from shared.domain.working_days import add_working_days, is_working_day
+from shared.service.meetings import FACILITATORS_PK, KIND_FACILITATOR, blocks
 
 LONDON = ZoneInfo("Europe/London")
 SLOTS = 3

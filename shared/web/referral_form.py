@@ -17,12 +17,12 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shared.referrals import MAX_CHILDREN
+from shared.domain.referrals import MAX_CHILDREN
 
 if TYPE_CHECKING:
     from jinja2 import Environment
 
-WEB = Path(__file__).resolve().parent.parent / "web"
+WEB = Path(__file__).resolve().parents[2] / "web"
 TOKEN_FIELD = "submission_token"  # noqa: S105 - a field name, not a secret
 ACTION_FIELD = "action"
 SEND = "send"

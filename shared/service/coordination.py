@@ -15,14 +15,15 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from shared import clock, table
+from shared.adapters import table
+from shared.adapters.dynamodb import ReferralReader, StaleWrite, put, transact, write_transition
 from shared.config import Settings
-from shared.events import EventData, ReferralAccepted, ReferralDeclined, ReferralWithdrawn, new_event
-from shared.http import HttpError
-from shared.outbox import outbox_item
-from shared.referral_store import ReferralReader, StaleWrite, put, transact, write_transition
-from shared.referrals import REFERENCE_PATTERN, ReferralStatus
-from shared.workflow import TRANSITIONS, Decision, IllegalTransition, allowed_decisions
+from shared.domain import clock
+from shared.domain.events import EventData, ReferralAccepted, ReferralDeclined, ReferralWithdrawn, new_event
+from shared.domain.referrals import REFERENCE_PATTERN, ReferralStatus
+from shared.domain.workflow import TRANSITIONS, Decision, IllegalTransition, allowed_decisions
+from shared.service.outbox import outbox_item
+from shared.web.http import HttpError
 
 MAX_PAGE = 100
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
@@ -119,7 +120,7 @@ class Access:
 
 def record_access(referral: dict[str, Any], access: Access) -> dict[str, Any]:
     """The read audit: one entry per staff read, kept as long as the referral (it inherits its expiry)."""
-    from shared.retention import inherited  # noqa: PLC0415 - retention reads through referral_store
+    from shared.service.retention import inherited  # noqa: PLC0415 - retention reads through referral_store
 
     at = clock.iso(access.now)
     entry = {"at": at, "actor": access.actor.audit_name, "route": access.route}
@@ -138,8 +139,8 @@ def record_access(referral: dict[str, Any], access: Access) -> dict[str, Any]:
 def referral_view(reader: ReferralReader, reference: str, access: Access | None = None) -> dict[str, Any]:
     """The referral with everything under it, as a coordinator needs it on one screen; `access` records this
     read in the read audit (and the view shows it with the earlier ones)."""
-    from shared.connections import connections_view  # noqa: PLC0415 - connections builds on this module
-    from shared.reviews import review_view  # noqa: PLC0415 - reviews builds on this module
+    from shared.service.connections import connections_view  # noqa: PLC0415 - connections builds on this module
+    from shared.service.reviews import review_view  # noqa: PLC0415 - reviews builds on this module
 
     items = reader.partition(check_reference(reference))
     by_kind: dict[str, list[dict[str, Any]]] = {}
@@ -268,7 +269,7 @@ def decide(
     }
     extra: list[Any] = []
     if decision is Decision.WITHDRAW and current is ReferralStatus.MEETING_SCHEDULED:
-        from shared.meetings import KIND_MEETING, withdrawal_operations  # noqa: PLC0415 - meetings imports this module
+        from shared.service.meetings import KIND_MEETING, withdrawal_operations  # noqa: PLC0415 - meetings imports this module
 
         scheduled = [
             item

@@ -6,8 +6,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared import table
-from shared.publisher import EventPublisher, OutgoingEvent
+from shared.adapters import table
+from shared.adapters.eventbridge import EventPublisher, OutgoingEvent
 
 
 @dataclass(frozen=True)

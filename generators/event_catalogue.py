@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from shared.events import EVENT_SOURCE, EVENT_TYPES, Event, EventData
+from shared.domain.events import EVENT_SOURCE, EVENT_TYPES, Event, EventData
 
 EVENTS_DIR = Path(__file__).resolve().parent.parent / "events"
 EXAMPLE_METADATA = {

@@ -18,10 +18,10 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from shared import aws, table
+from shared.adapters import aws, table
+from shared.adapters.dynamodb import Cancelled, ReferralReader, transact, update
 from shared.config import Settings
-from shared.events import EventData, ReferralDeclined, ReferralWithdrawn, ReviewCompleted
-from shared.referral_store import Cancelled, ReferralReader, transact, update
+from shared.domain.events import EventData, ReferralDeclined, ReferralWithdrawn, ReviewCompleted
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

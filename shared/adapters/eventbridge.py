@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared import aws
-from shared.errors import PublishFailed
-from shared.events import EVENT_SOURCE
+from shared.adapters import aws
+from shared.domain.errors import PublishFailed
+from shared.domain.events import EVENT_SOURCE
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient

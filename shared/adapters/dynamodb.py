@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared import aws, clock, table
-from shared.errors import ConfigurationError, ServiceUnavailable
+from shared.adapters import aws, table
+from shared.domain import clock
+from shared.domain.errors import ConfigurationError, ServiceUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

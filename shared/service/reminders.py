@@ -14,10 +14,11 @@ from zoneinfo import ZoneInfo
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared import aws, table
+from shared.adapters import aws, table
+from shared.adapters.dynamodb import ReferralReader
 from shared.config import Settings
-from shared.errors import ServiceUnavailable
-from shared.events import (
+from shared.domain.errors import ServiceUnavailable
+from shared.domain.events import (
     EVENT_SOURCE,
     EventData,
     MeetingHeld,
@@ -30,9 +31,8 @@ from shared.events import (
     ReviewRescheduled,
     new_event,
 )
-from shared.referral_store import ReferralReader
-from shared.reviews import KIND_REVIEW, OPEN_STATES, cancel_open_review, review_sort_key
-from shared.working_days import subtract_working_days
+from shared.domain.working_days import subtract_working_days
+from shared.service.reviews import KIND_REVIEW, OPEN_STATES, cancel_open_review, review_sort_key
 
 # The events the reminders function's queue subscribes to (infra/constructs/reminders.py builds its rule from this).
 HANDLED_EVENTS: tuple[type[EventData], ...] = (

@@ -18,13 +18,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared import clock, table
+from shared.adapters import table
+from shared.adapters.dynamodb import ReferralReader, put, transact
 from shared.config import Settings
-from shared.coordination import Actor
-from shared.meetings import audit_entry, current_state
-from shared.referral_store import ReferralReader, put, transact
-from shared.referrals import ReferralStatus
-from shared.retention import inherited
+from shared.domain import clock
+from shared.domain.referrals import ReferralStatus
+from shared.service.coordination import Actor
+from shared.service.meetings import audit_entry, current_state
+from shared.service.retention import inherited
 
 ERASED = "[erased]"
 # What survives: keys, kinds, ids, states, dates, counts and who acted (a coordinator's subject id).

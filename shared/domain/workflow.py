@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from shared.referrals import ReferralStatus as S
+from shared.domain.referrals import ReferralStatus as S
 
 
 class Decision(StrEnum):

@@ -24,15 +24,15 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
-from shared import aws, table
+from shared.adapters import aws, table
+from shared.adapters.dynamodb import Cancelled, from_item, put, to_item, transact, update
 from shared.config import Settings
-from shared.connections import CHASE_CLOCK, KIND_CONNECTION, update_waiting
-from shared.events import DeadlineBreached, EventData, ReviewOverdue, new_event
-from shared.outbox import outbox_item
-from shared.referral_store import Cancelled, from_item, put, to_item, transact, update
-from shared.referrals import ReferralStatus
-from shared.reviews import IS_OPEN, OPEN_VALUES, cancel_open_review
-from shared.working_days import add_working_days, working_days_between
+from shared.domain.events import DeadlineBreached, EventData, ReviewOverdue, new_event
+from shared.domain.referrals import ReferralStatus
+from shared.domain.working_days import add_working_days, working_days_between
+from shared.service.connections import CHASE_CLOCK, KIND_CONNECTION, update_waiting
+from shared.service.outbox import outbox_item
+from shared.service.reviews import IS_OPEN, OPEN_VALUES, cancel_open_review
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -13,10 +13,11 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
-from shared import clock, emails, table
+from shared.adapters import table
+from shared.adapters.dynamodb import Cancelled, ReferralReader, put, transact, update
 from shared.config import Settings
-from shared.connections import connection_key, link_for, link_valid_for, redacted
-from shared.events import (
+from shared.domain import clock
+from shared.domain.events import (
     ConnectionAnswered,
     ConnectionRequested,
     DeadlineBreached,
@@ -33,10 +34,11 @@ from shared.events import (
     ReviewDue,
     ReviewOverdue,
 )
-from shared.meetings import facilitator_key
-from shared.partners import partner_key
-from shared.referral_store import Cancelled, ReferralReader, put, transact, update
-from shared.retention import inherited
+from shared.service.connections import connection_key, link_for, link_valid_for, redacted
+from shared.service.meetings import facilitator_key
+from shared.service.partners import partner_key
+from shared.service.retention import inherited
+from shared.web import emails
 
 KIND_EMAIL = "email"
 # The events that send emails: the feedback function's queue subscribes to exactly these.

@@ -16,12 +16,12 @@ from typing import Any
 from pydantic import BaseModel
 
 from shared.config import Settings
-from shared.connections import ConnectionAnswer
-from shared.coordination import DecisionBody
-from shared.meetings import Availability, CancelRequest, MeetingRequest, Outcome
-from shared.partners import PartnerRequest
-from shared.referrals import ReferralSubmission
-from shared.reviews import ReviewMove, ReviewRequest
+from shared.domain.referrals import ReferralSubmission
+from shared.service.connections import ConnectionAnswer
+from shared.service.coordination import DecisionBody
+from shared.service.meetings import Availability, CancelRequest, MeetingRequest, Outcome
+from shared.service.partners import PartnerRequest
+from shared.service.reviews import ReviewMove, ReviewRequest
 
 DOCUMENT = Path(__file__).resolve().parent.parent / "docs" / "data-protection.md"
 REFERRAL = "the referral item (`REFERRAL`), its partition of the familynet table"

@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared import clock, table
+from shared.adapters import table
 from shared.config import Settings
+from shared.domain import clock
 
 
 def outbox_item(pk: str, envelope: Any, detail_type: str, *, now: datetime, settings: Settings) -> dict[str, Any]:
