@@ -169,6 +169,7 @@ def _partner_answers(
     from datetime import UTC, datetime
 
     from infra.local.lambda_context import LocalLambdaContext
+    from shared.adapters import secrets
     from shared.adapters.dynamodb import ReferralReader
     from shared.config import get_settings
     from shared.service import connections
@@ -183,7 +184,7 @@ def _partner_answers(
     token = connections.link_for(
         reference, partner_id, item["connection_id"], settings=settings, now=datetime.now(UTC)
     ).rsplit("/", 1)[1]
-    connections.forget_link_keys()  # a cold function: the key is read once, then kept
+    secrets.forget_link_keys()  # a cold function: the key is read once, then kept
     counter.take()
 
     def call(method: str, body: str | None = None) -> Counter[str]:

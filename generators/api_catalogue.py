@@ -15,11 +15,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from shared.domain.meetings import Availability, CancelRequest, MeetingRequest
+from shared.domain.plans import Outcome
 from shared.domain.referrals import ReferralStatus, ReferralSubmission
 from shared.service.connections import ConnectionAnswer
-from shared.service.coordination import DecisionBody
+from shared.service.decisions import DecisionBody
 from shared.service.erasure import ErasureRequest
-from shared.service.meetings import Availability, CancelRequest, MeetingRequest, Outcome
 from shared.service.partners import PartnerRequest
 from shared.service.reviews import ReviewMove, ReviewRequest
 

@@ -21,6 +21,7 @@ from shared.domain.errors import ConfigurationError, ServiceUnavailable
 from shared.domain.validation import field_errors
 from shared.observability import correlate, logger, metrics
 from shared.service import connections
+from shared.web.errors import status_of
 from shared.web.http import HttpError, html_response, json_response, media_type, parse_body
 from shared.web.referral_form import render_web_page
 
@@ -71,9 +72,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             connection, body, settings=settings, correlation_id=correlation_id, now=clock.now()
         )
     except connections.LinkProblem as problem:
-        logger.info("Connection link refused", extra={"outcome": problem.status})
+        status = status_of(problem)
+        logger.info("Connection link refused", extra={"outcome": status})
         metrics.add_metric(name="ConnectionLinksRefused", unit=MetricUnit.Count, value=1)
-        return _page(problem.status, "problem", problem.title, problem.message)
+        return _page(status, "problem", problem.title, problem.message)
     except HttpError as error:
         if media_type(event) not in ("", "application/x-www-form-urlencoded"):
             return json_response(error.status, {"message": error.message})

@@ -1,4 +1,5 @@
-"""The public front door: the referral form (`GET /`, `GET /assets/{file}`) and `POST /referrals`.
+"""The public front door: the referral form (`GET /`, `GET /assets/{file}`, `GET /privacy`, `GET /accessibility`)
+and `POST /referrals`.
 
 `POST /referrals` validates a referral, stores it exactly once and announces it (through the outbox). A browser
 posting the form gets HTML (the confirmation, or the form again with its errors); every other client gets JSON.
@@ -8,36 +9,30 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.adapters.dynamodb import ReferralStore
 from shared.config import get_settings
-from shared.domain.errors import ConfigurationError, ServiceUnavailable
+from shared.domain.errors import FamilynetError
 from shared.domain.referrals import SubmissionOutcome
 from shared.observability import correlate, logger, metrics
 from shared.service.intake import (
     IdempotencyKeyReused,
     IntakeRequest,
     outcome_body,
-    read_request,
     submit_referral,
     validate_submission,
 )
 from shared.web import referral_form
-from shared.web.http import (
-    HttpError,
-    error_response,
-    file_response,
-    html_response,
-    json_response,
-    parse_body,
-    wants_html,
-)
+from shared.web.errors import BUSY, RETRY_AFTER, api_problem
+from shared.web.http import HttpError, as_response, file_response, html_response, json_response, parse_body, wants_html
+from shared.web.intake import read_request
 
 ASSET_MAX_AGE_SECONDS = 3600
-_BUSY = "The service is busy: please try again in a minute"
+app = APIGatewayHttpResolver()
 
 
 def handler(event: dict[str, Any], context: LambdaContext, store: ReferralStore | None = None) -> dict[str, Any]:
@@ -47,49 +42,56 @@ def handler(event: dict[str, Any], context: LambdaContext, store: ReferralStore 
         if found is None:
             return html_response(404, referral_form.render_problem("Page not found", "There is no such page."))
         return file_response(*found, max_age=ASSET_MAX_AGE_SECONDS)
-    response: dict[str, Any] = _handle(event, context, store)
+    app.append_context(store=store)
+    response: dict[str, Any] = _handle(event, context)
     return response
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
-def _handle(event: dict[str, Any], context: LambdaContext, store: ReferralStore | None) -> dict[str, Any]:
-    correlation_id = logger.get_correlation_id() or context.aws_request_id
-    correlate(correlation_id)
-    route = event.get("routeKey")
-    if route == "GET /":
-        metrics.add_metric(name="FormsShown", unit=MetricUnit.Count, value=1)
-        return html_response(200, referral_form.render_form({}, [], referral_form.new_token()))
-    if route in referral_form.PAGES:
-        metrics.add_metric(name="PagesShown", unit=MetricUnit.Count, value=1)
-        return html_response(200, referral_form.render_page(route))
-    if wants_html(event):
-        return _post_form(event, store, correlation_id)
-    return _post_json(event, store, correlation_id)
+def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    correlate(logger.get_correlation_id() or context.aws_request_id)
+    return app.resolve(event, context)
 
 
-def _post_json(event: dict[str, Any], store: ReferralStore | None, correlation_id: str) -> dict[str, Any]:
+@app.get("/")
+def form() -> Response[str]:
+    metrics.add_metric(name="FormsShown", unit=MetricUnit.Count, value=1)
+    return as_response(html_response(200, referral_form.render_form({}, [], referral_form.new_token())))
+
+
+@app.get("/privacy")
+@app.get("/accessibility")
+def page() -> Response[str]:
+    metrics.add_metric(name="PagesShown", unit=MetricUnit.Count, value=1)
+    return as_response(html_response(200, referral_form.render_page(app.current_event.raw_event["routeKey"])))
+
+
+@app.post("/referrals")
+def post_referral() -> Response[str]:
+    event = app.current_event.raw_event
+    return as_response(_post_form(event) if wants_html(event) else _post_json(event))
+
+
+def _post_json(event: dict[str, Any]) -> dict[str, Any]:
     try:
         request = read_request(event)
-        outcome = _submit(request, store, correlation_id)
-    except HttpError as error:
-        _refused(error)
-        return error_response(error)
-    except (ServiceUnavailable, ConfigurationError) as error:
-        _failed(error)
-        return error_response(HttpError(503, _BUSY), {"Retry-After": "30"})
+        outcome = _submit(request)
+    except (HttpError, FamilynetError) as error:
+        status, body, headers = _problem(error)
+        return json_response(status, body, headers)
     headers = {"Location": f"/referrals/{outcome.reference}"}
     if not outcome.created:
         headers["Idempotent-Replayed"] = "true"
     return json_response(201, outcome_body(outcome), headers)
 
 
-def _post_form(event: dict[str, Any], store: ReferralStore | None, correlation_id: str) -> dict[str, Any]:
+def _post_form(event: dict[str, Any]) -> dict[str, Any]:
     """The web form without JavaScript: every answer comes back on the page, whatever happens."""
     try:
         form = referral_form.read_form(parse_body(event))
     except HttpError as error:
-        _refused(error)
+        _problem(error)
         page = referral_form.render_problem("Sorry, the form could not be read", error.message)
         return html_response(error.status, page)
     token = form.token or referral_form.new_token()  # a missing or unusable token is replaced, never a dead end
@@ -99,32 +101,33 @@ def _post_form(event: dict[str, Any], store: ReferralStore | None, correlation_i
         return html_response(200, referral_form.render_form(values, [], token))
     try:
         request = validate_submission(referral_form.model_body(form.values), form.token)
-        outcome = _submit(request, store, correlation_id)
+        outcome = _submit(request)
     except IdempotencyKeyReused as error:
-        _refused(error)
+        _problem(error)
         page = referral_form.render_problem(
             "This referral was already sent",
             "This form was sent before, with different answers. Your first referral was received: to make "
             "another, start a new form.",
         )
         return html_response(409, page)
-    except HttpError as error:
-        _refused(error)
-        errors = referral_form.form_errors(error.errors or [{"field": "body", "message": error.message}], form.values)
-        return html_response(error.status, referral_form.render_form(form.values, errors, token))
-    except (ServiceUnavailable, ConfigurationError) as error:
-        _failed(error)
-        errors = [{"field": "body", "message": f"{_BUSY}. Your answers have not been sent.", "target": "main-content"}]
-        return html_response(503, referral_form.render_form(form.values, errors, token), {"Retry-After": "30"})
+    except (HttpError, FamilynetError) as error:
+        status, body, headers = _problem(error)
+        if status == 503:
+            message = f"{body['message']}. Your answers have not been sent."
+            errors = [{"field": "body", "message": message, "target": "main-content"}]
+        else:
+            problems = body.get("errors") or [{"field": "body", "message": body["message"]}]
+            errors = referral_form.form_errors(problems, form.values)
+        return html_response(status, referral_form.render_form(form.values, errors, token), headers)
     return html_response(201, referral_form.render_confirmation(outcome.reference, request.submission.route.value))
 
 
-def _submit(request: IntakeRequest, store: ReferralStore | None, correlation_id: str) -> SubmissionOutcome:
+def _submit(request: IntakeRequest) -> SubmissionOutcome:
     outcome = submit_referral(
         request,
-        store=store or ReferralStore(get_settings().table_name),
+        store=app.context.get("store") or ReferralStore(get_settings().table_name),
         settings=get_settings(),
-        correlation_id=correlation_id,
+        correlation_id=logger.get_correlation_id() or "none",
     )
     logger.append_keys(reference=outcome.reference)
     if outcome.created:
@@ -137,20 +140,24 @@ def _submit(request: IntakeRequest, store: ReferralStore | None, correlation_id:
     return outcome
 
 
-def _refused(error: HttpError) -> None:
-    logger.info(
-        "Referral refused",
-        extra={"status": error.status, "fields": [_loggable(e["field"]) for e in error.errors or []]},
-    )
-    metrics.add_metric(name="ReferralsRefused", unit=MetricUnit.Count, value=1)
+def _problem(error: Exception) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """The answer to a refused or failed submission, logged and counted (field paths only: never a value)."""
+    problem = api_problem(error)
+    if problem is None:
+        raise error
+    status, body, headers = problem
+    if status == 503:  # the referrer can only try again: the same words and Retry-After, whatever failed
+        body, headers = {"message": BUSY}, RETRY_AFTER
+        logger.exception("Referral could not be stored", extra={"error_kind": type(error).__name__})
+        metrics.add_metric(name="ReferralsFailed", unit=MetricUnit.Count, value=1)
+    else:
+        fields = [_loggable(e["field"]) for e in body.get("errors") or []]
+        logger.info("Referral refused", extra={"status": status, "fields": fields})
+        metrics.add_metric(name="ReferralsRefused", unit=MetricUnit.Count, value=1)
+    return status, body, headers
 
 
 def _loggable(field: str) -> str:
     """Field paths are ours (`family.children.0.first_name`), except unknown keys a client made up: those could be
     anything, a name included, so they are logged as a marker."""
     return field if referral_form.is_known_field(field) else "(unknown field)"
-
-
-def _failed(error: Exception) -> None:
-    logger.exception("Referral could not be stored", extra={"error_kind": type(error).__name__})
-    metrics.add_metric(name="ReferralsFailed", unit=MetricUnit.Count, value=1)

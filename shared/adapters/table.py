@@ -44,6 +44,7 @@ KIND_REFERRAL = "referral"
 KIND_AUDIT = "audit"
 KIND_OUTBOX_EVENT = "outbox_event"
 KIND_SUBMISSION = "submission"
+KIND_MEETING = "meeting"
 
 
 def referral_pk(reference: str) -> str:

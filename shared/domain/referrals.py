@@ -13,6 +13,7 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from shared.domain import clock
+from shared.domain.errors import NotFound
 
 _LONDON = ZoneInfo("Europe/London")
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: read aloud over the phone
@@ -23,6 +24,19 @@ MAX_CHILD_AGE_YEARS = 25  # care leavers and young people with SEND are supporte
 # Full UK postcode, including GIR 0AA; spacing and case are normalised before matching.
 _OUTWARD = r"[A-PR-UWYZ]([0-9]{1,2}|[A-HK-Y][0-9]{1,2}|[0-9][A-HJKPS-UW]|[A-HK-Y][0-9][ABEHMNPRVWXY])"
 _POSTCODE = re.compile(rf"^(GIR ?0AA|{_OUTWARD} ?[0-9][ABD-HJLNP-UW-Z]{{2}})$")
+
+
+class ReferralNotFound(NotFound):
+    def __init__(self, reference: str) -> None:
+        super().__init__("There is no referral with this reference")
+        self.reference = reference
+
+
+def check_reference(reference: str) -> str:
+    """A reference in our format, or ReferralNotFound: nothing else is looked up."""
+    if not REFERENCE_PATTERN.match(reference):
+        raise ReferralNotFound(reference)
+    return reference
 
 
 def new_reference() -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from shared.domain.errors import Conflict
 from shared.domain.referrals import ReferralStatus as S
 
 
@@ -66,7 +67,7 @@ def allowed_decisions(status: S) -> list[str]:
     return decisions + [action for action, states in MEETING_ACTIONS.items() if status in states]
 
 
-class IllegalTransition(Exception):
+class IllegalTransition(Conflict):
     """The action does not apply to the referral's current state (or the state changed since it was read)."""
 
     def __init__(self, action: str, current: S, *, stale: bool = False) -> None:
@@ -78,7 +79,6 @@ class IllegalTransition(Exception):
         else:
             message = f"A referral that is {current.value.replace('_', ' ')} cannot {_CANNOT[self.action]}"
         super().__init__(message)
-        self.message = message
 
 
 def check(action: str, current: S) -> None:

@@ -19,24 +19,23 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from shared.adapters import table
+from shared.adapters import secrets, table
 from shared.adapters.dynamodb import Cancelled, ReferralReader, condition_check, put, transact, update
 from shared.config import Settings
 from shared.domain import clock, links
-from shared.domain.errors import ConfigurationError
+from shared.domain.actors import Actor
+from shared.domain.errors import ConfigurationError, Conflict, Invalid, NotFound, Refused
 from shared.domain.events import ConnectionAnswered, ConnectionRequested, new_event
+from shared.domain.meetings import LONDON
 from shared.domain.working_days import add_working_days
-from shared.service.coordination import Actor
-from shared.service.meetings import LONDON, CurrentState, audit_entry, current_state
+from shared.service.changes import CurrentState, audit_entry, current_state
 from shared.service.outbox import outbox_item
 from shared.service.partners import partner_key
 from shared.service.retention import inherited
-from shared.web.http import HttpError
 
 KIND_CONNECTION = "connection"
 CHASE_CLOCK = "partner_answer"  # a waiting connection is in the deadline index until answered, ended or chased
 NOT_WAITING = (table.DEADLINE_INDEX_PK, table.DEADLINE_INDEX_SK)
-KEY_CACHE_SECONDS = 300
 Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 ANSWERS = {"contacted": "made contact with the family", "declined": "declined"}
 
@@ -45,13 +44,13 @@ def connection_key(reference: str, partner_id: str) -> dict[str, str]:
     return {table.PARTITION_KEY: table.referral_pk(reference), table.SORT_KEY: f"CONNECTION#{partner_id}"}
 
 
-class UnknownPartner(Exception):
+class UnknownPartner(Invalid):
     """A plan names a partner that is not in the directory, or no longer active: the coordinator picks another."""
 
     def __init__(self, partner_id: str) -> None:
-        super().__init__(partner_id)
+        problem = f"{partner_id} is not an active partner in the directory: choose one from GET /partners"
+        super().__init__("The plan has problems to fix", [{"field": "partner_id", "message": problem}])
         self.partner_id = partner_id
-        self.message = f"{partner_id} is not an active partner in the directory: choose one from GET /partners"
 
 
 @dataclass(frozen=True)
@@ -192,35 +191,11 @@ def connections_view(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 # --- links ------------------------------------------------------------------------------------------------------
-_keys: dict[str, tuple[float, bytes]] = {}
-
-
-def forget_link_keys() -> None:
-    """Read the key again on next use (a test's fresh function, or a benchmark's cold start)."""
-    _keys.clear()
-
-
 def link_key(settings: Settings) -> bytes:
-    """The deployment's link key, from Secrets Manager (kept for five minutes, so a rotation takes effect soon)."""
-    arn = settings.link_key_secret_arn
-    if not arn:
+    """The deployment's link key (Secrets Manager, kept for five minutes)."""
+    if not settings.link_key_secret_arn:
         raise ConfigurationError("LINK_KEY_SECRET_ARN is not set: partners' links cannot be signed or checked")
-    cached = _keys.get(arn)
-    moment = clock.now().timestamp()
-    if cached and moment - cached[0] < KEY_CACHE_SECONDS:
-        key: bytes = cached[1]
-        return key
-    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
-
-    from shared.adapters import aws  # noqa: PLC0415
-
-    try:
-        secret = aws.secretsmanager().get_secret_value(SecretId=arn)["SecretString"]
-    except (ClientError, BotoCoreError) as exc:
-        raise ConfigurationError(f"The link key cannot be read ({type(exc).__name__})") from exc
-    key = secret.encode()
-    _keys[arn] = (moment, key)
-    return key
+    return secrets.link_key(settings.link_key_secret_arn)
 
 
 def redacted(text: str, link: str) -> str:
@@ -253,12 +228,16 @@ class ConnectionAnswer(BaseModel):
     note: Note | None = Field(default=None, title="anything the coordinator should know (optional)")
 
 
-class LinkProblem(Exception):
-    """Why a link changes nothing, as a page says it: a status, a title and what to do."""
+LinkRefusal = Literal["invalid", "answered", "expired", "ended"]
 
-    def __init__(self, status: int, title: str, message: str) -> None:
-        super().__init__(title)
-        self.status, self.title, self.message = status, title, message
+
+class LinkProblem(Refused):
+    """Why a link changes nothing, as a page says it: `reason` (invalid, answered, expired or ended), a title and
+    what to do."""
+
+    def __init__(self, reason: LinkRefusal, title: str, message: str) -> None:
+        super().__init__(message)
+        self.reason, self.title = reason, title
 
 
 @dataclass(frozen=True)
@@ -275,15 +254,17 @@ class Connection:
 def _problem(reason: str, settings: Settings) -> LinkProblem:
     ask = f"If you need to tell us something, email the Family Network coordinators at {settings.coordinators_email}."
     if reason == "expired":
-        return LinkProblem(410, "This link has expired", f"Links in our emails work for a limited time. {ask}")
+        return LinkProblem("expired", "This link has expired", f"Links in our emails work for a limited time. {ask}")
     if reason == "answered":
-        return LinkProblem(409, "You have already answered", f"Your answer was recorded: nothing has changed. {ask}")
+        return LinkProblem(
+            "answered", "You have already answered", f"Your answer was recorded: nothing has changed. {ask}"
+        )
     if reason == "ended":
         return LinkProblem(
-            410, "This request is no longer open", f"The family's plan has changed since we emailed you. {ask}"
+            "ended", "This request is no longer open", f"The family's plan has changed since we emailed you. {ask}"
         )
     return LinkProblem(
-        404, "This link is not valid", f"Check that you used the whole link from our email, as it was sent. {ask}"
+        "invalid", "This link is not valid", f"Check that you used the whole link from our email, as it was sent. {ask}"
     )
 
 
@@ -384,11 +365,11 @@ def _waiting(current: CurrentState, partner_id: str) -> dict[str, Any]:
     """The referral's connection with the partner, still waiting for an answer; 404 or 409 (with why) otherwise."""
     item = next((i for i in current.items if i[table.SORT_KEY] == f"CONNECTION#{partner_id}"), None)
     if item is None:
-        raise HttpError(404, "This referral has no connection with that partner")
+        raise NotFound("This referral has no connection with that partner")
     if current.referral.get("status") == "withdrawn":
-        raise HttpError(409, "The referral was withdrawn: its connections are closed")
+        raise Conflict("The referral was withdrawn: its connections are closed")
     if item["status"] != "requested":
-        raise HttpError(409, f"The partner's connection is {item['status']}, not waiting for an answer: no change")
+        raise Conflict(f"The partner's connection is {item['status']}, not waiting for an answer: no change")
     return item
 
 
@@ -419,8 +400,8 @@ def record_for_partner(
     try:
         answer(opened, body, settings=settings, correlation_id=correlation_id, now=now, actor=actor)
     except LinkProblem:
-        raise HttpError(
-            409, "The connection changed meanwhile (the partner answered, or it was asked again): reload it"
+        raise Conflict(
+            "The connection changed meanwhile (the partner answered, or it was asked again): reload it"
         ) from None
     return _one(reader, reference, partner_id)
 
@@ -451,8 +432,7 @@ def resend(
             now=now,
         )
     except UnknownPartner:
-        raise HttpError(
-            422,
+        raise Invalid(
             "The partner is no longer active in the directory: make it active again (PUT /partners/{id}) to ask it "
             "again, or name another partner at the next review",
         ) from None
@@ -471,7 +451,7 @@ def resend(
             [*connected.writes, _still_open(reference, settings), put(audit, settings.table_name)], settings.table_name
         )
     except Cancelled:
-        raise HttpError(409, "The connection changed meanwhile (answered, or asked again): reload it") from None
+        raise Conflict("The connection changed meanwhile (answered, or asked again): reload it") from None
     return _one(reader, reference, partner_id)
 
 

@@ -22,9 +22,10 @@ from shared.adapters import table
 from shared.adapters.dynamodb import ReferralReader, put, transact
 from shared.config import Settings
 from shared.domain import clock
+from shared.domain.actors import Actor
+from shared.domain.errors import Conflict
 from shared.domain.referrals import ReferralStatus
-from shared.service.coordination import Actor
-from shared.service.meetings import audit_entry, current_state
+from shared.service.changes import audit_entry, current_state
 from shared.service.retention import inherited
 
 ERASED = "[erased]"
@@ -89,10 +90,8 @@ class ErasureRequest(BaseModel):
     ground: GROUNDS = Field(title="the UK GDPR Art. 17(1) ground: consent withdrawn, no longer necessary, ...")
 
 
-class ErasureRefused(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class ErasureRefused(Conflict):
+    """The rules do not allow erasing this referral (yet): the message says why."""
 
 
 def why_not(referral: dict[str, Any], items: list[dict[str, Any]]) -> str | None:

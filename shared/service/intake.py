@@ -20,13 +20,11 @@ from shared.adapters.dynamodb import (
 )
 from shared.config import Settings
 from shared.domain import clock
-from shared.domain.errors import ServiceUnavailable
+from shared.domain.errors import Invalid, ServiceUnavailable, Unreadable
 from shared.domain.events import EventData, ReferralAccepted, ReferralReceived, new_event
 from shared.domain.referrals import ReferralStatus, ReferralSubmission, Route, SubmissionOutcome, new_reference
 from shared.domain.validation import field_errors
 from shared.service.outbox import outbox_item
-from shared.web.http import FORM, HttpError, header, media_type, parse_body
-from shared.web.referral_form import model_body, read_form
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_IDEMPOTENCY_KEY = 255
@@ -34,10 +32,9 @@ _ATTEMPTS = 5
 _BACKOFF_SECONDS = 0.05
 
 
-class IdempotencyKeyReused(HttpError):
+class IdempotencyKeyReused(Invalid):
     def __init__(self) -> None:
         super().__init__(
-            422,
             "This Idempotency-Key was already used for a different referral: send a new key for a new referral",
             [{"field": IDEMPOTENCY_HEADER, "message": "Use a new Idempotency-Key for a different referral"}],
         )
@@ -49,30 +46,16 @@ class IntakeRequest:
     idempotency_key: str | None
 
 
-def read_request(event: dict[str, Any]) -> IntakeRequest:
-    """Parse and validate an API Gateway request; every problem becomes an HttpError (400, 413, 415, 422).
-
-    A form's hidden one-time token is its idempotency key (the header wins when both are sent)."""
-    key = header(event, IDEMPOTENCY_HEADER)
-    body = parse_body(event)
-    if media_type(event) == FORM:
-        form = read_form(body)
-        body = model_body(form.values)
-        key = key or form.token
-    return validate_submission(body, key)
-
-
 def validate_submission(body: dict[str, Any], key: str | None) -> IntakeRequest:
     if key is not None and not 1 <= len(key.strip()) <= MAX_IDEMPOTENCY_KEY:
-        raise HttpError(
-            400,
+        raise Unreadable(
             f"The {IDEMPOTENCY_HEADER} header must be 1 to {MAX_IDEMPOTENCY_KEY} characters",
             [{"field": IDEMPOTENCY_HEADER, "message": f"Use 1 to {MAX_IDEMPOTENCY_KEY} characters"}],
         )
     try:
         submission = ReferralSubmission.model_validate(body)
     except ValidationError as exc:
-        raise HttpError(422, "The referral has problems to fix", field_errors(ReferralSubmission, exc)) from None
+        raise Invalid("The referral has problems to fix", field_errors(ReferralSubmission, exc)) from None
     return IntakeRequest(submission=submission, idempotency_key=key.strip() if key else None)
 
 

@@ -8,118 +8,47 @@ guarantee comes from the conditional writes, not from a read before the write.
 
 from __future__ import annotations
 
-import re
 import uuid
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
-
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
+from datetime import datetime, timedelta
+from typing import Any
 
 from shared.adapters import table
 from shared.adapters.dynamodb import Cancelled, ReferralReader, put, to_item, transact
 from shared.config import Settings
 from shared.domain import clock
+from shared.domain.actors import Actor
 from shared.domain.events import (
     EventData,
     MeetingCancelled,
     MeetingHeld,
     MeetingRescheduled,
     MeetingScheduled,
-    PartnerId,
     new_event,
 )
-from shared.domain.referrals import Day, ReferralStatus, VenueType
-from shared.domain.workflow import IllegalTransition, check
-from shared.service.coordination import Actor, NotFound, check_reference
+from shared.domain.meetings import (
+    LONDON,
+    Availability,
+    CancelRequest,
+    DoubleBooked,
+    MeetingRequest,
+    OutcomeTooEarly,
+    UnknownFacilitator,
+    _iso,
+    blocks,
+)
+from shared.domain.plans import Outcome, Plan, named_partners, stored_entries
+from shared.domain.referrals import ReferralStatus
+from shared.domain.workflow import IllegalTransition
+from shared.service.changes import audit_entry, commit_change, current_state, referral_update, refuse_if_referral_moved
+from shared.service.connections import request_connections
 from shared.service.outbox import outbox_item
+from shared.service.reviews import review_item
 
-BLOCK = timedelta(minutes=15)
-MAX_MEETING = timedelta(hours=4)
 BLOCK_RETENTION = timedelta(days=90)
 FACILITATORS_PK = "FACILITATORS"
-FACILITATOR_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
-FacilitatorId = Annotated[str, StringConstraints(pattern=rf"^{FACILITATOR_ID.pattern}$")]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 KIND_FACILITATOR = "facilitator"
-KIND_MEETING = "meeting"
+KIND_MEETING = table.KIND_MEETING
 KIND_BUSY = "busy"
-LONDON = ZoneInfo("Europe/London")  # the day a meeting was held is a date in England
-
-
-class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
-
-
-class WeeklyWindow(_Input):
-    day: Day = Field(title="the day of the week")
-    start: time = Field(title="the start time")
-    end: time = Field(title="the end time")
-
-    @model_validator(mode="after")
-    def _ordered(self) -> WeeklyWindow:
-        if self.end <= self.start:
-            raise ValueError("The end time must be after the start time")
-        return self
-
-
-class Availability(_Input):
-    locality: Text = Field(title="the facilitator's locality")
-    email: EmailStr | None = Field(default=None, title="the facilitator's work email (for invitations)")
-    weekly: list[WeeklyWindow] = Field(title="the facilitator's weekly availability", max_length=28)
-
-
-class Venue(_Input):
-    type: VenueType = Field(title="the kind of venue")
-    details: Text | None = Field(default=None, title="where exactly")
-
-
-class MeetingRequest(_Input):
-    starts_at: AwareDatetime = Field(title="when the meeting starts")
-    ends_at: AwareDatetime = Field(title="when the meeting ends")
-    venue: Venue = Field(title="the venue")
-    facilitator_id: FacilitatorId = Field(title="the facilitator")
-
-    @model_validator(mode="after")
-    def _sensible(self) -> MeetingRequest:
-        if self.ends_at <= self.starts_at:
-            raise ValueError("The meeting must end after it starts")
-        if self.ends_at - self.starts_at > MAX_MEETING:
-            raise ValueError("A meeting can last at most 4 hours")
-        return self
-
-
-class CancelRequest(_Input):
-    reason: Reason = Field(title="why the meeting is cancelled")
-
-
-class DoubleBooked(Exception):
-    def __init__(self, facilitator_id: str) -> None:
-        super().__init__(f"The facilitator {facilitator_id} is already booked at that time: choose another slot")
-        self.message = str(self)
-
-
-class UnknownFacilitator(Exception):
-    pass
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def blocks(starts_at: datetime, ends_at: datetime) -> list[str]:
-    """The 15-minute blocks a meeting touches (UTC, ISO): any two overlapping meetings share at least one."""
-    start = starts_at.astimezone(UTC)
-    step = int(BLOCK.total_seconds() // 60)
-    first = start.replace(minute=start.minute - start.minute % step, second=0, microsecond=0)
-    found = []
-    moment = first
-    while moment < ends_at:
-        found.append(_iso(moment))
-        moment += BLOCK
-    return found
 
 
 # --- facilitators -----------------------------------------------------------------------------------------------
@@ -154,60 +83,6 @@ def list_facilitators(reader: ReferralReader) -> list[dict[str, Any]]:
 
 
 # --- meetings ---------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class CurrentState:
-    referral: dict[str, Any]
-    meeting: dict[str, Any] | None
-    items: list[dict[str, Any]]  # the whole partition, as read
-
-    @property
-    def status(self) -> ReferralStatus:
-        return ReferralStatus(self.referral["status"])
-
-    @property
-    def version(self) -> int:
-        return int(self.referral["version"])
-
-    @property
-    def scheduled(self) -> dict[str, Any] | None:
-        return self.meeting if self.meeting and self.meeting.get("status") == "scheduled" else None
-
-    def allow(self, action: str, expected_version: int | None, *, needs_meeting: bool = False) -> dict[str, Any]:
-        """Refuse (409) a change based on a stale read, one the state machine forbids, or one that needs the
-        scheduled meeting when there is none; return that meeting (or {} when none is needed)."""
-        if expected_version is not None and expected_version != self.version:
-            raise IllegalTransition(action, self.status, stale=True)
-        check(action, self.status)
-        if needs_meeting and self.scheduled is None:
-            raise IllegalTransition(action, self.status, stale=True)
-        return self.scheduled or {}
-
-
-def current_state(reader: ReferralReader, reference: str) -> CurrentState:
-    items = reader.partition(check_reference(reference))
-    referral = next((i for i in items if i.get(table.KIND_ATTRIBUTE) == table.KIND_REFERRAL), None)
-    if referral is None:
-        raise NotFound(reference)
-    meeting = next((i for i in items if i.get(table.KIND_ATTRIBUTE) == KIND_MEETING), None)
-    return CurrentState(referral, meeting, items)
-
-
-def referral_update(settings: Settings, reference: str, version: int, to_status: ReferralStatus, at: str) -> Any:
-    return {
-        "Update": {
-            "TableName": settings.table_name,
-            "Key": to_item({table.PARTITION_KEY: table.referral_pk(reference), table.SORT_KEY: "REFERRAL"}),
-            "UpdateExpression": "SET #status = :to, #status_key = :to, updated_at = :at, #version = #version + :one",
-            "ConditionExpression": "#version = :version",
-            "ExpressionAttributeNames": {
-                "#status": "status",
-                "#status_key": table.STATUS_INDEX_PK,
-                "#version": "version",
-            },
-            "ExpressionAttributeValues": to_item({":to": to_status.value, ":at": at, ":one": 1, ":version": version}),
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        }
-    }
 
 
 def _block_put(settings: Settings, facilitator_id: str, block: str, meeting: dict[str, Any], ends_at: datetime) -> Any:
@@ -234,41 +109,6 @@ def _block_delete(settings: Settings, facilitator_id: str, block: str, meeting_i
             "ExpressionAttributeValues": to_item({":mine": meeting_id}),
         }
     }
-
-
-def audit_entry(
-    reference: str, *, at: str, actor: Actor, action: str, changes: dict[str, Any], event_id: str, cid: str
-) -> Any:
-    return {
-        table.PARTITION_KEY: table.referral_pk(reference),
-        table.SORT_KEY: f"AUDIT#{at}#0#{event_id}",
-        table.KIND_ATTRIBUTE: table.KIND_AUDIT,
-        "reference": reference,
-        "at": at,
-        "actor": actor.audit_name,
-        "action": action,
-        "changes": changes,
-        "correlation_id": cid,
-    }
-
-
-def refuse_if_referral_moved(cancelled: Cancelled, reference: str, action: str) -> None:
-    """A change's transaction starts with the referral's versioned update: if that failed, the referral is gone (404)
-    or changed since it was read (409, with its state now)."""
-    if cancelled.failed(0):
-        old = cancelled.old_item(0)
-        if old is None:
-            raise NotFound(reference) from None
-        raise IllegalTransition(action, ReferralStatus(old["status"]), stale=True) from None
-
-
-def commit_change(items: list[Any], settings: Settings, reference: str, action: str, status: ReferralStatus) -> None:
-    """One change to a referral in one transaction, its referral update first; any failed condition is a 404/409."""
-    try:
-        transact(items, settings.table_name)
-    except Cancelled as cancelled:
-        refuse_if_referral_moved(cancelled, reference, action)
-        raise IllegalTransition(action, status, stale=True) from None
 
 
 def _commit(
@@ -521,113 +361,6 @@ def meeting_view(meeting: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 # --- outcome and plan -------------------------------------------------------------------------------------------
-REVIEW_WITHIN = timedelta(days=92)  # a support package is reviewed within three months
-Cost = Annotated[int, Field(ge=0, le=10_000_000)]
-
-
-MAX_PARTNERS = 10  # community partners one change may connect the family with (each is an email and a link)
-
-
-class NetworkAction(_Input):
-    who: Text = Field(title="who in the network")
-    what: Text = Field(title="what they will do")
-    how_often: Text | None = Field(default=None, title="how often")
-    partner_id: PartnerId | None = Field(
-        default=None,
-        title="the community partner that does it, from the directory (its email quotes `what`: no family details)",
-    )
-
-
-class PackageItem(_Input):
-    category: Literal["item", "service", "equipment"] = Field(title="the kind of support")
-    description: Text = Field(title="what the support is")
-    estimated_cost_pence: Cost = Field(title="the estimated cost in pence")
-    status: Literal["requested", "approved", "delivered", "declined"] = Field(default="requested", title="its status")
-    partner_id: PartnerId | None = Field(
-        default=None, title="the community partner that provides it (its email quotes the description)"
-    )
-
-
-class PartnerConsent(_Input):
-    partner_id: PartnerId = Field(title="a community partner the plan names")
-    share_contact_name: bool = Field(
-        title="whether the family agreed that this partner is told the family contact's name"
-    )
-
-
-def check_consents(named: set[str], consents: list[PartnerConsent], *, required: set[str]) -> None:
-    """Every partner in `required` has the family's answer on sharing their name, given once; no answer is given
-    for a partner the plan does not name."""
-    given = [c.partner_id for c in consents]
-    if len(set(given)) != len(given):
-        raise ValueError("Give the family's answer for each partner once (partner_consent)")
-    if missing := sorted(required - set(given)):
-        raise ValueError(
-            f"Record whether the family agreed to share their contact's name with {', '.join(missing)} "
-            "(partner_consent, share_contact_name true or false)"
-        )
-    if unnamed := sorted(set(given) - named):
-        raise ValueError(f"partner_consent names {', '.join(unnamed)}, which no action or package item names")
-
-
-def named_partners(actions: list[Any], package: list[Any]) -> set[str]:
-    """The partners a plan names (its actions and package items, as models or as stored)."""
-    found = set()
-    for entry in [*actions, *package]:
-        partner_id = entry.get("partner_id") if isinstance(entry, dict) else entry.partner_id
-        if partner_id:
-            found.add(str(partner_id))
-    return found
-
-
-def stored_entries(entries: list[NetworkAction] | list[PackageItem]) -> list[dict[str, Any]]:
-    """Actions or package items as the plan stores them: a partner only where one is named."""
-    dumped = [entry.model_dump(mode="json") for entry in entries]
-    return [{k: v for k, v in entry.items() if not (k == "partner_id" and v is None)} for entry in dumped]
-
-
-class Plan(_Input):
-    network_actions: list[NetworkAction] = Field(default_factory=list, title="the network's actions", max_length=50)
-    support_package: list[PackageItem] = Field(default_factory=list, title="the support package", max_length=30)
-    first_review_due_on: date = Field(title="the first review's date")
-    partner_consent: list[PartnerConsent] = Field(
-        default_factory=list,
-        max_length=MAX_PARTNERS,
-        title="for each partner the plan names, whether the family agreed to share their contact's name with it",
-    )
-
-    @model_validator(mode="after")
-    def _partners(self) -> Plan:
-        named = named_partners(self.network_actions, self.support_package)
-        if len(named) > MAX_PARTNERS:
-            raise ValueError(f"A plan can connect the family with at most {MAX_PARTNERS} partners")
-        check_consents(named, self.partner_consent, required=named)
-        return self
-
-
-class Outcome(_Input):
-    held: bool = Field(title="whether the meeting took place")
-    held_on: date | None = Field(default=None, title="the date the meeting took place")
-    plan: Plan | None = Field(default=None, title="what the meeting agreed")
-    reason: Reason | None = Field(default=None, title="why the meeting did not take place")
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Outcome:
-        if self.held:
-            if self.held_on is None:
-                raise ValueError("Give the date the meeting took place (held_on)")
-            if self.reason is not None:
-                raise ValueError("A meeting that took place takes no reason: remove it")
-            if self.plan is not None:
-                due = self.plan.first_review_due_on
-                if not self.held_on < due <= self.held_on + REVIEW_WITHIN:
-                    raise ValueError("The first review must be after the meeting and within three months of it")
-        else:
-            if self.reason is None:
-                raise ValueError("Give the reason the meeting did not take place")
-            if self.plan is not None or self.held_on is not None:
-                raise ValueError("A meeting that did not take place has no date or plan: remove them")
-        return self
 
 
 def _plan_items(
@@ -656,7 +389,6 @@ def _plan_items(
             f"attribute_not_exists({table.PARTITION_KEY})",
         )
     )
-    from shared.service.reviews import review_item  # noqa: PLC0415 - reviews builds on this module
 
     first = review_item(
         reference, 1, plan.first_review_due_on, scheduled_on=outcome.held_on or plan.first_review_due_on
@@ -708,8 +440,6 @@ def record_outcome(
         extra = _plan_items(reference, meeting=existing, outcome=outcome, plan=plan, settings=settings)
         named = named_partners(plan.network_actions, plan.support_package)
         if named:
-            from shared.service.connections import request_connections  # noqa: PLC0415 - connections builds on this module
-
             connected = request_connections(
                 reference,
                 named,
@@ -764,7 +494,3 @@ def record_outcome(
     )
     commit_change(items, settings, reference, "record_outcome", status)
     return {"reference": reference, "status": to_status.value, "version": version + 1, "meeting": meeting_view(meeting)}
-
-
-class OutcomeTooEarly(Exception):
-    message = "A meeting cannot be recorded as held on a date still to come"

@@ -20,8 +20,8 @@ from shared.adapters import table
 from shared.adapters.dynamodb import Cancelled, ReferralReader, put, to_item, transact
 from shared.config import Settings
 from shared.domain import clock
-from shared.service.coordination import Actor
-from shared.web.http import HttpError
+from shared.domain.actors import Actor
+from shared.domain.errors import Conflict, NotFound
 
 Offer = Literal[
     "activities",
@@ -69,8 +69,10 @@ class PartnerRequest(BaseModel):
         return values
 
 
-class NotAPartner(Exception):
-    pass
+class NotAPartner(NotFound):
+    def __init__(self, partner_id: str = "") -> None:
+        super().__init__("There is no partner with this id")
+        self.partner_id = partner_id
 
 
 def partner_key(partner_id: str) -> dict[str, str]:
@@ -162,7 +164,7 @@ def change(
         raise NotAPartner(partner_id)
     version = int(current["version"])
     if expected_version is not None and expected_version != version:
-        raise HttpError(409, "The partner changed since you read it: reload it and try again")
+        raise Conflict("The partner changed since you read it: reload it and try again")
     partner = {**current, **_stored(body), "version": version + 1, "updated_at": at}
     changes = {
         key: {"from": current.get(key), "to": partner[key]} for key in FIELDS if current.get(key) != partner[key]
@@ -187,7 +189,7 @@ def change(
     try:
         transact(writes, settings.table_name)
     except Cancelled:
-        raise HttpError(409, "The partner changed since you read it: reload it and try again") from None
+        raise Conflict("The partner changed since you read it: reload it and try again") from None
     return view(partner)
 
 

@@ -18,8 +18,9 @@ from zoneinfo import ZoneInfo
 from shared.adapters import table
 from shared.adapters.dynamodb import Cancelled, ReferralReader, put, transact
 from shared.config import Settings
+from shared.domain.meetings import blocks
 from shared.domain.working_days import add_working_days, is_working_day
-from shared.service.meetings import FACILITATORS_PK, KIND_FACILITATOR, blocks
+from shared.service.meetings import FACILITATORS_PK, KIND_FACILITATOR
 
 LONDON = ZoneInfo("Europe/London")
 SLOTS = 3

@@ -20,25 +20,23 @@ from shared.adapters import aws, table
 from shared.adapters.dynamodb import Cancelled, ReferralReader, put, transact, update
 from shared.config import Settings
 from shared.domain import clock
+from shared.domain.actors import Actor
+from shared.domain.errors import Conflict, Invalid, NotFound
 from shared.domain.events import EventData, ReviewCompleted, ReviewRescheduled, new_event
-from shared.domain.referrals import ReferralStatus, today
-from shared.domain.workflow import IllegalTransition
-from shared.service.coordination import Actor
-from shared.service.meetings import (
+from shared.domain.plans import (
     MAX_PARTNERS,
     REVIEW_WITHIN,
     PackageItem,
     PartnerConsent,
-    audit_entry,
     check_consents,
-    commit_change,
-    current_state,
     named_partners,
-    referral_update,
     stored_entries,
 )
+from shared.domain.referrals import ReferralStatus, today
+from shared.domain.workflow import IllegalTransition
+from shared.service.changes import audit_entry, commit_change, current_state, referral_update
+from shared.service.connections import end_connections, request_connections
 from shared.service.outbox import outbox_item
-from shared.web.http import HttpError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -131,8 +129,8 @@ class ReviewMove(_Input):
     reason: Reason = Field(title="why the review moves")
 
 
-def _date_error(field: str, message: str) -> HttpError:
-    return HttpError(422, "The review has problems to fix", [{"field": field, "message": message}])
+def _date_error(field: str, message: str) -> Invalid:
+    return Invalid("The review has problems to fix", [{"field": field, "message": message}])
 
 
 def _review_key(reference: str, sort_key: str) -> dict[str, str]:
@@ -285,7 +283,6 @@ def _partner_connections(
     """An adjusted package that names partners the plan did not name before connects the family with them (the
     family's answer on sharing their name is required for each; the plan keeps every answer given); the partners
     it no longer names, or all of them when the plan closes, stop waiting for an answer."""
-    from shared.service.connections import request_connections  # noqa: PLC0415 - connections builds on meetings
 
     actions = plan.get("network_actions", [])
     before = named_partners(actions, plan.get("support_package", []))
@@ -340,7 +337,6 @@ def _end_dropped(
     now: datetime,
 ) -> list[Any]:
     """The connections of partners the plan no longer names, while their answer is still awaited, end."""
-    from shared.service.connections import end_connections  # noqa: PLC0415 - connections builds on meetings
 
     ended = end_connections(reference, dropped, existing=items, settings=settings, now=now)
     if ended.partner_ids:
@@ -367,9 +363,9 @@ def move_review(
     current.allow("move_review", expected_version)
     review = next((i for i in current.items if i[table.SORT_KEY] == review_sort_key(number)), None)
     if review is None:
-        raise HttpError(404, f"Review {number} of this referral does not exist")
+        raise NotFound(f"Review {number} of this referral does not exist")
     if review.get("status") not in OPEN_STATES:
-        raise HttpError(409, f"Review {number} is {review.get('status')}: only an open review can be moved")
+        raise Conflict(f"Review {number} is {review.get('status')}: only an open review can be moved")
     previous = date.fromisoformat(review["due_on"])
     if body.due_on == previous:
         raise _date_error("due_on", "The review is already due on that date")

@@ -16,8 +16,8 @@ from typing import Any
 
 from shared.adapters import table
 from shared.adapters.dynamodb import ReferralReader
-from shared.service.coordination import Access, record_access
-from shared.service.meetings import current_state
+from shared.service.changes import current_state
+from shared.views.referrals import Access, record_access
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "web" / "page_templates"
 _INTERNAL = table.KEY_ATTRIBUTES | {table.KIND_ATTRIBUTE}

@@ -10,6 +10,8 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
 
+from aws_lambda_powertools.event_handler import Response
+
 MAX_BODY_BYTES = 64 * 1024
 # URL-encoding takes 3 bytes for each byte of UTF-8: a Polish or Arabic answer near its length limit grows to
 # 6 to 9 bytes a character. A form may be four times larger on the wire than the same referral as JSON.
@@ -71,6 +73,11 @@ def html_response(status: int, page: str, headers: dict[str, str] | None = None)
         "headers": {"Content-Type": "text/html; charset=utf-8", **_PAGE_HEADERS, **(headers or {})},
         "body": page,
     }
+
+
+def as_response(answer: dict[str, Any]) -> Response[str]:
+    """An answer built here, for a route of a Powertools resolver."""
+    return Response(status_code=answer["statusCode"], body=answer["body"], headers=answer["headers"])
 
 
 def file_response(content: bytes, content_type: str, max_age: int) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.service.coordination import Actor
+from shared.domain.actors import Actor
 
 COORDINATORS_GROUP = "coordinators"
 

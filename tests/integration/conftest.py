@@ -215,7 +215,7 @@ def invoke(name: str, cloud: Cloud, event: dict[str, Any], **collaborators: Any)
     module_name, attribute = function.handler.rsplit(".", 1)
     handler = getattr(importlib.import_module(module_name), attribute)
     context = LocalLambdaContext(function.logical_id, function.memory_mb, function.timeout_seconds)
-    from shared.service.connections import forget_link_keys
+    from shared.adapters.secrets import forget_link_keys
 
     forget_link_keys()  # each function reads the link key itself (a process-wide cache would hide its call)
     cloud.permissions.function, cloud.permissions.actions = function.logical_id, set()

@@ -478,12 +478,12 @@ def test_an_answer_racing_another_or_a_new_round_changes_nothing(
 
     with pytest.raises(connections.LinkProblem) as second:  # a double click: opened before the first answer landed
         connections.answer(opened, body, settings=settings, correlation_id="second", now=clock.now())
-    assert second.value.status == 409
+    assert second.value.reason == "answered"  # 409
 
     replaced = dataclasses.replace(opened, connection_id="Cfromanotherround")
     with pytest.raises(connections.LinkProblem) as stale:
         connections.answer(replaced, body, settings=settings, correlation_id="stale", now=clock.now())
-    assert stale.value.status == 410
+    assert stale.value.reason == "ended"  # 410
     audit = [a for a in get_one(cloud, reference)["json"]["audit"] if a["action"].startswith("connection.")]
     assert len(audit) == 1
 

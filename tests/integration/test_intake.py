@@ -122,7 +122,8 @@ def test_a_repeat_after_the_dedupe_window_is_a_new_referral(cloud, submit, refer
 
     from shared.adapters.dynamodb import ReferralStore
     from shared.config import get_settings
-    from shared.service.intake import read_request, submit_referral
+    from shared.service.intake import submit_referral
+    from shared.web.intake import read_request
 
     first = submit(referral_body)
     later = datetime.now(UTC) + timedelta(hours=get_settings().submission_dedupe_hours, minutes=1)

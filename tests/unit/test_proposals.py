@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from shared.domain.meetings import blocks
 from shared.domain.working_days import add_working_days, is_working_day
-from shared.service.meetings import blocks
 from shared.service.proposals import choose_facilitator, free_slots
 
 NORTH = {

@@ -1,0 +1,92 @@
+"""Reading referrals (the queue, one referral whole, the subject access export), erasing one, and deciding."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.metrics import MetricUnit
+
+from functions.scheduling.routes import apply, caller, correlation_id, reader
+from shared.config import get_settings
+from shared.domain import clock
+from shared.domain.referrals import ReferralNotFound, ReferralStatus
+from shared.domain.workflow import Decision
+from shared.observability import logger, metrics
+from shared.service import erasure
+from shared.service.decisions import DecisionBody, decide
+from shared.views import subject_access
+from shared.views.referrals import MAX_PAGE, Access, list_referrals, referral_view
+from shared.web.api import answer, body_as, etag
+from shared.web.http import HttpError, html_response
+
+router = Router()
+DECISION_METRICS = {
+    Decision.ACCEPT: "ReferralsAccepted",
+    Decision.DECLINE: "ReferralsDeclined",
+    Decision.WITHDRAW: "ReferralsWithdrawn",
+}
+
+
+@router.get("/referrals")
+def queue() -> Response[str]:
+    caller(router)
+    params = router.current_event.query_string_parameters or {}
+    try:
+        status = ReferralStatus(params.get("status", ReferralStatus.RECEIVED.value))
+    except ValueError:
+        choices = ", ".join(s.value for s in ReferralStatus)
+        raise HttpError(400, f"status must be one of: {choices}") from None
+    limit_text = params.get("limit", "25")
+    if not limit_text.isdigit():
+        raise HttpError(400, f"limit must be a whole number from 1 to {MAX_PAGE}")
+    return answer(200, list_referrals(reader(), status, int(limit_text), params.get("cursor")))
+
+
+@router.get("/referrals/<reference>")
+def one_referral(reference: str) -> Response[str]:
+    access = Access(caller(router), "GET /referrals/{reference}", get_settings(), clock.now())
+    view = referral_view(reader(), reference, access)
+    metrics.add_metric(name="ReferralsRead", unit=MetricUnit.Count, value=1)
+    return answer(200, view, etag(view["version"]))
+
+
+@router.get("/referrals/<reference>/export")
+def subject_access_export(reference: str) -> Response[str]:
+    access = Access(caller(router), "GET /referrals/{reference}/export", get_settings(), clock.now())
+    document = subject_access.export(reader(), reference, access)
+    logger.info("Subject access export made", extra={"reference": reference})
+    metrics.add_metric(name="SubjectAccessExports", unit=MetricUnit.Count, value=1)
+    if "text/html" in router.current_event.headers.get("accept", ""):
+        page = html_response(200, subject_access.to_html(document))
+        return Response(status_code=200, body=page["body"], headers=page["headers"])
+    disposition = {"Content-Disposition": f'attachment; filename="{reference}-subject-access.json"'}
+    return answer(200, document, disposition)
+
+
+@router.post("/referrals/<reference>/erase")
+def erase(reference: str) -> Response[str]:
+    actor = caller(router)
+    body = body_as(router.current_event.body, erasure.ErasureRequest)
+    outcome = erasure.erase(
+        reference, body, actor=actor, reader=reader(), settings=get_settings(), correlation_id=correlation_id()
+    )
+    logger.info("Referral erased", extra={"reference": reference, "ground": body.ground, "items": outcome["items"]})
+    metrics.add_metric(name="ReferralsErased", unit=MetricUnit.Count, value=1)
+    return answer(200, outcome)
+
+
+decisions = Router()  # included last: `/referrals/<reference>/<action>` would shadow the routes above
+
+
+@decisions.post("/referrals/<reference>/<action>")
+def decision(reference: str, action: str) -> Response[str]:
+    actor = caller(decisions)
+    try:
+        chosen = Decision(action)
+    except ValueError:
+        raise ReferralNotFound(reference) from None
+    body = body_as(decisions.current_event.body, DecisionBody)
+    outcome = apply(decisions, decide, actor, reference, chosen, body)
+    logger.info("Referral decided", extra={"reference": reference, "decision": chosen.value})
+    metrics.add_metric(name=DECISION_METRICS[chosen], unit=MetricUnit.Count, value=1)
+    return answer(200, outcome, etag(outcome["version"]))

@@ -1,0 +1,46 @@
+"""The staff JSON API's requests and answers: bodies parsed into request models, `If-Match` read as the version a
+change is conditional on, and answers as Powertools responses with the security headers."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from aws_lambda_powertools.event_handler import Response
+from pydantic import BaseModel, ValidationError
+
+from shared.domain.validation import field_errors
+from shared.web.http import HttpError, json_response
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def answer(status: int, body: Any, headers: dict[str, str] | None = None) -> Response[str]:
+    response = json_response(status, body, headers)
+    return Response(status_code=status, body=response["body"], headers=response["headers"])
+
+
+def etag(version: int) -> dict[str, str]:
+    return {"ETag": f'"{version}"'}
+
+
+def expected_version(headers: dict[str, str]) -> int | None:
+    """`If-Match: "<version>"` (the ETag of the referral as read) makes a change conditional on it."""
+    value = headers.get("if-match")
+    if value is None:
+        return None
+    text = value.strip().removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise HttpError(400, 'If-Match must be the ETag of the referral as you read it, like "3"')
+    return int(text)
+
+
+def body_as(raw: str | None, model: type[ModelT]) -> ModelT:
+    """A JSON body as the request model (an empty body is `{}`); 400 when it is not JSON, 422 with each field."""
+    raw = raw or "{}"
+    try:
+        return model.model_validate(json.loads(raw) if raw.strip() else {})
+    except json.JSONDecodeError:
+        raise HttpError(400, "The request body is not valid JSON") from None
+    except ValidationError as exc:
+        raise HttpError(422, "The request has problems to fix", field_errors(model, exc)) from None
