@@ -72,10 +72,11 @@ infra-tests: $(VENV)/.synced $(WEB_ASSETS) ## CDK assertions, cdk-nag, cfn-lint
 e2e: $(VENV)/.synced $(WEB_ASSETS) $(CHROMIUM) ## End-to-end tests over HTTP against the local runtime
 	@$(PYTEST) tests/e2e
 
-lint: $(VENV)/.synced ## ruff and mypy
+lint: $(VENV)/.synced ## ruff, mypy and import-linter (the layers of shared/)
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
 	@$(VENV)/bin/mypy shared functions infra bench tests generators
+	@$(VENV)/bin/lint-imports --no-cache
 
 synth: $(VENV)/.synced node_modules/.installed $(WEB_ASSETS) ## Synthesize the deployable template (nag-checked) and cfn-lint it
 	@npx cdk synth -q --no-notices

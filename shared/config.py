@@ -70,7 +70,7 @@ class Settings(BaseModel):
     # withdrawn before acceptance: days after the withdrawal.
     retention_closed_years: int = Field(default=6, ge=1, le=25)
     retention_withdrawn_days: int = Field(default=90, ge=1, le=3650)
-    # Partners' links (shared/connections.py): signed with the key in this Secrets Manager secret (read at run
+    # Partners' links (shared/service/connections.py): signed with the key in this Secrets Manager secret (read at run
     # time, never in the template or the environment), under the API's public address, valid this many days.
     link_key_secret_arn: str | None = None
     public_url: str = Field(default="http://127.0.0.1:8000", pattern=r"^https?://[^\s/]+(/[^\s]*)?$")

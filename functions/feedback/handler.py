@@ -16,6 +16,7 @@ from shared.domain import clock
 from shared.domain.events import parse_detail
 from shared.observability import bind_event, correlate, logger, metrics
 from shared.service.feedback import deliver, track
+from shared.web import emails
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
@@ -28,7 +29,8 @@ def _on_event(record: SQSRecord) -> None:
     envelope = parse_detail(message["detail-type"], message["detail"])
     bind_event(envelope)
     settings = get_settings()
-    for sent in deliver(envelope, reader=ReferralReader(settings.table_name), settings=settings, now=clock.now()):
+    reader = ReferralReader(settings.table_name)
+    for sent in deliver(envelope, reader=reader, settings=settings, now=clock.now(), render=emails.render):
         logger.info("Email handled", extra={"template": sent.template, "outcome": sent.status})
         name = {"sent": "EmailsSent", "failed": "EmailsFailed", "duplicate": "EmailsDuplicate"}[sent.status]
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
@@ -46,6 +48,7 @@ def _on_ses_event(message: dict[str, Any]) -> None:
         reader=ReferralReader(settings.table_name),
         settings=settings,
         now=clock.now(),
+        render=emails.render,
     )
     logger.info("Email status", extra={"outcome": status})
     names = {"delivered": "EmailsDelivered", "bounced": "EmailsBounced", "complained": "EmailsComplained"}

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
+
+
+# What a caller passes to use another DynamoDB client (a benchmark's counting one): the layers above name this,
+# never boto3's types.
+DynamoDBClientFactory = Callable[[], "DynamoDBClient"]
 
 
 @cache

@@ -467,3 +467,70 @@ def update(
     if all_values:
         request["ExpressionAttributeValues"] = to_item(all_values)
     return {"Update": request}
+
+
+class MeteredReader:
+    """Reads for a sweep that reports its own cost: items read and read capacity, from DynamoDB's own counts."""
+
+    def __init__(self, table_name: str, client: Callable[[], DynamoDBClient] = aws.dynamodb) -> None:
+        self._table = table_name
+        self._client = client
+        self.items_read = 0
+        self.read_capacity = 0.0
+
+    def due_before(self, index: str, pk: str, sk: str, key: str, day: str) -> list[dict[str, Any]]:
+        """Every item of the index's `key` partition whose sort key (starting with an ISO date) is before `day`."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": index,
+            "KeyConditionExpression": "#pk = :key AND #sk < :today",
+            "ExpressionAttributeNames": {"#pk": pk, "#sk": sk},
+            "ExpressionAttributeValues": to_item({":key": key, ":today": day}),
+            "ReturnConsumedCapacity": "TOTAL",
+        }
+        return self._pages(request, count_all=True)
+
+    def get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        response = self._call(
+            "get_item",
+            TableName=self._table,
+            Key=to_item({table.PARTITION_KEY: pk, table.SORT_KEY: sk}),
+            ConsistentRead=True,
+            ReturnConsumedCapacity="TOTAL",
+        )
+        self._count(response, 1 if "Item" in response else 0)
+        return from_item(response["Item"]) if "Item" in response else None
+
+    def partition(self, pk: str) -> list[dict[str, Any]]:
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "#pk = :pk",
+            "ExpressionAttributeNames": {"#pk": table.PARTITION_KEY},
+            "ExpressionAttributeValues": to_item({":pk": pk}),
+            "ConsistentRead": True,
+            "ReturnConsumedCapacity": "TOTAL",
+        }
+        return self._pages(request, count_all=False)
+
+    def _pages(self, request: dict[str, Any], *, count_all: bool) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        while True:
+            page = self._call("query", **request)
+            scanned = page.get("ScannedCount", len(page.get("Items", [])) if count_all else 0)
+            self._count(page, int(scanned))
+            found += [from_item(item) for item in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                return found
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _count(self, response: Any, items: int) -> None:
+        self.items_read += items
+        self.read_capacity += float((response.get("ConsumedCapacity") or {}).get("CapacityUnits") or 0.0)
+
+    def _call(self, operation: str, **request: Any) -> Any:
+        try:
+            return getattr(self._client(), operation)(**request)
+        except ClientError as exc:
+            raise _translate(exc, self._table) from exc
+        except BotoCoreError as exc:
+            raise ServiceUnavailable(f"DynamoDB could not be reached: {exc}") from exc

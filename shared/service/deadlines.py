@@ -18,14 +18,13 @@ event to the outbox in the same transaction.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from shared.adapters import aws, table
-from shared.adapters.dynamodb import Cancelled, from_item, put, to_item, transact, update
+from shared.adapters.dynamodb import Cancelled, MeteredReader, put, transact, update
 from shared.config import Settings
 from shared.domain.events import DeadlineBreached, EventData, ReviewOverdue, new_event
 from shared.domain.referrals import ReferralStatus
@@ -33,9 +32,6 @@ from shared.domain.working_days import add_working_days, working_days_between
 from shared.service.connections import CHASE_CLOCK, KIND_CONNECTION, update_waiting
 from shared.service.outbox import outbox_item
 from shared.service.reviews import IS_OPEN, OPEN_VALUES, cancel_open_review
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
 
 ClockName = Literal["decision", "meeting_held", "feedback_sent"]
 KIND_CLOCK = "clock"
@@ -62,7 +58,7 @@ def start_clock(
     started_on: date,
     *,
     settings: Settings,
-    client: Callable[[], DynamoDBClient] = aws.dynamodb,
+    client: aws.DynamoDBClientFactory = aws.dynamodb,
 ) -> date | None:
     """Start a clock once (a repeated event finds it started); return the day it falls due, or None if started."""
     target = target_working_days(clock, settings)
@@ -144,78 +140,30 @@ class DailyCheck:
         settings: Settings,
         now: datetime,
         correlation_id: str,
-        client: Callable[[], DynamoDBClient] = aws.dynamodb,
+        client: aws.DynamoDBClientFactory = aws.dynamodb,
     ) -> None:
         self.settings = settings
         self.now = now
         self.today = london_day(now)
         self.correlation_id = correlation_id
         self.client = client
+        self.reader = MeteredReader(settings.table_name, client)
         self.report = SweepReport(day=self.today.isoformat())
 
     def run(self) -> SweepReport:
-        for review in self._due(table.REVIEW_DUE_INDEX, table.REVIEW_DUE_INDEX_PK, table.REVIEW_DUE_INDEX_SK, "open"):
+        today = self.today.isoformat()
+        due = self.reader.due_before
+        for review in due(table.REVIEW_DUE_INDEX, table.REVIEW_DUE_INDEX_PK, table.REVIEW_DUE_INDEX_SK, "open", today):
             self.report.reviews_due += 1
             self._escalate(review)
-        for clock in self._due(table.DEADLINE_INDEX, table.DEADLINE_INDEX_PK, table.DEADLINE_INDEX_SK, RUNNING):
+        for clock in due(table.DEADLINE_INDEX, table.DEADLINE_INDEX_PK, table.DEADLINE_INDEX_SK, RUNNING, today):
             self.report.clocks_due += 1
             if clock.get(table.KIND_ATTRIBUTE) == KIND_CONNECTION:
                 self._chase(clock)
             else:
                 self._check(clock)
+        self.report.items_read, self.report.read_capacity = self.reader.items_read, self.reader.read_capacity
         return self.report
-
-    # --- reading, with its cost counted ------------------------------------------------------------------------
-    def _due(self, index: str, pk: str, sk: str, key: str) -> list[dict[str, Any]]:
-        """Every item of the index whose day is before today (sort keys start with the ISO date)."""
-        found: list[dict[str, Any]] = []
-        request: dict[str, Any] = {
-            "TableName": self.settings.table_name,
-            "IndexName": index,
-            "KeyConditionExpression": "#pk = :key AND #sk < :today",
-            "ExpressionAttributeNames": {"#pk": pk, "#sk": sk},
-            "ExpressionAttributeValues": to_item({":key": key, ":today": self.today.isoformat()}),
-            "ReturnConsumedCapacity": "TOTAL",
-        }
-        while True:
-            page = self.client().query(**request)
-            self._count(page, int(page.get("ScannedCount", len(page.get("Items", [])))))
-            found += [from_item(item) for item in page.get("Items", [])]
-            if "LastEvaluatedKey" not in page:
-                return found
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-    def _count(self, response: Any, items: int) -> None:
-        self.report.items_read += items
-        self.report.read_capacity += float((response.get("ConsumedCapacity") or {}).get("CapacityUnits") or 0.0)
-
-    def _get(self, reference: str, sort_key: str) -> dict[str, Any] | None:
-        response = self.client().get_item(
-            TableName=self.settings.table_name,
-            Key=to_item({table.PARTITION_KEY: table.referral_pk(reference), table.SORT_KEY: sort_key}),
-            ConsistentRead=True,
-            ReturnConsumedCapacity="TOTAL",
-        )
-        self._count(response, 1 if "Item" in response else 0)
-        return from_item(response["Item"]) if "Item" in response else None
-
-    def _partition(self, reference: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        request: dict[str, Any] = {
-            "TableName": self.settings.table_name,
-            "KeyConditionExpression": "#pk = :pk",
-            "ExpressionAttributeNames": {"#pk": table.PARTITION_KEY},
-            "ExpressionAttributeValues": to_item({":pk": table.referral_pk(reference)}),
-            "ConsistentRead": True,
-            "ReturnConsumedCapacity": "TOTAL",
-        }
-        while True:
-            page = self.client().query(**request)
-            self._count(page, int(page.get("ScannedCount", 0)))
-            items += [from_item(item) for item in page.get("Items", [])]
-            if "LastEvaluatedKey" not in page:
-                return items
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     # --- reviews -------------------------------------------------------------------------------------------------
     def _escalate(self, review: dict[str, Any]) -> None:
@@ -225,7 +173,7 @@ class DailyCheck:
         last = review.get("last_escalated_on")
         if escalations and working_days_between(date.fromisoformat(str(last)), self.today) < self._every:
             return  # escalated less than N working days ago: nothing more to read or write
-        referral = self._get(reference, "REFERRAL")
+        referral = self.reader.get(table.referral_pk(reference), "REFERRAL")
         if referral is None or referral["status"] != ReferralStatus.PLAN_ACTIVE.value:
             # withdrawn: nothing to review any more; it leaves the index
             cancel_open_review(review, settings=self.settings, client=self.client)
@@ -273,7 +221,7 @@ class DailyCheck:
     # --- clocks --------------------------------------------------------------------------------------------------
     def _check(self, clock: dict[str, Any]) -> None:
         reference, name = str(clock["reference"]), str(clock["clock"])
-        state = clock_state(name, self._partition(reference))
+        state = clock_state(name, self.reader.partition(table.referral_pk(reference)))
         checked = update(
             {table.PARTITION_KEY: clock[table.PARTITION_KEY], table.SORT_KEY: clock[table.SORT_KEY]},
             self.settings.table_name,
@@ -304,7 +252,7 @@ class DailyCheck:
         `partner_answer` clock's DeadlineBreached); the connection leaves the index and its link still works. An
         answer or an ending takes a connection out of the index, so only a waiting one is read here."""
         reference, partner_id = str(connection["reference"]), str(connection["partner_id"])
-        referral = self._get(reference, "REFERRAL")
+        referral = self.reader.get(table.referral_pk(reference), "REFERRAL")
         waiting = referral is not None and referral["status"] != ReferralStatus.WITHDRAWN.value
         chased = update_waiting(
             connection, {"chased_on": self.today.isoformat()} if waiting else {}, settings=self.settings

@@ -13,10 +13,11 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
-from shared.adapters import table
+from shared.adapters import ses, table
 from shared.adapters.dynamodb import Cancelled, ReferralReader, put, transact, update
 from shared.config import Settings
-from shared.domain import clock
+from shared.domain import clock, emails
+from shared.domain.emails import Renderer
 from shared.domain.events import (
     ConnectionAnswered,
     ConnectionRequested,
@@ -38,7 +39,6 @@ from shared.service.connections import connection_key, link_for, link_valid_for,
 from shared.service.meetings import facilitator_key
 from shared.service.partners import partner_key
 from shared.service.retention import inherited
-from shared.web import emails
 
 KIND_EMAIL = "email"
 # The events that send emails: the feedback function's queue subscribes to exactly these.
@@ -77,7 +77,12 @@ class Sent:
 
 
 def emails_for(
-    envelope: Event[EventData], items: dict[str, dict[str, Any]], facilitator: dict[str, Any] | None, settings: Settings
+    envelope: Event[EventData],
+    items: dict[str, dict[str, Any]],
+    facilitator: dict[str, Any] | None,
+    settings: Settings,
+    *,
+    render: Renderer,
 ) -> list[emails.Email]:
     """The emails an event sends, from the referral's items (`referral`, `meeting`, `plan`) read by id."""
     data = envelope.data
@@ -95,7 +100,7 @@ def emails_for(
     to_referrer: list[tuple[str, dict[str, Any]]] = []
     found: list[emails.Email] = []
     if isinstance(data, ReferralReceived):
-        found.append(emails.render("new_referral", settings.coordinators_email, context, recipient_kind="coordinators"))
+        found.append(render("new_referral", settings.coordinators_email, context, recipient_kind="coordinators"))
         to_referrer.append(("acknowledgement", {}))
     elif isinstance(data, ReferralAccepted) and not data.automatic:
         to_referrer.append(("accepted", {}))
@@ -112,6 +117,7 @@ def emails_for(
             context=context,
             settings=settings,
             envelope=envelope,
+            render=render,
         )
     elif isinstance(data, MeetingHeld):
         plan = items.get("plan") or {}
@@ -137,12 +143,12 @@ def emails_for(
             "due_on": _day(data.due_on),
         }
         found.append(
-            emails.render(
+            render(
                 "deadline_breached", settings.coordinators_email, {**context, **breach}, recipient_kind="coordinators"
             )
         )
     elif isinstance(data, ConnectionRequested):
-        found += _connection_email(data, items, context, settings, envelope.metadata.occurred_at)
+        found += _connection_email(data, items, context, settings, envelope.metadata.occurred_at, render=render)
     elif isinstance(data, ConnectionAnswered):
         answered = {
             "partner_name": _partner_name(items, data.partner_id),
@@ -150,7 +156,7 @@ def emails_for(
             "note": (items.get("connection") or {}).get("note") or "",
         }
         found.append(
-            emails.render(
+            render(
                 "connection_answered",
                 settings.coordinators_email,
                 {**context, **answered},
@@ -165,12 +171,10 @@ def emails_for(
         to_referrer.append((template, extra))
         if isinstance(data, ReviewOverdue):  # escalation: the coordinators hear of it too
             found.append(
-                emails.render(
-                    template, settings.coordinators_email, {**context, **extra}, recipient_kind="coordinators"
-                )
+                render(template, settings.coordinators_email, {**context, **extra}, recipient_kind="coordinators")
             )
     if referrer:
-        found = [emails.render(t, referrer, {**context, **extra}) for t, extra in to_referrer] + found
+        found = [render(t, referrer, {**context, **extra}) for t, extra in to_referrer] + found
     return found
 
 
@@ -190,6 +194,8 @@ def _connection_email(
     context: dict[str, Any],
     settings: Settings,
     signed_at: datetime,
+    *,
+    render: Renderer,
 ) -> list[emails.Email]:
     """The partner's connection email: what was agreed with it, the coordinators' contact, the family contact's
     name only if the family agreed, and the signed link to answer. Nothing when the connection is no longer this
@@ -217,7 +223,7 @@ def _connection_email(
         "link": link,
         "expires_on": _day(expires),
     }
-    email = emails.render("connection", str(partner["email"]), {**context, **values}, recipient_kind="partner")
+    email = render("connection", str(partner["email"]), {**context, **values}, recipient_kind="partner")
     return [replace(email, kept_text=redacted(email.text, link))]
 
 
@@ -234,6 +240,7 @@ def _meeting_emails(
     context: dict[str, Any],
     settings: Settings,
     envelope: Event[EventData],
+    render: Renderer,
 ) -> list[emails.Email]:
     """Invitations (or their cancellation) with an iCalendar file, to the referrer and the facilitator."""
     cancelled = isinstance(data, MeetingCancelled)
@@ -264,7 +271,7 @@ def _meeting_emails(
     recipients = [
         (to, kind) for to, kind in ((referrer, "referrer"), ((facilitator or {}).get("email"), "facilitator")) if to
     ]
-    return [emails.render(template, to, {**context, **extra}, (attachment,), kind) for to, kind in recipients]
+    return [render(template, to, {**context, **extra}, (attachment,), kind) for to, kind in recipients]
 
 
 VENUES = {
@@ -291,7 +298,9 @@ def key_of(reference: str, tag: str) -> dict[str, str]:
     return {table.PARTITION_KEY: table.referral_pk(reference), table.SORT_KEY: "EMAIL#" + tag.replace("--", "#")}
 
 
-def deliver(envelope: Event[EventData], *, reader: ReferralReader, settings: Settings, now: datetime) -> list[Sent]:
+def deliver(
+    envelope: Event[EventData], *, reader: ReferralReader, settings: Settings, now: datetime, render: Renderer
+) -> list[Sent]:
     reference = getattr(envelope.data, "reference", None)
     if reference is None:
         return []
@@ -311,7 +320,7 @@ def deliver(envelope: Event[EventData], *, reader: ReferralReader, settings: Set
     facilitator_id = getattr(envelope.data, "facilitator_id", None)
     facilitator = reader.item(facilitator_key(facilitator_id)) if facilitator_id else None
     results = []
-    for email in emails_for(envelope, named, facilitator, settings):
+    for email in emails_for(envelope, named, facilitator, settings, render=render):
         sent = _send_once(
             email,
             reference,
@@ -371,12 +380,12 @@ def _send_once(
         return Sent(email.template, "duplicate")
     message = emails.mime(email, settings.email_sender)
     try:
-        message_id = emails.send(
+        message_id = ses.send(
             message,
             configuration_set=settings.ses_configuration_set,
             tags={"reference": reference, "email": email_tag(event_id, email.template, email.to)},
         )
-    except emails.PermanentSendFailure as failure:
+    except ses.PermanentSendFailure as failure:
         _mark(key, settings, {"status": "failed", "failure": str(failure), "updated_at": clock.iso(now)})
         return Sent(email.template, "failed")
     _mark(key, settings, {"status": "sent", "ses_message_id": message_id, "updated_at": clock.iso(now)})
@@ -391,7 +400,15 @@ def _mark(key: dict[str, str], settings: Settings, values: dict[str, Any]) -> No
 SES_STATUS = {"Delivery": "delivered", "Bounce": "bounced", "Complaint": "complained", "Reject": "rejected"}
 
 
-def track(detail: dict[str, Any], *, event_id: str, reader: ReferralReader, settings: Settings, now: datetime) -> str:
+def track(
+    detail: dict[str, Any],
+    *,
+    event_id: str,
+    reader: ReferralReader,
+    settings: Settings,
+    now: datetime,
+    render: Renderer,
+) -> str:
     """An SES event (from the configuration set, through EventBridge): the email's status follows it; a bounce or
     complaint from a referrer or facilitator tells the coordinators, once."""
     kind = str(detail.get("eventType", ""))
@@ -410,7 +427,7 @@ def track(detail: dict[str, Any], *, event_id: str, reader: ReferralReader, sett
     _mark(key, settings, {"status": status, "updated_at": clock.iso(now), f"{status}_at": clock.iso(now)})
     if kind in ("Bounce", "Complaint") and item.get("recipient_kind") != "coordinators":
         bounce = detail.get("bounce") or {}
-        notice = emails.render(
+        notice = render(
             "bounce_notice",
             settings.coordinators_email,
             {

@@ -12,12 +12,9 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from shared.adapters import aws, table
+from shared.adapters import scheduler, table
 from shared.adapters.dynamodb import ReferralReader
 from shared.config import Settings
-from shared.domain.errors import ServiceUnavailable
 from shared.domain.events import (
     EVENT_SOURCE,
     EventData,
@@ -58,15 +55,7 @@ def schedule_name(reference: str, review_number: int) -> str:
 
 def delete_schedule(reference: str, review_number: int, *, settings: Settings) -> bool:
     """Delete one review's schedule; False if there was none (fired already, or deleted by a repeated event)."""
-    try:
-        aws.scheduler().delete_schedule(GroupName=settings.schedule_group, Name=schedule_name(reference, review_number))
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
-            return False
-        raise ServiceUnavailable(f"EventBridge Scheduler failed: {type(exc).__name__}") from exc
-    except BotoCoreError as exc:
-        raise ServiceUnavailable(f"EventBridge Scheduler failed: {type(exc).__name__}") from exc
-    return True
+    return scheduler.delete_schedule(settings.schedule_group, schedule_name(reference, review_number))
 
 
 def delete_reviews(reference: str, *, settings: Settings, reader: ReferralReader) -> int:
@@ -138,14 +127,5 @@ def schedule_review(
         "Target": target,
         "Description": f"Review {review_number} of {reference} due {due_on.isoformat()}",
     }
-    client = aws.scheduler()
-    try:
-        try:
-            client.create_schedule(**request)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConflictException":
-                raise
-            client.update_schedule(**request)
-    except (ClientError, BotoCoreError) as exc:
-        raise ServiceUnavailable(f"EventBridge Scheduler failed: {type(exc).__name__}") from exc
+    scheduler.put_schedule(request)
     return {"name": request["Name"], "expression": request["ScheduleExpression"], "remind_on": day.isoformat()}

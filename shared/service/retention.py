@@ -14,17 +14,13 @@ item written afterwards (an email, an access entry) copies the referral's. Reads
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from shared.adapters import aws, table
 from shared.adapters.dynamodb import Cancelled, ReferralReader, transact, update
 from shared.config import Settings
 from shared.domain.events import EventData, ReferralDeclined, ReferralWithdrawn, ReviewCompleted
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
 
 NOT_YET_ACCEPTED = ("received",)
 
@@ -59,7 +55,7 @@ def apply(
     expires_at: int,
     *,
     settings: Settings,
-    client: Callable[[], DynamoDBClient] = aws.dynamodb,
+    client: aws.DynamoDBClientFactory = aws.dynamodb,
 ) -> int:
     """Set the expiry on every item of the referral that has none or a later one; returns how many changed.
     Repeating it (a redelivered event) changes nothing."""

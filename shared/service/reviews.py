@@ -10,9 +10,8 @@ the referral is withdrawn).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -37,9 +36,6 @@ from shared.domain.workflow import IllegalTransition
 from shared.service.changes import audit_entry, commit_change, current_state, referral_update
 from shared.service.connections import end_connections, request_connections
 from shared.service.outbox import outbox_item
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
 
 KIND_REVIEW = "review"
 OPEN_STATES = ("scheduled", "due", "overdue")
@@ -417,7 +413,7 @@ def move_review(
 
 
 def cancel_open_review(
-    review: dict[str, Any], *, settings: Settings, client: Callable[[], DynamoDBClient] = aws.dynamodb
+    review: dict[str, Any], *, settings: Settings, client: aws.DynamoDBClientFactory = aws.dynamodb
 ) -> bool:
     """A withdrawn referral's open review is cancelled and leaves the reviews-by-due-date index."""
     cancelled = update(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from shared.adapters import table
@@ -19,7 +18,6 @@ from shared.adapters.dynamodb import ReferralReader
 from shared.service.changes import current_state
 from shared.views.referrals import Access, record_access
 
-TEMPLATES = Path(__file__).resolve().parents[1] / "web" / "page_templates"
 _INTERNAL = table.KEY_ATTRIBUTES | {table.KIND_ATTRIBUTE}
 # Sections of the export: (key, title, the item kinds it holds).
 SECTIONS = (
@@ -78,27 +76,3 @@ def export(reader: ReferralReader, reference: str, access: Access) -> dict[str, 
     kinds_shown = {kind for _key, _title, kinds in SECTIONS for kind in kinds} | _LEFT_OUT
     document["other"] = [_plain(i) for i in items if i.get(table.KIND_ATTRIBUTE) not in kinds_shown]
     return document
-
-
-def _rows(value: Any, prefix: str = "") -> list[dict[str, Any]]:
-    """A nested document as label/value rows a person can read."""
-    if isinstance(value, dict):
-        return [row for key, inner in value.items() for row in _rows(inner, f"{prefix}{key.replace('_', ' ')} / ")]
-    if isinstance(value, list):
-        if not value:
-            return [{"label": prefix.rstrip(" /"), "value": "none", "block": False}]
-        return [row for n, inner in enumerate(value, 1) for row in _rows(inner, f"{prefix}{n} / ")]
-    text = "" if value is None else str(value)
-    return [{"label": prefix.rstrip(" /"), "value": text, "block": "\n" in text}]
-
-
-def to_html(document: dict[str, Any]) -> str:
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined  # noqa: PLC0415 - only for this page
-
-    environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined)
-    sections = [
-        {"title": title, "rows": _rows(document[key]) if document.get(key) else []} for key, title, _ in SECTIONS
-    ]
-    if document.get("other"):
-        sections.append({"title": "Other records", "rows": _rows(document["other"])})
-    return environment.get_template("subject_access.html").render(export=document, sections=sections)

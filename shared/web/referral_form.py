@@ -13,16 +13,14 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shared.domain.referrals import MAX_CHILDREN
+from shared.web.templates import WEB, environment, render
 
 if TYPE_CHECKING:
-    from jinja2 import Environment
+    pass
 
-WEB = Path(__file__).resolve().parents[2] / "web"
 TOKEN_FIELD = "submission_token"  # noqa: S105 - a field name, not a secret
 ACTION_FIELD = "action"
 SEND = "send"
@@ -208,19 +206,6 @@ _TOP_LEVEL = {
 
 
 # --- pages ------------------------------------------------------------------------------------------------------
-@cache
-def _environment() -> Environment:
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape  # noqa: PLC0415
-
-    return Environment(
-        loader=FileSystemLoader(WEB / "templates"),
-        autoescape=select_autoescape(default=True),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
 def _value_at(values: Any, name: str, default: Any = "") -> Any:
     node = values
     for part in name.split("."):
@@ -239,8 +224,8 @@ def render_form(values: dict[str, Any], errors: list[dict[str, str]], token: str
     children = max(1, len(_rows(family or {}, "children")))
     members = max(1, len(_rows(values, "network_members")))
     return (
-        _environment()
-        .get_template("form.html")
+        environment()
+        .get_template("pages/form.html")
         .render(
             title=FORM_TITLE,
             errors=errors,
@@ -258,8 +243,8 @@ def render_form(values: dict[str, Any], errors: list[dict[str, str]], token: str
 
 def render_confirmation(reference: str, route: str) -> str:
     return (
-        _environment()
-        .get_template("confirmation.html")
+        environment()
+        .get_template("pages/confirmation.html")
         .render(title="Referral sent", reference=reference, route=route, errors=[])
     )
 
@@ -272,11 +257,11 @@ PAGES = {
 
 def render_page(route: str) -> str:
     template, title = PAGES[route]
-    return _environment().get_template(template).render(title=title, errors=[])
+    return render(f"pages/{template}", title=title, errors=[])
 
 
 def render_problem(title: str, message: str) -> str:
-    return _environment().get_template("problem.html").render(title=title, message=message, errors=[])
+    return render("pages/problem.html", title=title, message=message, errors=[])
 
 
 # --- static files -----------------------------------------------------------------------------------------------
@@ -303,4 +288,4 @@ def asset(name: str) -> tuple[bytes, str] | None:
 
 def render_web_page(template: str, **values: Any) -> str:
     """Another page in the form's layout, with its styles and scripts (the partners' connection page)."""
-    return _environment().get_template(template).render(**{"errors": [], **values})
+    return render(f"pages/{template}", **{"errors": [], **values})

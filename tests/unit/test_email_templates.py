@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from shared.web.emails import SUBJECTS, mime, render
+from shared.domain.emails import mime
+from shared.web.emails import SUBJECTS, render
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "emails"
 CONTEXT = {

@@ -16,6 +16,7 @@ from shared.service import erasure
 from shared.service.decisions import DecisionBody, decide
 from shared.views import subject_access
 from shared.views.referrals import MAX_PAGE, Access, list_referrals, referral_view
+from shared.web import subject_access as subject_access_page
 from shared.web.api import answer, body_as, etag
 from shared.web.http import HttpError, html_response
 
@@ -57,7 +58,7 @@ def subject_access_export(reference: str) -> Response[str]:
     logger.info("Subject access export made", extra={"reference": reference})
     metrics.add_metric(name="SubjectAccessExports", unit=MetricUnit.Count, value=1)
     if "text/html" in router.current_event.headers.get("accept", ""):
-        page = html_response(200, subject_access.to_html(document))
+        page = html_response(200, subject_access_page.to_html(document))
         return Response(status_code=200, body=page["body"], headers=page["headers"])
     disposition = {"Content-Disposition": f'attachment; filename="{reference}-subject-access.json"'}
     return answer(200, document, disposition)
