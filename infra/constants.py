@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from shared.web import routes
+
 STACK_NAME = "Familynet"
 PYTHON_VERSION = "3.14"  # the newest Lambda Python runtime aws-cdk-lib 2.275 offers; assets are built for it
 LAMBDA_PLATFORM = "aarch64-manylinux2014"
@@ -25,36 +27,18 @@ BUS_ID = "Bus"
 API_ID = "Api"
 
 BUS_ARCHIVE_RETENTION_DAYS = 30  # longer than any replay we plan; consumers dedupe for longer than 30 h + this
-REFERRALS_ROUTE = "POST /referrals"
+# Routes come from the one route table (shared/web/routes.py): each function's share of it, by name.
+INTAKE_ROUTES = routes.keys(INTAKE)
+REFERRALS_ROUTE = routes.BY_KEY["POST /referrals"].key
 REFERRALS_RATE_LIMIT = 20  # requests per second, steady
 REFERRALS_BURST_LIMIT = 40
-FORM_ROUTE = "GET /"
-FORM_ASSETS_ROUTE = "GET /assets/{file}"
-FORM_PAGE_ROUTES = ("GET /privacy", "GET /accessibility")
+FORM_ROUTE = routes.BY_KEY["GET /"].key
+FORM_ASSETS_ROUTE = routes.BY_KEY["GET /assets/{file}"].key
+FORM_PAGE_ROUTES = tuple(key for key in INTAKE_ROUTES if key not in (REFERRALS_ROUTE, FORM_ROUTE, FORM_ASSETS_ROUTE))
 # The coordinators' routes (JWT authorizer; the coordinators group is checked by the function).
-STAFF_ROUTES = (
-    "GET /referrals",
-    "GET /referrals/{reference}",
-    "GET /referrals/{reference}/export",
-    "POST /referrals/{reference}/erase",
-    "POST /referrals/{reference}/accept",
-    "POST /referrals/{reference}/decline",
-    "POST /referrals/{reference}/withdraw",
-    "GET /facilitators",
-    "PUT /facilitators/{facilitator_id}/availability",
-    "PUT /referrals/{reference}/meeting",
-    "DELETE /referrals/{reference}/meeting",
-    "POST /referrals/{reference}/meeting/outcome",
-    "GET /partners",
-    "POST /partners",
-    "PUT /partners/{partner_id}",
-    "POST /referrals/{reference}/reviews",
-    "PUT /referrals/{reference}/reviews/{number}",
-    "POST /referrals/{reference}/connections/{partner_id}",
-    "POST /referrals/{reference}/connections/{partner_id}/resend",
-)
+STAFF_ROUTES = routes.keys(SCHEDULING, staff=True)
 # Partners answer a connection through a signed link (no login): public, throttled, small bodies.
-CONNECTION_ROUTES = ("GET /connections/{token}", "POST /connections/{token}")
+CONNECTION_ROUTES = routes.keys(CONNECTIONS, staff=False)
 CONNECTIONS_RATE_LIMIT = 5
 CONNECTIONS_BURST_LIMIT = 10
 FORM_RATE_LIMIT = 50  # a page and its four files per visitor

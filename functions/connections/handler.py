@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -22,14 +23,16 @@ from shared.domain.validation import field_errors
 from shared.observability import correlate, logger, metrics
 from shared.service import connections
 from shared.web.errors import status_of
-from shared.web.http import HttpError, html_response, json_response, media_type, parse_body
+from shared.web.http import HttpError, as_response, html_response, json_response, media_type, parse_body
 from shared.web.referral_form import render_web_page
+from shared.web.routes import check_served, register
 
 TITLE = "Connecting a family with your help"
 PROBLEMS = {
     "answer": "Choose whether you have made contact with the family or cannot help",
     "note": "Keep the note to 500 characters or fewer",
 }
+app = APIGatewayHttpResolver()
 PAGE = {"service_name": "Family Network: Early Help partners", "service_home": "#main-content"}
 
 
@@ -53,12 +56,26 @@ def _answer_from(event: dict[str, Any]) -> connections.ConnectionAnswer:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    correlation_id = logger.get_correlation_id() or context.aws_request_id
-    correlate(correlation_id)
+    correlate(logger.get_correlation_id() or context.aws_request_id)
+    return app.resolve(event, context)
+
+
+@register(app, "GET /connections/{token}")
+def show(token: str) -> Response[str]:
+    return as_response(_respond(app.current_event.raw_event, token, posting=False))
+
+
+@register(app, "POST /connections/{token}")
+def reply(token: str) -> Response[str]:
+    return as_response(_respond(app.current_event.raw_event, token, posting=True))
+
+
+check_served("connections")
+
+
+def _respond(event: dict[str, Any], token: str, *, posting: bool) -> dict[str, Any]:
     settings = get_settings()
-    token = (event.get("pathParameters") or {}).get("token", "")
     reader = ReferralReader(settings.table_name)
-    posting = str(event.get("routeKey", "")).startswith("POST ")
     try:
         connection = connections.open_link(token, reader=reader, settings=settings, now=clock.now())
         if not posting:
@@ -69,7 +86,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         except ValidationError as exc:
             return _form(connection, field_errors(connections.ConnectionAnswer, exc))
         answered = connections.answer(
-            connection, body, settings=settings, correlation_id=correlation_id, now=clock.now()
+            connection, body, settings=settings, correlation_id=logger.get_correlation_id() or "none", now=clock.now()
         )
     except connections.LinkProblem as problem:
         status = status_of(problem)

@@ -1,32 +1,31 @@
-"""The feedback function: every email the service sends to people, from the events on its queue."""
+"""The feedback function: every email the service sends to people, from the events on its queue (familynet's own,
+and SES's delivery events through the configuration set)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.adapters.dynamodb import ReferralReader
 from shared.config import get_settings
 from shared.domain import clock
-from shared.domain.events import parse_detail
 from shared.observability import bind_event, correlate, logger, metrics
 from shared.service.feedback import deliver, track
 from shared.web import emails
+from shared.web.queue import EventRecord
 
-processor = BatchProcessor(event_type=EventType.SQS)
+# EventRecord is a plain pydantic model (BatchProcessor only calls model_validate): see shared/web/queue.py
+processor = BatchProcessor(event_type=EventType.SQS, model=EventRecord)  # type: ignore[arg-type]
 
 
-def _on_event(record: SQSRecord) -> None:
-    message = json.loads(record.body)
-    if message.get("source") == "aws.ses":
-        _on_ses_event(message)
+def _on_event(record: EventRecord) -> None:
+    if record.body.source == "aws.ses":
+        _on_ses_event(record)
         return
-    envelope = parse_detail(message["detail-type"], message["detail"])
+    envelope = record.envelope()
     bind_event(envelope)
     settings = get_settings()
     reader = ReferralReader(settings.table_name)
@@ -38,13 +37,13 @@ def _on_event(record: SQSRecord) -> None:
             metrics.add_metric(name=measure, unit=MetricUnit.Count, value=value)
 
 
-def _on_ses_event(message: dict[str, Any]) -> None:
+def _on_ses_event(record: EventRecord) -> None:
     # SES's own event carries no familynet metadata: its event id is the correlation id of what follows.
-    correlate(f"ses-{message['id']}")
+    correlate(f"ses-{record.body.id}")
     settings = get_settings()
     status = track(
-        message["detail"],
-        event_id=str(message["id"]),
+        record.body.detail,
+        event_id=record.body.id,
         reader=ReferralReader(settings.table_name),
         settings=settings,
         now=clock.now(),

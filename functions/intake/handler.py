@@ -14,35 +14,21 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from functions.intake import submissions
 from shared.adapters.dynamodb import ReferralStore
-from shared.config import get_settings
-from shared.domain.errors import FamilynetError
-from shared.domain.referrals import SubmissionOutcome
 from shared.observability import correlate, logger, metrics
-from shared.service.intake import (
-    IdempotencyKeyReused,
-    IntakeRequest,
-    outcome_body,
-    submit_referral,
-    validate_submission,
-)
 from shared.web import referral_form
-from shared.web.errors import BUSY, RETRY_AFTER, api_problem
-from shared.web.http import HttpError, as_response, file_response, html_response, json_response, parse_body, wants_html
-from shared.web.intake import read_request
+from shared.web.http import as_response, file_response, html_response, wants_html
+from shared.web.routes import check_served, register
 
 ASSET_MAX_AGE_SECONDS = 3600
 app = APIGatewayHttpResolver()
 
 
 def handler(event: dict[str, Any], context: LambdaContext, store: ReferralStore | None = None) -> dict[str, Any]:
-    if str(event.get("routeKey", "")).startswith("GET /assets/"):
-        # Static files: no log line and no metric each (browsers cache them for an hour).
-        found = referral_form.asset((event.get("pathParameters") or {}).get("file", ""))
-        if found is None:
-            return html_response(404, referral_form.render_problem("Page not found", "There is no such page."))
-        return file_response(*found, max_age=ASSET_MAX_AGE_SECONDS)
     app.append_context(store=store)
+    if str(event.get("routeKey", "")).startswith("GET /assets/"):
+        return app.resolve(event, context)  # static files: no log line and no metric each (cached for an hour)
     response: dict[str, Any] = _handle(event, context)
     return response
 
@@ -54,110 +40,34 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
 
 
-@app.get("/")
+@register(app, "GET /")
 def form() -> Response[str]:
     metrics.add_metric(name="FormsShown", unit=MetricUnit.Count, value=1)
     return as_response(html_response(200, referral_form.render_form({}, [], referral_form.new_token())))
 
 
-@app.get("/privacy")
-@app.get("/accessibility")
+@register(app, "GET /privacy")
+@register(app, "GET /accessibility")
 def page() -> Response[str]:
     metrics.add_metric(name="PagesShown", unit=MetricUnit.Count, value=1)
     return as_response(html_response(200, referral_form.render_page(app.current_event.raw_event["routeKey"])))
 
 
-@app.post("/referrals")
+@register(app, "POST /referrals")
 def post_referral() -> Response[str]:
     event = app.current_event.raw_event
-    return as_response(_post_form(event) if wants_html(event) else _post_json(event))
-
-
-def _post_json(event: dict[str, Any]) -> dict[str, Any]:
-    try:
-        request = read_request(event)
-        outcome = _submit(request)
-    except (HttpError, FamilynetError) as error:
-        status, body, headers = _problem(error)
-        return json_response(status, body, headers)
-    headers = {"Location": f"/referrals/{outcome.reference}"}
-    if not outcome.created:
-        headers["Idempotent-Replayed"] = "true"
-    return json_response(201, outcome_body(outcome), headers)
-
-
-def _post_form(event: dict[str, Any]) -> dict[str, Any]:
-    """The web form without JavaScript: every answer comes back on the page, whatever happens."""
-    try:
-        form = referral_form.read_form(parse_body(event))
-    except HttpError as error:
-        _problem(error)
-        page = referral_form.render_problem("Sorry, the form could not be read", error.message)
-        return html_response(error.status, page)
-    token = form.token or referral_form.new_token()  # a missing or unusable token is replaced, never a dead end
-    if form.action != referral_form.SEND:
-        metrics.add_metric(name="FormRowsChanged", unit=MetricUnit.Count, value=1)
-        values = referral_form.apply_action(form.values, form.action)
-        return html_response(200, referral_form.render_form(values, [], token))
-    try:
-        request = validate_submission(referral_form.model_body(form.values), form.token)
-        outcome = _submit(request)
-    except IdempotencyKeyReused as error:
-        _problem(error)
-        page = referral_form.render_problem(
-            "This referral was already sent",
-            "This form was sent before, with different answers. Your first referral was received: to make "
-            "another, start a new form.",
-        )
-        return html_response(409, page)
-    except (HttpError, FamilynetError) as error:
-        status, body, headers = _problem(error)
-        if status == 503:
-            message = f"{body['message']}. Your answers have not been sent."
-            errors = [{"field": "body", "message": message, "target": "main-content"}]
-        else:
-            problems = body.get("errors") or [{"field": "body", "message": body["message"]}]
-            errors = referral_form.form_errors(problems, form.values)
-        return html_response(status, referral_form.render_form(form.values, errors, token), headers)
-    return html_response(201, referral_form.render_confirmation(outcome.reference, request.submission.route.value))
-
-
-def _submit(request: IntakeRequest) -> SubmissionOutcome:
-    outcome = submit_referral(
-        request,
-        store=app.context.get("store") or ReferralStore(get_settings().table_name),
-        settings=get_settings(),
-        correlation_id=logger.get_correlation_id() or "none",
+    store = app.context.get("store")
+    return as_response(
+        submissions.post_form(event, store) if wants_html(event) else submissions.post_json(event, store)
     )
-    logger.append_keys(reference=outcome.reference)
-    if outcome.created:
-        logger.info("Referral received", extra={"route": request.submission.route.value})
-        metrics.add_dimension(name="route", value=request.submission.route.value)
-        metrics.add_metric(name="ReferralsReceived", unit=MetricUnit.Count, value=1)
-    else:
-        logger.info("Repeated submission answered with its first reference")
-        metrics.add_metric(name="ReferralsRepeated", unit=MetricUnit.Count, value=1)
-    return outcome
 
 
-def _problem(error: Exception) -> tuple[int, dict[str, Any], dict[str, str]]:
-    """The answer to a refused or failed submission, logged and counted (field paths only: never a value)."""
-    problem = api_problem(error)
-    if problem is None:
-        raise error
-    status, body, headers = problem
-    if status == 503:  # the referrer can only try again: the same words and Retry-After, whatever failed
-        body, headers = {"message": BUSY}, RETRY_AFTER
-        logger.exception("Referral could not be stored", extra={"error_kind": type(error).__name__})
-        metrics.add_metric(name="ReferralsFailed", unit=MetricUnit.Count, value=1)
-    else:
-        fields = [_loggable(e["field"]) for e in body.get("errors") or []]
-        logger.info("Referral refused", extra={"status": status, "fields": fields})
-        metrics.add_metric(name="ReferralsRefused", unit=MetricUnit.Count, value=1)
-    return status, body, headers
+@register(app, "GET /assets/{file}")
+def asset(file: str) -> Response[str]:
+    found = referral_form.asset(file)
+    if found is None:
+        return as_response(html_response(404, referral_form.render_problem("Page not found", "There is no such page.")))
+    return as_response(file_response(*found, max_age=ASSET_MAX_AGE_SECONDS))
 
 
-def _loggable(field: str) -> str:
-    """Field paths are ours (`family.children.0.first_name`), except unknown keys a client made up: those could be
-    anything, a name included, so they are logged as a marker."""
-    return field if referral_form.is_known_field(field) else "(unknown field)"
+check_served("intake")

@@ -26,11 +26,15 @@ from shared.service.erasure import ErasureRefused
 from shared.web.api import answer
 from shared.web.errors import api_problem
 from shared.web.http import HttpError
+from shared.web.routes import check_served
 from shared.web.staff import Forbidden, Unauthorized
 
+SCHEDULING = "scheduling"
+
 app = APIGatewayHttpResolver()
-for router in (referrals.router, partners.router, meetings.router, reviews.router, referrals.decisions):
+for router in (referrals.router, partners.router, meetings.router, reviews.router):
     app.include_router(router)
+check_served(SCHEDULING)
 
 # Refusals worth counting on the dashboard, by the metric each adds.
 REFUSAL_METRICS = {IllegalTransition: "DecisionsRefused", DoubleBooked: "DoubleBookingsRefused"}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -186,6 +186,16 @@ def is_live(item: dict[str, Any], now_epoch: float | None = None) -> bool:
     return int(expires) > (clock.now().timestamp() if now_epoch is None else now_epoch)
 
 
+def query_pages(client: Callable[[], DynamoDBClient], table_name: str, request: dict[str, Any]) -> Iterator[Any]:
+    """Every page of a Query (boto3's paginator), with DynamoDB's failures as domain errors."""
+    try:
+        yield from client().get_paginator("query").paginate(**request)
+    except ClientError as exc:
+        raise _translate(exc, table_name) from exc
+    except BotoCoreError as exc:
+        raise ServiceUnavailable(f"DynamoDB could not be reached: {exc}") from exc
+
+
 class ReferralReader:
     """Reads for the coordinators' routes: every one a GetItem or a Query, never a Scan; items past their
     retention expiry are never returned."""
@@ -213,23 +223,15 @@ class ReferralReader:
         return item if item is not None and is_live(item) else None
 
     def partition_of(self, pk: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        start: dict[str, Any] | None = None
-        while True:
-            request: dict[str, Any] = {
-                "TableName": self._table,
-                "KeyConditionExpression": "#pk = :pk",
-                "ExpressionAttributeNames": {"#pk": table.PARTITION_KEY},
-                "ExpressionAttributeValues": {":pk": {"S": pk}},
-                "ConsistentRead": True,
-            }
-            if start:
-                request["ExclusiveStartKey"] = start
-            response = self._query(request)
-            items += [found for found in map(from_item, response.get("Items", [])) if is_live(found)]
-            start = response.get("LastEvaluatedKey")
-            if not start:
-                return items
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "#pk = :pk",
+            "ExpressionAttributeNames": {"#pk": table.PARTITION_KEY},
+            "ExpressionAttributeValues": {":pk": {"S": pk}},
+            "ConsistentRead": True,
+        }
+        pages = query_pages(self._client, self._table, request)
+        return [found for page in pages for found in map(from_item, page.get("Items", [])) if is_live(found)]
 
     def upcoming_meetings(self, facilitator_id: str, now: datetime) -> int:
         """How many meetings the facilitator has from now on (a COUNT Query of the by-facilitator index)."""
@@ -258,13 +260,8 @@ class ReferralReader:
             ),
             "ProjectionExpression": "#sk",
         }
-        found: set[str] = set()
-        while True:
-            response = self._query(request)
-            found |= {item[table.SORT_KEY]["S"].removeprefix("BUSY#") for item in response.get("Items", [])}
-            if "LastEvaluatedKey" not in response:
-                return found
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        pages = query_pages(self._client, self._table, request)
+        return {item[table.SORT_KEY]["S"].removeprefix("BUSY#") for page in pages for item in page.get("Items", [])}
 
     def by_status(self, status: str, limit: int, start_key: dict[str, Any] | None) -> Page:
         """One page of the coordinators' queue: referrals in a state, newest first."""
@@ -286,14 +283,8 @@ class ReferralReader:
 
     def query_index(self, request: dict[str, Any]) -> list[dict[str, Any]]:
         """Every live item an index Query (the caller's key condition) returns, page after page."""
-        request = {"TableName": self._table, **request}
-        found: list[dict[str, Any]] = []
-        while True:
-            response = self._query(request)
-            found += [item for item in map(from_item, response.get("Items", [])) if is_live(item)]
-            if "LastEvaluatedKey" not in response:
-                return found
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        pages = query_pages(self._client, self._table, {"TableName": self._table, **request})
+        return [item for page in pages for item in map(from_item, page.get("Items", [])) if is_live(item)]
 
     def _query(self, request: dict[str, Any]) -> Any:
         try:
@@ -514,14 +505,11 @@ class MeteredReader:
 
     def _pages(self, request: dict[str, Any], *, count_all: bool) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
-        while True:
-            page = self._call("query", **request)
+        for page in query_pages(self._client, self._table, request):
             scanned = page.get("ScannedCount", len(page.get("Items", [])) if count_all else 0)
             self._count(page, int(scanned))
             found += [from_item(item) for item in page.get("Items", [])]
-            if "LastEvaluatedKey" not in page:
-                return found
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return found
 
     def _count(self, response: Any, items: int) -> None:
         self.items_read += items

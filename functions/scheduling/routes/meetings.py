@@ -14,17 +14,18 @@ from shared.observability import logger, metrics
 from shared.service import meetings
 from shared.web.api import answer, body_as, etag
 from shared.web.http import HttpError
+from shared.web.routes import register
 
 router = Router()
 
 
-@router.get("/facilitators")
+@register(router, "GET /facilitators")
 def facilitators() -> Response[str]:
     caller(router)
     return answer(200, {"items": meetings.list_facilitators(reader())})
 
 
-@router.put("/facilitators/<facilitator_id>/availability")
+@register(router, "PUT /facilitators/{facilitator_id}/availability")
 def availability(facilitator_id: str) -> Response[str]:
     actor = caller(router)
     if not FACILITATOR_ID.fullmatch(facilitator_id):
@@ -33,7 +34,7 @@ def availability(facilitator_id: str) -> Response[str]:
     return answer(200, meetings.set_availability(facilitator_id, body, actor=actor, settings=get_settings()))
 
 
-@router.put("/referrals/<reference>/meeting")
+@register(router, "PUT /referrals/{reference}/meeting")
 def book_meeting(reference: str) -> Response[str]:
     actor = caller(router)
     body = body_as(router.current_event.body, MeetingRequest)
@@ -43,7 +44,7 @@ def book_meeting(reference: str) -> Response[str]:
     return answer(200, outcome, etag(outcome["version"]))
 
 
-@router.delete("/referrals/<reference>/meeting")
+@register(router, "DELETE /referrals/{reference}/meeting")
 def cancel_meeting(reference: str) -> Response[str]:
     actor = caller(router)
     body = body_as(router.current_event.body, CancelRequest)
@@ -53,7 +54,7 @@ def cancel_meeting(reference: str) -> Response[str]:
     return answer(200, outcome, etag(outcome["version"]))
 
 
-@router.post("/referrals/<reference>/meeting/outcome")
+@register(router, "POST /referrals/{reference}/meeting/outcome")
 def meeting_outcome(reference: str) -> Response[str]:
     actor = caller(router)
     body = body_as(router.current_event.body, Outcome)

@@ -15,11 +15,12 @@ from shared.observability import logger, metrics
 from shared.service import connections, partners
 from shared.web.api import answer, body_as, etag, expected_version
 from shared.web.http import HttpError
+from shared.web.routes import register
 
 router = Router()
 
 
-@router.get("/partners")
+@register(router, "GET /partners")
 def partner_directory() -> Response[str]:
     caller(router)
     params = router.current_event.query_string_parameters or {}
@@ -30,7 +31,7 @@ def partner_directory() -> Response[str]:
     return answer(200, {"items": found})
 
 
-@router.post("/partners")
+@register(router, "POST /partners")
 def add_partner() -> Response[str]:
     actor = caller(router)
     partner = partners.add(
@@ -41,7 +42,7 @@ def add_partner() -> Response[str]:
     return answer(201, partner, etag(partner["version"]))
 
 
-@router.put("/partners/<partner_id>")
+@register(router, "PUT /partners/{partner_id}")
 def change_partner(partner_id: str) -> Response[str]:
     actor = caller(router)
     body = body_as(router.current_event.body, partners.PartnerRequest)
@@ -58,7 +59,7 @@ def change_partner(partner_id: str) -> Response[str]:
     return answer(200, partner, etag(partner["version"]))
 
 
-@router.post("/referrals/<reference>/connections/<partner_id>/resend")
+@register(router, "POST /referrals/{reference}/connections/{partner_id}/resend")
 def resend_connection(reference: str, partner_id: str) -> Response[str]:
     actor = caller(router)
     shown = connections.resend(
@@ -75,7 +76,7 @@ def resend_connection(reference: str, partner_id: str) -> Response[str]:
     return answer(200, shown)
 
 
-@router.post("/referrals/<reference>/connections/<partner_id>")
+@register(router, "POST /referrals/{reference}/connections/{partner_id}")
 def record_connection_answer(reference: str, partner_id: str) -> Response[str]:
     actor = caller(router)
     body = body_as(router.current_event.body, connections.ConnectionAnswer)

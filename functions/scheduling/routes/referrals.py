@@ -9,7 +9,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from functions.scheduling.routes import apply, caller, correlation_id, reader
 from shared.config import get_settings
 from shared.domain import clock
-from shared.domain.referrals import ReferralNotFound, ReferralStatus
+from shared.domain.referrals import ReferralStatus
 from shared.domain.workflow import Decision
 from shared.observability import logger, metrics
 from shared.service import erasure
@@ -19,6 +19,7 @@ from shared.views.referrals import MAX_PAGE, Access, list_referrals, referral_vi
 from shared.web import subject_access as subject_access_page
 from shared.web.api import answer, body_as, etag
 from shared.web.http import HttpError, html_response
+from shared.web.routes import register
 
 router = Router()
 DECISION_METRICS = {
@@ -28,7 +29,7 @@ DECISION_METRICS = {
 }
 
 
-@router.get("/referrals")
+@register(router, "GET /referrals")
 def queue() -> Response[str]:
     caller(router)
     params = router.current_event.query_string_parameters or {}
@@ -43,7 +44,7 @@ def queue() -> Response[str]:
     return answer(200, list_referrals(reader(), status, int(limit_text), params.get("cursor")))
 
 
-@router.get("/referrals/<reference>")
+@register(router, "GET /referrals/{reference}")
 def one_referral(reference: str) -> Response[str]:
     access = Access(caller(router), "GET /referrals/{reference}", get_settings(), clock.now())
     view = referral_view(reader(), reference, access)
@@ -51,7 +52,7 @@ def one_referral(reference: str) -> Response[str]:
     return answer(200, view, etag(view["version"]))
 
 
-@router.get("/referrals/<reference>/export")
+@register(router, "GET /referrals/{reference}/export")
 def subject_access_export(reference: str) -> Response[str]:
     access = Access(caller(router), "GET /referrals/{reference}/export", get_settings(), clock.now())
     document = subject_access.export(reader(), reference, access)
@@ -64,7 +65,7 @@ def subject_access_export(reference: str) -> Response[str]:
     return answer(200, document, disposition)
 
 
-@router.post("/referrals/<reference>/erase")
+@register(router, "POST /referrals/{reference}/erase")
 def erase(reference: str) -> Response[str]:
     actor = caller(router)
     body = body_as(router.current_event.body, erasure.ErasureRequest)
@@ -76,18 +77,25 @@ def erase(reference: str) -> Response[str]:
     return answer(200, outcome)
 
 
-decisions = Router()  # included last: `/referrals/<reference>/<action>` would shadow the routes above
-
-
-@decisions.post("/referrals/<reference>/<action>")
-def decision(reference: str, action: str) -> Response[str]:
-    actor = caller(decisions)
-    try:
-        chosen = Decision(action)
-    except ValueError:
-        raise ReferralNotFound(reference) from None
-    body = body_as(decisions.current_event.body, DecisionBody)
-    outcome = apply(decisions, decide, actor, reference, chosen, body)
+def _decide(reference: str, chosen: Decision) -> Response[str]:
+    actor = caller(router)
+    body = body_as(router.current_event.body, DecisionBody)
+    outcome = apply(router, decide, actor, reference, chosen, body)
     logger.info("Referral decided", extra={"reference": reference, "decision": chosen.value})
     metrics.add_metric(name=DECISION_METRICS[chosen], unit=MetricUnit.Count, value=1)
     return answer(200, outcome, etag(outcome["version"]))
+
+
+@register(router, "POST /referrals/{reference}/accept")
+def accept(reference: str) -> Response[str]:
+    return _decide(reference, Decision.ACCEPT)
+
+
+@register(router, "POST /referrals/{reference}/decline")
+def decline(reference: str) -> Response[str]:
+    return _decide(reference, Decision.DECLINE)
+
+
+@register(router, "POST /referrals/{reference}/withdraw")
+def withdraw(reference: str) -> Response[str]:
+    return _decide(reference, Decision.WITHDRAW)

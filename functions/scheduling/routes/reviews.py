@@ -11,11 +11,12 @@ from shared.observability import logger, metrics
 from shared.service import reviews
 from shared.web.api import answer, body_as, etag
 from shared.web.http import HttpError
+from shared.web.routes import register
 
 router = Router()
 
 
-@router.post("/referrals/<reference>/reviews")
+@register(router, "POST /referrals/{reference}/reviews")
 def record_review(reference: str) -> Response[str]:
     actor = caller(router)
     body = body_as(router.current_event.body, reviews.ReviewRequest)
@@ -27,7 +28,7 @@ def record_review(reference: str) -> Response[str]:
     return answer(200, outcome, etag(outcome["version"]))
 
 
-@router.put("/referrals/<reference>/reviews/<number>")
+@register(router, "PUT /referrals/{reference}/reviews/{number}")
 def move_review(reference: str, number: str) -> Response[str]:
     actor = caller(router)
     if not number.isdigit() or not 1 <= int(number) <= 999:

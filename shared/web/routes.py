@@ -1,0 +1,381 @@
+"""Every route of the HTTP API, once: the CDK app adds each to the API (infra/constants.py derives its lists from
+here), each function's resolver registers exactly its own (`register`, `check_served`), and `make schemas` writes
+docs/openapi.json from it (generators/api_catalogue.py).
+
+Request bodies are named "module:Model" and imported only by the OpenAPI generator, so that a function importing
+this table does not pay at cold start for the models of routes it does not serve.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from shared.domain.referrals import ReferralStatus
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Route:
+    key: str  # "METHOD /path/{param}", as API Gateway writes a route key
+    function: str  # the function serving it: functions/<function>/
+    summary: str
+    staff: bool = True  # behind the JWT authorizer (coordinators); otherwise public
+    body: str | None = None  # the request model, "module:Model"
+    responses: dict[str, str] = field(default_factory=dict)
+    parameters: tuple[dict[str, Any], ...] = ()
+    media_types: tuple[str, ...] = ("application/json",)
+
+    @property
+    def method(self) -> str:
+        return self.key.split(" ", 1)[0]
+
+    @property
+    def path(self) -> str:
+        return self.key.split(" ", 1)[1]
+
+    @property
+    def resolver_path(self) -> str:
+        """The path as Powertools' resolvers write it: `{reference}` becomes `<reference>`."""
+        return self.path.replace("{", "<").replace("}", ">")
+
+
+REFERENCE = {
+    "name": "reference",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^FN-[A-HJ-NP-Z2-9]{8}$"},
+}
+FACILITATOR = {
+    "name": "facilitator_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,39}$"},
+}
+REVIEW_NUMBER = {
+    "name": "number",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1, "maximum": 999},
+}
+IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "description": "The referral's ETag as read: the change applies only if nothing changed since (else 409).",
+    "schema": {"type": "string"},
+}
+
+
+PARTNER_ID = {
+    "name": "partner_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^p-[a-z0-9]{1,30}$"},
+}
+TOKEN = {
+    "name": "token",
+    "in": "path",
+    "required": True,
+    "description": "The signed, expiring link from the partner's connection email",
+    "schema": {"type": "string", "maxLength": 1024},
+}
+_CHANGE = {
+    "200": "The change, with the referral's new status and version (ETag)",
+    "404": "No referral with this reference",
+    "409": "Illegal or stale: the current status and the allowed actions",
+    "422": "Problems to fix, one per field",
+}
+ROUTES = (
+    Route(
+        "GET /",
+        "intake",
+        "The referral web form (HTML, with a one-time submission token)",
+        staff=False,
+        responses={"200": "The form"},
+    ),
+    Route(
+        "GET /assets/{file}",
+        "intake",
+        "The form's CSS and JavaScript",
+        staff=False,
+        responses={"200": "The file", "404": "No such file"},
+        parameters=({"name": "file", "in": "path", "required": True, "schema": {"type": "string"}},),
+    ),
+    Route("GET /privacy", "intake", "The privacy notice (HTML)", staff=False, responses={"200": "The page"}),
+    Route(
+        "GET /accessibility", "intake", "The accessibility statement (HTML)", staff=False, responses={"200": "The page"}
+    ),
+    Route(
+        "POST /referrals",
+        "intake",
+        "Submit a referral (JSON, or form-encoded from the web form)",
+        staff=False,
+        body="shared.domain.referrals:ReferralSubmission",
+        responses={
+            "201": "The reference and status (HTML confirmation for a browser's form post)",
+            "400": "Malformed",
+            "413": "Over 64 KB (256 KB as a form)",
+            "415": "Another media type",
+            "422": "Problems to fix, one per field",
+            "503": "Busy: retry after Retry-After",
+        },
+        parameters=(
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "description": "A repeat with the same key answers the first reference",
+                "schema": {"type": "string", "maxLength": 255},
+            },
+        ),
+    ),
+    Route(
+        "GET /referrals",
+        "scheduling",
+        "The coordinators' queue: referrals in a status, newest first, a page at a time",
+        responses={"200": "Items and next_cursor", "400": "Unknown status, bad limit or cursor"},
+        parameters=(
+            {
+                "name": "status",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "string", "enum": [s.value for s in ReferralStatus], "default": "received"},
+            },
+            {
+                "name": "limit",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 25},
+            },
+            {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"}},
+        ),
+    ),
+    Route(
+        "GET /referrals/{reference}",
+        "scheduling",
+        "One referral with its meeting, proposals, plan, reviews, emails, audit trail and allowed actions",
+        responses={"200": "The referral (ETag: its version)", "404": "No referral with this reference"},
+        parameters=(REFERENCE,),
+    ),
+    Route(
+        "POST /referrals/{reference}/accept",
+        "scheduling",
+        "Accept a request from another professional",
+        body="shared.service.decisions:DecisionBody",
+        responses=_CHANGE,
+        parameters=(REFERENCE, IF_MATCH),
+    ),
+    Route(
+        "POST /referrals/{reference}/decline",
+        "scheduling",
+        "Decline a request, with a reason",
+        body="shared.service.decisions:DecisionBody",
+        responses=_CHANGE,
+        parameters=(REFERENCE, IF_MATCH),
+    ),
+    Route(
+        "POST /referrals/{reference}/withdraw",
+        "scheduling",
+        "Withdraw an open referral, with a reason",
+        body="shared.service.decisions:DecisionBody",
+        responses=_CHANGE,
+        parameters=(REFERENCE, IF_MATCH),
+    ),
+    Route(
+        "GET /facilitators",
+        "scheduling",
+        "Facilitators, their localities and weekly availability",
+        responses={"200": "The facilitators"},
+    ),
+    Route(
+        "PUT /facilitators/{facilitator_id}/availability",
+        "scheduling",
+        "Set a facilitator's locality and weekly hours",
+        body="shared.domain.meetings:Availability",
+        responses={"200": "The facilitator", "422": "Problems to fix, one per field"},
+        parameters=(FACILITATOR,),
+    ),
+    Route(
+        "PUT /referrals/{reference}/meeting",
+        "scheduling",
+        "Book the meeting, or move it (any slot, not only a proposal)",
+        body="shared.domain.meetings:MeetingRequest",
+        responses={**_CHANGE, "409": "Illegal or stale, or the facilitator is already booked then"},
+        parameters=(REFERENCE, IF_MATCH),
+    ),
+    Route(
+        "DELETE /referrals/{reference}/meeting",
+        "scheduling",
+        "Cancel the meeting, with a reason",
+        body="shared.domain.meetings:CancelRequest",
+        responses=_CHANGE,
+        parameters=(REFERENCE, IF_MATCH),
+    ),
+    Route(
+        "POST /referrals/{reference}/meeting/outcome",
+        "scheduling",
+        "Record the meeting held (with the plan and the first review) or not held (with a reason)",
+        body="shared.domain.plans:Outcome",
+        responses=_CHANGE,
+        parameters=(REFERENCE, IF_MATCH),
+    ),
+    Route(
+        "GET /referrals/{reference}/export",
+        "scheduling",
+        "Subject access: everything held about the referral (JSON; a readable page with Accept: text/html); "
+        "the export is recorded as a read",
+        responses={"200": "The export", "404": "No referral with this reference"},
+        parameters=(REFERENCE,),
+    ),
+    Route(
+        "GET /partners",
+        "scheduling",
+        "The Early Help network's directory: active partners by offer and/or locality (one index Query)",
+        responses={"200": "Partners, by name", "400": "offer is not one of the vocabulary"},
+        parameters=(
+            {"name": "offer", "in": "query", "required": False, "schema": {"type": "string"}},
+            {"name": "locality", "in": "query", "required": False, "schema": {"type": "string"}},
+        ),
+    ),
+    Route(
+        "POST /partners",
+        "scheduling",
+        "Add a partner to the directory (audited)",
+        body="shared.service.partners:PartnerRequest",
+        responses={"201": "The partner, with its id and version (ETag)", "422": "Problems to fix, field by field"},
+    ),
+    Route(
+        "PUT /partners/{partner_id}",
+        "scheduling",
+        "Change a partner; `active: false` takes it out of the directory (it is never deleted)",
+        body="shared.service.partners:PartnerRequest",
+        responses={
+            "200": "The partner as changed",
+            "404": "No partner with this id",
+            "409": "Stale: the partner changed since it was read",
+            "422": "Problems to fix, field by field",
+        },
+        parameters=(
+            PARTNER_ID,
+            IF_MATCH,
+        ),
+    ),
+    Route(
+        "GET /connections/{token}",
+        "connections",
+        "A partner's link (no login): the page to answer a connection; changes nothing",
+        staff=False,
+        responses={
+            "200": "The page with the question (HTML)",
+            "404": "The link is not valid (altered or incomplete)",
+            "409": "Already answered",
+            "410": "Expired, or the request is no longer open (the plan changed, the referral was withdrawn)",
+        },
+        parameters=(TOKEN,),
+    ),
+    Route(
+        "POST /connections/{token}",
+        "connections",
+        "A partner's answer: made contact with the family, or declines (recorded once, audited)",
+        staff=False,
+        body="shared.service.connections:ConnectionAnswer",
+        media_types=("application/x-www-form-urlencoded", "application/json"),
+        responses={
+            "200": "Recorded (HTML)",
+            "404": "The link is not valid (altered or incomplete)",
+            "409": "Already answered: nothing changed",
+            "410": "Expired, or the request is no longer open: nothing changed",
+            "422": "The answer is missing or the note too long: the page again, with the problem",
+        },
+        parameters=(TOKEN,),
+    ),
+    Route(
+        "POST /referrals/{reference}/connections/{partner_id}",
+        "scheduling",
+        "Record a partner's answer given another way (a phone call): as through its link, audited as yours",
+        body="shared.service.connections:ConnectionAnswer",
+        responses={
+            "200": "The connection as recorded",
+            "404": "No such referral, or no connection with that partner",
+            "409": "The connection is not waiting for an answer (answered, ended, or the referral withdrawn)",
+            "422": "The answer is missing or the note too long",
+        },
+        parameters=(REFERENCE, PARTNER_ID),
+    ),
+    Route(
+        "POST /referrals/{reference}/connections/{partner_id}/resend",
+        "scheduling",
+        "Ask a waiting partner again (after its address was corrected): a new email and link; the old link closes",
+        responses={
+            "200": "The connection, in its new round",
+            "404": "No such referral, or no connection with that partner",
+            "409": "The connection is not waiting for an answer, or changed meanwhile",
+            "422": "The partner is no longer active in the directory",
+        },
+        parameters=(REFERENCE, PARTNER_ID),
+    ),
+    Route(
+        "POST /referrals/{reference}/erase",
+        "scheduling",
+        "Erase the referral's personal data where the rules allow it (never accepted, or withdrawn with no plan in "
+        "force); ids, states, dates and the audit trail stay",
+        body="shared.service.erasure:ErasureRequest",
+        responses={
+            "200": "Erased: how many items",
+            "404": "No referral with this reference",
+            "409": "Erasure does not apply to this referral, and why",
+            "422": "The ground is missing or not one of the list",
+        },
+        parameters=(REFERENCE,),
+    ),
+    Route(
+        "POST /referrals/{reference}/reviews",
+        "scheduling",
+        "Record the open review: continue, adjust the support package, or close the plan; opens the next review",
+        body="shared.service.reviews:ReviewRequest",
+        responses={**_CHANGE, "422": "Problems to fix, field by field (dates, a package for adjust)"},
+        parameters=(REFERENCE, IF_MATCH),
+    ),
+    Route(
+        "PUT /referrals/{reference}/reviews/{number}",
+        "scheduling",
+        "Move an open review to another date, with a reason (its reminder moves with it)",
+        body="shared.service.reviews:ReviewMove",
+        responses={
+            **_CHANGE,
+            "404": "No referral with this reference, or no such review",
+            "409": "Illegal or stale, or the review is no longer open",
+        },
+        parameters=(REFERENCE, REVIEW_NUMBER, IF_MATCH),
+    ),
+)
+
+
+BY_KEY = {route.key: route for route in ROUTES}
+_registered: set[str] = set()
+
+
+def served_by(function: str) -> tuple[Route, ...]:
+    return tuple(route for route in ROUTES if route.function == function)
+
+
+def keys(function: str, *, staff: bool | None = None) -> tuple[str, ...]:
+    return tuple(r.key for r in served_by(function) if staff is None or r.staff is staff)
+
+
+def register(resolver: Any, key: str) -> Callable[[F], F]:
+    """`@register(router, "GET /referrals/{reference}")`: the route as the table has it (KeyError if it does not)."""
+    route = BY_KEY[key]
+    _registered.add(key)
+    decorator: Callable[[F], F] = getattr(resolver, route.method.lower())(route.resolver_path)
+    return decorator
+
+
+def check_served(function: str) -> None:
+    """Called once a function's routes are registered: a route of the table it does not serve fails its init."""
+    missing = sorted(set(keys(function)) - _registered)
+    if missing:
+        raise RuntimeError(f"functions/{function} serves no handler for {', '.join(missing)}")

@@ -1,0 +1,273 @@
+"""The service layer against in-memory fakes of DynamoDB, Scheduler and Secrets Manager (tests/fakes.py): double
+booking, review schedules, deadline clocks and a partner's link, in milliseconds and without moto.
+
+The same behaviours are tested against moto, wired from the synthesized template, under tests/integration/."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import pytest
+
+from shared.adapters import aws, secrets
+from shared.adapters.dynamodb import ReferralReader, ReferralStore
+from shared.config import Settings
+from shared.domain import clock
+from shared.domain.actors import Actor
+from shared.domain.meetings import Availability, CancelRequest, DoubleBooked, MeetingRequest, Venue, WeeklyWindow
+from shared.domain.plans import NetworkAction, Outcome, PartnerConsent, Plan
+from shared.domain.referrals import ReferralStatus
+from shared.domain.workflow import Decision
+from shared.service import connections, meetings, partners
+from shared.service.deadlines import DailyCheck, start_clock
+from shared.service.decisions import DecisionBody, decide
+from shared.service.intake import submit_referral, validate_submission
+from shared.service.reminders import follow_review, schedule_name
+from tests.conftest import minimal_referral
+from tests.fakes import InMemoryDynamoDB, RecordingScheduler, StaticSecrets
+
+COORDINATOR = Actor(subject="coordinator-1")
+SETTINGS = Settings(link_key_secret_arn="arn:aws:secretsmanager:eu-west-2:123456789012:secret:links")
+FAMILIES = itertools.count(1)
+
+
+@pytest.fixture
+def fakes(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    found: dict[str, Any] = {
+        "dynamodb": InMemoryDynamoDB(),
+        "scheduler": RecordingScheduler(),
+        "secretsmanager": StaticSecrets("k" * 48),
+    }
+    monkeypatch.setattr(aws, "_client", lambda service: found[service])
+    secrets.forget_link_keys()
+    yield found
+    secrets.forget_link_keys()
+
+
+def reader() -> ReferralReader:
+    return ReferralReader(SETTINGS.table_name)
+
+
+def accepted_referral(now: datetime | None = None) -> str:
+    """A lead practitioner's referral with consent (a new family each time): accepted as it is received."""
+    family = minimal_referral()["family"] | {"contact_name": f"Family {next(FAMILIES)}"}
+    request = validate_submission(minimal_referral(family=family), None)
+    store = ReferralStore(SETTINGS.table_name)
+    outcome = submit_referral(request, store=store, settings=SETTINGS, correlation_id="t", now=now)
+    assert outcome.status is ReferralStatus.ACCEPTED
+    return outcome.reference
+
+
+def facilitator(facilitator_id: str = "fac-1") -> str:
+    weekly = [WeeklyWindow(day=day, start=time(9), end=time(17)) for day in ("monday", "tuesday", "wednesday")]
+    meetings.set_availability(
+        facilitator_id, Availability(locality="North", weekly=weekly), actor=COORDINATOR, settings=SETTINGS
+    )
+    return facilitator_id
+
+
+def at(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=UTC)
+
+
+def book(reference: str, starts_at: datetime, minutes: int = 60, facilitator_id: str = "fac-1") -> dict[str, Any]:
+    request = MeetingRequest(
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(minutes=minutes),
+        venue=Venue(type="family_hub"),
+        facilitator_id=facilitator_id,
+    )
+    return meetings.book_or_move(
+        reference,
+        request,
+        actor=COORDINATOR,
+        expected_version=None,
+        reader=reader(),
+        settings=SETTINGS,
+        correlation_id="t",
+    )
+
+
+# --- double booking -----------------------------------------------------------------------------------------------
+def test_two_meetings_overlapping_by_a_minute_cannot_both_hold_the_facilitator(fakes):
+    first, second = accepted_referral(), accepted_referral()
+    facilitator()
+    day = date.today() + timedelta(days=10)
+    book(first, at(day, 10))
+
+    with pytest.raises(DoubleBooked):
+        book(second, at(day, 10, 59))
+
+    referral = reader().referral(second)
+    assert referral is not None and referral["status"] == ReferralStatus.ACCEPTED.value  # nothing of it was written
+    assert book(second, at(day, 11))["meeting"]["starts_at"].startswith(day.isoformat())  # back to back is fine
+
+
+def test_a_cancelled_meeting_frees_its_facilitators_time(fakes):
+    first, second = accepted_referral(), accepted_referral()
+    facilitator()
+    day = date.today() + timedelta(days=10)
+    book(first, at(day, 10), minutes=120)
+    meetings.cancel(
+        first,
+        CancelRequest(reason="The family asked to change the day"),
+        actor=COORDINATOR,
+        expected_version=None,
+        reader=reader(),
+        settings=SETTINGS,
+        correlation_id="t",
+    )
+    assert book(second, at(day, 10, 30))["meeting"]["facilitator_id"] == "fac-1"
+    busy = [i for i in fakes["dynamodb"].plain_items() if i["sk"].startswith("BUSY#")]
+    assert {i["reference"] for i in busy} == {second}
+    assert len(busy) == 4  # 10:30 to 11:30: four 15-minute blocks
+
+
+# --- review schedules ---------------------------------------------------------------------------------------------
+def held_with_plan(reference: str, first_review_due_on: date, plan: Plan | None = None) -> None:
+    yesterday = date.today() - timedelta(days=1)
+    book(reference, at(yesterday, 10))
+    outcome = Outcome(
+        held=True,
+        held_on=yesterday,
+        plan=plan or Plan(network_actions=[], first_review_due_on=first_review_due_on),
+    )
+    meetings.record_outcome(
+        reference,
+        outcome,
+        actor=COORDINATOR,
+        expected_version=None,
+        reader=reader(),
+        settings=SETTINGS,
+        correlation_id="t",
+    )
+
+
+def test_a_review_is_reminded_once_at_nine_five_working_days_before_it_is_due(fakes):
+    reference = accepted_referral()
+    facilitator()
+    due = date.today() + timedelta(days=60)
+    held_with_plan(reference, due)
+
+    made = follow_review(reference, 1, due, settings=SETTINGS, reader=reader(), correlation_id="t")
+    again = follow_review(reference, 1, due, settings=SETTINGS, reader=reader(), correlation_id="t")
+
+    schedules = fakes["scheduler"].schedules
+    assert list(schedules) == [schedule_name(reference, 1)]  # a repeated event replaces, never adds
+    assert made is not None and made == again
+    assert schedules[schedule_name(reference, 1)]["ScheduleExpression"] == f"at({made['remind_on']}T09:00:00)"
+
+
+def test_a_late_event_for_a_review_no_longer_due_that_day_schedules_nothing(fakes):
+    reference = accepted_referral()
+    facilitator()
+    due = date.today() + timedelta(days=60)
+    held_with_plan(reference, due)
+
+    assert (
+        follow_review(reference, 1, due + timedelta(days=7), settings=SETTINGS, reader=reader(), correlation_id="t")
+        is None
+    )
+    assert follow_review(reference, 2, due, settings=SETTINGS, reader=reader(), correlation_id="t") is None
+    assert fakes["scheduler"].schedules == {}
+
+
+# --- deadline clocks ----------------------------------------------------------------------------------------------
+def test_a_clock_past_its_day_is_breached_once_and_a_withdrawn_referral_stops_it(fakes):
+    late, withdrawn = accepted_referral(), accepted_referral()
+    started = date.today() - timedelta(days=60)
+    assert start_clock(late, "meeting_held", started, settings=SETTINGS) is not None
+    assert start_clock(late, "meeting_held", started, settings=SETTINGS) is None  # a repeated event: started once
+    start_clock(withdrawn, "meeting_held", started, settings=SETTINGS)
+    decide(
+        withdrawn,
+        Decision.WITHDRAW,
+        DecisionBody(reason="The family moved away"),
+        actor=COORDINATOR,
+        expected_version=None,
+        reader=reader(),
+        settings=SETTINGS,
+        correlation_id="t",
+    )
+
+    now = clock.now()
+    first = DailyCheck(settings=SETTINGS, now=now, correlation_id="daily").run()
+    second = DailyCheck(settings=SETTINGS, now=now, correlation_id="daily").run()
+
+    assert first.breaches == ["meeting_held"]
+    assert second.breaches == [] and second.clocks_due == 0  # the clocks left the index
+    breaches = [i for i in fakes["dynamodb"].plain_items() if i.get("detail_type") == "DeadlineBreached"]
+    assert [i["pk"] for i in breaches] == [f"REFERRAL#{late}"]
+
+
+# --- a partner's link ---------------------------------------------------------------------------------------------
+def connected(fakes: dict[str, Any]) -> tuple[str, str, str]:
+    """A held meeting whose plan names a partner: (reference, partner id, the partner's link token)."""
+    partner = partners.add(
+        partners.PartnerRequest(
+            name="Northside Food Bank",
+            kind="charity",
+            offers=["practical_support"],
+            localities=["North"],
+            email="help@northside.example.org",
+        ),
+        actor=COORDINATOR,
+        settings=SETTINGS,
+    )
+    partner_id = partner["partner_id"]
+    reference = accepted_referral()
+    facilitator()
+    plan = Plan(
+        network_actions=[NetworkAction(who="Food bank", what="A weekly food parcel", partner_id=partner_id)],
+        first_review_due_on=date.today() + timedelta(days=60),
+        partner_consent=[PartnerConsent(partner_id=partner_id, share_contact_name=False)],
+    )
+    held_with_plan(reference, plan.first_review_due_on, plan)
+    connection = reader().item(connections.connection_key(reference, partner_id))
+    assert connection is not None and connection["status"] == "requested"
+    link = connections.link_for(reference, partner_id, connection["connection_id"], settings=SETTINGS, now=clock.now())
+    return reference, partner_id, link.rsplit("/", 1)[1]
+
+
+def test_a_partners_link_answers_once_then_says_so(fakes):
+    reference, partner_id, token = connected(fakes)
+    opened = connections.open_link(token, reader=reader(), settings=SETTINGS, now=clock.now())
+    assert (opened.reference, opened.partner_id) == (reference, partner_id)
+
+    connections.answer(
+        opened, connections.ConnectionAnswer(answer="contacted"), settings=SETTINGS, correlation_id="t", now=clock.now()
+    )
+
+    with pytest.raises(connections.LinkProblem) as again:
+        connections.open_link(token, reader=reader(), settings=SETTINGS, now=clock.now())
+    assert again.value.reason == "answered"
+    stored = reader().item(connections.connection_key(reference, partner_id))
+    assert stored is not None and stored["status"] == "contacted"
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (lambda token: token[:-2] + ("AA" if not token.endswith("AA") else "BB"), "invalid"),
+        (lambda token: "not-a-token", "invalid"),
+    ],
+)
+def test_an_altered_link_changes_nothing(fakes, change, reason):
+    _, _, token = connected(fakes)
+    before = sorted(map(str, fakes["dynamodb"].plain_items()))
+    with pytest.raises(connections.LinkProblem) as refused:
+        connections.open_link(change(token), reader=reader(), settings=SETTINGS, now=clock.now())
+    assert refused.value.reason == reason
+    assert sorted(map(str, fakes["dynamodb"].plain_items())) == before
+
+
+def test_a_link_past_its_days_has_expired(fakes):
+    _, _, token = connected(fakes)
+    later = clock.now() + timedelta(days=SETTINGS.connection_link_days, minutes=1)
+    with pytest.raises(connections.LinkProblem) as refused:
+        connections.open_link(token, reader=reader(), settings=SETTINGS, now=later)
+    assert refused.value.reason == "expired"
+    assert fakes["secretsmanager"].reads == 1  # the key is read once, then kept
