@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from shared.adapters import table as layout
@@ -257,8 +257,6 @@ class InMemoryDynamoDB:
         names: dict[str, str],
         values: dict[str, Any],
     ) -> dict[str, Any]:
-        from boto3.dynamodb.types import TypeSerializer
-
         serialize = TypeSerializer().serialize
         item = _plain(current or {layout.PARTITION_KEY: {"S": key[0]}, layout.SORT_KEY: {"S": key[1]}})
         expression = request["UpdateExpression"]

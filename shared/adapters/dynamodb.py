@@ -111,37 +111,27 @@ class ReferralStore:
             for item in (new.referral, *new.audit, *new.outbox_events)
         ]
         try:
-            self._client().transact_write_items(TransactItems=items)
-        except ClientError as exc:
-            self._raise_for_cancellation(exc, new)
-        except BotoCoreError as exc:
-            raise ServiceUnavailable(f"DynamoDB could not be reached: {exc}") from exc
+            transact(items, self._table, self._client, busy="The referral store was busy; try again")
+        except Cancelled as cancelled:
+            self._raise_for_cancellation(cancelled, new)
 
-    def _raise_for_cancellation(self, exc: ClientError, new: NewReferral) -> None:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code != "TransactionCanceledException":
-            raise _translate(exc, self._table) from exc
-        reasons: list[Any] = exc.response.get("CancellationReasons") or []
-        codes = [reason.get("Code", "None") for reason in reasons]
+    def _raise_for_cancellation(self, cancelled: Cancelled, new: NewReferral) -> None:
         markers = len(new.submission_markers)
-        for marker, reason in zip(new.submission_markers, reasons[:markers], strict=False):
-            if reason.get("Code") == "ConditionalCheckFailed":
-                old = reason.get("Item") or self._get(marker)
-                if old is None:  # deleted between the two calls: the caller's retry will succeed
-                    raise Contention("A repeated submission was being processed at the same moment; try again") from exc
-                earlier = from_item(old)
+        for index, marker in enumerate(new.submission_markers):
+            if cancelled.failed(index):
+                earlier = cancelled.old_item(index) or self._get(marker)
+                if earlier is None:  # deleted between the two calls: the caller's retry will succeed
+                    raise Contention("A repeated submission was being processed at the same moment; try again")
                 raise DuplicateSubmission(
                     EarlierSubmission(
                         reference=earlier["reference"],
                         status=earlier["status"],
                         body_fingerprint=earlier["body_fingerprint"],
                     )
-                ) from exc
-        if codes[markers : markers + 1] == ["ConditionalCheckFailed"]:
-            raise ReferenceTaken(new.referral["reference"]) from exc
-        if any(code in _RETRYABLE for code in codes):
-            raise Contention("The referral store was busy; try again") from exc
-        raise ServiceUnavailable(f"DynamoDB refused the referral transaction: {codes}") from exc
+                ) from None
+        if cancelled.failed(markers):
+            raise ReferenceTaken(new.referral["reference"]) from None
+        raise ServiceUnavailable(f"DynamoDB refused the referral transaction: {cancelled}") from None
 
     def _get(self, marker: dict[str, Any]) -> dict[str, Any] | None:
         key = {table.PARTITION_KEY: marker[table.PARTITION_KEY], table.SORT_KEY: marker[table.SORT_KEY]}
@@ -149,7 +139,8 @@ class ReferralStore:
             response = self._client().get_item(TableName=self._table, Key=to_item(key), ConsistentRead=True)
         except ClientError as exc:
             raise _translate(exc, self._table) from exc
-        return response.get("Item")
+        found = response.get("Item")
+        return from_item(found) if found else None
 
 
 def _translate(exc: ClientError, table_name: str) -> Exception:
@@ -333,23 +324,11 @@ def write_transition(
         for item in new_items
     ]
     try:
-        client().transact_write_items(TransactItems=[update, *puts, *(extra_operations or [])])
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code != "TransactionCanceledException":
-            raise _translate(exc, table_name) from exc
-        reasons: list[Any] = exc.response.get("CancellationReasons") or []
-        codes = [reason.get("Code", "None") for reason in reasons]
-        if codes[:1] == ["ConditionalCheckFailed"]:
-            old = reasons[0].get("Item")
-            raise StaleWrite(from_item(old) if old else None) from exc
-        if "ConditionalCheckFailed" in codes:
-            raise StaleWrite(None, item_failed=False) from exc
-        if any(code in _RETRYABLE for code in codes):
-            raise Contention("The referral was being changed at the same moment; try again") from exc
-        raise ServiceUnavailable(f"DynamoDB refused the change: {codes}") from exc
-    except BotoCoreError as exc:
-        raise ServiceUnavailable(f"DynamoDB could not be reached: {exc}") from exc
+        transact([update, *puts, *(extra_operations or [])], table_name, client)
+    except Cancelled as cancelled:
+        if cancelled.failed(0):
+            raise StaleWrite(cancelled.old_item(0)) from None
+        raise StaleWrite(None, item_failed=False) from None
 
 
 class Cancelled(Exception):
@@ -367,8 +346,15 @@ class Cancelled(Exception):
         return from_item(item) if item else None
 
 
-def transact(items: list[Any], table_name: str, client: Callable[[], DynamoDBClient] = aws.dynamodb) -> None:
-    """One TransactWriteItems call. A failed condition raises Cancelled; contention raises Contention."""
+def transact(
+    items: list[Any],
+    table_name: str,
+    client: Callable[[], DynamoDBClient] = aws.dynamodb,
+    *,
+    busy: str = "The referral was being changed at the same moment; try again",
+) -> None:
+    """One TransactWriteItems call: the one place a cancelled transaction is decoded. A failed condition raises
+    Cancelled (with each item's reason); contention raises Contention (`busy` says what was busy)."""
     try:
         client().transact_write_items(TransactItems=items)
     except ClientError as exc:
@@ -380,7 +366,7 @@ def transact(items: list[Any], table_name: str, client: Callable[[], DynamoDBCli
         if "ConditionalCheckFailed" in codes:
             raise Cancelled(reasons) from exc
         if any(code in _RETRYABLE for code in codes):
-            raise Contention("The referral was being changed at the same moment; try again") from exc
+            raise Contention(busy) from exc
         raise ServiceUnavailable(f"DynamoDB refused the change: {codes}") from exc
     except BotoCoreError as exc:
         raise ServiceUnavailable(f"DynamoDB could not be reached: {exc}") from exc
