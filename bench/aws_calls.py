@@ -238,10 +238,19 @@ def main() -> None:
         }
     )
     request = {
+        "version": "2.0",
+        "routeKey": "POST /referrals",
+        "rawPath": "/referrals",
+        "rawQueryString": "",
         "headers": {"content-type": "application/json"},
         "body": body_text,
         "isBase64Encoded": False,
-        "requestContext": {"requestId": "bench-1"},
+        "requestContext": {
+            "http": {"method": "POST", "path": "/referrals", "sourceIp": "127.0.0.1"},
+            "requestId": "bench-1",
+            "routeKey": "POST /referrals",
+            "stage": "$default",
+        },
     }
 
     with mock_aws():

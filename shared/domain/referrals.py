@@ -9,7 +9,6 @@ from enum import StrEnum
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from shared.domain import clock
@@ -54,6 +53,10 @@ LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
 
 
 def _email(value: str) -> str:
+    # deferred: email_validator compiles its grammar on import (~13 ms), which only a submission needs, never the
+    # form's pages or its assets
+    from email_validator import EmailNotValidError, validate_email  # noqa: PLC0415
+
     try:
         return validate_email(value, check_deliverability=False).normalized
     except EmailNotValidError:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 from functools import lru_cache
 
-import holidays
-
 
 @lru_cache(maxsize=16)
 def _bank_holidays(year: int) -> frozenset[date]:
+    # deferred: the holidays package costs ~14 ms to import, which only a request that counts working days needs
+    import holidays  # noqa: PLC0415
+
     return frozenset(holidays.country_holidays("GB", subdiv="ENG", years=[year]))
 
 
