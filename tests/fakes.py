@@ -20,6 +20,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from shared.adapters import aws
 from shared.adapters import table as layout
 
 _deserialize = TypeDeserializer().deserialize
@@ -313,3 +314,8 @@ class StaticSecrets:
     def get_secret_value(self, **_: Any) -> dict[str, Any]:
         self.reads += 1
         return {"SecretString": self.secret}
+
+
+def _satisfies_the_port() -> aws.DynamoDBClientFactory:
+    """mypy checks here that the fake offers every call the adapters make (aws.DynamoDBPort)."""
+    return InMemoryDynamoDB

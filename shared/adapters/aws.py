@@ -4,16 +4,33 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
 
 
-# What a caller passes to use another DynamoDB client (a benchmark's counting one): the layers above name this,
-# never boto3's types.
-DynamoDBClientFactory = Callable[[], "DynamoDBClient"]
+class DynamoDBPort(Protocol):
+    """The DynamoDB calls the adapters make, and nothing more: boto3's client has them, and so does the in-memory
+    fake the service tests use (tests/fakes.py)."""
+
+    @property
+    def get_item(self) -> Callable[..., Any]: ...
+
+    @property
+    def query(self) -> Callable[..., Any]: ...
+
+    @property
+    def transact_write_items(self) -> Callable[..., Any]: ...
+
+    @property
+    def get_paginator(self) -> Callable[..., Any]: ...
+
+
+# What a caller passes to use another DynamoDB client (a benchmark's counting one, a test's fake): the layers above
+# name this, never boto3's types.
+DynamoDBClientFactory = Callable[[], DynamoDBPort]
 
 
 @cache

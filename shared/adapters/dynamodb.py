@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.adapters import aws, table
 from shared.domain import clock
 from shared.domain.errors import ConfigurationError, ServiceUnavailable
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
 
 
 @lru_cache(maxsize=1)
@@ -80,7 +77,7 @@ class NewReferral:
 
 
 class ReferralStore:
-    def __init__(self, table_name: str, client: Callable[[], DynamoDBClient] = aws.dynamodb) -> None:
+    def __init__(self, table_name: str, client: aws.DynamoDBClientFactory = aws.dynamodb) -> None:
         self._table = table_name
         self._client = client
 
@@ -177,7 +174,7 @@ def is_live(item: dict[str, Any], now_epoch: float | None = None) -> bool:
     return int(expires) > (clock.now().timestamp() if now_epoch is None else now_epoch)
 
 
-def query_pages(client: Callable[[], DynamoDBClient], table_name: str, request: dict[str, Any]) -> Iterator[Any]:
+def query_pages(client: aws.DynamoDBClientFactory, table_name: str, request: dict[str, Any]) -> Iterator[Any]:
     """Every page of a Query (boto3's paginator), with DynamoDB's failures as domain errors."""
     try:
         yield from client().get_paginator("query").paginate(**request)
@@ -191,7 +188,7 @@ class ReferralReader:
     """Reads for the coordinators' routes: every one a GetItem or a Query, never a Scan; items past their
     retention expiry are never returned."""
 
-    def __init__(self, table_name: str, client: Callable[[], DynamoDBClient] = aws.dynamodb) -> None:
+    def __init__(self, table_name: str, client: aws.DynamoDBClientFactory = aws.dynamodb) -> None:
         self._table = table_name
         self._client = client
 
@@ -294,7 +291,7 @@ def write_transition(
     updates: dict[str, Any],
     new_items: list[dict[str, Any]],
     extra_operations: list[Any] | None = None,
-    client: Callable[[], DynamoDBClient] = aws.dynamodb,
+    client: aws.DynamoDBClientFactory = aws.dynamodb,
 ) -> None:
     """Update one item if (and only if) it is still at `expected_version`, and add `new_items` (its audit entry, its
     outbox event), all in one transaction. Raises StaleWrite with the item as it is now when the version moved."""
@@ -349,7 +346,7 @@ class Cancelled(Exception):
 def transact(
     items: list[Any],
     table_name: str,
-    client: Callable[[], DynamoDBClient] = aws.dynamodb,
+    client: aws.DynamoDBClientFactory = aws.dynamodb,
     *,
     busy: str = "The referral was being changed at the same moment; try again",
 ) -> None:
@@ -449,7 +446,7 @@ def update(
 class MeteredReader:
     """Reads for a sweep that reports its own cost: items read and read capacity, from DynamoDB's own counts."""
 
-    def __init__(self, table_name: str, client: Callable[[], DynamoDBClient] = aws.dynamodb) -> None:
+    def __init__(self, table_name: str, client: aws.DynamoDBClientFactory = aws.dynamodb) -> None:
         self._table = table_name
         self._client = client
         self.items_read = 0
