@@ -1,6 +1,6 @@
 """Writes events/: a JSON Schema and an example for every event, generated from the models in shared.events.
 
-`python -m shared.event_catalogue` (make schemas) rewrites the folder; tests compare it with `render()`.
+`python -m generators.event_catalogue` (make schemas) rewrites the folder; tests compare it with `render()`.
 """
 
 from __future__ import annotations
