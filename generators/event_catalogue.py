@@ -1,4 +1,4 @@
-"""Writes events/: a JSON Schema and an example for every event, generated from the models in shared.events.
+"""Writes events/: a JSON Schema and an example for every event, generated from the models in shared.domain.events.
 
 `python -m generators.event_catalogue` (make schemas) rewrites the folder; tests compare it with `render()`.
 """

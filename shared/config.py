@@ -66,7 +66,7 @@ class Settings(BaseModel):
     decision_working_days: int = Field(default=2, ge=1, le=60)
     feedback_working_days: int = Field(default=5, ge=1, le=60)
     review_escalation_working_days: int = Field(default=5, ge=1, le=60)
-    # Retention (shared/retention.py): declined, closed, or withdrawn after acceptance: years after that day;
+    # Retention (shared/service/retention.py): declined, closed, or withdrawn after acceptance: years after that day;
     # withdrawn before acceptance: days after the withdrawal.
     retention_closed_years: int = Field(default=6, ge=1, le=25)
     retention_withdrawn_days: int = Field(default=90, ge=1, le=3650)

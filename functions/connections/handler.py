@@ -22,30 +22,12 @@ from shared.domain.errors import ConfigurationError, ServiceUnavailable
 from shared.domain.validation import field_errors
 from shared.observability import correlate, logger, metrics
 from shared.service import connections
+from shared.web import partner_page
 from shared.web.errors import status_of
-from shared.web.http import HttpError, as_response, html_response, json_response, media_type, parse_body
-from shared.web.referral_form import render_web_page
+from shared.web.http import HttpError, as_response, json_response, media_type, parse_body
 from shared.web.routes import check_served, register
 
-TITLE = "Connecting a family with your help"
-PROBLEMS = {
-    "answer": "Choose whether you have made contact with the family or cannot help",
-    "note": "Keep the note to 500 characters or fewer",
-}
 app = APIGatewayHttpResolver()
-PAGE = {"service_name": "Family Network: Early Help partners", "service_home": "#main-content"}
-
-
-def _page(status: int, state: str, title: str, message: str = "", **values: Any) -> dict[str, Any]:
-    page = render_web_page("connection.html", state=state, title=title, message=message, **PAGE, **values)
-    return html_response(status, page, {"Cache-Control": "no-store"})
-
-
-def _form(connection: connections.Connection, errors: list[dict[str, str]] | None = None) -> dict[str, Any]:
-    expires = f"{connection.expires_at.day} {connection.expires_at:%B %Y}"
-    # a field's name is its input's id; the page says what to do in its own words
-    shown = [{"target": e["field"], "message": PROBLEMS.get(e["field"], e["message"])} for e in errors or []]
-    return _page(422 if errors else 200, "form", TITLE, connection=connection, expires_on=expires, errors=shown)
 
 
 def _answer_from(event: dict[str, Any]) -> connections.ConnectionAnswer:
@@ -62,12 +44,25 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
 @register(app, "GET /connections/{token}")
 def show(token: str) -> Response[str]:
-    return as_response(_respond(app.current_event.raw_event, token, posting=False))
+    return _link(posting=False)
 
 
 @register(app, "POST /connections/{token}")
 def reply(token: str) -> Response[str]:
-    return as_response(_respond(app.current_event.raw_event, token, posting=True))
+    return _link(posting=True)
+
+
+@app.not_found
+def _unmatched(_: Exception) -> Response[str]:
+    # API Gateway routed it here, but the token has characters the resolver's path pattern refuses: an invalid link
+    return _link(posting=app.current_event.http_method == "POST")
+
+
+def _link(*, posting: bool) -> Response[str]:
+    """The token as API Gateway passed it (decoded), whatever the resolver's own pattern made of the path."""
+    event = app.current_event.raw_event
+    token = (event.get("pathParameters") or {}).get("token", "")
+    return as_response(_respond(event, token, posting=posting))
 
 
 check_served("connections")
@@ -80,11 +75,11 @@ def _respond(event: dict[str, Any], token: str, *, posting: bool) -> dict[str, A
         connection = connections.open_link(token, reader=reader, settings=settings, now=clock.now())
         if not posting:
             metrics.add_metric(name="ConnectionLinksOpened", unit=MetricUnit.Count, value=1)
-            return _form(connection)
+            return partner_page.form(connection)
         try:
             body = _answer_from(event)
         except ValidationError as exc:
-            return _form(connection, field_errors(connections.ConnectionAnswer, exc))
+            return partner_page.form(connection, field_errors(connections.ConnectionAnswer, exc))
         answered = connections.answer(
             connection, body, settings=settings, correlation_id=logger.get_correlation_id() or "none", now=clock.now()
         )
@@ -92,14 +87,16 @@ def _respond(event: dict[str, Any], token: str, *, posting: bool) -> dict[str, A
         status = status_of(problem)
         logger.info("Connection link refused", extra={"outcome": status})
         metrics.add_metric(name="ConnectionLinksRefused", unit=MetricUnit.Count, value=1)
-        return _page(status, "problem", problem.title, problem.message)
+        return partner_page.page(status, "problem", problem.title, problem.message)
     except HttpError as error:
         if media_type(event) not in ("", "application/x-www-form-urlencoded"):
             return json_response(error.status, {"message": error.message})
-        return _page(error.status, "problem", "We could not read your answer", error.message)
+        return partner_page.page(error.status, "problem", "We could not read your answer", error.message)
     except (ServiceUnavailable, ConfigurationError) as error:
         logger.exception("Connection request failed", extra={"error_kind": type(error).__name__})
-        return _page(503, "problem", "Sorry, there is a problem with the service", "Please try again later.")
+        return partner_page.page(
+            503, "problem", "Sorry, there is a problem with the service", "Please try again later."
+        )
     logger.info(
         "Connection answered",
         extra={"reference": answered.reference, "partner_id": answered.partner_id, "answer": answered.status},
@@ -110,9 +107,4 @@ def _respond(event: dict[str, Any], token: str, *, posting: bool) -> dict[str, A
         unit=MetricUnit.Count,
         value=1,
     )
-    thanks = (
-        "Thank you for making contact with the family. The coordinators have been told."
-        if answered.status == "contacted"
-        else "Thank you for letting us know. The coordinators have been told and will look for other help."
-    )
-    return _page(200, "done", "Your answer is recorded", thanks, connection=answered)
+    return partner_page.recorded(answered)

@@ -64,10 +64,19 @@ def post_referral() -> Response[str]:
 
 @register(app, "GET /assets/{file}")
 def asset(file: str) -> Response[str]:
-    found = referral_form.asset(file)
+    found = referral_form.asset((app.current_event.path_parameters or {}).get("file", ""))
     if found is None:
-        return as_response(html_response(404, referral_form.render_problem("Page not found", "There is no such page.")))
+        return _page_not_found()
     return as_response(file_response(*found, max_age=ASSET_MAX_AGE_SECONDS))
+
+
+@app.not_found
+def _unmatched(_: Exception) -> Response[str]:
+    return _page_not_found()
+
+
+def _page_not_found() -> Response[str]:
+    return as_response(html_response(404, referral_form.render_problem("Page not found", "There is no such page.")))
 
 
 check_served("intake")

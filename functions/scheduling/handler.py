@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.scheduling import consumer
 from functions.scheduling.routes import meetings, partners, referrals, reviews
-from shared.domain.errors import ConfigurationError, FamilynetError
+from shared.domain.errors import FamilynetError
 from shared.domain.meetings import DoubleBooked
 from shared.domain.workflow import IllegalTransition
 from shared.observability import correlate, logger, metrics
@@ -56,9 +56,13 @@ def _refused(error: Exception) -> Response[str]:
         if isinstance(error, kind):
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
     if status == 503:
-        error_kind = "ConfigurationError" if isinstance(error, ConfigurationError) else type(error).__name__
-        logger.exception("Staff request failed", extra={"error_kind": error_kind})
+        logger.exception("Staff request failed", extra={"error_kind": type(error).__name__})
     return answer(status, body, headers)
+
+
+@app.not_found
+def _unmatched(_: Exception) -> Response[str]:
+    return answer(404, {"message": "There is nothing at this address: see docs/openapi.json for the routes"})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

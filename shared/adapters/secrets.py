@@ -35,6 +35,7 @@ def link_key(secret_arn: str) -> bytes:
     try:
         secret = _provider().get(secret_arn, max_age=KEY_CACHE_SECONDS)
     except GetParameterError as exc:
-        cause = type(exc.__cause__).__name__ if exc.__cause__ else "GetParameterError"
-        raise ConfigurationError(f"The link key cannot be read ({cause})") from exc
-    return str(secret).encode()
+        # Powertools raises GetParameterError without `from`: the client's own error is the context
+        cause = exc.__cause__ or exc.__context__
+        raise ConfigurationError(f"The link key cannot be read ({type(cause or exc).__name__})") from exc
+    return secret if isinstance(secret, bytes) else str(secret).encode()

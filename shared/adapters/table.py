@@ -25,7 +25,7 @@ DEADLINE_INDEX_PK = "deadline_key"
 DEADLINE_INDEX_SK = "deadline_on"
 DEADLINE_RUNNING = "running"  # the by_deadline partition the daily check reads: what still waits for its day
 
-# The Early Help network's directory: partners by offer, by locality, or all (shared/partners.py).
+# The Early Help network's directory: partners by offer, by locality, or all (shared/service/partners.py).
 DIRECTORY_INDEX = "by_directory"
 DIRECTORY_INDEX_PK = "directory_key"
 DIRECTORY_INDEX_SK = "directory_sort"

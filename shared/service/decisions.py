@@ -53,7 +53,8 @@ def decide(
     correlation_id: str,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Apply one decision, or raise IllegalTransition (409), NotFound (404) or HttpError (422: a reason needed)."""
+    """Apply one decision, or raise IllegalTransition (409), ReferralNotFound (404) or Invalid (422: a reason
+    needed)."""
     now = now or clock.now()
     rule = TRANSITIONS[decision]
     if rule.needs_reason and body.reason is None:

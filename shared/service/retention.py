@@ -9,7 +9,7 @@ The rule (UK GDPR storage limitation; defaults for the council's DPO to confirm,
 The event that ends a referral (ReferralDeclined, ReferralWithdrawn, ReviewCompleted closing the plan) sets the
 expiry on every item of its partition, each only if it has none or a later one (an outbox item keeps its week); an
 item written afterwards (an email, an access entry) copies the referral's. Reads leave expired items out at once
-(`referral_store.is_live`): DynamoDB deletes them up to a few days later.
+(`shared/adapters/dynamodb.is_live`): DynamoDB deletes them up to a few days later.
 """
 
 from __future__ import annotations

@@ -100,13 +100,6 @@ def wants_html(event: dict[str, Any]) -> bool:
     return media_type(event) == FORM and HTML in (header(event, "accept") or "")
 
 
-def error_response(error: HttpError, headers: dict[str, str] | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"message": error.message}
-    if error.errors is not None:
-        body["errors"] = error.errors
-    return json_response(error.status, body, headers)
-
-
 def header(event: dict[str, Any], name: str) -> str | None:
     """HTTP API lower-cases header names; be lenient with callers that do not."""
     headers = event.get("headers") or {}

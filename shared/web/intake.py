@@ -10,7 +10,8 @@ from shared.web.referral_form import model_body, read_form
 
 
 def read_request(event: dict[str, Any]) -> IntakeRequest:
-    """Parse and validate an API Gateway request; every problem becomes an HttpError (400, 413, 415, 422).
+    """Parse and validate an API Gateway request; every problem becomes an HttpError (400, 413, 415) or a
+    domain error (Unreadable 400, Invalid 422).
 
     A form's hidden one-time token is its idempotency key (the header wins when both are sent)."""
     key = header(event, IDEMPOTENCY_HEADER)

@@ -13,13 +13,10 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from shared.domain.referrals import MAX_CHILDREN
 from shared.web.templates import WEB, environment, render
-
-if TYPE_CHECKING:
-    pass
 
 TOKEN_FIELD = "submission_token"  # noqa: S105 - a field name, not a secret
 ACTION_FIELD = "action"

@@ -658,3 +658,12 @@ def test_asking_a_partner_again_never_overwrites_an_answer_that_landed_meanwhile
         transact(again.writes, settings.table_name)
     hub = next(c for c in get_one(cloud, reference)["json"]["connections"] if c["partner_id"] == partners["hub"])
     assert (hub["status"], hub["round"]) == ("contacted", 1)
+
+
+@pytest.mark.parametrize("token", ['a"b', "<script>", "a b", "abc.\u00e9", "x" * 1100, "%00"])
+def test_a_link_with_characters_no_link_has_is_the_invalid_link_page(cloud: Cloud, token: str) -> None:
+    for page in (open_link(cloud, token), answer(cloud, token, {"answer": "contacted"})):
+        assert page["statusCode"] == 404 and "This link is not valid" in page["body"], token
+        assert page["headers"]["Content-Type"].startswith("text/html")
+        assert "frame-ancestors 'none'" in page["headers"]["Content-Security-Policy"]
+    assert not [i for i in cloud.items() if i["sk"].startswith(("CONNECTION#", "AUDIT#"))]

@@ -7,7 +7,7 @@ from generators.data_protection import DOCUMENT, PURPOSES, field_paths, render
 
 def test_every_field_of_every_model_that_takes_personal_data_has_a_purpose_and_no_purpose_is_stale() -> None:
     paths = set(field_paths())
-    assert sorted(paths - set(PURPOSES)) == [], "add a purpose to shared/data_protection.py for these fields"
+    assert sorted(paths - set(PURPOSES)) == [], "add a purpose to generators/data_protection.py for these fields"
     assert sorted(set(PURPOSES) - paths) == [], "these fields are gone: remove their purposes"
 
 
