@@ -101,4 +101,4 @@ deploy: synth ## Deploy to the AWS account of the current credentials (not run i
 	@npx cdk deploy --no-notices --require-approval broadening
 
 clean: ## Remove build output (keeps the installed tools)
-	@rm -rf cdk.out build web/assets test-artifacts .pytest_cache .mypy_cache .ruff_cache
+	@rm -rf cdk.out build web/assets test-artifacts .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
