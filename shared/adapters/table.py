@@ -55,6 +55,17 @@ def submission_pk(fingerprint: str) -> str:
     return f"SUBMISSION#{fingerprint}"
 
 
+FACILITATORS_PK = "FACILITATORS"  # every facilitator's item shares this partition (one Query lists them)
+
+
+def facilitator_key(facilitator_id: str) -> dict[str, str]:
+    return {PARTITION_KEY: FACILITATORS_PK, SORT_KEY: f"FACILITATOR#{facilitator_id}"}
+
+
+def partner_key(partner_id: str) -> dict[str, str]:
+    return {PARTITION_KEY: f"PARTNER#{partner_id}", SORT_KEY: "PARTNER"}
+
+
 # The table's own attributes: keys and every index's keys (an export leaves them out; an erasure keeps them).
 KEY_ATTRIBUTES = frozenset(
     {PARTITION_KEY, SORT_KEY, *(name for keys in GLOBAL_SECONDARY_INDEXES.values() for name in keys)}

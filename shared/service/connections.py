@@ -24,13 +24,12 @@ from shared.adapters.dynamodb import Cancelled, ReferralReader, condition_check,
 from shared.config import Settings
 from shared.domain import clock, links
 from shared.domain.actors import Actor
+from shared.domain.clock import LONDON
 from shared.domain.errors import ConfigurationError, Conflict, Invalid, NotFound, Refused
 from shared.domain.events import ConnectionAnswered, ConnectionRequested, new_event
-from shared.domain.meetings import LONDON
 from shared.domain.working_days import add_working_days
 from shared.service.changes import CurrentState, audit_entry, current_state
 from shared.service.outbox import outbox_item
-from shared.service.partners import partner_key
 from shared.service.retention import inherited
 
 KIND_CONNECTION = "connection"
@@ -78,11 +77,11 @@ def request_connections(
     pk = table.referral_pk(reference)
     writes: list[Any] = []
     for partner_id in sorted(newly_named):
-        partner = reader.item(partner_key(partner_id))
+        partner = reader.item(table.partner_key(partner_id))
         if partner is None or not partner.get("active"):
             raise UnknownPartner(partner_id)
         writes.append(
-            condition_check(partner_key(partner_id), settings.table_name, "active = :yes", values={":yes": True})
+            condition_check(table.partner_key(partner_id), settings.table_name, "active = :yes", values={":yes": True})
         )
         before = by_partner.get(partner_id)
         connection_id = "C" + uuid.uuid4().hex[:16]

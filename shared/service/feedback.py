@@ -36,8 +36,6 @@ from shared.domain.events import (
     ReviewOverdue,
 )
 from shared.service.connections import connection_key, link_for, link_valid_for, redacted
-from shared.service.meetings import facilitator_key
-from shared.service.partners import partner_key
 from shared.service.retention import inherited
 
 KIND_EMAIL = "email"
@@ -315,10 +313,10 @@ def deliver(
         return []  # nothing to say about a referral that is gone, or erased
     named = {"referral": items["REFERRAL"], "meeting": items.get("MEETING", {}), "plan": items.get("PLAN", {})}
     if partner_id:  # a connection's emails: the partner, and its connection (read with the partition)
-        named["partner"] = reader.item(partner_key(partner_id)) or {}
+        named["partner"] = reader.item(table.partner_key(partner_id)) or {}
         named["connection"] = items.get(str(connection_sk), {})
     facilitator_id = getattr(envelope.data, "facilitator_id", None)
-    facilitator = reader.item(facilitator_key(facilitator_id)) if facilitator_id else None
+    facilitator = reader.item(table.facilitator_key(facilitator_id)) if facilitator_id else None
     results = []
     for email in emails_for(envelope, named, facilitator, settings, render=render):
         sent = _send_once(

@@ -45,23 +45,19 @@ from shared.service.outbox import outbox_item
 from shared.service.reviews import review_item
 
 BLOCK_RETENTION = timedelta(days=90)
-FACILITATORS_PK = "FACILITATORS"
+FACILITATORS_PK = table.FACILITATORS_PK
 KIND_FACILITATOR = "facilitator"
 KIND_MEETING = table.KIND_MEETING
 KIND_BUSY = "busy"
 
 
 # --- facilitators -----------------------------------------------------------------------------------------------
-def facilitator_key(facilitator_id: str) -> dict[str, str]:
-    return {table.PARTITION_KEY: FACILITATORS_PK, table.SORT_KEY: f"FACILITATOR#{facilitator_id}"}
-
-
 def set_availability(
     facilitator_id: str, availability: Availability, *, actor: Actor, settings: Settings, now: datetime | None = None
 ) -> dict[str, Any]:
     now = now or clock.now()
     item = {
-        **facilitator_key(facilitator_id),
+        **table.facilitator_key(facilitator_id),
         table.KIND_ATTRIBUTE: KIND_FACILITATOR,
         "facilitator_id": facilitator_id,
         "locality": availability.locality,
@@ -156,7 +152,7 @@ def book_or_move(
     status, version, existing = current.status, current.version, current.scheduled
     action = "move_meeting" if existing else "book_meeting"
     current.allow(action, expected_version)
-    if reader.item(facilitator_key(request.facilitator_id)) is None:
+    if reader.item(table.facilitator_key(request.facilitator_id)) is None:
         raise UnknownFacilitator(request.facilitator_id)
     at = _iso(now)
     meeting = {

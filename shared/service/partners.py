@@ -75,10 +75,6 @@ class NotAPartner(NotFound):
         self.partner_id = partner_id
 
 
-def partner_key(partner_id: str) -> dict[str, str]:
-    return {table.PARTITION_KEY: f"PARTNER#{partner_id}", table.SORT_KEY: "PARTNER"}
-
-
 def _directory_keys(partner: dict[str, Any]) -> list[str]:
     return (
         ["all#all"]
@@ -130,7 +126,7 @@ def add(body: PartnerRequest, *, actor: Actor, settings: Settings, now: datetime
     at = clock.iso(now)
     partner_id = PARTNER_ID_PREFIX + uuid.uuid4().hex[:10]
     partner = {
-        **partner_key(partner_id),
+        **table.partner_key(partner_id),
         table.KIND_ATTRIBUTE: KIND_PARTNER,
         "partner_id": partner_id,
         **_stored(body),
@@ -159,7 +155,7 @@ def change(
     """Replace a partner's entry (deactivating it takes it out of the directory; it is never deleted)."""
     now = now or clock.now()
     at = clock.iso(now)
-    current = reader.item(partner_key(partner_id)) if partner_id.startswith(PARTNER_ID_PREFIX) else None
+    current = reader.item(table.partner_key(partner_id)) if partner_id.startswith(PARTNER_ID_PREFIX) else None
     if current is None:
         raise NotAPartner(partner_id)
     version = int(current["version"])
