@@ -23,7 +23,7 @@ from shared.domain.validation import field_errors
 from shared.observability import correlate, logger, metrics
 from shared.service import connections
 from shared.web import partner_page
-from shared.web.errors import status_of
+from shared.web.errors import status_of, unexpected
 from shared.web.http import HttpError, as_response, json_response, media_type, parse_body
 from shared.web.routes import check_served, register
 
@@ -50,6 +50,12 @@ def show(token: str) -> Response[str]:
 @register(app, "POST /connections/{token}")
 def reply(token: str) -> Response[str]:
     return _link(posting=True)
+
+
+@app.exception_handler(Exception)
+def _bug(error: Exception) -> Response[str]:
+    status, body, _ = unexpected(error)
+    return as_response(partner_page.page(status, "problem", partner_page.UNAVAILABLE, body["message"]))
 
 
 @app.not_found

@@ -18,7 +18,8 @@ from functions.intake import submissions
 from shared.adapters.dynamodb import ReferralStore
 from shared.observability import correlate, logger, metrics
 from shared.web import referral_form
-from shared.web.http import as_response, file_response, html_response, wants_html
+from shared.web.errors import unexpected
+from shared.web.http import as_response, file_response, html_response, json_response, wants_html
 from shared.web.routes import check_served, register
 
 ASSET_MAX_AGE_SECONDS = 3600
@@ -68,6 +69,16 @@ def asset(file: str) -> Response[str]:
     if found is None:
         return _page_not_found()
     return as_response(file_response(*found, max_age=ASSET_MAX_AGE_SECONDS))
+
+
+@app.exception_handler(Exception)
+def _bug(error: Exception) -> Response[str]:
+    status, body, _ = unexpected(error)
+    if wants_html(app.current_event.raw_event):
+        return as_response(
+            html_response(status, referral_form.render_problem("Sorry, there is a problem", body["message"]))
+        )
+    return as_response(json_response(status, body))
 
 
 @app.not_found

@@ -96,7 +96,7 @@ def _problem(error: Exception) -> tuple[int, dict[str, Any], dict[str, str]]:
     """The answer to a refused or failed submission, logged and counted (field paths only: never a value)."""
     problem = api_problem(error)
     if problem is None:
-        raise error
+        raise error  # a bug: the resolver's catch-all answers it
     status, body, headers = problem
     if status == 503:  # the referrer can only try again: the same words and Retry-After, whatever failed
         body, headers = {"message": BUSY}, RETRY_AFTER

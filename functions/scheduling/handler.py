@@ -18,16 +18,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.scheduling import consumer
 from functions.scheduling.routes import meetings, partners, referrals, reviews
-from shared.domain.errors import FamilynetError
 from shared.domain.meetings import DoubleBooked
 from shared.domain.workflow import IllegalTransition
 from shared.observability import correlate, logger, metrics
 from shared.service.erasure import ErasureRefused
 from shared.web.api import answer
-from shared.web.errors import api_problem
-from shared.web.http import HttpError
+from shared.web.errors import api_problem, unexpected
 from shared.web.routes import check_served
-from shared.web.staff import Forbidden, Unauthorized
+from shared.web.staff import Forbidden
 
 SCHEDULING = "scheduling"
 
@@ -40,12 +38,9 @@ check_served(SCHEDULING)
 REFUSAL_METRICS = {IllegalTransition: "DecisionsRefused", DoubleBooked: "DoubleBookingsRefused"}
 
 
-@app.exception_handler([HttpError, FamilynetError, Unauthorized, Forbidden])
+@app.exception_handler(Exception)
 def _refused(error: Exception) -> Response[str]:
-    problem = api_problem(error)
-    if problem is None:  # not one of ours: let it fail loudly, as any bug does
-        raise error
-    status, body, headers = problem
+    status, body, headers = api_problem(error) or unexpected(error)
     if isinstance(error, Forbidden):
         logger.info("Staff route refused: not a coordinator")
     if isinstance(error, IllegalTransition):

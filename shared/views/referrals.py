@@ -24,6 +24,7 @@ from shared.service.retention import inherited
 from shared.service.reviews import review_view
 
 MAX_PAGE = 100
+MAX_CURSOR = 1024  # ours are a few hundred characters
 
 
 def encode_cursor(key: dict[str, Any] | None) -> str | None:
@@ -35,9 +36,11 @@ def encode_cursor(key: dict[str, Any] | None) -> str | None:
 def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
     if not cursor:
         return None
+    if len(cursor) > MAX_CURSOR:
+        raise Unreadable("The cursor is not one this service gave: start again without it")
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
         raise Unreadable("The cursor is not one this service gave: start again without it") from None
     wanted = {table.PARTITION_KEY, table.SORT_KEY, table.STATUS_INDEX_PK, table.STATUS_INDEX_SK}
     if not isinstance(key, dict) or set(key) != wanted or not all(isinstance(v, str) for v in key.values()):

@@ -3,14 +3,13 @@ change is conditional on, and answers as Powertools responses with the security 
 
 from __future__ import annotations
 
-import json
 from typing import Any, TypeVar
 
 from aws_lambda_powertools.event_handler import Response
 from pydantic import BaseModel, ValidationError
 
 from shared.domain.validation import field_errors
-from shared.web.http import HttpError, json_response
+from shared.web.http import HttpError, json_response, loads, whole_number
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -29,18 +28,16 @@ def expected_version(headers: dict[str, str]) -> int | None:
     value = headers.get("if-match")
     if value is None:
         return None
-    text = value.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
+    version = whole_number(value.strip().removeprefix("W/").strip('"'))
+    if version is None:
         raise HttpError(400, 'If-Match must be the ETag of the referral as you read it, like "3"')
-    return int(text)
+    return version
 
 
 def body_as(raw: str | None, model: type[ModelT]) -> ModelT:
     """A JSON body as the request model (an empty body is `{}`); 400 when it is not JSON, 422 with each field."""
     raw = raw or "{}"
     try:
-        return model.model_validate(json.loads(raw) if raw.strip() else {})
-    except json.JSONDecodeError:
-        raise HttpError(400, "The request body is not valid JSON") from None
+        return model.model_validate(loads(raw) if raw.strip() else {})
     except ValidationError as exc:
         raise HttpError(422, "The request has problems to fix", field_errors(model, exc)) from None

@@ -6,6 +6,7 @@ say the same things in their own words, from the same statuses (`status_of`).
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from shared.domain.errors import (
@@ -18,6 +19,7 @@ from shared.domain.errors import (
     Unreadable,
 )
 from shared.domain.workflow import IllegalTransition, allowed_decisions
+from shared.observability import logger
 from shared.web.http import HttpError
 from shared.web.staff import Forbidden, Unauthorized
 
@@ -65,6 +67,14 @@ def api_problem(error: Exception) -> tuple[int, dict[str, Any], dict[str, str]] 
     if isinstance(error, ConfigurationError):
         return 503, {"message": "The service is not available: operations have been alerted"}, {}
     return None
+
+
+def unexpected(error: Exception) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """A bug, not a refusal: logged with an id the person can quote (never the error's own words), answered 500."""
+    error_id = uuid.uuid4().hex[:12]
+    logger.exception("Unexpected error", extra={"error_id": error_id, "error_kind": type(error).__name__})
+    message = f"Sorry, something went wrong on our side. If it happens again, tell us this code: {error_id}"
+    return 500, {"message": message, "error_id": error_id}, {}
 
 
 def _body(message: str, errors: list[dict[str, str]] | None) -> dict[str, Any]:

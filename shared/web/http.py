@@ -39,6 +39,11 @@ _PAGE_HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
 }
 HTML = "text/html"
+# Bounds on what a body may be, checked while parsing so that no input can exhaust the parser: Python's json raises
+# RecursionError (not a decoding error) near 1,000 levels, and int() refuses literals of over 4,300 digits.
+MAX_DEPTH = 32
+MAX_DIGITS = 20
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
 
 
 class HttpError(Exception):
@@ -140,16 +145,56 @@ def parse_body(event: dict[str, Any]) -> dict[str, Any]:
         raise HttpError(400, "The request body is not valid UTF-8") from None
     if kind == FORM:
         return form_to_object(text)
-    try:
-        parsed = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise HttpError(400, f"The request body is not valid JSON (line {exc.lineno}, column {exc.colno})") from None
+    parsed = loads(text)
     if not isinstance(parsed, dict):
         raise HttpError(400, "The request body must be a JSON object")
     return parsed
 
 
-_NAME = re.compile(r"^[a-z_]+(\.([a-z_]+|[0-9]{1,2}))*(\[\])?$")
+def loads(text: str) -> Any:
+    """JSON within this service's bounds: 400 for text that is not JSON, nested deeper than MAX_DEPTH, or with a
+    number of more than MAX_DIGITS digits."""
+    try:
+        parsed = json.loads(text, parse_int=_bounded_int, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        raise HttpError(400, f"The request body is not valid JSON (line {exc.lineno}, column {exc.colno})") from None
+    except RecursionError:
+        raise HttpError(400, f"The request body is nested more than {MAX_DEPTH} levels deep") from None
+    except ValueError as exc:  # from the hooks below
+        raise HttpError(400, str(exc)) from None
+    if _depth(parsed) > MAX_DEPTH:
+        raise HttpError(400, f"The request body is nested more than {MAX_DEPTH} levels deep")
+    return parsed
+
+
+def _bounded_int(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_DIGITS:
+        raise ValueError(f"A number in the request body has more than {MAX_DIGITS} digits")
+    return int(digits)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number this service reads: send a number or null")
+
+
+def _depth(value: Any) -> int:
+    """How deeply lists and objects nest (iteratively: the value may be deep)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, level)
+            if level <= MAX_DEPTH:
+                stack.extend((child, level + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest
+
+
+def whole_number(text: str | None) -> int | None:
+    """A whole number of 1 to 9 ASCII digits (`str.isdigit` also accepts "²", which int() refuses); else None."""
+    return int(text) if text is not None and _WHOLE_NUMBER.fullmatch(text) else None
+
+
+_NAME = re.compile(r"^[a-z_]{1,40}(\.([a-z_]{1,40}|[0-9]{1,2})){0,7}(\[\])?$")
 
 
 def form_to_object(text: str) -> dict[str, Any]:

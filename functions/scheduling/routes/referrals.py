@@ -18,7 +18,7 @@ from shared.views import subject_access
 from shared.views.referrals import MAX_PAGE, Access, list_referrals, referral_view
 from shared.web import subject_access as subject_access_page
 from shared.web.api import answer, body_as, etag
-from shared.web.http import HttpError, html_response
+from shared.web.http import HttpError, html_response, whole_number
 from shared.web.routes import register
 
 router = Router()
@@ -38,10 +38,10 @@ def queue() -> Response[str]:
     except ValueError:
         choices = ", ".join(s.value for s in ReferralStatus)
         raise HttpError(400, f"status must be one of: {choices}") from None
-    limit_text = params.get("limit", "25")
-    if not limit_text.isdigit():
+    limit = whole_number(params.get("limit", "25"))
+    if limit is None:
         raise HttpError(400, f"limit must be a whole number from 1 to {MAX_PAGE}")
-    return answer(200, list_referrals(reader(), status, int(limit_text), params.get("cursor")))
+    return answer(200, list_referrals(reader(), status, limit, params.get("cursor")))
 
 
 @register(router, "GET /referrals/{reference}")

@@ -10,7 +10,7 @@ from functions.scheduling.routes import apply, caller
 from shared.observability import logger, metrics
 from shared.service import reviews
 from shared.web.api import answer, body_as, etag
-from shared.web.http import HttpError
+from shared.web.http import HttpError, whole_number
 from shared.web.routes import register
 
 router = Router()
@@ -31,10 +31,11 @@ def record_review(reference: str) -> Response[str]:
 @register(router, "PUT /referrals/{reference}/reviews/{number}")
 def move_review(reference: str, number: str) -> Response[str]:
     actor = caller(router)
-    if not number.isdigit() or not 1 <= int(number) <= 999:
+    review_number = whole_number(number)
+    if review_number is None or not 1 <= review_number <= 999:
         raise HttpError(404, "A review number is a whole number from 1")
     body = body_as(router.current_event.body, reviews.ReviewMove)
-    outcome = apply(router, reviews.move_review, actor, reference, int(number), body)
-    logger.info("Review moved", extra={"reference": reference, "review_number": int(number)})
+    outcome = apply(router, reviews.move_review, actor, reference, review_number, body)
+    logger.info("Review moved", extra={"reference": reference, "review_number": review_number})
     metrics.add_metric(name="ReviewsMoved", unit=MetricUnit.Count, value=1)
     return answer(200, outcome, etag(outcome["version"]))
