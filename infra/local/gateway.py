@@ -268,7 +268,12 @@ def api_event(
     if parameters:
         event["pathParameters"] = parameters
     if body_bytes:
-        event["body"] = body_bytes.decode("utf-8", "replace") if is_text else base64.b64encode(body_bytes).decode()
+        try:
+            text = body_bytes.decode("utf-8") if is_text else None
+        except UnicodeDecodeError:  # never replaced: passed on as bytes, for the function to refuse
+            text = None
+        event["isBase64Encoded"] = text is None
+        event["body"] = text if text is not None else base64.b64encode(body_bytes).decode()
     return event
 
 

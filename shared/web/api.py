@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from pydantic import BaseModel, ValidationError
 
 from shared.domain.validation import field_errors
-from shared.web.http import HttpError, json_response, loads, whole_number
+from shared.web.http import HttpError, json_response, loads, raw_body, whole_number
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -34,9 +34,13 @@ def expected_version(headers: dict[str, str]) -> int | None:
     return version
 
 
-def body_as(raw: str | None, model: type[ModelT]) -> ModelT:
-    """A JSON body as the request model (an empty body is `{}`); 400 when it is not JSON, 422 with each field."""
-    raw = raw or "{}"
+def body_as(event: dict[str, Any], model: type[ModelT]) -> ModelT:
+    """A request's JSON body as the request model (an empty body is `{}`): 413 over 64 KB, 400 when it is not UTF-8
+    or not JSON within bounds, 422 with each field."""
+    try:
+        raw = raw_body(event).decode("utf-8")
+    except UnicodeDecodeError:
+        raise HttpError(400, "The request body is not valid UTF-8") from None
     try:
         return model.model_validate(loads(raw) if raw.strip() else {})
     except ValidationError as exc:

@@ -4,6 +4,7 @@ dotted parts, and non-ASCII digits where a number is read from text. Nothing is 
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 from urllib.parse import urlencode
@@ -170,3 +171,16 @@ def test_a_bug_answers_500_with_an_id_to_quote_and_the_security_headers(
     assert error_id in json.loads(staff["body"])["message"]
     assert "tell us this code" in browser["body"] and "tell us this code" in link["body"]
     assert any(getattr(record, "error_id", None) == error_id for record in caplog.records)  # logged by its id
+
+
+def test_a_staff_body_of_invalid_utf8_or_over_64_kb_is_refused(cloud: Cloud) -> None:
+    invalid = event(
+        "POST /referrals/{reference}/decline",
+        "/referrals/FN-AAAAAAAA/decline",
+        base64.b64encode(b'{"reason": "caf\xe9"}').decode(),
+        isBase64Encoded=True,
+    )
+    assert "UTF-8" in refused(invoke(SCHEDULING, cloud, invalid))
+    large = event("POST /partners", "/partners", json.dumps({"name": "x" * 70_000}))
+    response = invoke(SCHEDULING, cloud, large)
+    assert response["statusCode"] == 413 and "64 KB" in refused(response)

@@ -129,3 +129,11 @@ def test_a_plain_return_value_is_json_with_status_200() -> None:
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "application/json"
     assert json.loads(response.get_data()) == {"reference": "FN-1"}
+
+
+def test_a_text_body_that_is_not_utf8_arrives_as_bytes_never_replaced() -> None:
+    [route] = routes_of(http_api(("POST /referrals", None)))
+    data = b'{"reason": "caf\xe9"}'
+    event = api_event(route, {}, request("POST", "/referrals", data=data, content_type="application/json"), None)
+    assert event["isBase64Encoded"] is True
+    assert base64.b64decode(event["body"]) == data

@@ -30,14 +30,14 @@ def availability(facilitator_id: str) -> Response[str]:
     actor = caller(router)
     if not FACILITATOR_ID.fullmatch(facilitator_id):
         raise HttpError(400, "A facilitator id is 1 to 40 lower-case letters, digits and hyphens")
-    body = body_as(router.current_event.body, Availability)
+    body = body_as(router.current_event.raw_event, Availability)
     return answer(200, meetings.set_availability(facilitator_id, body, actor=actor, settings=get_settings()))
 
 
 @register(router, "PUT /referrals/{reference}/meeting")
 def book_meeting(reference: str) -> Response[str]:
     actor = caller(router)
-    body = body_as(router.current_event.body, MeetingRequest)
+    body = body_as(router.current_event.raw_event, MeetingRequest)
     outcome = apply(router, meetings.book_or_move, actor, reference, body)
     logger.info("Meeting booked", extra={"reference": reference, "sequence": outcome["meeting"]["sequence"]})
     metrics.add_metric(name="MeetingsBooked", unit=MetricUnit.Count, value=1)
@@ -47,7 +47,7 @@ def book_meeting(reference: str) -> Response[str]:
 @register(router, "DELETE /referrals/{reference}/meeting")
 def cancel_meeting(reference: str) -> Response[str]:
     actor = caller(router)
-    body = body_as(router.current_event.body, CancelRequest)
+    body = body_as(router.current_event.raw_event, CancelRequest)
     outcome = apply(router, meetings.cancel, actor, reference, body)
     logger.info("Meeting cancelled", extra={"reference": reference})
     metrics.add_metric(name="MeetingsCancelled", unit=MetricUnit.Count, value=1)
@@ -57,7 +57,7 @@ def cancel_meeting(reference: str) -> Response[str]:
 @register(router, "POST /referrals/{reference}/meeting/outcome")
 def meeting_outcome(reference: str) -> Response[str]:
     actor = caller(router)
-    body = body_as(router.current_event.body, Outcome)
+    body = body_as(router.current_event.raw_event, Outcome)
     outcome = apply(router, meetings.record_outcome, actor, reference, body)
     logger.info("Meeting outcome recorded", extra={"reference": reference, "status": outcome["status"]})
     metrics.add_metric(name="MeetingsHeld" if body.held else "MeetingsNotHeld", unit=MetricUnit.Count, value=1)

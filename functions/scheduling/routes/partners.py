@@ -35,7 +35,7 @@ def partner_directory() -> Response[str]:
 def add_partner() -> Response[str]:
     actor = caller(router)
     partner = partners.add(
-        body_as(router.current_event.body, partners.PartnerRequest), actor=actor, settings=get_settings()
+        body_as(router.current_event.raw_event, partners.PartnerRequest), actor=actor, settings=get_settings()
     )
     logger.info("Partner added", extra={"partner_id": partner["partner_id"]})
     metrics.add_metric(name="PartnersAdded", unit=MetricUnit.Count, value=1)
@@ -45,7 +45,7 @@ def add_partner() -> Response[str]:
 @register(router, "PUT /partners/{partner_id}")
 def change_partner(partner_id: str) -> Response[str]:
     actor = caller(router)
-    body = body_as(router.current_event.body, partners.PartnerRequest)
+    body = body_as(router.current_event.raw_event, partners.PartnerRequest)
     partner = partners.change(
         partner_id,
         body,
@@ -79,7 +79,7 @@ def resend_connection(reference: str, partner_id: str) -> Response[str]:
 @register(router, "POST /referrals/{reference}/connections/{partner_id}")
 def record_connection_answer(reference: str, partner_id: str) -> Response[str]:
     actor = caller(router)
-    body = body_as(router.current_event.body, connections.ConnectionAnswer)
+    body = body_as(router.current_event.raw_event, connections.ConnectionAnswer)
     shown = connections.record_for_partner(
         reference,
         partner_id,

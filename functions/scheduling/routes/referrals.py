@@ -68,7 +68,7 @@ def subject_access_export(reference: str) -> Response[str]:
 @register(router, "POST /referrals/{reference}/erase")
 def erase(reference: str) -> Response[str]:
     actor = caller(router)
-    body = body_as(router.current_event.body, erasure.ErasureRequest)
+    body = body_as(router.current_event.raw_event, erasure.ErasureRequest)
     outcome = erasure.erase(
         reference, body, actor=actor, reader=reader(), settings=get_settings(), correlation_id=correlation_id()
     )
@@ -79,7 +79,7 @@ def erase(reference: str) -> Response[str]:
 
 def _decide(reference: str, chosen: Decision) -> Response[str]:
     actor = caller(router)
-    body = body_as(router.current_event.body, DecisionBody)
+    body = body_as(router.current_event.raw_event, DecisionBody)
     outcome = apply(router, decide, actor, reference, chosen, body)
     logger.info("Referral decided", extra={"reference": reference, "decision": chosen.value})
     metrics.add_metric(name=DECISION_METRICS[chosen], unit=MetricUnit.Count, value=1)

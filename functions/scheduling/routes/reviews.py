@@ -19,7 +19,7 @@ router = Router()
 @register(router, "POST /referrals/{reference}/reviews")
 def record_review(reference: str) -> Response[str]:
     actor = caller(router)
-    body = body_as(router.current_event.body, reviews.ReviewRequest)
+    body = body_as(router.current_event.raw_event, reviews.ReviewRequest)
     outcome = apply(router, reviews.record_review, actor, reference, body)
     logger.info("Review recorded", extra={"reference": reference, "outcome": body.outcome})
     metrics.add_metric(name="ReviewsCompleted", unit=MetricUnit.Count, value=1)
@@ -34,7 +34,7 @@ def move_review(reference: str, number: str) -> Response[str]:
     review_number = whole_number(number)
     if review_number is None or not 1 <= review_number <= 999:
         raise HttpError(404, "A review number is a whole number from 1")
-    body = body_as(router.current_event.body, reviews.ReviewMove)
+    body = body_as(router.current_event.raw_event, reviews.ReviewMove)
     outcome = apply(router, reviews.move_review, actor, reference, review_number, body)
     logger.info("Review moved", extra={"reference": reference, "review_number": review_number})
     metrics.add_metric(name="ReviewsMoved", unit=MetricUnit.Count, value=1)
