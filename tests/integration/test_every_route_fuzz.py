@@ -56,7 +56,7 @@ def requests(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
         method=route.method,
         path=path,
         query_string=urlencode(query),
-        headers=headers,
+        headers=list(headers.items()),
         data=draw(bodies),
     )
     authorizer = {"jwt": {"claims": COORDINATOR, "scopes": None}} if route.staff else None
