@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 
 from infra.constants import CONNECTIONS, INTAKE, SCHEDULING
+from shared.web.routes import ROUTES, Route
 from tests.integration.conftest import Cloud, api_event, invoke
 from tests.integration.test_coordination import COORDINATOR
 
@@ -80,20 +82,24 @@ def test_a_form_with_a_name_of_hundreds_of_parts_is_refused(cloud: Cloud) -> Non
     nothing_stored(cloud)
 
 
+PATH_VALUES = {"reference": "FN-AAAAAAAA", "facilitator_id": "fac-1", "partner_id": "p-abc", "number": "1"}
+
+
+def _path(route: Route) -> tuple[str, dict[str, str]]:
+    """The route's path with plausible values, and those values as API Gateway's pathParameters."""
+    parameters = {name: PATH_VALUES.get(name, "abc.def") for name in re.findall(r"\{(\w+)\}", route.path)}
+    return re.sub(r"\{(\w+)\}", lambda found: parameters[found.group(1)], route.path), parameters
+
+
+WITH_BODIES = [route for route in ROUTES if route.body is not None]
+
+
 @pytest.mark.parametrize("body", BODIES, ids=["deep-list", "deep-object", "depth-40", "huge-int", "nan"])
-@pytest.mark.parametrize(
-    ("route_key", "path"),
-    [
-        ("POST /referrals/{reference}/decline", "/referrals/FN-AAAAAAAA/decline"),
-        ("PUT /referrals/{reference}/meeting", "/referrals/FN-AAAAAAAA/meeting"),
-        ("POST /partners", "/partners"),
-        ("PUT /facilitators/{facilitator_id}/availability", "/facilitators/fac-1/availability"),
-    ],
-)
-def test_a_staff_body_too_deep_or_with_a_huge_number_is_refused(
-    cloud: Cloud, route_key: str, path: str, body: str
-) -> None:
-    assert refused(invoke(SCHEDULING, cloud, event(route_key, path, body)))
+@pytest.mark.parametrize("route", WITH_BODIES, ids=[route.key for route in WITH_BODIES])
+def test_every_body_too_deep_or_with_a_huge_number_is_refused(cloud: Cloud, route: Route, body: str) -> None:
+    path, parameters = _path(route)
+    response = invoke(route.function, cloud, event(route.key, path, body, pathParameters=parameters or None))
+    assert refused(response)
     assert not [i for i in cloud.items() if i["sk"] != "REFERRAL" and not i["sk"].startswith("SUBMISSION#")]
 
 
