@@ -202,6 +202,46 @@ def _partner_answers(
     ]
 
 
+def _allocation_calls(
+    functions: dict[str, Any], counter: CallCounter, intake: Any, request: dict[str, Any]
+) -> list[tuple[str, Counter[str]]]:
+    """The ReferralAccepted consumer's calls (allocate a facilitator, propose slots) with 1 and with 30 facilitators:
+    they must not grow with the number of facilitators."""
+    from datetime import UTC, datetime
+
+    from infra.local.lambda_context import LocalLambdaContext
+    from shared.adapters.dynamodb import ReferralReader
+    from shared.config import get_settings
+    from shared.service.proposals import propose
+
+    weekly = [{"day": d, "start": "08:00", "end": "20:00"} for d in ("monday", "tuesday", "wednesday", "thursday")]
+    results = []
+    made = 0
+    for wanted in (1, 30):
+        os.environ.update(functions["scheduling"].environment)
+        get_settings.cache_clear()
+        from functions.scheduling.handler import handler as scheduling
+
+        for n in range(made, wanted):
+            path = f"/facilitators/alloc-{n}/availability"
+            route = "PUT /facilitators/{facilitator_id}/availability"
+            scheduling(_staff_event(route, path, {"locality": "South", "weekly": weekly}), LocalLambdaContext("s"))
+        made = wanted
+        body = json.loads(request["body"])
+        body["family"]["contact_name"] = f"Allocation {wanted}"
+        submitted = intake({**request, "body": json.dumps(body)}, LocalLambdaContext("intake"))
+        reference = json.loads(submitted["body"])["reference"]
+        counter.take()
+        now = datetime.now(UTC)
+        settings = get_settings()
+        reader = ReferralReader(settings.table_name)
+        propose(reference, event_id=f"bench-{wanted}", accepted_at=now, reader=reader, settings=settings, now=now)
+        results.append((f"ReferralAccepted consumer, {wanted} facilitator(s)", counter.take()))
+    [(_, one), (_, thirty)] = results
+    assert sum(one.values()) == sum(thirty.values()), "the consumer's calls grow with the number of facilitators"
+    return results
+
+
 def main() -> None:
     import boto3
     from moto import mock_aws
@@ -281,7 +321,10 @@ def main() -> None:
         counter.take()  # in AWS the event source mapping reads the stream, not the function
         relay({"Records": records}, LocalLambdaContext("event_relay"))
         relay_calls = counter.take()
-        staff_calls = _staff_routes(functions, json.loads(first["body"])["reference"], counter)
+        staff_calls = [
+            *_staff_routes(functions, json.loads(first["body"])["reference"], counter),
+            *_allocation_calls(functions, counter, intake, request),
+        ]
 
     def show(label: str, calls: Counter[str]) -> str:
         listed = ", ".join(f"{name} x{count}" for name, count in sorted(calls.items()))

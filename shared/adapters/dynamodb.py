@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -221,17 +222,20 @@ class ReferralReader:
         pages = query_pages(self._client, self._table, request)
         return [found for page in pages for found in map(from_item, page.get("Items", [])) if is_live(found)]
 
-    def upcoming_meetings(self, facilitator_id: str, now: datetime) -> int:
-        """How many meetings the facilitator has from now on (a COUNT Query of the by-facilitator index)."""
+    def upcoming_meetings(self, now: datetime) -> Counter[str]:
+        """How many scheduled meetings each facilitator has from now on: one Query of the by_facilitator index
+        (keys only), whatever the number of facilitators."""
         request: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": table.FACILITATOR_INDEX,
-            "KeyConditionExpression": "#f = :f AND #slot >= :now",
+            "KeyConditionExpression": "#f = :scheduled AND #slot >= :now",
             "ExpressionAttributeNames": {"#f": table.FACILITATOR_INDEX_PK, "#slot": table.FACILITATOR_INDEX_SK},
-            "ExpressionAttributeValues": to_item({":f": facilitator_id, ":now": clock.iso(now)}),
-            "Select": "COUNT",
+            "ExpressionAttributeValues": to_item({":scheduled": table.SCHEDULED_MEETINGS, ":now": clock.iso(now)}),
+            "ProjectionExpression": "#slot",
         }
-        return int(self._query(request).get("Count", 0))
+        pages = query_pages(self._client, self._table, request)
+        slots = (item[table.FACILITATOR_INDEX_SK]["S"] for page in pages for item in page.get("Items", []))
+        return Counter(slot.rsplit("#", 1)[1] for slot in slots)
 
     def busy_blocks(self, facilitator_id: str, *, after: datetime, until: date) -> set[str]:
         """The facilitator's booked 15-minute blocks between two moments (UTC ISO starts)."""

@@ -14,10 +14,18 @@ STATUS_INDEX_SK = "status_sort"
 REVIEW_DUE_INDEX = "by_review_due"
 REVIEW_DUE_INDEX_PK = "review_due_key"
 REVIEW_DUE_INDEX_SK = "review_due_on"
-# Facilitators' free slots.
+# Scheduled meetings in start order, each slot naming its facilitator: one Query counts every facilitator's upcoming
+# meetings (the ReferralAccepted consumer's allocation), however many facilitators there are.
 FACILITATOR_INDEX = "by_facilitator"
 FACILITATOR_INDEX_PK = "facilitator_key"
 FACILITATOR_INDEX_SK = "facilitator_slot"
+SCHEDULED_MEETINGS = "scheduled"  # the index's one partition
+
+
+def facilitator_slot(starts_at: str, facilitator_id: str) -> str:
+    """A scheduled meeting's sort key in the by_facilitator index: its UTC start, then its facilitator."""
+    return f"{starts_at}#{facilitator_id}"
+
 
 # Running deadline clocks by the date they fall due (the daily clock check).
 DEADLINE_INDEX = "by_deadline"

@@ -169,8 +169,8 @@ def book_or_move(
         "sequence": int(existing["sequence"]) + 1 if existing else 0,
         "version": int(existing["version"]) + 1 if existing else 1,
         "updated_at": at,
-        table.FACILITATOR_INDEX_PK: request.facilitator_id,
-        table.FACILITATOR_INDEX_SK: _iso(request.starts_at),
+        table.FACILITATOR_INDEX_PK: table.SCHEDULED_MEETINGS,
+        table.FACILITATOR_INDEX_SK: table.facilitator_slot(_iso(request.starts_at), request.facilitator_id),
     }
     new_blocks = {(request.facilitator_id, b) for b in blocks(request.starts_at, request.ends_at)}
     old_blocks: set[tuple[str, str]] = set()

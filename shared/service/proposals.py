@@ -10,6 +10,7 @@ the coordinator books one of them, or any other slot.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -37,7 +38,7 @@ class Proposal:
 
 
 def choose_facilitator(
-    facilitators: list[dict[str, Any]], locality: str | None, upcoming: dict[str, int]
+    facilitators: list[dict[str, Any]], locality: str | None, upcoming: Mapping[str, int]
 ) -> dict[str, Any] | None:
     if not facilitators:
         return None
@@ -98,7 +99,7 @@ def propose(
     if referral is None:
         return None
     facilitators = [f for f in reader.partition_of(FACILITATORS_PK) if f.get(table.KIND_ATTRIBUTE) == KIND_FACILITATOR]
-    upcoming = {f["facilitator_id"]: reader.upcoming_meetings(f["facilitator_id"], now) for f in facilitators}
+    upcoming = reader.upcoming_meetings(now)
     submission = referral.get("submission") or {}
     chosen = choose_facilitator(facilitators, (submission.get("referrer") or {}).get("locality_team"), upcoming)
     until = add_working_days(accepted_at.astimezone(LONDON).date(), settings.meeting_target_working_days)

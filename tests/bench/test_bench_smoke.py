@@ -20,7 +20,7 @@ TINY = {"BENCH_RUNS": "1", "BENCH_PLANS": "12000"}
     ("bench", "expected"),
     [
         ("cold_init", ["baseline", "intake", "scheduling", "connections", "feedback", "reminders", "event_relay"]),
-        ("aws_calls", ["new referral", "GET /referrals/{reference}", "POST /connections/{token}"]),
+        ("aws_calls", ["new referral", "GET /referrals/{reference}", "POST /connections/{token}", "30 facilitator"]),
         ("review_sweep", ["first run", "second run", "idempotent"]),
         ("local_start", ["make run, second start", "first referral answered"]),
     ],

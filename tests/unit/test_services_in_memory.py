@@ -25,6 +25,7 @@ from shared.service import connections, meetings, partners
 from shared.service.deadlines import DailyCheck, start_clock
 from shared.service.decisions import DecisionBody, decide
 from shared.service.intake import submit_referral, validate_submission
+from shared.service.proposals import propose
 from shared.service.reminders import follow_review, schedule_name
 from tests.conftest import minimal_referral
 from tests.fakes import InMemoryDynamoDB, RecordingScheduler, StaticSecrets
@@ -271,3 +272,32 @@ def test_a_link_past_its_days_has_expired(fakes):
         connections.open_link(token, reader=reader(), settings=SETTINGS, now=later)
     assert refused.value.reason == "expired"
     assert fakes["secretsmanager"].reads == 1  # the key is read once, then kept
+
+
+# --- allocating a facilitator -------------------------------------------------------------------------------------
+def proposed(reference: str) -> Any:
+    return propose(
+        reference, event_id="e-1", accepted_at=clock.now(), reader=reader(), settings=SETTINGS, now=clock.now()
+    )
+
+
+def test_the_least_busy_facilitator_is_proposed(fakes):
+    facilitator("fac-a"), facilitator("fac-b")
+    day = date.today() + timedelta(days=15)
+    book(accepted_referral(), at(day, 10), facilitator_id="fac-a")
+    book(accepted_referral(), at(day, 14), facilitator_id="fac-a")
+    book(accepted_referral(), at(day, 10), facilitator_id="fac-b")
+    assert proposed(accepted_referral()).facilitator_id == "fac-b"
+
+
+def test_allocating_costs_the_same_calls_with_one_facilitator_or_thirty(fakes):
+    facilitator("fac-0")
+    fakes["dynamodb"].calls.clear()
+    proposed(accepted_referral())
+    one = [call for call in fakes["dynamodb"].calls if call != "TransactWriteItems"]
+    for n in range(1, 30):
+        facilitator(f"fac-{n}")
+    first_calls = len(fakes["dynamodb"].calls)
+    proposed(accepted_referral())
+    thirty = [call for call in fakes["dynamodb"].calls[first_calls:] if call != "TransactWriteItems"]
+    assert one == thirty == ["GetItem", "Query", "Query", "Query"]  # referral, facilitators, meetings, busy time
