@@ -20,7 +20,7 @@ from werkzeug.wrappers import Request, Response
 
 from infra.local.functions import FunctionError
 from infra.local.issuer import InvalidToken, LocalIssuer, api_gateway_claims
-from infra.local.outbox import outbox_page, sent_emails
+from infra.local.outbox import attachment, outbox_page, sent_emails
 from infra.local.runtime import LocalRuntime
 from infra.local.template import Template
 
@@ -28,6 +28,7 @@ log = logging.getLogger("familynet.local")
 MAX_ADVANCE_DAYS = 3660
 # HTTP APIs pass these bodies as text and base64-encode every other, form posts included.
 _TEXT_TYPES = ("text/", "application/json", "application/javascript", "application/xml", "+json", "+xml")
+_ATTACHMENT = re.compile(r"/_local/outbox/([A-Za-z0-9_-]{1,100})/attachments/([0-9]{1,2})")  # an outbox email's file
 
 
 @dataclass(frozen=True)
@@ -190,6 +191,13 @@ class Gateway:
             return _json(sent_emails(), 200)
         if path == "/_local/outbox.html" and method == "GET":
             return Response(outbox_page(sent_emails()), 200, content_type="text/html; charset=utf-8")
+        if (found := _ATTACHMENT.fullmatch(path)) and method == "GET":
+            attached = attachment(found.group(1), int(found.group(2)))
+            if attached is None:
+                return _json({"message": "There is no such attachment"}, 404)
+            data, content_type, filename = attached
+            disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
+            return Response(data, 200, content_type=content_type, headers=disposition)
         if path == "/_local/clock" and method == "POST":
             return self._advance(request)
         if path == "/_local/clock" and method == "GET":

@@ -1,4 +1,6 @@
-"""Every email SES (moto) has sent, parsed from its MIME message, newest first: `/_local/outbox`."""
+"""Every email SES (moto) has sent, parsed from its MIME message, newest first: `/_local/outbox`. An invitation's
+calendar is shown with its times in England, and every attachment can be downloaded
+(`/_local/outbox/<message id>/attachments/<n>`)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,9 @@ import html
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any
+from zoneinfo import ZoneInfo
+
+LONDON = ZoneInfo("Europe/London")
 
 _first_seen: dict[str, datetime] = {}  # moto stamps no send time: the time the runtime first saw the message
 
@@ -23,8 +28,87 @@ def sent_emails() -> list[dict[str, Any]]:
     return sorted(reversed(found), key=lambda m: m["sent_at"], reverse=True)
 
 
+def _messages() -> dict[str, Any]:
+    from moto.ses.models import ses_backends  # noqa: PLC0415 - moto runs in this process (ThreadedMotoServer)
+
+    return {
+        _key(message): message
+        for account in list(ses_backends.keys())
+        for _region, backend in ses_backends[account].items()
+        for message in backend.sent_messages
+    }
+
+
+def _key(message: Any) -> str:
+    return str(getattr(message, "id", id(message)))
+
+
+def attachment(message_id: str, index: int) -> tuple[bytes, str, str] | None:
+    """One attachment of a sent email: (bytes, content type, file name), or None."""
+    message = _messages().get(message_id)
+    raw = getattr(message, "raw_data", None) if message is not None else None
+    if not raw:
+        return None
+    parsed = email.message_from_string(raw, policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    parts = list(parsed.iter_attachments())
+    if not 0 <= index < len(parts):
+        return None
+    part = parts[index]
+    content = part.get_content()
+    data = content if isinstance(content, bytes) else str(content).encode()
+    return data, part.get_content_type(), part.get_filename() or f"attachment-{index}"
+
+
+def _calendar(data: bytes) -> dict[str, Any] | None:
+    """An invitation's (or cancellation's) method and event, its times as England reads them."""
+    from icalendar import Calendar  # noqa: PLC0415 - only for emails with a calendar
+
+    try:
+        document = Calendar.from_ical(data)
+    except (ValueError, KeyError, IndexError, TypeError):  # not a calendar it can read: shown by name only
+        return None
+    events = list(document.walk("VEVENT"))
+    if not events:
+        return None
+    event = events[0]
+
+    def when(name: str) -> str:
+        value = event.get(name)
+        moment = value.dt if value is not None else None
+        if not isinstance(moment, datetime):
+            return str(moment or "")
+        return moment.astimezone(LONDON).strftime("%A %d %B %Y, %H:%M (Europe/London)")
+
+    return {
+        "method": str(document.get("METHOD", "")),
+        "uid": str(event.get("UID", "")),
+        "sequence": int(event.get("SEQUENCE", 0)),
+        "summary": str(event.get("SUMMARY", "")),
+        "starts": when("DTSTART"),
+        "ends": when("DTEND"),
+        "location": str(event.get("LOCATION", "")),
+        "status": str(event.get("STATUS", "")),
+    }
+
+
+def _attachments(key: str, parsed: EmailMessage) -> list[dict[str, Any]]:
+    found = []
+    for index, part in enumerate(parsed.iter_attachments()):
+        described: dict[str, Any] = {
+            "filename": part.get_filename(),
+            "content_type": part.get_content_type(),
+            "download": f"/_local/outbox/{key}/attachments/{index}",
+        }
+        if part.get_content_type() == "text/calendar":
+            content = part.get_content()
+            described["calendar"] = _calendar(content if isinstance(content, bytes) else str(content).encode())
+        found.append(described)
+    return found
+
+
 def _describe(message: Any) -> dict[str, Any]:
-    key = str(getattr(message, "id", id(message)))
+    key = _key(message)
     sent_at = getattr(message, "timestamp", None) or _first_seen.setdefault(key, datetime.now(UTC))
     raw = getattr(message, "raw_data", None)
     if raw:
@@ -37,11 +121,9 @@ def _describe(message: Any) -> dict[str, Any]:
             "subject": str(parsed.get("Subject", "")),
             "text": text.get_content() if text else "",
             "html": body_html.get_content() if body_html else "",
-            "attachments": [
-                {"filename": part.get_filename(), "content_type": part.get_content_type()}
-                for part in parsed.iter_attachments()
-            ],
+            "attachments": _attachments(key, parsed),
             "sent_at": _iso(sent_at),
+            "id": key,
         }
     destinations = getattr(message, "destinations", {}) or {}
     to = destinations.get("ToAddresses", []) if isinstance(destinations, dict) else list(destinations)
@@ -52,6 +134,7 @@ def _describe(message: Any) -> dict[str, Any]:
         "html": str(getattr(message, "html_body", "") or ""),
         "attachments": [],
         "sent_at": _iso(sent_at),
+        "id": key,
     }
 
 
@@ -59,11 +142,23 @@ def _iso(moment: Any) -> str:
     return moment.isoformat() if isinstance(moment, datetime) else str(moment)
 
 
+def _attachment_html(described: dict[str, Any]) -> str:
+    link = f"<a href='{html.escape(described['download'])}'>{html.escape(str(described['filename']))}</a>"
+    calendar = described.get("calendar")
+    if not calendar:
+        return f"{link} ({html.escape(described['content_type'])})"
+    return (
+        f"{link}: {html.escape(calendar['method'])} {html.escape(calendar['summary'])}, "
+        f"{html.escape(calendar['starts'])} to {html.escape(calendar['ends'])}, {html.escape(calendar['location'])} "
+        f"(sequence {calendar['sequence']}, {html.escape(calendar['status'])})"
+    )
+
+
 def outbox_page(emails: list[dict[str, Any]]) -> str:
     """The outbox as a person reads it."""
     rows = []
     for message in emails:
-        attachments = ", ".join(html.escape(f"{a['filename']} ({a['content_type']})") for a in message["attachments"])
+        attachments = ", ".join(_attachment_html(a) for a in message["attachments"])
         rows.append(
             "<article class='email'>"
             f"<h2>{html.escape(message['subject'])}</h2>"

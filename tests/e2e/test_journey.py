@@ -132,7 +132,11 @@ def test_from_the_form_to_a_held_meeting_a_plan_and_its_review(browser: Browser,
     subjects = {m["subject"] for m in mine}
     assert {f"Referral {reference} received", f"Family Network meeting for {reference}"} <= subjects
     invitation = next(m for m in mine if m["subject"] == f"Family Network meeting for {reference}")
-    assert invitation["attachments"] == [{"filename": "invitation.ics", "content_type": "text/calendar"}]
+    [ics] = invitation["attachments"]
+    assert (ics["filename"], ics["content_type"]) == ("invitation.ics", "text/calendar")
+    assert ics["calendar"]["method"] == "REQUEST" and "(Europe/London)" in ics["calendar"]["starts"]
+    downloaded = system.get(ics["download"])  # the .ics itself, as a newcomer would open it
+    assert downloaded.status_code == 200 and b"BEGIN:VCALENDAR" in downloaded.content
 
     # 5b. The plan connects the family with a community partner: it gets one email with a signed link to the local
     # gateway, opens it in a browser and confirms it has made contact; the coordinators hear of it.

@@ -303,7 +303,10 @@ def test_the_outbox_shows_every_email_sent_newest_first(system: RunningSystem) -
     assert previous["subject"] == "Referral FN-TESTTEST received"
     assert previous["text"].strip() == "Thank you for your referral."
     assert previous["html"].strip() == "<p>Thank you for your referral.</p>"
-    assert previous["attachments"] == [{"filename": "meeting.ics", "content_type": "text/calendar"}]
+    [attached] = previous["attachments"]
+    assert (attached["filename"], attached["content_type"]) == ("meeting.ics", "text/calendar")
+    assert attached["calendar"] is None  # not a calendar icalendar can read: shown by name only, never an error
+    assert system.get(attached["download"]).content.startswith(b"BEGIN:VCALENDAR")
     page = system.get("/_local/outbox.html")
     assert page.headers["Content-Type"].startswith("text/html")
     assert "Referral FN-TESTTEST received" in page.text
