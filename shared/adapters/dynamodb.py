@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -133,10 +134,8 @@ class ReferralStore:
 
     def _get(self, marker: dict[str, Any]) -> dict[str, Any] | None:
         key = {table.PARTITION_KEY: marker[table.PARTITION_KEY], table.SORT_KEY: marker[table.SORT_KEY]}
-        try:
+        with translated(self._table):
             response = self._client().get_item(TableName=self._table, Key=to_item(key), ConsistentRead=True)
-        except ClientError as exc:
-            raise _translate(exc, self._table) from exc
         found = response.get("Item")
         return from_item(found) if found else None
 
@@ -175,14 +174,21 @@ def is_live(item: dict[str, Any], now_epoch: float | None = None) -> bool:
     return int(expires) > (clock.now().timestamp() if now_epoch is None else now_epoch)
 
 
-def query_pages(client: aws.DynamoDBClientFactory, table_name: str, request: dict[str, Any]) -> Iterator[Any]:
-    """Every page of a Query (boto3's paginator), with DynamoDB's failures as domain errors."""
+@contextmanager
+def translated(table_name: str) -> Iterator[None]:
+    """DynamoDB's failures, inside the block, as the domain errors a person or operations can act on."""
     try:
-        yield from client().get_paginator("query").paginate(**request)
+        yield
     except ClientError as exc:
         raise _translate(exc, table_name) from exc
     except BotoCoreError as exc:
         raise ServiceUnavailable(f"DynamoDB could not be reached: {exc}") from exc
+
+
+def query_pages(client: aws.DynamoDBClientFactory, table_name: str, request: dict[str, Any]) -> Iterator[Any]:
+    """Every page of a Query (boto3's paginator), with DynamoDB's failures as domain errors."""
+    with translated(table_name):
+        yield from client().get_paginator("query").paginate(**request)
 
 
 class ReferralReader:
@@ -201,12 +207,8 @@ class ReferralReader:
         return self.partition_of(table.referral_pk(reference))
 
     def item(self, key: dict[str, Any]) -> dict[str, Any] | None:
-        try:
+        with translated(self._table):
             response = self._client().get_item(TableName=self._table, Key=to_item(key), ConsistentRead=True)
-        except ClientError as exc:
-            raise _translate(exc, self._table) from exc
-        except BotoCoreError as exc:
-            raise ServiceUnavailable(f"DynamoDB could not be reached: {exc}") from exc
         found = response.get("Item")
         item = from_item(found) if found else None
         return item if item is not None and is_live(item) else None
@@ -279,12 +281,8 @@ class ReferralReader:
         return [item for page in pages for item in map(from_item, page.get("Items", [])) if is_live(item)]
 
     def _query(self, request: dict[str, Any]) -> Any:
-        try:
+        with translated(self._table):
             return self._client().query(**request)
-        except ClientError as exc:
-            raise _translate(exc, self._table) from exc
-        except BotoCoreError as exc:
-            raise ServiceUnavailable(f"DynamoDB could not be reached: {exc}") from exc
 
 
 def write_transition(
@@ -503,9 +501,5 @@ class MeteredReader:
         self.read_capacity += float((response.get("ConsumedCapacity") or {}).get("CapacityUnits") or 0.0)
 
     def _call(self, operation: str, **request: Any) -> Any:
-        try:
+        with translated(self._table):
             return getattr(self._client(), operation)(**request)
-        except ClientError as exc:
-            raise _translate(exc, self._table) from exc
-        except BotoCoreError as exc:
-            raise ServiceUnavailable(f"DynamoDB could not be reached: {exc}") from exc
