@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.adapters.dynamodb import ReferralReader
@@ -15,10 +15,9 @@ from shared.domain import clock
 from shared.observability import bind_event, correlate, logger, metrics
 from shared.service.feedback import deliver, track
 from shared.web import emails
-from shared.web.queue import EventRecord
+from shared.web.queue import EventRecord, batch_processor
 
-# EventRecord is a plain pydantic model (BatchProcessor only calls model_validate): see shared/web/queue.py
-processor = BatchProcessor(event_type=EventType.SQS, model=EventRecord)  # type: ignore[arg-type]
+processor = batch_processor()
 
 
 def _on_event(record: EventRecord) -> None:

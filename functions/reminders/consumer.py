@@ -6,7 +6,6 @@ from datetime import date
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 
 from shared.adapters.dynamodb import ReferralReader
 from shared.config import get_settings
@@ -25,10 +24,9 @@ from shared.service import retention
 from shared.service.deadlines import ClockName, london_day, start_clock
 from shared.service.reminders import HANDLED_EVENTS, delete_reviews, delete_schedule, follow_review
 from shared.service.reviews import mark_due
-from shared.web.queue import EventRecord, UnexpectedEvent
+from shared.web.queue import EventRecord, UnexpectedEvent, batch_processor
 
-# EventRecord is a plain pydantic model (BatchProcessor only calls model_validate): see shared/web/queue.py
-processor = BatchProcessor(event_type=EventType.SQS, model=EventRecord)  # type: ignore[arg-type]
+processor = batch_processor()
 
 
 def _reader() -> ReferralReader:

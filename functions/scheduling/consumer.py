@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 
 from shared.adapters.dynamodb import ReferralReader
 from shared.config import get_settings
@@ -11,10 +10,9 @@ from shared.domain import clock
 from shared.domain.events import ReferralAccepted
 from shared.observability import bind_event, logger, metrics
 from shared.service.proposals import propose
-from shared.web.queue import EventRecord, UnexpectedEvent
+from shared.web.queue import EventRecord, UnexpectedEvent, batch_processor
 
-# EventRecord is a plain pydantic model (BatchProcessor only calls model_validate): see shared/web/queue.py
-processor = BatchProcessor(event_type=EventType.SQS, model=EventRecord)  # type: ignore[arg-type]
+processor = batch_processor()
 
 
 def on_event(record: EventRecord) -> None:

@@ -9,9 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from pydantic import BaseModel, ConfigDict, Field, Json
 
 from shared.domain.events import Event, EventData, parse_detail
+
+
+def batch_processor() -> BatchProcessor:
+    """A consumer's BatchProcessor, each SQS record parsed into an EventRecord (BatchProcessor only calls
+    `model_validate`, so a plain pydantic model serves where its type hints name Powertools' own models)."""
+    return BatchProcessor(event_type=EventType.SQS, model=EventRecord)  # type: ignore[arg-type]
 
 
 class UnexpectedEvent(Exception):
