@@ -9,9 +9,8 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo
 
-LONDON = ZoneInfo("Europe/London")
+from shared.domain.clock import LONDON
 
 
 @dataclass(frozen=True)

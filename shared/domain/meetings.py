@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, time, timedelta
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
 
@@ -29,9 +28,6 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-
-
-LONDON = ZoneInfo("Europe/London")  # the day a meeting was held is a date in England
 
 
 class _Input(BaseModel):

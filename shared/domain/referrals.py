@@ -7,14 +7,13 @@ import secrets
 from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from shared.domain import clock
+from shared.domain.clock import LONDON
 from shared.domain.errors import NotFound
 
-_LONDON = ZoneInfo("Europe/London")
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: read aloud over the phone
 REFERENCE_PATTERN = re.compile(r"^FN-[A-HJ-NP-Z2-9]{8}$")
 MAX_CHILDREN = 12
@@ -44,7 +43,7 @@ def new_reference() -> str:
 
 def today() -> date:
     # The family's "today": dates of birth and consent are calendar dates in England.
-    return clock.now().astimezone(_LONDON).date()
+    return clock.now().astimezone(LONDON).date()
 
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]

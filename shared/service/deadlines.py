@@ -21,11 +21,11 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 from shared.adapters import aws, table
 from shared.adapters.dynamodb import Cancelled, MeteredReader, put, transact, update
 from shared.config import Settings
+from shared.domain.clock import LONDON
 from shared.domain.events import DeadlineBreached, EventData, ReviewOverdue, new_event
 from shared.domain.referrals import ReferralStatus
 from shared.domain.working_days import add_working_days, working_days_between
@@ -36,7 +36,6 @@ from shared.service.reviews import IS_OPEN, OPEN_VALUES, cancel_open_review
 ClockName = Literal["decision", "meeting_held", "feedback_sent"]
 KIND_CLOCK = "clock"
 RUNNING = table.DEADLINE_RUNNING
-LONDON = ZoneInfo("Europe/London")
 _NAMESPACE = uuid.UUID("0f7f3d55-93a4-4cf0-8d3e-52b1e53f6a2e")
 
 

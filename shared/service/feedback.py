@@ -17,6 +17,7 @@ from shared.adapters import ses, table
 from shared.adapters.dynamodb import Cancelled, ReferralReader, put, transact, update
 from shared.config import Settings
 from shared.domain import clock, emails
+from shared.domain.clock import LONDON
 from shared.domain.emails import Renderer
 from shared.domain.events import (
     ConnectionAnswered,
@@ -213,7 +214,7 @@ def _connection_email(
         if item.get("partner_id") == data.partner_id
     ]
     link = link_for(data.reference, data.partner_id, data.connection_id, settings=settings, now=signed_at)
-    expires = (signed_at + link_valid_for(settings)).astimezone(emails.LONDON).date()
+    expires = (signed_at + link_valid_for(settings)).astimezone(LONDON).date()
     values = {
         "partner_name": _partner_name(items, data.partner_id),
         "agreed": agreed,
@@ -248,7 +249,7 @@ def _meeting_emails(
         return []
     venue = meeting.get("venue") or {}
     where = ", ".join(str(v) for v in (VENUES.get(venue.get("type", ""), ""), venue.get("details")) if v)
-    local = starts.astimezone(emails.LONDON)
+    local = starts.astimezone(LONDON)
     extra = {
         "when": f"{local:%A} {local.day} {local:%B %Y} at {local:%H:%M}",
         "venue": where or "to be confirmed",
@@ -335,8 +336,8 @@ def deliver(
 
 def meeting_measures(held: MeetingHeld, referral: dict[str, Any], now: datetime) -> tuple[tuple[str, int], ...]:
     """Calendar days from the referral to its meeting, and from the meeting to the referrer's feedback."""
-    received = datetime.fromisoformat(str(referral["received_at"]).replace("Z", "+00:00")).astimezone(emails.LONDON)
-    today = now.astimezone(emails.LONDON).date()
+    received = datetime.fromisoformat(str(referral["received_at"]).replace("Z", "+00:00")).astimezone(LONDON)
+    today = now.astimezone(LONDON).date()
     return (
         ("FeedbackEmailsSent", 1),
         ("DaysReferralToMeeting", (held.held_on - received.date()).days),

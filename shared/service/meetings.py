@@ -17,6 +17,7 @@ from shared.adapters.dynamodb import Cancelled, ReferralReader, put, to_item, tr
 from shared.config import Settings
 from shared.domain import clock
 from shared.domain.actors import Actor
+from shared.domain.clock import LONDON
 from shared.domain.events import (
     EventData,
     MeetingCancelled,
@@ -26,7 +27,6 @@ from shared.domain.events import (
     new_event,
 )
 from shared.domain.meetings import (
-    LONDON,
     Availability,
     CancelRequest,
     DoubleBooked,

@@ -14,16 +14,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from shared.adapters import table
 from shared.adapters.dynamodb import Cancelled, ReferralReader, put, transact
 from shared.config import Settings
+from shared.domain.clock import LONDON
 from shared.domain.meetings import blocks
 from shared.domain.working_days import add_working_days, is_working_day
 from shared.service.meetings import FACILITATORS_PK, KIND_FACILITATOR
 
-LONDON = ZoneInfo("Europe/London")
 SLOTS = 3
 STEP = timedelta(minutes=30)
 TIMES_OF_DAY = {"morning": (time(8), time(12)), "afternoon": (time(12), time(17)), "evening": (time(17), time(21))}
