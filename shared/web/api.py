@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from pydantic import BaseModel, ValidationError
 
 from shared.domain.validation import field_errors
-from shared.web.http import HttpError, json_response, loads, raw_body, whole_number
+from shared.web.http import HttpError, body_text, json_response, loads, whole_number
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -37,10 +37,7 @@ def expected_version(headers: dict[str, str]) -> int | None:
 def body_as(event: dict[str, Any], model: type[ModelT]) -> ModelT:
     """A request's JSON body as the request model (an empty body is `{}`): 413 over 64 KB, 400 when it is not UTF-8
     or not JSON within bounds, 422 with each field."""
-    try:
-        raw = raw_body(event).decode("utf-8")
-    except UnicodeDecodeError:
-        raise HttpError(400, "The request body is not valid UTF-8") from None
+    raw = body_text(event)
     try:
         return model.model_validate(loads(raw) if raw.strip() else {})
     except ValidationError as exc:

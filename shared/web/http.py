@@ -133,16 +133,20 @@ def raw_body(event: dict[str, Any], limit: int = MAX_BODY_BYTES) -> bytes:
     return data
 
 
+def body_text(event: dict[str, Any], limit: int = MAX_BODY_BYTES) -> str:
+    """The body as text: 413 over `limit`, 400 when it is not valid base64 or not valid UTF-8 (never replaced)."""
+    try:
+        return raw_body(event, limit).decode("utf-8")
+    except UnicodeDecodeError:
+        raise HttpError(400, "The request body is not valid UTF-8") from None
+
+
 def parse_body(event: dict[str, Any]) -> dict[str, Any]:
     """The body as a JSON-like object, from JSON or from a form (dotted names: `family.children.0.first_name`)."""
     kind = media_type(event)
     if kind not in (JSON, FORM):
         raise HttpError(415, f"Send the referral as {JSON} or {FORM}")
-    data = raw_body(event, MAX_FORM_BYTES if kind == FORM else MAX_BODY_BYTES)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise HttpError(400, "The request body is not valid UTF-8") from None
+    text = body_text(event, MAX_FORM_BYTES if kind == FORM else MAX_BODY_BYTES)
     if kind == FORM:
         return form_to_object(text)
     parsed = loads(text)
