@@ -10,33 +10,43 @@ import html
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any
-from zoneinfo import ZoneInfo
 
-LONDON = ZoneInfo("Europe/London")
+from shared.domain.clock import LONDON
 
 _first_seen: dict[str, datetime] = {}  # moto stamps no send time: the time the runtime first saw the message
 
 
 def sent_emails() -> list[dict[str, Any]]:
-    from moto.ses.models import ses_backends  # noqa: PLC0415 - moto runs in this process (ThreadedMotoServer)
-
-    found: list[dict[str, Any]] = []
-    for account in list(ses_backends.keys()):
-        for _region, backend in ses_backends[account].items():
-            found.extend(_describe(message) for message in backend.sent_messages)
+    found = [_describe(message) for message in _sent()]
     # Sent order breaks ties between messages stamped in the same instant (the sort is stable).
     return sorted(reversed(found), key=lambda m: m["sent_at"], reverse=True)
 
 
-def _messages() -> dict[str, Any]:
+def _sent() -> list[Any]:
+    """Every message moto's SES holds, in the order it was sent."""
     from moto.ses.models import ses_backends  # noqa: PLC0415 - moto runs in this process (ThreadedMotoServer)
 
-    return {
-        _key(message): message
+    return [
+        message
         for account in list(ses_backends.keys())
         for _region, backend in ses_backends[account].items()
         for message in backend.sent_messages
-    }
+    ]
+
+
+def _parsed(message: Any) -> EmailMessage | None:
+    """A raw message's MIME (SES's simple messages have none)."""
+    raw = getattr(message, "raw_data", None)
+    if not raw:
+        return None
+    parsed = email.message_from_string(raw, policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    return parsed
+
+
+def _bytes(part: EmailMessage) -> bytes:
+    content = part.get_content()
+    return content if isinstance(content, bytes) else str(content).encode()
 
 
 def _key(message: Any) -> str:
@@ -45,19 +55,12 @@ def _key(message: Any) -> str:
 
 def attachment(message_id: str, index: int) -> tuple[bytes, str, str] | None:
     """One attachment of a sent email: (bytes, content type, file name), or None."""
-    message = _messages().get(message_id)
-    raw = getattr(message, "raw_data", None) if message is not None else None
-    if not raw:
-        return None
-    parsed = email.message_from_string(raw, policy=email.policy.default)
-    assert isinstance(parsed, EmailMessage)
-    parts = list(parsed.iter_attachments())
+    parsed = next((_parsed(m) for m in _sent() if _key(m) == message_id), None)
+    parts = list(parsed.iter_attachments()) if parsed is not None else []
     if not 0 <= index < len(parts):
         return None
     part = parts[index]
-    content = part.get_content()
-    data = content if isinstance(content, bytes) else str(content).encode()
-    return data, part.get_content_type(), part.get_filename() or f"attachment-{index}"
+    return _bytes(part), part.get_content_type(), part.get_filename() or f"attachment-{index}"
 
 
 def _calendar(data: bytes) -> dict[str, Any] | None:
@@ -101,8 +104,7 @@ def _attachments(key: str, parsed: EmailMessage) -> list[dict[str, Any]]:
             "download": f"/_local/outbox/{key}/attachments/{index}",
         }
         if part.get_content_type() == "text/calendar":
-            content = part.get_content()
-            described["calendar"] = _calendar(content if isinstance(content, bytes) else str(content).encode())
+            described["calendar"] = _calendar(_bytes(part))
         found.append(described)
     return found
 
@@ -110,10 +112,8 @@ def _attachments(key: str, parsed: EmailMessage) -> list[dict[str, Any]]:
 def _describe(message: Any) -> dict[str, Any]:
     key = _key(message)
     sent_at = getattr(message, "timestamp", None) or _first_seen.setdefault(key, datetime.now(UTC))
-    raw = getattr(message, "raw_data", None)
-    if raw:
-        parsed = email.message_from_string(raw, policy=email.policy.default)
-        assert isinstance(parsed, EmailMessage)
+    parsed = _parsed(message)
+    if parsed is not None:
         text = parsed.get_body(preferencelist=("plain",))
         body_html = parsed.get_body(preferencelist=("html",))
         return {
