@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 # Environment variable keys, shared with infra/ so the template and the code cannot disagree.
 ENV_TABLE_NAME = "TABLE_NAME"
@@ -31,6 +32,17 @@ ENV_LINK_KEY_SECRET_ARN = "LINK_KEY_SECRET_ARN"  # noqa: S105 - an environment k
 ENV_PUBLIC_URL = "PUBLIC_URL"
 ENV_CONNECTION_LINK_DAYS = "CONNECTION_LINK_DAYS"
 ENV_PARTNER_ANSWER_WORKING_DAYS = "PARTNER_ANSWER_WORKING_DAYS"
+ENV_REFERRER_DOMAINS = "REFERRER_DOMAINS"
+ENV_LOCALITY_DOMAINS = "LOCALITY_DOMAINS"
+ENV_REFERRER_DAILY_CAP = "REFERRER_DAILY_CAP"
+ENV_SOURCE_DAILY_CAP = "SOURCE_DAILY_CAP"
+
+# Referrals come from professional addresses only (issue 16): the public sector's domains in England, and the
+# council's own. A deployment names its own lists (`-c familynet:referrer_domains=…`, `familynet:locality_domains`).
+PROFESSIONAL_DOMAINS = ("gov.uk", "nhs.net", "nhs.uk", "sch.uk", "police.uk")
+# The council's own domain (the example council of this repository); its Locality Team's addresses are verified.
+COUNCIL_DOMAINS = ("council.example.org",)
+_DOMAIN = r"^(?=.{3,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
 
 # One CloudWatch namespace for every function; each function's `service` dimension tells them apart.
 METRICS_NAMESPACE = "Familynet"
@@ -78,6 +90,34 @@ class Settings(BaseModel):
     # A partner that has not answered its connection this many working days after it was asked: the coordinators
     # are told (the daily check), once.
     partner_answer_working_days: int = Field(default=10, ge=1, le=60)
+    # Who may refer (shared/domain/referrals.py checks the referrer's address against it): email domains, each
+    # allowing its subdomains (`gov.uk` allows `leeds.gov.uk`). A lead practitioner's referral is accepted at
+    # intake only from a Locality Team domain (verified: the council's own); those are allowed referrers too.
+    referrer_domains: tuple[str, ...] = Field(default=PROFESSIONAL_DOMAINS + COUNCIL_DOMAINS, min_length=1)
+    locality_domains: tuple[str, ...] = Field(default=COUNCIL_DOMAINS, max_length=50)
+    # The most referrals a day (England's day) one referrer's address, or one source address, may make: the
+    # public form must not be a way to make the council's SES send email to anyone, or flood the coordinators.
+    referrer_daily_cap: int = Field(default=20, ge=1, le=10_000)
+    source_daily_cap: int = Field(default=100, ge=1, le=100_000)
+
+    @field_validator("referrer_domains", "locality_domains", mode="before")
+    @classmethod
+    def _domain_list(cls, value: object) -> object:
+        """A comma-separated list (as the environment and CDK context give it) or a list; lower case, no dots at
+        either end, each a real domain name."""
+        names = value.split(",") if isinstance(value, str) else value
+        if not isinstance(names, list | tuple):
+            return value
+        cleaned = tuple(str(name).strip().strip(".").lower() for name in names if str(name).strip())
+        wrong = [name for name in cleaned if not re.match(_DOMAIN, name)]
+        if wrong:
+            raise ValueError(f"not a domain name: {', '.join(wrong[:3])} (give names like council.gov.uk)")
+        if len(cleaned) > 50:
+            raise ValueError("give at most 50 domains")
+        return cleaned
+
+    def allowed_referrer_domains(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(self.referrer_domains + self.locality_domains))
 
     @classmethod
     def from_environ(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -106,6 +146,10 @@ class Settings(BaseModel):
             "public_url": env.get(ENV_PUBLIC_URL),
             "connection_link_days": env.get(ENV_CONNECTION_LINK_DAYS),
             "partner_answer_working_days": env.get(ENV_PARTNER_ANSWER_WORKING_DAYS),
+            "referrer_domains": env.get(ENV_REFERRER_DOMAINS),
+            "locality_domains": env.get(ENV_LOCALITY_DOMAINS),
+            "referrer_daily_cap": env.get(ENV_REFERRER_DAILY_CAP),
+            "source_daily_cap": env.get(ENV_SOURCE_DAILY_CAP),
         }
         return cls.model_validate({k: v for k, v in values.items() if v not in (None, "")})
 

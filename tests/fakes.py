@@ -39,6 +39,17 @@ def _tokens(expression: str) -> list[str]:
     return found
 
 
+def _top_level(assignments: str) -> list[str]:
+    """SET's assignments: split at the commas outside a function's parentheses."""
+    parts, depth, start = [], 0, 0
+    for position, char in enumerate(assignments):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            parts.append(assignments[start:position])
+            start = position + 1
+    return [*parts, assignments[start:]]
+
+
 @dataclass
 class _Expression:
     """A condition or key condition over one item (plain Python values), by recursive descent."""
@@ -63,6 +74,13 @@ class _Expression:
 
     def operand(self, item: dict[str, Any]) -> Any:
         token = self.take()
+        if token == "if_not_exists":
+            self.take("(")
+            path = self.name(self.take())
+            self.take(",")
+            fallback = self.operand(item)
+            self.take(")")
+            return item.get(path, fallback)
         if token.startswith(":"):
             return self.values[token]
         return item.get(self.name(token))
@@ -264,7 +282,7 @@ class InMemoryDynamoDB:
         sets, _, removes = expression.partition(" REMOVE ")
         if expression.startswith("REMOVE "):
             sets, removes = "", expression.removeprefix("REMOVE ")
-        for assignment in filter(None, (part.strip() for part in sets.removeprefix("SET ").split(","))):
+        for assignment in filter(None, (part.strip() for part in _top_level(sets.removeprefix("SET ")))):
             target, value = (side.strip() for side in assignment.split("=", 1))
             parts = _Expression(_tokens(value), names, values)
             total = parts.operand(item)

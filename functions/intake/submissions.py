@@ -22,7 +22,7 @@ from shared.service.intake import (
 from shared.web import referral_form
 from shared.web.errors import BUSY, RETRY_AFTER, api_problem
 from shared.web.http import HttpError, html_response, json_response, parse_body
-from shared.web.intake import read_request
+from shared.web.intake import read_request, source_ip
 
 
 def post_json(event: dict[str, Any], store: ReferralStore | None) -> dict[str, Any]:
@@ -52,7 +52,9 @@ def post_form(event: dict[str, Any], store: ReferralStore | None) -> dict[str, A
         values = referral_form.apply_action(form.values, form.action)
         return html_response(200, referral_form.render_form(values, [], token))
     try:
-        request = validate_submission(referral_form.model_body(form.values), form.token)
+        request = validate_submission(
+            referral_form.model_body(form.values), form.token, settings=get_settings(), source_ip=source_ip(event)
+        )
         outcome = _submit(request, store)
     except IdempotencyKeyReused as error:
         _problem(error)
@@ -71,7 +73,8 @@ def post_form(event: dict[str, Any], store: ReferralStore | None) -> dict[str, A
             problems = body.get("errors") or [{"field": "body", "message": body["message"]}]
             errors = referral_form.form_errors(problems, form.values)
         return html_response(status, referral_form.render_form(form.values, errors, token), headers)
-    return html_response(201, referral_form.render_confirmation(outcome.reference, request.submission.route.value))
+    page = referral_form.render_confirmation(outcome.reference, request.submission.route.value, outcome.status.value)
+    return html_response(201, page)
 
 
 def _submit(request: IntakeRequest, store: ReferralStore | None) -> SubmissionOutcome:

@@ -21,12 +21,49 @@ from infra.constants import (
 from infra.constructs.api import Api
 from infra.constructs.data import Data
 from infra.constructs.function import FamilynetFunction
-from shared.config import ENV_TABLE_NAME
+from infra.constructs.reminders import settings_environment
+from shared.config import (
+    ENV_LOCALITY_DOMAINS,
+    ENV_REFERRER_DAILY_CAP,
+    ENV_REFERRER_DOMAINS,
+    ENV_SOURCE_DAILY_CAP,
+    ENV_TABLE_NAME,
+    Settings,
+)
 
 FORM_IS_PUBLIC = (
     "part of the public referral form: referrers have no account; it is throttled (and POST bodies size-limited) "
     "instead."
 )
+
+# Who may refer (`-c familynet:referrer_domains=gov.uk,nhs.net,…`), whose lead practitioners' referrals are accepted
+# at intake (`-c familynet:locality_domains=…`: the council's Locality Team domains), and the daily caps
+# (`-c 'familynet:daily_caps={"per_referrer": 20, "per_source": 100}'`).
+REFERRER_DOMAINS_CONTEXT = "familynet:referrer_domains"
+LOCALITY_DOMAINS_CONTEXT = "familynet:locality_domains"
+DAILY_CAPS_CONTEXT = "familynet:daily_caps"
+DAILY_CAP_SETTINGS = {
+    "per_referrer": (ENV_REFERRER_DAILY_CAP, "referrer_daily_cap"),
+    "per_source": (ENV_SOURCE_DAILY_CAP, "source_daily_cap"),
+}
+
+
+def referrer_environment(scope: Construct) -> dict[str, str]:
+    """The intake's referrer rules of this deployment, checked by the Settings model (a bad domain fails the synth
+    with its name), as environment variables."""
+    given = {
+        field: scope.node.try_get_context(key)
+        for field, key in (
+            ("referrer_domains", REFERRER_DOMAINS_CONTEXT),
+            ("locality_domains", LOCALITY_DOMAINS_CONTEXT),
+        )
+    }
+    checked = Settings.model_validate({field: value for field, value in given.items() if value})
+    return {
+        ENV_REFERRER_DOMAINS: ",".join(checked.referrer_domains),
+        ENV_LOCALITY_DOMAINS: ",".join(checked.locality_domains),
+        **settings_environment(scope.node.try_get_context(DAILY_CAPS_CONTEXT), DAILY_CAP_SETTINGS, DAILY_CAPS_CONTEXT),
+    }
 
 
 class Intake(Construct):
@@ -40,16 +77,17 @@ class Intake(Construct):
             name=INTAKE,
             description="POST /referrals: validates, stores a referral once and queues ReferralReceived",
             layer=layer,
-            environment={ENV_TABLE_NAME: data.table.table_name},
+            environment={ENV_TABLE_NAME: data.table.table_name, **referrer_environment(scope)},
             memory_mb=512,
             timeout=Duration.seconds(10),
             with_web=True,
         )
         self.function = function.function
-        # Least privilege: one transaction of conditional puts, and a read of a submission marker on a repeat.
+        # Least privilege: one transaction of conditional puts and the day's counters (updates), and a read of a
+        # submission marker on a repeat.
         self.function.add_to_role_policy(
             iam.PolicyStatement(
-                actions=["dynamodb:PutItem", "dynamodb:ConditionCheckItem", "dynamodb:GetItem"],
+                actions=["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem", "dynamodb:GetItem"],
                 resources=[data.table.table_arn],
             )
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
@@ -76,6 +76,27 @@ class NewReferral:
     audit: list[dict[str, Any]]  # received (and, for a lead practitioner's referral, accepted)
     outbox_events: list[dict[str, Any]]  # one per event, relayed by the table's stream
     submission_markers: list[dict[str, Any]]  # the body's fingerprint, and the Idempotency-Key's if one was sent
+    daily_counts: list[DailyCount] = field(default_factory=list)  # each counted once, if under its cap
+
+
+@dataclass(frozen=True)
+class DailyCount:
+    """A counter the new referral adds one to, in the same transaction, refused at `cap`."""
+
+    counted: str  # what is counted ("referrer", "source"): the key holds a fingerprint of it
+    key: dict[str, str]
+    cap: int
+    expires_at: int  # epoch seconds: the counter outlives its day, then DynamoDB's TTL removes it
+
+
+class OverDailyCap(Exception):
+    def __init__(self, count: DailyCount) -> None:
+        super().__init__("over the daily cap")
+        self.count = count
+
+
+# One more referral today: the counter is created at its first (with the day's TTL) and refused at its cap.
+_COUNT_ONE = "SET #n = if_not_exists(#n, :zero) + :one, #kind = :kind, #ttl = if_not_exists(#ttl, :ttl)"
 
 
 class ReferralStore:
@@ -109,6 +130,31 @@ class ReferralStore:
             {"Put": {"TableName": self._table, "Item": to_item(item), "ConditionExpression": absent}}
             for item in (new.referral, *new.audit, *new.outbox_events)
         ]
+        items += [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": to_item(count.key),
+                    "UpdateExpression": _COUNT_ONE,
+                    "ConditionExpression": "attribute_not_exists(#n) OR #n < :cap",
+                    "ExpressionAttributeNames": {
+                        "#n": "count",
+                        "#kind": table.KIND_ATTRIBUTE,
+                        "#ttl": table.TTL_ATTRIBUTE,
+                    },
+                    "ExpressionAttributeValues": to_item(
+                        {
+                            ":zero": 0,
+                            ":one": 1,
+                            ":cap": count.cap,
+                            ":kind": table.KIND_DAILY_COUNT,
+                            ":ttl": count.expires_at,
+                        }
+                    ),
+                }
+            }
+            for count in new.daily_counts
+        ]
         try:
             transact(items, self._table, self._client, busy="The referral store was busy; try again")
         except Cancelled as cancelled:
@@ -130,6 +176,10 @@ class ReferralStore:
                 ) from None
         if cancelled.failed(markers):
             raise ReferenceTaken(new.referral["reference"]) from None
+        first_count = markers + 1 + len(new.audit) + len(new.outbox_events)
+        for index, count in enumerate(new.daily_counts, start=first_count):
+            if cancelled.failed(index):
+                raise OverDailyCap(count) from None
         raise ServiceUnavailable(f"DynamoDB refused the referral transaction: {cancelled}") from None
 
     def _get(self, marker: dict[str, Any]) -> dict[str, Any] | None:

@@ -53,6 +53,7 @@ KIND_AUDIT = "audit"
 KIND_OUTBOX_EVENT = "outbox_event"
 KIND_SUBMISSION = "submission"
 KIND_MEETING = "meeting"
+KIND_DAILY_COUNT = "daily_count"
 
 
 def referral_pk(reference: str) -> str:
@@ -61,6 +62,12 @@ def referral_pk(reference: str) -> str:
 
 def submission_pk(fingerprint: str) -> str:
     return f"SUBMISSION#{fingerprint}"
+
+
+def daily_count_key(counted: str, fingerprint: str, day: str) -> dict[str, str]:
+    """A day's count of referrals from one referrer's address or one source address (`counted`), kept under a
+    fingerprint of it, never the address itself."""
+    return {PARTITION_KEY: f"COUNT#{counted}#{fingerprint}", SORT_KEY: f"DAY#{day}"}
 
 
 FACILITATORS_PK = "FACILITATORS"  # every facilitator's item shares this partition (one Query lists them)

@@ -51,3 +51,11 @@ class Conflict(Refused):
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+class TooMany(Refused):
+    """Over a limit for now (a daily cap); it lifts after `retry_after` seconds."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -77,6 +77,7 @@ class ReferralReceived(EventData):
         "status": "received",
         "received_at": "2026-11-24T10:15:00Z",
         "consent_given_on": "2026-11-20",
+        "accepted_automatically": True,
     }
 
     reference: Reference
@@ -84,6 +85,11 @@ class ReferralReceived(EventData):
     status: Literal["received"] = "received"
     received_at: datetime
     consent_given_on: date
+    accepted_automatically: bool = Field(
+        default=False,
+        description="True when a ReferralAccepted follows at once: a lead practitioner's referral from one of the "
+        "council's Locality Team domains. Otherwise the referral waits for a coordinator's decision.",
+    )
 
 
 class ReferralAccepted(EventData):

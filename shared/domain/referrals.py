@@ -8,7 +8,15 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from shared.domain import clock
 from shared.domain.clock import LONDON
@@ -81,6 +89,21 @@ def _not_in_future(value: date, what: str) -> date:
     return value
 
 
+# The validation context key naming the email domains a referrer may use (the service passes its settings' list):
+# `ReferralSubmission.model_validate(body, context={REFERRER_DOMAINS: (...)})`.
+REFERRER_DOMAINS = "referrer_domains"
+
+
+def in_domains(email: str, domains: tuple[str, ...]) -> bool:
+    """Whether an (already normalised) address is at one of `domains` or a subdomain of one."""
+    domain = email.rpartition("@")[2].lower()
+    return any(domain == allowed or domain.endswith("." + allowed) for allowed in domains)
+
+
+def domains_in_words(domains: tuple[str, ...]) -> str:
+    return domains[0] if len(domains) == 1 else ", ".join(domains[:-1]) + " or " + domains[-1]
+
+
 class Referrer(_Input):
     name: Name = Field(title="the referrer's full name")
     role: ShortText = Field(title="the referrer's job title")
@@ -88,6 +111,17 @@ class Referrer(_Input):
     email: Email = Field(title="the referrer's email address")
     phone: Phone | None = Field(default=None, title="the referrer's phone number")
     locality_team: ShortText | None = Field(default=None, title="the referrer's Locality Team")
+
+    @field_validator("email")
+    @classmethod
+    def _professional_address(cls, value: str, info: ValidationInfo) -> str:
+        domains = (info.context or {}).get(REFERRER_DOMAINS)
+        if domains and not in_domains(value, tuple(domains)):
+            raise ValueError(
+                "Use your work email address: referrals are accepted only from addresses ending in "
+                + domains_in_words(tuple(domains))
+            )
+        return value
 
 
 class Child(_Input):

@@ -99,6 +99,8 @@ def emails_for(
     to_referrer: list[tuple[str, dict[str, Any]]] = []
     found: list[emails.Email] = []
     if isinstance(data, ReferralReceived):
+        # from the event: whether intake accepted it (a verified Locality Team address), not the status as it is now
+        context["accepted"] = data.accepted_automatically
         found.append(render("new_referral", settings.coordinators_email, context, recipient_kind="coordinators"))
         to_referrer.append(("acknowledgement", {}))
     elif isinstance(data, ReferralAccepted) and not data.automatic:

@@ -6,6 +6,7 @@ import hashlib
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from datetime import time as day_time
 from typing import Any
 
 from pydantic import ValidationError
@@ -13,16 +14,26 @@ from pydantic import ValidationError
 from shared.adapters import table
 from shared.adapters.dynamodb import (
     Contention,
+    DailyCount,
     DuplicateSubmission,
     NewReferral,
+    OverDailyCap,
     ReferenceTaken,
     ReferralStore,
 )
 from shared.config import Settings
 from shared.domain import clock
-from shared.domain.errors import Invalid, ServiceUnavailable, Unreadable
+from shared.domain.errors import Invalid, ServiceUnavailable, TooMany, Unreadable
 from shared.domain.events import EventData, ReferralAccepted, ReferralReceived, new_event
-from shared.domain.referrals import ReferralStatus, ReferralSubmission, Route, SubmissionOutcome, new_reference
+from shared.domain.referrals import (
+    REFERRER_DOMAINS,
+    ReferralStatus,
+    ReferralSubmission,
+    Route,
+    SubmissionOutcome,
+    in_domains,
+    new_reference,
+)
 from shared.domain.validation import field_errors
 from shared.service.outbox import outbox_item
 
@@ -40,23 +51,39 @@ class IdempotencyKeyReused(Invalid):
         )
 
 
+class DailyCapReached(TooMany):
+    def __init__(self, counted: str, retry_after: int) -> None:
+        whose = "from this email address" if counted == "referrer" else "from this network"
+        super().__init__(
+            f"Too many referrals have been sent {whose} today. Try again tomorrow, or phone the Family Network "
+            "team if a family needs help today",
+            retry_after=retry_after,
+        )
+        self.counted = counted
+
+
 @dataclass(frozen=True)
 class IntakeRequest:
     submission: ReferralSubmission
     idempotency_key: str | None
+    source_ip: str | None = None  # the client's address (the gateway's own view of it), counted per day
 
 
-def validate_submission(body: dict[str, Any], key: str | None) -> IntakeRequest:
+def validate_submission(
+    body: dict[str, Any], key: str | None, *, settings: Settings, source_ip: str | None = None
+) -> IntakeRequest:
     if key is not None and not 1 <= len(key.strip()) <= MAX_IDEMPOTENCY_KEY:
         raise Unreadable(
             f"The {IDEMPOTENCY_HEADER} header must be 1 to {MAX_IDEMPOTENCY_KEY} characters",
             [{"field": IDEMPOTENCY_HEADER, "message": f"Use 1 to {MAX_IDEMPOTENCY_KEY} characters"}],
         )
     try:
-        submission = ReferralSubmission.model_validate(body)
+        submission = ReferralSubmission.model_validate(
+            body, context={REFERRER_DOMAINS: settings.allowed_referrer_domains()}
+        )
     except ValidationError as exc:
         raise Invalid("The referral has problems to fix", field_errors(ReferralSubmission, exc)) from None
-    return IntakeRequest(submission=submission, idempotency_key=key.strip() if key else None)
+    return IntakeRequest(submission=submission, idempotency_key=key.strip() if key else None, source_ip=source_ip)
 
 
 def fingerprint(text: str) -> str:
@@ -93,6 +120,8 @@ def submit_referral(
                 raise
             time.sleep(_BACKOFF_SECONDS * 2**attempt)
             continue
+        except OverDailyCap as over:
+            raise DailyCapReached(over.count.counted, _seconds_to_tomorrow(now)) from None
         except DuplicateSubmission as duplicate:
             earlier = duplicate.earlier
             if earlier.body_fingerprint != body_fingerprint:
@@ -104,12 +133,43 @@ def submit_referral(
     raise ServiceUnavailable("Could not store the referral after several attempts; try again")
 
 
-def initial_status(submission: ReferralSubmission) -> ReferralStatus:
-    """A lead practitioner's referral with the family's consent is always eligible: accepted at intake. A request
-    from another professional waits for a coordinator's decision."""
-    if submission.route is Route.LEAD_PRACTITIONER and submission.consent.given:
+def initial_status(submission: ReferralSubmission, settings: Settings) -> ReferralStatus:
+    """A lead practitioner's referral with the family's consent is always eligible: accepted at intake, if it comes
+    from one of the council's Locality Team domains (anyone can say they are a lead practitioner; only the council's
+    own addresses show it). Any other referral, and a request from another professional, waits for a coordinator's
+    decision, so no meeting's time or place goes to an address a coordinator has not looked at."""
+    if (
+        submission.route is Route.LEAD_PRACTITIONER
+        and submission.consent.given
+        and in_domains(submission.referrer.email, settings.locality_domains)
+    ):
         return ReferralStatus.ACCEPTED
     return ReferralStatus.RECEIVED
+
+
+def _seconds_to_tomorrow(now: datetime) -> int:
+    local = now.astimezone(clock.LONDON)
+    tomorrow = datetime.combine(local.date() + timedelta(days=1), day_time(0), tzinfo=clock.LONDON)
+    return max(1, int((tomorrow - now).total_seconds()))
+
+
+def _daily_counts(request: IntakeRequest, settings: Settings, now: datetime) -> list[DailyCount]:
+    """One count for the referrer's address, one for the source address: the fingerprints of either, never either,
+    kept two days (TTL) under England's date."""
+    day = now.astimezone(clock.LONDON).date().isoformat()
+    expires = int((now + timedelta(days=2)).timestamp())
+    counted = [("referrer", request.submission.referrer.email.lower(), settings.referrer_daily_cap)]
+    if request.source_ip:
+        counted.append(("source", request.source_ip, settings.source_daily_cap))
+    return [
+        DailyCount(
+            counted=kind,
+            key=table.daily_count_key(kind, fingerprint(f"{kind}:{value}"), day),
+            cap=cap,
+            expires_at=expires,
+        )
+        for kind, value, cap in counted
+    ]
 
 
 def _new_referral(
@@ -119,13 +179,14 @@ def _new_referral(
     reference = new_reference()
     pk = table.referral_pk(reference)
     at = clock.iso(now)
-    status = initial_status(submission)
+    status = initial_status(submission, settings)
     events: list[EventData] = [
         ReferralReceived(
             reference=reference,
             route=submission.route.value,
             received_at=now,
             consent_given_on=submission.consent.given_on,
+            accepted_automatically=status is ReferralStatus.ACCEPTED,
         )
     ]
     changes: list[tuple[str, ReferralStatus | None, ReferralStatus]] = [
@@ -186,7 +247,13 @@ def _new_referral(
         }
         for value in fingerprints
     ]
-    return NewReferral(referral=referral, audit=audit, outbox_events=outbox_events, submission_markers=markers)
+    return NewReferral(
+        referral=referral,
+        audit=audit,
+        outbox_events=outbox_events,
+        submission_markers=markers,
+        daily_counts=_daily_counts(request, settings, now),
+    )
 
 
 def outcome_body(outcome: SubmissionOutcome) -> dict[str, Any]:

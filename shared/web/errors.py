@@ -16,6 +16,7 @@ from shared.domain.errors import (
     NotFound,
     Refused,
     ServiceUnavailable,
+    TooMany,
     Unreadable,
 )
 from shared.domain.workflow import IllegalTransition, allowed_decisions
@@ -38,6 +39,8 @@ def status_of(error: Refused) -> int:
         return 409
     if isinstance(error, Unreadable):
         return 400
+    if isinstance(error, TooMany):
+        return 429
     reason = getattr(error, "reason", None)  # a partner's link (shared.service.connections.LinkProblem)
     return LINK_STATUS.get(str(reason), 400)
 
@@ -61,7 +64,8 @@ def api_problem(error: Exception) -> tuple[int, dict[str, Any], dict[str, str]] 
         body = _body(error.message, error.errors)
         if isinstance(error, Conflict) and error.field is not None:
             body["field"] = error.field
-        return status_of(error), body, {}
+        headers = {"Retry-After": str(error.retry_after)} if isinstance(error, TooMany) else {}
+        return status_of(error), body, headers
     if isinstance(error, ServiceUnavailable):
         return 503, {"message": BUSY}, RETRY_AFTER
     if isinstance(error, ConfigurationError):

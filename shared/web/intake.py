@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.config import get_settings
 from shared.service.intake import IDEMPOTENCY_HEADER, IntakeRequest, validate_submission
 from shared.web.http import FORM, header, media_type, parse_body
 from shared.web.referral_form import model_body, read_form
@@ -20,4 +21,12 @@ def read_request(event: dict[str, Any]) -> IntakeRequest:
         form = read_form(body)
         body = model_body(form.values)
         key = key or form.token
-    return validate_submission(body, key)
+    return validate_submission(body, key, settings=get_settings(), source_ip=source_ip(event))
+
+
+def source_ip(event: dict[str, Any]) -> str | None:
+    """The client's address as API Gateway saw it (payload 2.0), or None."""
+    context = event.get("requestContext")
+    http = context.get("http") if isinstance(context, dict) else None
+    value = http.get("sourceIp") if isinstance(http, dict) else None
+    return value if isinstance(value, str) and 0 < len(value) <= 64 else None

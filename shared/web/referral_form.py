@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from shared.domain.referrals import MAX_CHILDREN
+from shared.config import get_settings
+from shared.domain.referrals import MAX_CHILDREN, domains_in_words
 from shared.web.templates import WEB, environment, render
 
 TOKEN_FIELD = "submission_token"  # noqa: S105 - a field name, not a secret
@@ -234,15 +235,16 @@ def render_form(values: dict[str, Any], errors: list[dict[str, str]], token: str
             v=lambda name, default="": _value_at(values, name, default),
             err=lambda name: messages.get(name, ""),
             fid=field_id,
+            referrer_domains=domains_in_words(get_settings().allowed_referrer_domains()),
         )
     )
 
 
-def render_confirmation(reference: str, route: str) -> str:
+def render_confirmation(reference: str, route: str, status: str) -> str:
     return (
         environment()
         .get_template("pages/confirmation.html")
-        .render(title="Referral sent", reference=reference, route=route, errors=[])
+        .render(title="Referral sent", reference=reference, route=route, status=status, errors=[])
     )
 
 

@@ -119,7 +119,9 @@ ROUTES = (
             "400": "Malformed",
             "413": "Over 64 KB (256 KB as a form)",
             "415": "Another media type",
-            "422": "Problems to fix, one per field",
+            "422": "Problems to fix, one per field (the referrer's address must be at an allowed domain; an "
+            "Idempotency-Key already used for a different referral)",
+            "429": "Too many referrals today from this address or network: retry after Retry-After (seconds)",
             "503": "Busy: retry after Retry-After",
         },
         parameters=(

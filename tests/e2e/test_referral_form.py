@@ -123,7 +123,7 @@ def test_a_lead_practitioner_refers_a_family_with_the_keyboard_alone(page: Page,
 def test_another_professional_asks_for_a_meeting_and_adds_network_members_with_the_keyboard(
     page: Page, system: RunningSystem
 ) -> None:
-    email = f"school-{uuid.uuid4().hex[:8]}@school.example.org"
+    email = f"school-{uuid.uuid4().hex[:8]}@stannes.sch.uk"
     page.goto(system.url + "/")
     fill_with_keyboard(page, route="professional_request", email=email)
     keys = Keyboard(page)

@@ -242,13 +242,13 @@ def test_every_log_group_has_a_retention(template_body):
         assert group["Properties"].get("RetentionInDays"), logical_id
 
 
-def test_intake_may_only_put_condition_check_and_get_on_the_table(template_body):
+def test_intake_may_only_put_update_condition_check_and_get_on_the_table(template_body):
     policies = resources(template_body, "AWS::IAM::Policy")
     [intake_policy] = [p for k, p in policies.items() if k.startswith("IntakeService")]
     statements = intake_policy["Properties"]["PolicyDocument"]["Statement"]
     dynamo = [s for s in statements if any(str(a).startswith("dynamodb:") for a in _actions(s))]
     assert [sorted(_actions(s)) for s in dynamo] == [
-        ["dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem"]
+        ["dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
     ]
     kms = [s for s in statements if any(str(a).startswith("kms:") for a in _actions(s))]
     assert all("*" not in a for s in kms for a in _actions(s))
@@ -366,6 +366,36 @@ def test_deadline_targets_come_from_context_and_a_bad_one_fails_the_synth_naming
         deadline_environment({"decision": 0})
     with pytest.raises(ValueError, match="takes an object with the keys"):
         deadline_environment({"acknowledge": 1})
+
+
+def test_who_may_refer_comes_from_context_and_a_bad_domain_fails_the_synth_naming_it(template_body):
+    from aws_cdk import App
+
+    from infra.constructs.intake import referrer_environment
+
+    [intake] = [
+        r for k, r in resources(template_body, "AWS::Lambda::Function").items() if k.startswith("IntakeService")
+    ]
+    variables = intake["Properties"]["Environment"]["Variables"]
+    assert variables["REFERRER_DOMAINS"] == "gov.uk,nhs.net,nhs.uk,sch.uk,police.uk,council.example.org"
+    assert variables["LOCALITY_DOMAINS"] == "council.example.org"
+    assert (variables["REFERRER_DAILY_CAP"], variables["SOURCE_DAILY_CAP"]) == ("20", "100")
+
+    given = App(
+        context={
+            "familynet:referrer_domains": "gov.uk, NHS.net",
+            "familynet:locality_domains": ["leeds.gov.uk"],
+            "familynet:daily_caps": '{"per_referrer": 5}',
+        }
+    )
+    assert referrer_environment(given) == {
+        "REFERRER_DOMAINS": "gov.uk,nhs.net",
+        "LOCALITY_DOMAINS": "leeds.gov.uk",
+        "REFERRER_DAILY_CAP": "5",
+        "SOURCE_DAILY_CAP": "100",
+    }
+    with pytest.raises(ValueError, match="not a domain name: gmail com"):
+        referrer_environment(App(context={"familynet:referrer_domains": "gov.uk,gmail com"}))
 
 
 def _get_att_ids(value: Any) -> set[str]:

@@ -39,7 +39,9 @@ def test_a_received_referral_acknowledges_the_referrer_and_tells_the_coordinator
     ack = sent["sam.okafor@council.example.org"]
     assert ack["subject"] == f"Referral {reference} received"
     assert reference in ack["text"] and reference in ack["html"]
-    assert "Jo Bloggs" in ack["text"]  # the family's contact name, in the body only
+    # fixed text only: nothing a sender typed (the family's contact name included) goes back out
+    assert "Jo Bloggs" not in ack["text"] and "Jo Bloggs" not in ack["html"]
+    assert "will be offered a Family Network meeting" in ack["text"]  # a Locality Team address: accepted
     notice = sent["coordinators@familynet.example.org"]
     assert notice["subject"] == f"New referral {reference}"
     for message in sent.values():

@@ -23,7 +23,7 @@ def form_fields(**overrides: str) -> dict[str, str]:
         "referrer.name": "Sam Okafor",
         "referrer.role": "Teacher",
         "referrer.organisation": "Park Road School",
-        "referrer.email": "sam@school.example.org",
+        "referrer.email": "sam@stannes.sch.uk",
         "referrer.phone": "",
         "family.contact_name": "Jo Bloggs",
         "family.postcode": "sw1a1aa",

@@ -18,13 +18,16 @@ CONTEXT = {
     "contact_name": "Jo Bloggs",
     "received_at": "2026-11-24T10:15:00Z",
     "coordinators_email": "coordinators@familynet.example.org",
+    "accepted": True,
 }
 MEETING = {"when": "Tuesday 8 December 2026 at 10:00", "venue": "At a Family Hub, North Hub", "moved": False}
 CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "acknowledgement-lead": ("acknowledgement", CONTEXT),
-    "acknowledgement-request": ("acknowledgement", {**CONTEXT, "route": "professional_request"}),
+    "acknowledgement-request": ("acknowledgement", {**CONTEXT, "route": "professional_request", "accepted": False}),
+    "acknowledgement-lead-unverified": ("acknowledgement", {**CONTEXT, "accepted": False}),
     "new_referral-lead": ("new_referral", CONTEXT),
-    "new_referral-request": ("new_referral", {**CONTEXT, "route": "professional_request"}),
+    "new_referral-request": ("new_referral", {**CONTEXT, "route": "professional_request", "accepted": False}),
+    "new_referral-lead-unverified": ("new_referral", {**CONTEXT, "accepted": False}),
     "accepted": ("accepted", CONTEXT),
     "declined": ("declined", {**CONTEXT, "reason": "The family already has a plan with Early Help."}),
     "withdrawn": ("withdrawn", CONTEXT),
@@ -155,8 +158,12 @@ def test_every_email_is_multipart_text_and_html() -> None:
     assert message["Message-ID"].endswith("@familynet.example.org>")
 
 
+def test_the_acknowledgement_carries_the_reference_and_fixed_text_only() -> None:
+    # anyone can type any name into the public form: none of it goes back out in the acknowledgement
+    email = render("acknowledgement", "x@example.org", {**CONTEXT, "contact_name": "Jo Bloggs <b>"})
+    assert "Jo" not in email.text and "Jo" not in email.html and "FN-7KQ2MX4P" in email.text
+
+
 def test_html_parts_escape_what_they_are_given() -> None:
-    email = render(
-        "acknowledgement", "x@example.org", {**CONTEXT, "route": "lead_practitioner", "contact_name": "<b>Jo</b>"}
-    )
+    email = render("accepted", "x@example.org", {**CONTEXT, "contact_name": "<b>Jo</b>"})
     assert "&lt;b&gt;Jo&lt;/b&gt;" in email.html and "<b>Jo</b>" in email.text

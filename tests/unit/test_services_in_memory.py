@@ -55,7 +55,7 @@ def reader() -> ReferralReader:
 def accepted_referral(now: datetime | None = None) -> str:
     """A lead practitioner's referral with consent (a new family each time): accepted as it is received."""
     family = minimal_referral()["family"] | {"contact_name": f"Family {next(FAMILIES)}"}
-    request = validate_submission(minimal_referral(family=family), None)
+    request = validate_submission(minimal_referral(family=family), None, settings=SETTINGS)
     store = ReferralStore(SETTINGS.table_name)
     outcome = submit_referral(request, store=store, settings=SETTINGS, correlation_id="t", now=now)
     assert outcome.status is ReferralStatus.ACCEPTED
