@@ -20,6 +20,7 @@ SCHEDULING = "scheduling"
 FEEDBACK = "feedback"
 REMINDERS = "reminders"
 CONNECTIONS = "connections"
+CONSOLE = "console"
 
 # Construct ids of the stack's main parts (tests find resources by them).
 DATA_ID = "Data"
@@ -41,6 +42,10 @@ STAFF_ROUTES = routes.keys(SCHEDULING, staff=True)
 CONNECTION_ROUTES = routes.keys(CONNECTIONS, staff=False)
 CONNECTIONS_RATE_LIMIT = 5
 CONNECTIONS_BURST_LIMIT = 10
+# The staff console's pages: a few dozen people, a page and its files at a time.
+CONSOLE_ROUTES = routes.keys(CONSOLE)
+CONSOLE_RATE_LIMIT = 20
+CONSOLE_BURST_LIMIT = 40
 FORM_RATE_LIMIT = 50  # a page and its four files per visitor
 FORM_BURST_LIMIT = 100
 

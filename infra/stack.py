@@ -12,6 +12,7 @@ from infra.constructs.api import Api
 from infra.constructs.auth import StaffAuth
 from infra.constructs.bus import Bus
 from infra.constructs.connections import Connections
+from infra.constructs.console import Console
 from infra.constructs.data import Data
 from infra.constructs.event_relay import EventRelay
 from infra.constructs.feedback import Feedback
@@ -43,9 +44,10 @@ class FamilynetStack(Stack):
             layer=layer,
         )
         self.reminders = Reminders(self, "Reminders", data=self.data, bus=self.bus, layer=layer)
-        self.staff_auth = StaffAuth(self, "StaffAuth")
+        self.staff_auth = StaffAuth(self, "StaffAuth", public_url=self.api.public_url)
         self.scheduling = Scheduling(
             self, "Scheduling", data=self.data, bus=self.bus, api=self.api, auth=self.staff_auth, layer=layer
         )
+        self.console = Console(self, "Console", data=self.data, api=self.api, auth=self.staff_auth, layer=layer)
         # Last: it watches every queue and function defined above.
         self.operations = Operations(self, "Operations", api=self.api)

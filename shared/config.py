@@ -36,6 +36,9 @@ ENV_REFERRER_DOMAINS = "REFERRER_DOMAINS"
 ENV_LOCALITY_DOMAINS = "LOCALITY_DOMAINS"
 ENV_REFERRER_DAILY_CAP = "REFERRER_DAILY_CAP"
 ENV_SOURCE_DAILY_CAP = "SOURCE_DAILY_CAP"
+ENV_STAFF_AUTH_URL = "STAFF_AUTH_URL"
+ENV_STAFF_ISSUER = "STAFF_ISSUER"
+ENV_STAFF_CLIENT_ID = "STAFF_CLIENT_ID"
 
 # Referrals come from professional addresses only (issue 16): the public sector's domains in England, and the
 # council's own. A deployment names its own lists (`-c familynet:referrer_domains=…`, `familynet:locality_domains`).
@@ -100,6 +103,18 @@ class Settings(BaseModel):
     referrer_daily_cap: int = Field(default=20, ge=1, le=10_000)
     source_daily_cap: int = Field(default=100, ge=1, le=100_000)
 
+    # The staff console's sign-in (shared/service/staff_sessions.py): the Cognito user pool's domain (its managed
+    # login, token and logout endpoints), its issuer (ID tokens' `iss`; the JWKS under it) and the console's app
+    # client. Locally the runtime serves these endpoints (infra/local/cognito.py) at the addresses the template gives.
+    staff_auth_url: str = Field(default="http://127.0.0.1:8000/_local/cognito", pattern=r"^https?://[^\s/]+(/[^\s]*)?$")
+    staff_issuer: str = Field(
+        default="http://127.0.0.1:8000/_local/cognito/StaffAuthUsers", pattern=r"^https?://[^\s/]+(/[^\s]*)?$"
+    )
+    staff_client_id: str = Field(default="familynet-console", min_length=1, max_length=128)
+    # A console session ends after this many hours without a request, and this many after sign-in whatever happens.
+    session_idle_hours: int = Field(default=8, ge=1, le=24)
+    session_absolute_hours: int = Field(default=12, ge=1, le=24)
+
     @field_validator("referrer_domains", "locality_domains", mode="before")
     @classmethod
     def _domain_list(cls, value: object) -> object:
@@ -150,6 +165,9 @@ class Settings(BaseModel):
             "locality_domains": env.get(ENV_LOCALITY_DOMAINS),
             "referrer_daily_cap": env.get(ENV_REFERRER_DAILY_CAP),
             "source_daily_cap": env.get(ENV_SOURCE_DAILY_CAP),
+            "staff_auth_url": env.get(ENV_STAFF_AUTH_URL),
+            "staff_issuer": env.get(ENV_STAFF_ISSUER),
+            "staff_client_id": env.get(ENV_STAFF_CLIENT_ID),
         }
         return cls.model_validate({k: v for k, v in values.items() if v not in (None, "")})
 

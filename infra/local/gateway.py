@@ -18,9 +18,11 @@ from typing import Any
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
+from infra.local.cognito import LocalCognito
 from infra.local.functions import FunctionError
 from infra.local.issuer import InvalidToken, LocalIssuer, api_gateway_claims
 from infra.local.outbox import attachment, outbox_page, sent_emails
+from infra.local.provision import LOCAL_COGNITO_PATH
 from infra.local.runtime import LocalRuntime
 from infra.local.template import Template
 
@@ -118,6 +120,7 @@ class Gateway:
         self.runtime = runtime
         self.issuer = issuer
         self.routes = routes_of(runtime.template)
+        self.cognito = LocalCognito.for_template(runtime.template, issuer)
 
     @classmethod
     def for_runtime(cls, runtime: LocalRuntime) -> Gateway:
@@ -187,6 +190,8 @@ class Gateway:
     # --- local-only routes -------------------------------------------------------------------------------------------
     def _local(self, request: Request) -> Response:
         path, method = request.path, request.method
+        if path.startswith(LOCAL_COGNITO_PATH + "/") and self.cognito is not None:
+            return self.cognito.handle(request) or _json({"message": "Not Found"}, 404)
         if path == "/_local/outbox" and method == "GET":
             return _json(sent_emails(), 200)
         if path == "/_local/outbox.html" and method == "GET":

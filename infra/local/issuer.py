@@ -3,6 +3,7 @@ API Gateway's JWT authorizer checks them (signature, issuer, audience, expiry)."
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-ROLE_GROUPS = {"coordinator": ["coordinators"], "none": []}
+ROLE_GROUPS = {"coordinator": ["coordinators"], "manager": ["managers"], "none": []}
 TOKEN_LIFETIME_SECONDS = 3600
 
 
@@ -40,6 +41,15 @@ class LocalIssuer:
             "cognito:groups": ROLE_GROUPS[role],
         }
         return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self._kid})
+
+    def sign(self, claims: dict[str, Any]) -> str:
+        """Any claims (the emulated user pool's ID and access tokens), signed with this issuer's key."""
+        return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self._kid})
+
+    def jwks(self) -> dict[str, Any]:
+        """The public key, as a user pool publishes it at <issuer>/.well-known/jwks.json."""
+        public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self._key.public_key()))
+        return {"keys": [{**public, "kid": self._kid, "alg": "RS256", "use": "sig"}]}
 
     def verify(self, token: str) -> dict[str, Any]:
         try:

@@ -83,6 +83,7 @@ def provision(template: Template, clients: Any, *, public_url: str = LOCAL_PUBLI
     _keys(template, clients("kms"))
     _secrets(template, clients("secretsmanager"))
     _apis(template, public_url)
+    _user_pools(template, public_url)
     _tables(template, clients("dynamodb"), result)
     _buses(template, clients("events"), result)
     _queues(template, clients("sqs"), result)
@@ -121,6 +122,29 @@ def _secrets(template: Template, secretsmanager: Any) -> None:
 def _apis(template: Template, public_url: str) -> None:
     for logical_id, _ in template.of_type("AWS::ApiGatewayV2::Api"):
         template.attributes[logical_id] = {"Ref": logical_id, "ApiId": logical_id, "ApiEndpoint": public_url}
+
+
+LOCAL_COGNITO_PATH = "/_local/cognito"  # where the gateway serves the user pool's endpoints (infra/local/cognito.py)
+
+
+def _user_pools(template: Template, public_url: str) -> None:
+    """The user pool's web endpoints are served by the gateway: its domain (managed login, token, logout) at
+    /_local/cognito, its issuer (and JWKS) at /_local/cognito/<pool>. Clients are their logical ids."""
+    for logical_id, _ in template.of_type("AWS::Cognito::UserPool"):
+        provider = f"cognito-idp.{template.region}.amazonaws.com/{logical_id}"
+        template.attributes[logical_id] = {
+            "Ref": logical_id,
+            "Arn": template.arn(logical_id),
+            "ProviderName": provider,
+            "ProviderURL": f"https://{provider}",
+        }
+        template.endpoints[f"https://{provider}"] = f"{public_url}{LOCAL_COGNITO_PATH}/{logical_id}"
+    for logical_id, raw in template.of_type("AWS::Cognito::UserPoolDomain"):
+        prefix = str(template.resolve(raw.get("Domain", logical_id)))
+        template.attributes[logical_id] = {"Ref": prefix}
+        template.endpoints[f"https://{prefix}.auth.{template.region}.amazoncognito.com"] = (
+            f"{public_url}{LOCAL_COGNITO_PATH}"
+        )
 
 
 def _tables(template: Template, dynamodb: Any, result: Provisioned) -> None:

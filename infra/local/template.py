@@ -26,6 +26,9 @@ class Template:
     account: str = LOCAL_ACCOUNT
     # Attributes known only once a resource exists locally (a table's StreamArn, a queue's URL): logical id → attrs.
     attributes: dict[str, dict[str, str]] = field(default_factory=dict)
+    # AWS web endpoints the runtime serves itself (the user pool's domain and issuer): an address in the template
+    # that starts with one of these resolves to the runtime's own (its gateway), as boto3's calls go to moto.
+    endpoints: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path | str) -> Template:
@@ -107,7 +110,7 @@ class Template:
                 return self.get_att(logical_id, attribute)
             if name == "Fn::Join":
                 separator, parts = argument
-                return separator.join(str(self.resolve(part)) for part in parts)
+                return self.local_address(separator.join(str(self.resolve(part)) for part in parts))
             if name == "Fn::Select":
                 index, items = argument
                 return self.resolve(items)[int(index)]
@@ -115,10 +118,16 @@ class Template:
                 separator, text = argument
                 return str(self.resolve(text)).split(separator)
             if name == "Fn::Sub":
-                return self._sub(argument)
+                return self.local_address(self._sub(argument))
             if name.startswith("Fn::"):
                 raise UnresolvableReference(f"{name} is not supported by the local runtime")
         return {key: self.resolve(item) for key, item in value.items()}
+
+    def local_address(self, value: str) -> str:
+        for remote, local in self.endpoints.items():
+            if value == remote or value.startswith(remote + "/"):
+                return local + value[len(remote) :]
+        return value
 
     def _pseudo(self, name: str) -> str:
         pseudo = {

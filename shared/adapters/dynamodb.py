@@ -211,6 +211,39 @@ class StaleWrite(Exception):
 
 
 @dataclass(frozen=True)
+class IndexSpan:
+    """A stretch of one index partition: `key` in `index`, sort keys from `low` to `high` (either open)."""
+
+    index: str
+    key: str
+    low: str | None = None
+    high: str | None = None
+    forward: bool = True
+
+    def request(self, table_name: str) -> dict[str, Any]:
+        pk, sk = table.GLOBAL_SECONDARY_INDEXES[self.index]
+        condition = "#pk = :key"
+        values: dict[str, Any] = {":key": self.key}
+        if self.low is not None and self.high is not None:
+            condition += " AND #sk BETWEEN :low AND :high"
+            values |= {":low": self.low, ":high": self.high}
+        elif self.low is not None:
+            condition += " AND #sk >= :low"
+            values[":low"] = self.low
+        elif self.high is not None:
+            condition += " AND #sk <= :high"
+            values[":high"] = self.high
+        names = {"#pk": pk, **({"#sk": sk} if self.low is not None or self.high is not None else {})}
+        return {
+            "TableName": table_name,
+            "IndexName": self.index,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": to_item(values),
+        }
+
+
+@dataclass(frozen=True)
 class Page:
     items: list[dict[str, Any]]
     last_key: dict[str, Any] | None
@@ -324,6 +357,21 @@ class ReferralReader:
         last = response.get("LastEvaluatedKey")
         live = [found for found in map(from_item, response.get("Items", [])) if is_live(found)]
         return Page(live, from_item(last) if last else None)
+
+    def index_page(self, span: IndexSpan, limit: int, start_key: dict[str, Any] | None = None) -> Page:
+        """One page of an index partition between two sort keys, in order (or newest first)."""
+        request = {**span.request(self._table), "ScanIndexForward": span.forward, "Limit": limit}
+        if start_key:
+            request["ExclusiveStartKey"] = to_item(start_key)
+        response = self._query(request)
+        last = response.get("LastEvaluatedKey")
+        live = [found for found in map(from_item, response.get("Items", [])) if is_live(found)]
+        return Page(live, from_item(last) if last else None)
+
+    def index_count(self, span: IndexSpan) -> int:
+        """How many items an index partition holds between two sort keys (a Query counting, page after page)."""
+        request = {**span.request(self._table), "Select": "COUNT"}
+        return sum(int(page.get("Count", 0)) for page in query_pages(self._client, self._table, request))
 
     def query_index(self, request: dict[str, Any]) -> list[dict[str, Any]]:
         """Every live item an index Query (the caller's key condition) returns, page after page."""

@@ -54,6 +54,8 @@ KIND_OUTBOX_EVENT = "outbox_event"
 KIND_SUBMISSION = "submission"
 KIND_MEETING = "meeting"
 KIND_DAILY_COUNT = "daily_count"
+KIND_SESSION = "session"
+KIND_SIGN_IN = "sign_in"
 
 
 def referral_pk(reference: str) -> str:
@@ -68,6 +70,16 @@ def daily_count_key(counted: str, fingerprint: str, day: str) -> dict[str, str]:
     """A day's count of referrals from one referrer's address or one source address (`counted`), kept under a
     fingerprint of it, never the address itself."""
     return {PARTITION_KEY: f"COUNT#{counted}#{fingerprint}", SORT_KEY: f"DAY#{day}"}
+
+
+def session_key(fingerprint: str) -> dict[str, str]:
+    """A console session, under a fingerprint of its id (the cookie's value is never stored)."""
+    return {PARTITION_KEY: f"SESSION#{fingerprint}", SORT_KEY: "SESSION"}
+
+
+def sign_in_key(fingerprint: str) -> dict[str, str]:
+    """A sign-in under way (its PKCE verifier and where to return), under a fingerprint of its `state`."""
+    return {PARTITION_KEY: f"SIGNIN#{fingerprint}", SORT_KEY: "SIGNIN"}
 
 
 FACILITATORS_PK = "FACILITATORS"  # every facilitator's item shares this partition (one Query lists them)

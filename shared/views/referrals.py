@@ -34,6 +34,11 @@ def encode_cursor(key: dict[str, Any] | None) -> str | None:
 
 
 def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+    return decode_key(cursor, table.STATUS_INDEX)
+
+
+def decode_key(cursor: str | None, index: str) -> dict[str, Any] | None:
+    """A page's start in `index`, from a cursor this service gave (Unreadable otherwise)."""
     if not cursor:
         return None
     if len(cursor) > MAX_CURSOR:
@@ -42,7 +47,7 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
         key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
         raise Unreadable("The cursor is not one this service gave: start again without it") from None
-    wanted = {table.PARTITION_KEY, table.SORT_KEY, table.STATUS_INDEX_PK, table.STATUS_INDEX_SK}
+    wanted = {table.PARTITION_KEY, table.SORT_KEY, *table.GLOBAL_SECONDARY_INDEXES[index]}
     if not isinstance(key, dict) or set(key) != wanted or not all(isinstance(v, str) for v in key.values()):
         raise Unreadable("The cursor is not one this service gave: start again without it")
     return key

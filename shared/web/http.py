@@ -83,7 +83,9 @@ def html_response(status: int, page: str, headers: dict[str, str] | None = None)
 def as_response(answer: dict[str, Any]) -> Response[Any]:
     """An answer built here, for a route of a Powertools resolver (which base64-encodes a body of bytes again)."""
     body = base64.b64decode(answer["body"]) if answer.get("isBase64Encoded") else answer["body"]
-    return Response(status_code=answer["statusCode"], body=body, headers=answer["headers"])
+    return Response(
+        status_code=answer["statusCode"], body=body, headers=answer["headers"], cookies=answer.get("cookies")
+    )
 
 
 def file_response(content: bytes, content_type: str, max_age: int) -> dict[str, Any]:

@@ -88,6 +88,26 @@ _CHANGE = {
     "409": "Illegal or stale: the current status and the allowed actions",
     "422": "Problems to fix, one per field",
 }
+# The console's answers: pages, and redirects after a change (POST, then GET: a reload never repeats it).
+_FORM = ("application/x-www-form-urlencoded",)
+_PAGE = {
+    "200": "The page",
+    "303": "Not signed in: to the sign-in, returning here after",
+    "403": "Signed in without a coordinators' or managers' group",
+    "404": "No such referral",
+}
+_POSTED = {
+    "303": "Done, or refused with the reason shown on the page it returns to",
+    "400": "A form that cannot be read",
+    "403": "Not signed in, or without the form's CSRF token, or from another site",
+    "422": "The form again, with what to fix",
+}
+_SIGN_IN = {"302": "To the managed login"}
+_CALLBACK = {
+    "303": "Signed in: to the page asked for",
+    "400": "A sign-in that cannot be finished (expired, altered, or from another browser): start again",
+    "403": "Signed in without a coordinators' or managers' group",
+}
 ROUTES = (
     Route(
         "GET /",
@@ -352,6 +372,29 @@ ROUTES = (
             "409": "Illegal or stale, or the review is no longer open",
         },
         parameters=(REFERENCE, REVIEW_NUMBER, IF_MATCH),
+    ),
+    # The staff console: pages for people, signed in through Cognito's managed login into a session cookie (no
+    # JWT authorizer: the function checks the session, and every form's CSRF token and Origin).
+    *(
+        Route(key, "console", summary, staff=False, responses=responses, parameters=parameters, media_types=_FORM)
+        for key, summary, responses, parameters in (
+            ("GET /staff", "The work list: what needs doing now", _PAGE, ()),
+            ("GET /staff/sign-in", "Starts the sign-in (redirects to the managed login)", _SIGN_IN, ()),
+            ("GET /staff/callback", "Where the managed login returns: starts the session", _CALLBACK, ()),
+            ("POST /staff/sign-out", "Ends the session and the managed login's", _POSTED, ()),
+            ("GET /staff/signed-out", "Signed out", {"200": "The page"}, ()),
+            ("GET /staff/referrals/{reference}", "A referral's case page", _PAGE, (REFERENCE,)),
+            ("POST /staff/referrals/{reference}/accept", "Accept the referral", _POSTED, (REFERENCE,)),
+            ("GET /staff/referrals/{reference}/decline", "The decline form", _PAGE, (REFERENCE,)),
+            ("POST /staff/referrals/{reference}/decline", "Decline the referral, with a reason", _POSTED, (REFERENCE,)),
+            ("GET /staff/referrals/{reference}/withdraw", "The withdraw form", _PAGE, (REFERENCE,)),
+            (
+                "POST /staff/referrals/{reference}/withdraw",
+                "Withdraw the referral, with a reason",
+                _POSTED,
+                (REFERENCE,),
+            ),
+        )
     ),
 )
 

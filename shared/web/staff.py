@@ -7,6 +7,7 @@ from typing import Any
 from shared.domain.actors import Actor
 
 COORDINATORS_GROUP = "coordinators"
+MANAGERS_GROUP = "managers"
 
 
 class Unauthorized(Exception):

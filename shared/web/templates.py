@@ -34,6 +34,34 @@ def environment() -> Environment:
     )
 
 
+CONSOLE = HERE / "console_templates"
+
+
+@cache
+def console_environment() -> Environment:
+    """The console's pages, with the GOV.UK Frontend macros of govuk-frontend-jinja (`govuk_frontend_jinja/…`).
+
+    Its own environment because those macros test parameters a page leaves out (`params.classes`), which the strict
+    environment above refuses; pages here still autoescape, and are tested in a browser (tests/e2e/test_console.py).
+    """
+    from jinja2 import (  # noqa: PLC0415
+        ChoiceLoader,
+        Environment,
+        FileSystemLoader,
+        PackageLoader,
+        PrefixLoader,
+        select_autoescape,
+    )
+
+    govuk = PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja", "templates")})
+    return Environment(
+        loader=ChoiceLoader([FileSystemLoader(CONSOLE), govuk]),
+        autoescape=select_autoescape(enabled_extensions=("html",), default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
 def render(template: str, **values: Any) -> str:
     """`template` with its prefix: `pages/form.html`, `emails/acknowledgement.txt`, `staff/subject_access.html`."""
     return environment().get_template(template).render(**values)

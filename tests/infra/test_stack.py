@@ -10,6 +10,8 @@ from aws_cdk.assertions import Match, Template
 
 from infra.constants import (
     CONNECTION_ROUTES,
+    CONSOLE_RATE_LIMIT,
+    CONSOLE_ROUTES,
     CONNECTIONS,
     CONNECTIONS_BURST_LIMIT,
     CONNECTIONS_RATE_LIMIT,
@@ -126,6 +128,7 @@ def test_the_web_form_is_served_by_the_intake_function_through_the_api_throttled
         *FORM_PAGE_ROUTES,
         *STAFF_ROUTES,
         *CONNECTION_ROUTES,
+        *CONSOLE_ROUTES,
     }
     assert len({json.dumps(route["Target"]) for route in routes.values()}) == len(routes)  # one integration each
     public = [REFERRALS_ROUTE, FORM_ROUTE, FORM_ASSETS_ROUTE, *FORM_PAGE_ROUTES]
@@ -168,12 +171,44 @@ def test_every_staff_route_needs_a_token_of_the_staff_user_pool(template_body):
     }
     [(authorizer_id, authorizer)] = resources(template_body, "AWS::ApiGatewayV2::Authorizer").items()
     [pool_id] = resources(template_body, "AWS::Cognito::UserPool")
-    [client_id] = resources(template_body, "AWS::Cognito::UserPoolClient")
+    [client_id] = [
+        logical_id
+        for logical_id, client in resources(template_body, "AWS::Cognito::UserPoolClient").items()
+        if "CoordinatorApp" in logical_id  # the API's client; the console's (ConsoleApp) signs in by code
+    ]
     config = authorizer["Properties"]["JwtConfiguration"]
     assert pool_id in json.dumps(config["Issuer"]) and config["Audience"] == [{"Ref": client_id}]
     for key in STAFF_ROUTES:
         assert routes[key]["AuthorizationType"] == "JWT", key
         assert routes[key]["AuthorizerId"] == {"Ref": authorizer_id}, key
+
+
+def test_the_console_signs_in_through_a_pool_domain_with_the_code_flow_and_pkce_and_its_own_session(template_body):
+    clients = resources(template_body, "AWS::Cognito::UserPoolClient")
+    [console] = [c["Properties"] for k, c in clients.items() if "ConsoleApp" in k]
+    assert console["AllowedOAuthFlows"] == ["code"] and console["AllowedOAuthFlowsUserPoolClient"] is True
+    assert console.get("GenerateSecret", False) is False  # a public client: PKCE, no secret to leak
+    assert sorted(console["AllowedOAuthScopes"]) == ["email", "openid", "profile"]
+    assert "/staff/callback" in json.dumps(console["CallbackURLs"])
+    assert "/staff/signed-out" in json.dumps(console["LogoutURLs"])
+    [domain] = resources(template_body, "AWS::Cognito::UserPoolDomain").values()
+    assert domain["Properties"]["Domain"] == "familynet-staff"
+    groups = {g["Properties"]["GroupName"] for g in resources(template_body, "AWS::Cognito::UserPoolGroup").values()}
+    assert groups == {"coordinators", "managers"}
+    routes = {
+        r["Properties"]["RouteKey"]: r["Properties"]
+        for r in resources(template_body, "AWS::ApiGatewayV2::Route").values()
+    }
+    # the console checks its own session (no JWT authorizer), throttled like the form
+    [stage] = resources(template_body, "AWS::ApiGatewayV2::Stage").values()
+    for key in CONSOLE_ROUTES:
+        assert routes[key].get("AuthorizationType", "NONE") == "NONE", key
+        assert stage["Properties"]["RouteSettings"][key]["ThrottlingRateLimit"] == CONSOLE_RATE_LIMIT
+    [function] = [
+        f for k, f in resources(template_body, "AWS::Lambda::Function").items() if k.startswith("ConsoleFunction")
+    ]
+    variables = function["Properties"]["Environment"]["Variables"]
+    assert {"STAFF_AUTH_URL", "STAFF_ISSUER", "STAFF_CLIENT_ID", "PUBLIC_URL", "TABLE_NAME"} <= set(variables)
 
 
 def test_coordinators_are_invited_and_sign_in_with_mfa_and_strong_passwords(template):

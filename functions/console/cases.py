@@ -1,0 +1,169 @@
+"""The work list, a referral's case page, and the decisions on it (accept; decline and withdraw with a reason).
+
+Every change is a form (POST) with the version the coordinator read: a stale or illegal change is refused with the
+reason in words, on the case page as it now stands. A change done redirects (303) to the case page, so a reload
+never repeats it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.metrics import MetricUnit
+
+from functions.console.common import checked_form, correlation_id, reader, signed_in
+from shared.config import get_settings
+from shared.domain import clock
+from shared.domain.referrals import check_reference
+from shared.domain.workflow import Decision, IllegalTransition
+from shared.observability import logger, metrics
+from shared.service.decisions import DecisionBody, decide
+from shared.service.staff_sessions import Session
+from shared.views.referrals import Access, referral_view
+from shared.views.worklist import work_list
+from shared.web import case_page
+from shared.web.console import page, redirect
+from shared.web.http import as_response, whole_number
+from shared.web.routes import register
+
+router = Router()
+DONE = {"accepted": "Referral accepted", "declined": "Referral declined", "withdrawn": "Referral withdrawn"}
+REASON_FORMS = {
+    Decision.DECLINE: ("Why are you declining this referral?", "Decline referral", "The referrer is told by email."),
+    Decision.WITHDRAW: ("Why is this referral withdrawn?", "Withdraw referral", "Any meeting booked is cancelled."),
+}
+MAX_REASON = 2000
+
+
+@register(router, "GET /staff")
+def home() -> Response[str]:
+    session = signed_in(router)
+    params = router.current_event.query_string_parameters or {}
+    settings = get_settings()
+    lists = work_list(
+        reader(),
+        now=clock.now(),
+        review_lead_days=settings.review_lead_working_days,
+        only=params.get("list"),
+        cursor=params.get("cursor"),
+    )
+    return as_response(
+        page(
+            200,
+            "worklist.html",
+            session=session,
+            title="Work list",
+            section="worklist",
+            lists=lists,
+            only=params.get("list"),
+        )
+    )
+
+
+def case(session: Session, reference: str, *, status: int = 200, **extra: Any) -> Response[str]:
+    """The case page as it stands now; opening it is recorded in the read audit."""
+    access = Access(session.actor, "GET /staff/referrals/{reference}", get_settings(), clock.now())
+    view = referral_view(reader(), reference, access)
+    metrics.add_metric(name="CasePagesRead", unit=MetricUnit.Count, value=1)
+    values = case_page.values(view)
+    return as_response(
+        page(status, "referral.html", session=session, title=reference, referral=view, **values, **extra)
+    )
+
+
+@register(router, "GET /staff/referrals/{reference}")
+def referral(reference: str) -> Response[str]:
+    session = signed_in(router)
+    done = (router.current_event.query_string_parameters or {}).get("done")
+    return case(session, check_reference(reference), done=DONE.get(done or ""))
+
+
+@register(router, "POST /staff/referrals/{reference}/accept")
+def accept(reference: str) -> Response[str]:
+    return _decide(check_reference(reference), Decision.ACCEPT)
+
+
+@register(router, "GET /staff/referrals/{reference}/decline")
+@register(router, "GET /staff/referrals/{reference}/withdraw")
+def reason_form(reference: str) -> Response[str]:
+    session = signed_in(router)
+    reference = check_reference(reference)
+    decision = Decision(router.current_event.path.rsplit("/", 1)[1])
+    version = whole_number((router.current_event.query_string_parameters or {}).get("version", "")) or 0
+    return _reason_page(session, reference, decision, version, reason="", error=None)
+
+
+@register(router, "POST /staff/referrals/{reference}/decline")
+def decline(reference: str) -> Response[str]:
+    return _decide(check_reference(reference), Decision.DECLINE)
+
+
+@register(router, "POST /staff/referrals/{reference}/withdraw")
+def withdraw(reference: str) -> Response[str]:
+    return _decide(check_reference(reference), Decision.WITHDRAW)
+
+
+def _decide(reference: str, decision: Decision) -> Response[str]:
+    session, form = checked_form(router, return_to=f"/staff/referrals/{reference}")
+    version = whole_number(str(form.get("version", "")))
+    reason = str(form.get("reason") or "").strip() if decision in REASON_FORMS else None
+    if decision in REASON_FORMS and (not reason or len(reason) > MAX_REASON):
+        error = "Enter a reason" if not reason else f"The reason must be {MAX_REASON} characters or fewer"
+        return _reason_page(session, reference, decision, version or 0, reason=reason or "", error=error, status=422)
+    try:
+        outcome = decide(
+            reference,
+            decision,
+            DecisionBody(reason=reason),
+            actor=session.actor,
+            expected_version=version,
+            reader=reader(),
+            settings=get_settings(),
+            correlation_id=correlation_id(),
+        )
+    except IllegalTransition as refused:
+        logger.info("Change refused", extra={"action": decision.value, "current_status": refused.current.value})
+        metrics.add_metric(name="ConsoleChangesRefused", unit=MetricUnit.Count, value=1)
+        return case(session, reference, status=409, refusal=_in_words(refused))
+    logger.info("Referral decided", extra={"reference": reference, "decision": decision.value})
+    return as_response(redirect(f"/staff/referrals/{reference}?done={outcome['status']}"))
+
+
+def _in_words(refused: IllegalTransition) -> str:
+    now = refused.current.value.replace("_", " ")
+    if refused.stale:
+        return (
+            f"Someone else changed this referral since you opened it: it is now {now}. Check it before you try again."
+        )
+    return refused.message
+
+
+def _reason_page(
+    session: Session,
+    reference: str,
+    decision: Decision,
+    version: int,
+    *,
+    reason: str,
+    error: str | None,
+    status: int = 200,
+) -> Response[str]:
+    title, button, hint = REASON_FORMS[decision]
+    errors = [{"text": error, "href": "#reason"}] if error else []
+    return as_response(
+        page(
+            status,
+            "decide.html",
+            session=session,
+            title=title,
+            button=button,
+            hint=hint,
+            action=decision.value,
+            reference=reference,
+            version=version,
+            reason=reason,
+            reason_error=error,
+            errors=errors,
+        )
+    )

@@ -1,0 +1,115 @@
+"""The coordinators' work list: what needs doing now, each list one Query of an index (never a Scan), counted and
+paged. Rows carry references, states, dates and the referring organisation: no one's name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from shared.adapters import table
+from shared.adapters.dynamodb import IndexSpan, ReferralReader
+from shared.domain import clock
+from shared.domain.clock import LONDON
+from shared.domain.errors import Unreadable
+from shared.views.referrals import decode_key, encode_cursor, summary
+
+PAGE = 10  # rows of each list on the work list; "more" pages through the rest
+
+
+@dataclass(frozen=True)
+class WorkList:
+    name: str  # its id in links (`?list=…`)
+    title: str
+    empty: str  # what an empty list says
+    span: IndexSpan
+
+
+def work_lists(now: datetime, review_lead_days: int) -> tuple[WorkList, ...]:
+    today = now.astimezone(LONDON).date()
+    at = clock.iso(now)
+    week = clock.iso(now + timedelta(days=7))
+    reviews_until = (today + timedelta(days=review_lead_days + 2)).isoformat() + "~"
+    return (
+        WorkList(
+            "new",
+            "New requests to decide",
+            "No requests are waiting for a decision.",
+            IndexSpan(table.STATUS_INDEX, "received"),
+        ),
+        WorkList(
+            "to_book",
+            "Accepted, no meeting yet",
+            "Every accepted referral has a meeting.",
+            IndexSpan(table.STATUS_INDEX, "accepted"),
+        ),
+        WorkList(
+            "this_week",
+            "Meetings in the next 7 days",
+            "No meetings in the next 7 days.",
+            IndexSpan(table.FACILITATOR_INDEX, table.SCHEDULED_MEETINGS, low=at, high=week),
+        ),
+        WorkList(
+            "no_outcome",
+            "Meetings held, outcome not recorded",
+            "Every meeting held has its outcome.",
+            IndexSpan(table.FACILITATOR_INDEX, table.SCHEDULED_MEETINGS, high=at),
+        ),
+        WorkList(
+            "reviews",
+            "Reviews due and overdue",
+            "No reviews are due.",
+            IndexSpan(table.REVIEW_DUE_INDEX, "open", high=reviews_until),
+        ),
+    )
+
+
+def work_list(
+    reader: ReferralReader, *, now: datetime, review_lead_days: int, only: str | None = None, cursor: str | None = None
+) -> list[dict[str, Any]]:
+    """Each list's count and first rows (or, with `only`, one list's page at `cursor`)."""
+    lists = work_lists(now, review_lead_days)
+    if only is not None and only not in {w.name for w in lists}:
+        raise Unreadable("There is no such list: go back to the work list")
+    today = now.astimezone(LONDON).date()
+    found = []
+    for listed in lists:
+        if only is not None and listed.name != only:
+            continue
+        page = reader.index_page(listed.span, PAGE, decode_key(cursor, listed.span.index) if only else None)
+        found.append(
+            {
+                "name": listed.name,
+                "title": listed.title,
+                "empty": listed.empty,
+                "count": reader.index_count(listed.span),
+                "rows": [_row(listed.name, item, today) for item in page.items],
+                "next_cursor": encode_cursor(page.last_key),
+            }
+        )
+    return found
+
+
+def _row(name: str, item: dict[str, Any], today: date) -> dict[str, Any]:
+    if item.get(table.KIND_ATTRIBUTE) == table.KIND_REFERRAL:
+        row = summary(item)
+        received = datetime.fromisoformat(row["received_at"].replace("Z", "+00:00")).astimezone(LONDON).date()
+        return {**row, "kind": "referral", "waiting_days": (today - received).days}
+    if item.get(table.KIND_ATTRIBUTE) == table.KIND_MEETING:
+        starts = datetime.fromisoformat(str(item["starts_at"]).replace("Z", "+00:00")).astimezone(LONDON)
+        return {
+            "kind": "meeting",
+            "reference": item["reference"],
+            "starts": starts,
+            "facilitator_id": item.get("facilitator_id"),
+            "venue_type": (item.get("venue") or {}).get("type"),
+        }
+    due_on = date.fromisoformat(str(item["due_on"]))
+    return {
+        "kind": "review",
+        "reference": item["reference"],
+        "review_number": int(item["review_number"]),
+        "due_on": due_on,
+        "status": item.get("status"),
+        "overdue": due_on < today,
+    }
