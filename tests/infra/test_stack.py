@@ -10,11 +10,11 @@ from aws_cdk.assertions import Match, Template
 
 from infra.constants import (
     CONNECTION_ROUTES,
-    CONSOLE_RATE_LIMIT,
-    CONSOLE_ROUTES,
     CONNECTIONS,
     CONNECTIONS_BURST_LIMIT,
     CONNECTIONS_RATE_LIMIT,
+    CONSOLE_RATE_LIMIT,
+    CONSOLE_ROUTES,
     FEEDBACK,
     FORM_ASSETS_ROUTE,
     FORM_BURST_LIMIT,
