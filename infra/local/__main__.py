@@ -138,7 +138,11 @@ def main(argv: list[str] | None = None) -> int:
         args.state.write_text(json.dumps({"url": url, "pid": os.getpid(), **runtime.describe()}, indent=1))
     print(
         f"familynet is running at {url} (AWS APIs: {runtime.endpoint_url}; logs: {args.logs}; "
-        f"ready in {time.monotonic() - started:.1f} s; Ctrl-C stops it)",
+        f"ready in {time.monotonic() - started:.1f} s; Ctrl-C stops it)\n"
+        f"  the referral form      {url}/\n"
+        f"  the staff console      {url}/staff  (sign in as any local user: no setup)\n"
+        f"  the emails sent        {url}/_local/outbox.html\n"
+        f'  the clock              {url}/_local/clock  (POST {{"advance_days": N}} moves it on)',
         flush=True,
     )
     while not stop_requested:

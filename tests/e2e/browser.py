@@ -28,7 +28,7 @@ AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practi
 MAX_TABS = 150
 
 
-def audit(page: Page, state: str) -> dict[str, int]:
+def audit(page: Page, state: str, folder: Path = ARTIFACTS) -> dict[str, int]:
     """Run axe-core on the page as it is; keep the full result and a screenshot; return violations by impact."""
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         page.evaluate(AXE.read_text())  # through the DevTools protocol: the page's CSP does not apply
@@ -36,12 +36,12 @@ def audit(page: Page, state: str) -> dict[str, int]:
         "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
         AXE_TAGS,
     )
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / f"{state}.axe.json").write_text(json.dumps(result["violations"], indent=1))
-    page.screenshot(path=str(ARTIFACTS / f"{state}.png"), full_page=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{state}.axe.json").write_text(json.dumps(result["violations"], indent=1))
+    page.screenshot(path=str(folder / f"{state}.png"), full_page=True)
     counts = Counter(violation["impact"] for violation in result["violations"])
     summary = {impact: counts.get(impact, 0) for impact in ("critical", "serious", "moderate", "minor")}
-    with (ARTIFACTS / "axe-summary.txt").open("a") as log:
+    with (folder / "axe-summary.txt").open("a") as log:
         log.write(f"{state}: {json.dumps(summary)} {[v['id'] for v in result['violations']]}\n")
     return summary
 

@@ -1,0 +1,216 @@
+"""The console function on moto, in-process: sessions, CSRF and Origin checks, the work list's and case page's reads
+(the IAM guard of `invoke` refuses any call the console's role does not allow: it has no Scan), and decisions."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import urllib.parse
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from infra.constants import CONSOLE
+from shared.adapters import table
+from shared.domain import clock
+from tests.integration.conftest import Cloud, invoke
+
+ORIGIN = "http://127.0.0.1:8000"  # the settings' public URL the console's template environment gives locally
+
+
+def console_event(
+    method: str,
+    path: str,
+    route_key: str,
+    *,
+    session: str | None = None,
+    form: dict[str, str] | None = None,
+    origin: str | None = ORIGIN,
+    query: dict[str, str] | None = None,
+    parameters: dict[str, str] | None = None,
+    cookies: list[str] | None = None,
+) -> dict[str, Any]:
+    headers = {"accept": "text/html"}
+    if form is not None:
+        headers["content-type"] = "application/x-www-form-urlencoded"
+        if origin:
+            headers["origin"] = origin
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": f"{method} {route_key}",
+        "rawPath": path,
+        "rawQueryString": urllib.parse.urlencode(query or {}),
+        "headers": headers,
+        "requestContext": {
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "t"},
+            "requestId": "req-console",
+            "routeKey": f"{method} {route_key}",
+            "stage": "$default",
+            "timeEpoch": 0,
+        },
+        "isBase64Encoded": False,
+    }
+    jar = [*(cookies or []), *([f"__Host-familynet-session={session}"] if session else [])]
+    if jar:
+        event["cookies"] = jar
+    if query:
+        event["queryStringParameters"] = query
+    if parameters:
+        event["pathParameters"] = parameters
+    if form is not None:
+        event["body"] = urllib.parse.urlencode(form)
+    return event
+
+
+def a_session(cloud: Cloud, *, groups: tuple[str, ...] = ("coordinators",), hours: float = 8) -> tuple[str, str]:
+    """A live session item, as a finished sign-in writes it: (cookie value, CSRF token)."""
+    session_id, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    now = clock.now()
+    item = {
+        **table.session_key(hashlib.sha256(session_id.encode()).hexdigest()),
+        "kind": "session",
+        "subject": "sub-alex",
+        "name": "Alex Morgan",
+        "groups": list(groups),
+        "csrf_token": csrf,
+        "started_at": clock.iso(now),
+        "last_seen": clock.iso(now),
+        "absolute_end": int((now + timedelta(hours=12)).timestamp()),
+        "expires_at": int((now + timedelta(hours=hours)).timestamp()),
+    }
+    from shared.adapters.dynamodb import to_item
+
+    cloud.client("dynamodb").put_item(TableName=cloud.table_name, Item=to_item(item))
+    return session_id, csrf
+
+
+@pytest.fixture
+def reference(submit: Any, referral_body: dict[str, Any]) -> str:
+    body = {**referral_body, "route": "professional_request"}
+    return str(submit(body)["json"]["reference"])
+
+
+def referral_item(cloud: Cloud, reference: str) -> dict[str, Any]:
+    [item] = [i for i in cloud.items() if i["pk"] == f"REFERRAL#{reference}" and i["sk"] == "REFERRAL"]
+    return item
+
+
+def test_a_page_without_a_session_sends_to_sign_in_and_back(cloud: Cloud) -> None:
+    answer = invoke(CONSOLE, cloud, console_event("GET", "/staff", "/staff", query={"list": "new"}))
+    assert answer["statusCode"] == 303
+    location = answer["headers"]["Location"]
+    assert location.startswith("/staff/sign-in?")
+    assert urllib.parse.parse_qs(location.split("?", 1)[1])["return_to"] == ["/staff?list=new"]
+
+
+def test_sign_in_starts_at_the_managed_login_with_pkce_and_a_state_bound_to_this_browser(cloud: Cloud) -> None:
+    answer = invoke(CONSOLE, cloud, console_event("GET", "/staff/sign-in", "/staff/sign-in"))
+    assert answer["statusCode"] == 302
+    location = urllib.parse.urlsplit(answer["headers"]["Location"])
+    query = dict(urllib.parse.parse_qsl(location.query))
+    assert location.path.endswith("/oauth2/authorize")
+    assert query["response_type"] == "code" and query["code_challenge_method"] == "S256"
+    assert query["redirect_uri"].endswith("/staff/callback") and query["scope"] == "openid email profile"
+    [cookie] = answer["cookies"]
+    assert cookie.startswith(f"__Host-familynet-sign-in={query['state']};")
+    assert all(flag in cookie for flag in ("Secure", "HttpOnly", "SameSite=Lax", "Path=/"))
+    stored = [i for i in cloud.items() if i["kind"] == "sign_in"]
+    assert len(stored) == 1 and query["state"] not in json.dumps(stored, default=str)  # kept under its SHA-256
+
+    # a callback from another browser (no cookie, or another state) starts nothing
+    other = invoke(
+        CONSOLE,
+        cloud,
+        console_event("GET", "/staff/callback", "/staff/callback", query={"code": "x", "state": query["state"]}),
+    )
+    assert other["statusCode"] == 400 and "sign in again" in other["body"]
+    assert [i for i in cloud.items() if i["kind"] == "session"] == []
+
+
+def test_the_work_list_and_case_page_read_with_queries_and_the_read_is_audited(cloud: Cloud, reference: str) -> None:
+    session, _ = a_session(cloud)
+    work = invoke(CONSOLE, cloud, console_event("GET", "/staff", "/staff", session=session))
+    assert work["statusCode"] == 200 and reference in work["body"]
+    assert "dynamodb:Scan" not in cloud.permissions.actions
+
+    case = invoke(
+        CONSOLE,
+        cloud,
+        console_event(
+            "GET",
+            f"/staff/referrals/{reference}",
+            "/staff/referrals/{reference}",
+            session=session,
+            parameters={"reference": reference},
+        ),
+    )
+    assert case["statusCode"] == 200 and "Jo Bloggs" in case["body"]
+    assert case["headers"]["Content-Security-Policy"].startswith("default-src 'none'")
+    assert case["headers"]["Cache-Control"] == "no-store"
+    [access] = [i for i in cloud.items() if i["kind"] == "access"]
+    assert access["actor"] == "coordinator:sub-alex" and access["route"] == "GET /staff/referrals/{reference}"
+
+
+@pytest.mark.parametrize(
+    ("csrf", "origin"),
+    [(None, ORIGIN), ("wrong", ORIGIN), ("right", "https://evil.example"), ("right", None)],
+)
+def test_a_change_without_its_token_or_from_another_site_is_refused_and_changes_nothing(
+    cloud: Cloud, reference: str, csrf: str | None, origin: str | None
+) -> None:
+    session, token = a_session(cloud)
+    form = {"version": "1", **({"csrf_token": token if csrf == "right" else csrf} if csrf else {})}
+    path = f"/staff/referrals/{reference}/accept"
+    event = console_event(
+        "POST",
+        path,
+        "/staff/referrals/{reference}/accept",
+        session=session,
+        form=form,
+        origin=origin,
+        parameters={"reference": reference},
+    )
+    answer = invoke(CONSOLE, cloud, event)
+    assert answer["statusCode"] == 403
+    assert referral_item(cloud, reference)["status"] == "received"
+
+
+def test_accept_then_a_stale_second_accept_is_refused_in_words(cloud: Cloud, reference: str) -> None:
+    session, token = a_session(cloud)
+
+    def accept() -> dict[str, Any]:
+        event = console_event(
+            "POST",
+            f"/staff/referrals/{reference}/accept",
+            "/staff/referrals/{reference}/accept",
+            session=session,
+            form={"version": "1", "csrf_token": token},
+            parameters={"reference": reference},
+        )
+        return invoke(CONSOLE, cloud, event)  # type: ignore[no-any-return]
+
+    done = accept()
+    assert done["statusCode"] == 303 and done["headers"]["Location"] == f"/staff/referrals/{reference}?done=accepted"
+    assert referral_item(cloud, reference)["status"] == "accepted"
+    stale = accept()
+    assert stale["statusCode"] == 409
+    assert "Someone else changed this referral since you opened it: it is now accepted" in stale["body"]
+    assert referral_item(cloud, reference)["version"] == 2
+
+
+def test_an_expired_or_absent_session_changes_nothing(cloud: Cloud, reference: str) -> None:
+    session, token = a_session(cloud, hours=-1)  # idle past its limit (DynamoDB's TTL deletes it later)
+    event = console_event(
+        "POST",
+        f"/staff/referrals/{reference}/accept",
+        "/staff/referrals/{reference}/accept",
+        session=session,
+        form={"version": "1", "csrf_token": token},
+        parameters={"reference": reference},
+    )
+    answer = invoke(CONSOLE, cloud, event)
+    assert answer["statusCode"] == 303 and answer["headers"]["Location"].startswith("/staff/sign-in?")
+    assert "return_to=%2Fstaff%2Freferrals%2F" in answer["headers"]["Location"]
+    assert referral_item(cloud, reference)["status"] == "received"
