@@ -28,7 +28,14 @@ from shared.web.http import as_response, whole_number
 from shared.web.routes import register
 
 router = Router()
-DONE = {"accepted": "Referral accepted", "declined": "Referral declined", "withdrawn": "Referral withdrawn"}
+DONE = {
+    "accepted": "Referral accepted",
+    "declined": "Referral declined",
+    "withdrawn": "Referral withdrawn",
+    "booked": "Meeting booked: the invitations are on their way",
+    "moved": "Meeting moved: everyone invited is told",
+    "cancelled": "Meeting cancelled: everyone invited is told",
+}
 REASON_FORMS = {
     Decision.DECLINE: ("Why are you declining this referral?", "Decline referral", "The referrer is told by email."),
     Decision.WITHDRAW: ("Why is this referral withdrawn?", "Withdraw referral", "Any meeting booked is cancelled."),
@@ -125,12 +132,12 @@ def _decide(reference: str, decision: Decision) -> Response[str]:
     except IllegalTransition as refused:
         logger.info("Change refused", extra={"action": decision.value, "current_status": refused.current.value})
         metrics.add_metric(name="ConsoleChangesRefused", unit=MetricUnit.Count, value=1)
-        return case(session, reference, status=409, refusal=_in_words(refused))
+        return case(session, reference, status=409, refusal=in_words(refused))
     logger.info("Referral decided", extra={"reference": reference, "decision": decision.value})
     return as_response(redirect(f"/staff/referrals/{reference}?done={outcome['status']}"))
 
 
-def _in_words(refused: IllegalTransition) -> str:
+def in_words(refused: IllegalTransition) -> str:
     now = refused.current.value.replace("_", " ")
     if refused.stale:
         return (
@@ -150,6 +157,36 @@ def _reason_page(
     status: int = 200,
 ) -> Response[str]:
     title, button, hint = REASON_FORMS[decision]
+    return reason_page(
+        session,
+        reference,
+        version,
+        title=title,
+        button=button,
+        hint=hint,
+        reason=reason,
+        error=error,
+        status=status,
+        form_action=f"/staff/referrals/{reference}/{decision.value}",
+        warning=decision is Decision.WITHDRAW,
+    )
+
+
+def reason_page(
+    session: Session,
+    reference: str,
+    version: int,
+    *,
+    title: str,
+    button: str,
+    hint: str,
+    reason: str,
+    error: str | None,
+    form_action: str,
+    warning: bool,
+    status: int = 200,
+) -> Response[str]:
+    """A form asking why (decline, withdraw, cancel a meeting): the GOV.UK error summary when the reason is missing."""
     errors = [{"text": error, "href": "#reason"}] if error else []
     return as_response(
         page(
@@ -159,7 +196,8 @@ def _reason_page(
             title=title,
             button=button,
             hint=hint,
-            action=decision.value,
+            form_action=form_action,
+            warning=warning,
             reference=reference,
             version=version,
             reason=reason,

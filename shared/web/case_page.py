@@ -21,6 +21,14 @@ ACTIONS = {
     "meeting.cancelled": "Meeting cancelled",
     "meeting.held": "Meeting held",
     "meeting.not_held": "Meeting not held",
+    "meeting.proposed": "Meeting times proposed",
+    "review.continue": "Review: the plan continues",
+    "review.adjust": "Review: the support package adjusted",
+    "review.close": "Review: the plan closed",
+    "review.moved": "Review moved",
+    "connection.contacted": "Partner contacted the family",
+    "connection.cannot_help": "Partner cannot help",
+    "connection.resent": "Partner's request sent again",
 }
 VENUES = {
     "family_home": "At the family's home",
@@ -127,7 +135,7 @@ def values(view: dict[str, Any]) -> dict[str, Any]:
     return {
         "summary_rows": summary_rows(view, children, network, preferences),
         "meeting_when": f"{when(meeting['starts_at'])} to {moment(meeting['ends_at']):%H:%M}" if meeting else "",
-        "meeting_venue": ", ".join(p for p in (VENUES.get(str(venue.get("type")), ""), venue.get("name", "")) if p),
+        "meeting_venue": ", ".join(p for p in (VENUES.get(str(venue.get("type")), ""), venue.get("details", "")) if p),
         "proposal_slots": [when(slot["starts_at"]) for slot in proposals.get("slots") or [] if "starts_at" in slot],
         "timeline": timeline(view),
     }

@@ -394,6 +394,20 @@ ROUTES = (
                 _POSTED,
                 (REFERENCE,),
             ),
+            (
+                "GET /staff/referrals/{reference}/meeting",
+                "The meeting form: book (a proposed slot) or move",
+                _PAGE,
+                (REFERENCE,),
+            ),
+            ("POST /staff/referrals/{reference}/meeting", "Book or move the meeting", _POSTED, (REFERENCE,)),
+            ("GET /staff/referrals/{reference}/meeting/cancel", "The cancel-meeting form", _PAGE, (REFERENCE,)),
+            (
+                "POST /staff/referrals/{reference}/meeting/cancel",
+                "Cancel the meeting, with a reason",
+                _POSTED,
+                (REFERENCE,),
+            ),
         )
     ),
 )

@@ -12,8 +12,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
 from playwright.sync_api import Browser, BrowserContext, Page
 
+from infra.local.runtime import wait_for
 from tests.conftest import minimal_referral
 from tests.e2e.browser import ROOT, Keyboard, audit
 from tests.e2e.conftest import RunningSystem
@@ -234,3 +236,78 @@ def test_a_stranger_gets_a_page_not_a_trace(system: RunningSystem, page: Page) -
     accessible(page, "not-found")
     answer: Any = page.request.get(system.url + "/staff?list=nonsense")
     assert answer.status == 400
+
+
+EVERY_DAY = [
+    {"day": day, "start": "08:00", "end": "20:00"}
+    for day in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+]
+
+
+def follow_link_starting(page: Page, prefix: str) -> None:
+    for _ in range(250):
+        focused = page.evaluate(
+            "() => { const e = document.activeElement; return e && e.tagName === 'A' ? e.textContent.trim() : ''; }"
+        )
+        if focused.startswith(prefix):
+            with page.expect_navigation():
+                page.keyboard.press("Enter")
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"no link starting {prefix!r} can be reached with the Tab key")
+
+
+def test_a_coordinator_books_a_proposed_slot_moves_it_and_cancels_it_with_the_keyboard_alone(
+    system: RunningSystem, page: Page
+) -> None:
+    token = system.get("/_local/token", params={"role": "coordinator"}).json()["token"]
+    facilitator = f"fac-{uuid.uuid4().hex[:6]}"
+    availability = requests.put(
+        f"{system.url}/facilitators/{facilitator}/availability",
+        json={"locality": "Console", "weekly": EVERY_DAY},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    assert availability.ok, availability.text
+    reference = new_request(system)
+    page.goto(f"{system.url}/staff/referrals/{reference}")
+    sign_in(page)
+    Keyboard(page).press_button("Accept referral")
+
+    def proposed() -> bool:  # the scheduling consumer proposes slots on ReferralAccepted, through its queue
+        page.reload()
+        return page.locator("a", has_text="Book this time").count() > 0
+
+    wait_for(proposed, timeout=30)
+    follow_link_starting(page, "Book this time")
+    accessible(page, "meeting-form-proposed")
+    assert page.locator("#time").input_value() != ""  # the slot's date and time are filled in
+    keys = Keyboard(page)
+    keys.press_button("Book meeting")  # no venue yet: the error summary says so
+    assert "Choose where the meeting is" in page.locator(".govuk-error-summary").inner_text()
+    accessible(page, "meeting-form-error")
+    keys.tick("venue_type")
+    keys.type("venue_details", "North Family Hub, room 2")
+    keys.press_button("Book meeting")
+    assert page.url.endswith("?done=booked")
+    assert status_of(page) == "Meeting booked"
+    meeting = page.locator("#meeting + .govuk-summary-list").inner_text()
+    assert facilitator in meeting and "North Family Hub, room 2" in meeting
+    accessible(page, "case-page-meeting-booked")
+
+    follow_link(page, "Move meeting")
+    hour = int(page.locator("#time").input_value()[:2])
+    keys.tab_to("time")
+    page.keyboard.press("Control+A")
+    page.keyboard.type(f"{(hour + 3) % 24 if hour < 16 else hour - 3:02d}:00")
+    keys.press_button("Move meeting")
+    assert page.url.endswith("?done=moved")
+    assert "Meeting moved" in page.locator(".govuk-notification-banner").inner_text()
+
+    follow_link(page, "Cancel meeting")
+    keys.type("reason", "The family asked to wait until after the school holidays.")
+    keys.press_button("Cancel meeting")
+    assert page.url.endswith("?done=cancelled")
+    assert status_of(page) == "Accepted"  # to book anew
+    timeline = page.locator(".moj-timeline").inner_text()
+    assert "Meeting booked" in timeline and "Meeting moved" in timeline and "Meeting cancelled" in timeline
