@@ -327,7 +327,9 @@ def test_unknown_roles_get_no_token(system: RunningSystem, path: str) -> None:
     assert system.get(path).status_code == 400
 
 
-def test_make_run_prints_one_line_and_stops_cleanly_on_ctrl_c(template_body: dict[str, Any], tmp_path: Path) -> None:
+def test_make_run_says_where_everything_is_and_stops_cleanly_on_ctrl_c(
+    template_body: dict[str, Any], tmp_path: Path
+) -> None:
     template = tmp_path / "app.template.json"
     template.write_text(json.dumps(template_body))
     running = start_system(template, tmp_path)
@@ -339,5 +341,9 @@ def test_make_run_prints_one_line_and_stops_cleanly_on_ctrl_c(template_body: dic
         code = running.process.wait(timeout=20)
     assert code == 0
     assert running.process.stdout is not None
-    assert running.process.stdout.read().strip() == "familynet stopped"
+    rest = running.process.stdout.read().strip().splitlines()
+    assert rest[-1] == "familynet stopped"
+    # after the ready line: where the form, the console, the outbox and the clock are
+    addresses = {word for line in rest[:-1] for word in line.split() if word.startswith("http")}
+    assert {f"{running.url}{path}" for path in ("/", "/staff", "/_local/outbox.html", "/_local/clock")} <= addresses
     assert "Traceback" not in running.stderr_path.read_text()
