@@ -15,9 +15,11 @@ from aws_lambda_powertools.metrics import MetricUnit
 from functions.console.common import checked_form, correlation_id, reader, signed_in
 from shared.config import get_settings
 from shared.domain import clock
+from shared.domain.errors import Invalid
 from shared.domain.referrals import check_reference
 from shared.domain.workflow import Decision, IllegalTransition
 from shared.observability import logger, metrics
+from shared.service import assignment
 from shared.service.decisions import DecisionBody, decide
 from shared.service.staff_sessions import Session
 from shared.views.referrals import Access, referral_view
@@ -35,6 +37,7 @@ DONE = {
     "booked": "Meeting booked: the invitations are on their way",
     "moved": "Meeting moved: everyone invited is told",
     "cancelled": "Meeting cancelled: everyone invited is told",
+    "assigned": "Coordinator named",
 }
 REASON_FORMS = {
     Decision.DECLINE: ("Why are you declining this referral?", "Decline referral", "The referrer is told by email."),
@@ -48,12 +51,14 @@ def home() -> Response[str]:
     session = signed_in(router)
     params = router.current_event.query_string_parameters or {}
     settings = get_settings()
+    mine = params.get("show") == "mine"
     lists = work_list(
         reader(),
         now=clock.now(),
         review_lead_days=settings.review_lead_working_days,
-        only=params.get("list"),
+        only=params.get("list") or ("mine" if mine else None),
         cursor=params.get("cursor"),
+        subject=session.subject,
     )
     return as_response(
         page(
@@ -74,8 +79,9 @@ def case(session: Session, reference: str, *, status: int = 200, **extra: Any) -
     view = referral_view(reader(), reference, access)
     metrics.add_metric(name="CasePagesRead", unit=MetricUnit.Count, value=1)
     values = case_page.values(view)
+    staff = [p for p in assignment.staff_directory(reader()) if p["subject"] != session.subject]
     return as_response(
-        page(status, "referral.html", session=session, title=reference, referral=view, **values, **extra)
+        page(status, "referral.html", session=session, title=reference, referral=view, staff=staff, **values, **extra)
     )
 
 
@@ -84,6 +90,29 @@ def referral(reference: str) -> Response[str]:
     session = signed_in(router)
     done = (router.current_event.query_string_parameters or {}).get("done")
     return case(session, check_reference(reference), done=DONE.get(done or ""))
+
+
+@register(router, "POST /staff/referrals/{reference}/assign")
+def assign(reference: str) -> Response[str]:
+    reference = check_reference(reference)
+    session, form = checked_form(router, return_to=f"/staff/referrals/{reference}")
+    to = str(form.get("to") or "")
+    try:
+        assignment.assign(
+            reference,
+            session.subject if to == "me" else to,
+            actor=session.actor,
+            expected_version=whole_number(str(form.get("version", ""))),
+            reader=reader(),
+            settings=get_settings(),
+            correlation_id=correlation_id(),
+        )
+    except IllegalTransition as refused:
+        return case(session, reference, status=409, refusal=in_words(refused))
+    except Invalid as refused:
+        return case(session, reference, status=422, refusal=refused.message)
+    logger.info("Referral assigned", extra={"reference": reference})
+    return as_response(redirect(f"/staff/referrals/{reference}?done=assigned"))
 
 
 @register(router, "POST /staff/referrals/{reference}/accept")

@@ -10,7 +10,7 @@ from functions.console.common import checked_form, sessions
 from shared.config import get_settings
 from shared.domain import clock
 from shared.observability import logger, metrics
-from shared.service import staff_sessions
+from shared.service import assignment, staff_sessions
 from shared.web.console import SESSION_COOKIE, SIGN_IN_COOKIE, clear_cookie, cookies, page, redirect, set_cookie
 from shared.web.http import as_response
 from shared.web.routes import register
@@ -37,6 +37,7 @@ def callback() -> Response[str]:
         store=sessions(),
         settings=get_settings(),
     )
+    assignment.remember_staff(session.subject, session.name, session.role, settings=get_settings())
     logger.info("Signed in", extra={"staff_role": session.role})
     metrics.add_metric(name="StaffSignIns", unit=MetricUnit.Count, value=1)
     max_age = session.expires_at - int(clock.now().timestamp())

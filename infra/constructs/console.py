@@ -79,6 +79,8 @@ class Console(Construct):
                 resources=[
                     f"{data.table.table_arn}/index/{layout.STATUS_INDEX}",
                     f"{data.table.table_arn}/index/{layout.FACILITATOR_INDEX}",
+                    f"{data.table.table_arn}/index/{layout.REVIEW_DUE_INDEX}",
+                    f"{data.table.table_arn}/index/{layout.COORDINATOR_INDEX}",
                 ],
             )
         )

@@ -219,6 +219,7 @@ class IndexSpan:
     low: str | None = None
     high: str | None = None
     forward: bool = True
+    not_status: tuple[str, ...] = ()  # items in these states are left out (a filter: read, not returned)
 
     def request(self, table_name: str) -> dict[str, Any]:
         pk, sk = table.GLOBAL_SECONDARY_INDEXES[self.index]
@@ -234,13 +235,17 @@ class IndexSpan:
             condition += " AND #sk <= :high"
             values[":high"] = self.high
         names = {"#pk": pk, **({"#sk": sk} if self.low is not None or self.high is not None else {})}
-        return {
+        request: dict[str, Any] = {
             "TableName": table_name,
             "IndexName": self.index,
             "KeyConditionExpression": condition,
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": to_item(values),
         }
+        if self.not_status:
+            names["#status"] = "status"
+            left_out = {f":not{i}": status for i, status in enumerate(self.not_status)}
+            values |= left_out
+            request["FilterExpression"] = f"NOT #status IN ({', '.join(left_out)})"
+        return {**request, "ExpressionAttributeNames": names, "ExpressionAttributeValues": to_item(values)}
 
 
 @dataclass(frozen=True)

@@ -38,12 +38,20 @@ DIRECTORY_INDEX = "by_directory"
 DIRECTORY_INDEX_PK = "directory_key"
 DIRECTORY_INDEX_SK = "directory_sort"
 
+# Referrals by their named coordinator ("my cases"): the coordinator's subject id, then received time and reference.
+COORDINATOR_INDEX = "by_coordinator"
+COORDINATOR_INDEX_PK = "coordinator_key"
+COORDINATOR_INDEX_SK = "coordinator_sort"
+# The console's staff directory (whoever has signed in: their subject id, name and role), one partition.
+STAFF_PK = "STAFF"
+
 GLOBAL_SECONDARY_INDEXES = {
     STATUS_INDEX: (STATUS_INDEX_PK, STATUS_INDEX_SK),
     REVIEW_DUE_INDEX: (REVIEW_DUE_INDEX_PK, REVIEW_DUE_INDEX_SK),
     FACILITATOR_INDEX: (FACILITATOR_INDEX_PK, FACILITATOR_INDEX_SK),
     DEADLINE_INDEX: (DEADLINE_INDEX_PK, DEADLINE_INDEX_SK),
     DIRECTORY_INDEX: (DIRECTORY_INDEX_PK, DIRECTORY_INDEX_SK),
+    COORDINATOR_INDEX: (COORDINATOR_INDEX_PK, COORDINATOR_INDEX_SK),
 }
 
 # What kind of item a row is; the event relay's stream filter matches KIND_OUTBOX_EVENT.

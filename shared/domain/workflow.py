@@ -58,6 +58,7 @@ _CANNOT = {
     "record_outcome": "have a meeting outcome recorded",
     "record_review": "have a review recorded (only a plan in force is reviewed)",
     "move_review": "have a review moved (only a plan in force is reviewed)",
+    "assign": "be assigned (it is no longer open)",
 }
 
 

@@ -65,6 +65,7 @@ def summary(referral: dict[str, Any]) -> dict[str, Any]:
         "updated_at": referral.get("updated_at", referral["received_at"]),
         "organisation": (submission.get("referrer") or {}).get("organisation"),
         "children": len((submission.get("family") or {}).get("children") or []),
+        "coordinator": (referral.get("coordinator") or {}).get("name"),
         "version": int(referral["version"]),
     }
 

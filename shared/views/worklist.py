@@ -64,11 +64,30 @@ def work_lists(now: datetime, review_lead_days: int) -> tuple[WorkList, ...]:
     )
 
 
+CLOSED = ("declined", "withdrawn", "closed")
+
+
+def my_cases_list(subject: str) -> WorkList:
+    return WorkList(
+        "mine",
+        "My open cases",
+        "No open cases are assigned to you.",
+        IndexSpan(table.COORDINATOR_INDEX, subject, forward=False, not_status=CLOSED),
+    )
+
+
 def work_list(
-    reader: ReferralReader, *, now: datetime, review_lead_days: int, only: str | None = None, cursor: str | None = None
+    reader: ReferralReader,
+    *,
+    now: datetime,
+    review_lead_days: int,
+    only: str | None = None,
+    cursor: str | None = None,
+    subject: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Each list's count and first rows (or, with `only`, one list's page at `cursor`)."""
-    lists = work_lists(now, review_lead_days)
+    """Each list's count and first rows (or, with `only`, one list's page at `cursor`); `subject`: whose cases are
+    "mine"."""
+    lists = work_lists(now, review_lead_days) + ((my_cases_list(subject),) if subject else ())
     if only is not None and only not in {w.name for w in lists}:
         raise Unreadable("There is no such list: go back to the work list")
     today = now.astimezone(LONDON).date()

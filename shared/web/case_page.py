@@ -16,6 +16,7 @@ ACTIONS = {
     "referral.accepted": "Referral accepted",
     "referral.declined": "Referral declined",
     "referral.withdrawn": "Referral withdrawn",
+    "referral.assigned": "Coordinator named",
     "meeting.scheduled": "Meeting booked",
     "meeting.rescheduled": "Meeting moved",
     "meeting.cancelled": "Meeting cancelled",

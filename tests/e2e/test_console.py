@@ -123,6 +123,14 @@ def test_a_coordinator_signs_in_finds_a_new_request_and_accepts_it_with_the_keyb
     page.reload()  # the change was a POST then a GET: reloading repeats nothing
     assert status_of(page) == "Accepted"
 
+    Keyboard(page).press_button("Assign to me")
+    assert page.locator("#named-coordinator").inner_text() == "Alex Morgan"
+    assert "Coordinator named" in page.locator(".moj-timeline").inner_text()
+    follow_link(page, "Work list")
+    follow_link(page, "My cases")
+    assert reference in page.locator("section[aria-labelledby=mine]").inner_text()
+    accessible(page, "my-cases")
+
 
 def test_declining_needs_a_reason_shown_in_the_error_summary_and_keeps_what_was_typed(
     system: RunningSystem, page: Page

@@ -214,3 +214,51 @@ def test_an_expired_or_absent_session_changes_nothing(cloud: Cloud, reference: s
     assert answer["statusCode"] == 303 and answer["headers"]["Location"].startswith("/staff/sign-in?")
     assert "return_to=%2Fstaff%2Freferrals%2F" in answer["headers"]["Location"]
     assert referral_item(cloud, reference)["status"] == "received"
+
+
+def test_a_referral_is_assigned_to_another_coordinator_audited_and_in_their_cases(cloud: Cloud, reference: str) -> None:
+    from shared.config import get_settings
+    from shared.service.assignment import remember_staff
+
+    cloud.use_environment_of(CONSOLE)
+    remember_staff("sub-priya", "Priya Shah", "coordinator", settings=get_settings())
+    session, token = a_session(cloud)
+    event = console_event(
+        "POST",
+        f"/staff/referrals/{reference}/assign",
+        "/staff/referrals/{reference}/assign",
+        session=session,
+        form={"version": "1", "csrf_token": token, "to": "sub-priya"},
+        parameters={"reference": reference},
+    )
+    assert invoke(CONSOLE, cloud, event)["statusCode"] == 303
+    referral = referral_item(cloud, reference)
+    assert referral["coordinator"] == {"subject": "sub-priya", "name": "Priya Shah"}
+    [audit] = [i for i in cloud.items() if i["kind"] == "audit" and i["action"] == "referral.assigned"]
+    assert audit["actor"] == "coordinator:sub-alex" and audit["changes"]["coordinator"]["to"] == "sub-priya"
+
+    # someone not in the directory cannot be named
+    event["body"] = urllib.parse.urlencode({"version": "2", "csrf_token": token, "to": "sub-nobody"})
+    assert invoke(CONSOLE, cloud, event)["statusCode"] == 422
+
+    # in Priya's cases (one Query of the by_coordinator index), not in Alex's
+    priya = a_session_for(cloud, "sub-priya")
+    mine = invoke(CONSOLE, cloud, console_event("GET", "/staff", "/staff", session=priya, query={"show": "mine"}))
+    assert mine["statusCode"] == 200 and reference in mine["body"]
+    alex = invoke(CONSOLE, cloud, console_event("GET", "/staff", "/staff", session=session, query={"show": "mine"}))
+    assert reference not in alex["body"]
+    assert "dynamodb:Scan" not in cloud.permissions.actions
+
+
+def a_session_for(cloud: Cloud, subject: str) -> str:
+    session_id, _ = a_session(cloud)
+    key = table.session_key(hashlib.sha256(session_id.encode()).hexdigest())
+    from shared.adapters.dynamodb import to_item
+
+    cloud.client("dynamodb").update_item(
+        TableName=cloud.table_name,
+        Key=to_item(key),
+        UpdateExpression="SET subject = :s",
+        ExpressionAttributeValues={":s": {"S": subject}},
+    )
+    return session_id
