@@ -14,9 +14,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from functions.console.common import checked_form, correlation_id, reader, signed_in
 from shared.config import get_settings
-from shared.domain import clock
+from shared.domain import clock, search
 from shared.domain.errors import Invalid
-from shared.domain.referrals import check_reference
+from shared.domain.referrals import REFERENCE_PATTERN, check_reference
 from shared.domain.workflow import Decision, IllegalTransition
 from shared.observability import logger, metrics
 from shared.service import assignment
@@ -44,6 +44,7 @@ REASON_FORMS = {
     Decision.WITHDRAW: ("Why is this referral withdrawn?", "Withdraw referral", "Any meeting booked is cancelled."),
 }
 MAX_REASON = 2000
+SEARCH_LIMIT = 50
 
 
 @register(router, "GET /staff")
@@ -69,6 +70,32 @@ def home() -> Response[str]:
             section="worklist",
             lists=lists,
             only=params.get("list"),
+        )
+    )
+
+
+@register(router, "GET /staff/search")
+def find() -> Response[str]:
+    """A reference opens its case; a postcode or a surname lists what it finds (one Query of its term)."""
+    session = signed_in(router)
+    text = str((router.current_event.query_string_parameters or {}).get("q") or "").strip()[:100]
+    if REFERENCE_PATTERN.match(text.upper()):
+        return as_response(redirect(f"/staff/referrals/{text.upper()}"))
+    term = search.term_of_query(text) if text else None
+    found = reader().search(search.fingerprint(term), SEARCH_LIMIT) if term else []
+    error = None if term or not text else "Enter a reference, a postcode or a surname"
+    return as_response(
+        page(
+            422 if error else 200,
+            "search.html",
+            session=session,
+            title="Find a referral",
+            query=text,
+            searched=bool(term),
+            by="postcode" if term and term.startswith("postcode:") else "surname",
+            found=found,
+            error=error,
+            errors=[{"text": error, "href": "#q"}] if error else [],
         )
     )
 

@@ -77,6 +77,7 @@ class NewReferral:
     outbox_events: list[dict[str, Any]]  # one per event, relayed by the table's stream
     submission_markers: list[dict[str, Any]]  # the body's fingerprint, and the Idempotency-Key's if one was sent
     daily_counts: list[DailyCount] = field(default_factory=list)  # each counted once, if under its cap
+    search_entries: list[dict[str, Any]] = field(default_factory=list)  # the postcode's and the surname's
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,7 @@ class ReferralStore:
             {"Put": {"TableName": self._table, "Item": to_item(item), "ConditionExpression": absent}}
             for item in (new.referral, *new.audit, *new.outbox_events)
         ]
+        items += [{"Put": {"TableName": self._table, "Item": to_item(entry)}} for entry in new.search_entries]
         items += [
             {
                 "Update": {
@@ -176,7 +178,7 @@ class ReferralStore:
                 ) from None
         if cancelled.failed(markers):
             raise ReferenceTaken(new.referral["reference"]) from None
-        first_count = markers + 1 + len(new.audit) + len(new.outbox_events)
+        first_count = markers + 1 + len(new.audit) + len(new.outbox_events) + len(new.search_entries)
         for index, count in enumerate(new.daily_counts, start=first_count):
             if cancelled.failed(index):
                 raise OverDailyCap(count) from None
@@ -377,6 +379,18 @@ class ReferralReader:
         """How many items an index partition holds between two sort keys (a Query counting, page after page)."""
         request = {**span.request(self._table), "Select": "COUNT"}
         return sum(int(page.get("Count", 0)) for page in query_pages(self._client, self._table, request))
+
+    def search(self, fingerprint: str, limit: int) -> list[dict[str, Any]]:
+        """The newest referrals a search term finds: one Query of the term's partition."""
+        request = {
+            "TableName": self._table,
+            "KeyConditionExpression": "#pk = :pk",
+            "ExpressionAttributeNames": {"#pk": table.PARTITION_KEY},
+            "ExpressionAttributeValues": {":pk": {"S": table.search_pk(fingerprint)}},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        return [item for item in map(from_item, self._query(request).get("Items", [])) if is_live(item)]
 
     def query_index(self, request: dict[str, Any]) -> list[dict[str, Any]]:
         """Every live item an index Query (the caller's key condition) returns, page after page."""

@@ -80,6 +80,15 @@ def daily_count_key(counted: str, fingerprint: str, day: str) -> dict[str, str]:
     return {PARTITION_KEY: f"COUNT#{counted}#{fingerprint}", SORT_KEY: f"DAY#{day}"}
 
 
+KIND_SEARCH_ENTRY = "search_entry"
+
+
+def search_pk(fingerprint: str) -> str:
+    """The referrals a search term finds (a postcode, a surname): one partition per term, under its SHA-256; each
+    entry's sort key is the referral's received time and reference."""
+    return f"SEARCH#{fingerprint}"
+
+
 def session_key(fingerprint: str) -> dict[str, str]:
     """A console session, under a fingerprint of its id (the cookie's value is never stored)."""
     return {PARTITION_KEY: f"SESSION#{fingerprint}", SORT_KEY: "SESSION"}

@@ -19,9 +19,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.adapters import table
-from shared.adapters.dynamodb import ReferralReader, put, transact
+from shared.adapters.dynamodb import ReferralReader, put, to_item, transact
 from shared.config import Settings
-from shared.domain import clock
+from shared.domain import clock, search
 from shared.domain.actors import Actor
 from shared.domain.errors import Conflict
 from shared.domain.referrals import ReferralStatus
@@ -148,7 +148,22 @@ def erase(
     at = clock.iso(now)
     # The referral last: until it is marked erased, a retried request finds it and finishes the job.
     ordered = [i for i in items if i is not referral] + [{**referral, "erased_at": at}]
-    writes = [put(_tombstoned(item), settings.table_name) for item in ordered]
+    # First, what finds it by the family's postcode and the contact's surname (their own partitions).
+    writes: list[Any] = [
+        {
+            "Delete": {
+                "TableName": settings.table_name,
+                "Key": to_item(
+                    {
+                        table.PARTITION_KEY: table.search_pk(search.fingerprint(term)),
+                        table.SORT_KEY: f"{referral['received_at']}#{reference}",
+                    }
+                ),
+            }
+        }
+        for term in search.terms_of(referral.get("submission"))
+    ]
+    writes += [put(_tombstoned(item), settings.table_name) for item in ordered]
     audit = audit_entry(
         reference,
         at=at,

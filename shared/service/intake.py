@@ -22,7 +22,7 @@ from shared.adapters.dynamodb import (
     ReferralStore,
 )
 from shared.config import Settings
-from shared.domain import clock
+from shared.domain import clock, search
 from shared.domain.errors import Invalid, ServiceUnavailable, TooMany, Unreadable
 from shared.domain.events import EventData, ReferralAccepted, ReferralReceived, new_event
 from shared.domain.referrals import (
@@ -253,6 +253,16 @@ def _new_referral(
         outbox_events=outbox_events,
         submission_markers=markers,
         daily_counts=_daily_counts(request, settings, now),
+        search_entries=[
+            {
+                table.PARTITION_KEY: table.search_pk(search.fingerprint(term)),
+                table.SORT_KEY: f"{at}#{reference}",
+                table.KIND_ATTRIBUTE: table.KIND_SEARCH_ENTRY,
+                "reference": reference,
+                "received_at": at,
+            }
+            for term in search.terms_of(referral["submission"])
+        ],
     )
 
 

@@ -380,6 +380,7 @@ ROUTES = (
         for key, summary, responses, parameters in (
             ("GET /staff", "The work list: what needs doing now", _PAGE, ()),
             ("GET /staff/sign-in", "Starts the sign-in (redirects to the managed login)", _SIGN_IN, ()),
+            ("GET /staff/search", "Find a referral by reference, postcode or surname", _PAGE, ()),
             ("GET /staff/callback", "Where the managed login returns: starts the session", _CALLBACK, ()),
             ("POST /staff/sign-out", "Ends the session and the managed login's", _POSTED, ()),
             ("GET /staff/signed-out", "Signed out", {"200": "The page"}, ()),

@@ -262,3 +262,24 @@ def a_session_for(cloud: Cloud, subject: str) -> str:
         ExpressionAttributeValues={":s": {"S": subject}},
     )
     return session_id
+
+
+def test_a_referral_is_found_by_reference_postcode_or_surname_and_the_table_holds_only_fingerprints(
+    cloud: Cloud, reference: str
+) -> None:
+    entries = [i for i in cloud.items() if i["kind"] == "search_entry"]
+    assert len(entries) == 2 and all(e["reference"] == reference for e in entries)
+    assert "SW1A" not in json.dumps(entries) and "Bloggs" not in json.dumps(entries)
+    session, _ = a_session(cloud)
+
+    def search(text: str) -> dict[str, Any]:
+        event = console_event("GET", "/staff/search", "/staff/search", session=session, query={"q": text})
+        return invoke(CONSOLE, cloud, event)  # type: ignore[no-any-return]
+
+    for text in ("sw1a 1aa", "BLOGGS", "Jo Bloggs"):
+        found = search(text)
+        assert found["statusCode"] == 200 and f"/staff/referrals/{reference}" in found["body"], text
+    assert reference not in search("Smith")["body"]
+    assert search(reference.lower())["headers"]["Location"] == f"/staff/referrals/{reference}"
+    assert search("!!!")["statusCode"] == 422
+    assert "dynamodb:Scan" not in cloud.permissions.actions

@@ -53,6 +53,8 @@ def test_a_withdrawn_request_is_erased_everywhere_and_the_record_of_what_happene
     assert again["statusCode"] == 200
     assert personal_values_left(cloud) == []
     assert "withdrew consent" not in json.dumps(cloud.items(), default=str)
+    # nothing finds it by the family's postcode or the contact's surname any more
+    assert [i for i in cloud.items() if i["kind"] == "search_entry"] == []
     view = get_one(cloud, reference)["json"]
     assert view["status"] == "withdrawn"
     actions = [entry["action"] for entry in view["audit"]]
