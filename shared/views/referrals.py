@@ -65,7 +65,6 @@ def summary(referral: dict[str, Any]) -> dict[str, Any]:
         "updated_at": referral.get("updated_at", referral["received_at"]),
         "organisation": (submission.get("referrer") or {}).get("organisation"),
         "children": len((submission.get("family") or {}).get("children") or []),
-        "coordinator": (referral.get("coordinator") or {}).get("name"),
         "version": int(referral["version"]),
     }
 
@@ -135,6 +134,7 @@ def referral_view(reader: ReferralReader, reference: str, access: Access | None 
         **summary(referral),
         "submission": referral["submission"],
         "decision": referral.get("decision"),
+        "coordinator": referral.get("coordinator"),  # {"subject", "name"}: the coordinator named for the case
         "allowed_actions": allowed_decisions(status),
         "meeting": _meeting(by_kind.get("meeting")),
         "proposals": _proposals(by_kind.get("proposals")),

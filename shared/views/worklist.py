@@ -113,7 +113,8 @@ def _row(name: str, item: dict[str, Any], today: date) -> dict[str, Any]:
     if item.get(table.KIND_ATTRIBUTE) == table.KIND_REFERRAL:
         row = summary(item)
         received = datetime.fromisoformat(row["received_at"].replace("Z", "+00:00")).astimezone(LONDON).date()
-        return {**row, "kind": "referral", "waiting_days": (today - received).days}
+        coordinator = (item.get("coordinator") or {}).get("name")  # the console shows whose case it is
+        return {**row, "kind": "referral", "waiting_days": (today - received).days, "coordinator": coordinator}
     if item.get(table.KIND_ATTRIBUTE) == table.KIND_MEETING:
         starts = datetime.fromisoformat(str(item["starts_at"]).replace("Z", "+00:00")).astimezone(LONDON)
         return {
