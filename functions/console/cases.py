@@ -19,7 +19,7 @@ from shared.domain.errors import Invalid
 from shared.domain.referrals import REFERENCE_PATTERN, check_reference
 from shared.domain.workflow import Decision, IllegalTransition
 from shared.observability import logger, metrics
-from shared.service import assignment
+from shared.service import assignment, notes
 from shared.service.decisions import DecisionBody, decide
 from shared.service.staff_sessions import Session
 from shared.views.referrals import Access, referral_view
@@ -38,6 +38,7 @@ DONE = {
     "moved": "Meeting moved: everyone invited is told",
     "cancelled": "Meeting cancelled: everyone invited is told",
     "assigned": "Coordinator named",
+    "noted": "Note added",
 }
 REASON_FORMS = {
     Decision.DECLINE: ("Why are you declining this referral?", "Decline referral", "The referrer is told by email."),
@@ -140,6 +141,30 @@ def assign(reference: str) -> Response[str]:
         return case(session, reference, status=422, refusal=refused.message)
     logger.info("Referral assigned", extra={"reference": reference})
     return as_response(redirect(f"/staff/referrals/{reference}?done=assigned"))
+
+
+@register(router, "POST /staff/referrals/{reference}/notes")
+def add_note(reference: str) -> Response[str]:
+    reference = check_reference(reference)
+    session, form = checked_form(router, return_to=f"/staff/referrals/{reference}")
+    text = str(form.get("note") or "")
+    try:
+        notes.add_note(
+            reference,
+            text,
+            actor=session.actor,
+            author=session.name,
+            reader=reader(),
+            settings=get_settings(),
+            correlation_id=correlation_id(),
+        )
+    except Invalid as refused:
+        problem = (refused.errors or [{"message": refused.message}])[0]["message"]
+        return case(
+            session, reference, status=422, note=text, note_error=problem, errors=[{"text": problem, "href": "#note"}]
+        )
+    logger.info("Case note added", extra={"reference": reference})  # the note's text never reaches a log
+    return as_response(redirect(f"/staff/referrals/{reference}?done=noted#notes"))
 
 
 @register(router, "POST /staff/referrals/{reference}/accept")

@@ -20,6 +20,7 @@ from shared.domain.errors import Unreadable
 from shared.domain.referrals import ReferralNotFound, ReferralStatus, check_reference
 from shared.domain.workflow import allowed_decisions
 from shared.service.connections import connections_view
+from shared.service.notes import notes_view
 from shared.service.retention import inherited
 from shared.service.reviews import review_view
 
@@ -145,6 +146,7 @@ def referral_view(reader: ReferralReader, reference: str, access: Access | None 
             {key: e.get(key) for key in ("template", "to", "recipient_kind", "subject", "status", "created_at")}
             for e in sorted(by_kind.get("email", []), key=lambda e: (e.get("created_at", ""), e[table.SORT_KEY]))
         ],
+        "notes": notes_view(items),
         "audit": [{key: entry[key] for key in ("at", "actor", "action", "changes") if key in entry} for entry in audit],
         "accesses": accesses,
     }

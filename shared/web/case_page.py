@@ -17,6 +17,7 @@ ACTIONS = {
     "referral.declined": "Referral declined",
     "referral.withdrawn": "Referral withdrawn",
     "referral.assigned": "Coordinator named",
+    "note.added": "Case note added",
     "meeting.scheduled": "Meeting booked",
     "meeting.rescheduled": "Meeting moved",
     "meeting.cancelled": "Meeting cancelled",

@@ -387,6 +387,7 @@ ROUTES = (
             ("GET /staff/referrals/{reference}", "A referral's case page", _PAGE, (REFERENCE,)),
             ("POST /staff/referrals/{reference}/accept", "Accept the referral", _POSTED, (REFERENCE,)),
             ("POST /staff/referrals/{reference}/assign", "Name the referral's coordinator", _POSTED, (REFERENCE,)),
+            ("POST /staff/referrals/{reference}/notes", "Add a case note", _POSTED, (REFERENCE,)),
             ("GET /staff/referrals/{reference}/decline", "The decline form", _PAGE, (REFERENCE,)),
             ("POST /staff/referrals/{reference}/decline", "Decline the referral, with a reason", _POSTED, (REFERENCE,)),
             ("GET /staff/referrals/{reference}/withdraw", "The withdraw form", _PAGE, (REFERENCE,)),

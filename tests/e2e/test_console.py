@@ -123,6 +123,13 @@ def test_a_coordinator_signs_in_finds_a_new_request_and_accepts_it_with_the_keyb
     page.reload()  # the change was a POST then a GET: reloading repeats nothing
     assert status_of(page) == "Accepted"
 
+    Keyboard(page).type("note", "Spoke to the school: they support the meeting.")
+    Keyboard(page).press_button("Add note")
+    assert (
+        "Spoke to the school: they support the meeting."
+        in page.locator("#notes ~ .govuk-inset-text").first.inner_text()
+    )
+
     Keyboard(page).press_button("Assign to me")
     assert page.locator("#named-coordinator").inner_text() == "Alex Morgan"
     assert "Coordinator named" in page.locator(".moj-timeline").inner_text()

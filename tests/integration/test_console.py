@@ -283,3 +283,34 @@ def test_a_referral_is_found_by_reference_postcode_or_surname_and_the_table_hold
     assert search(reference.lower())["headers"]["Location"] == f"/staff/referrals/{reference}"
     assert search("!!!")["statusCode"] == 422
     assert "dynamodb:Scan" not in cloud.permissions.actions
+
+
+def test_a_case_note_is_kept_with_the_case_audited_by_id_and_never_in_an_event(
+    cloud: Cloud, reference: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    session, token = a_session(cloud)
+
+    def note(text: str) -> dict[str, Any]:
+        event = console_event(
+            "POST",
+            f"/staff/referrals/{reference}/notes",
+            "/staff/referrals/{reference}/notes",
+            session=session,
+            form={"csrf_token": token, "note": text},
+            parameters={"reference": reference},
+        )
+        return invoke(CONSOLE, cloud, event)  # type: ignore[no-any-return]
+
+    text = "Jo rang: Alfie's dad may join by phone.\nCall back on Tuesday."
+    assert note(text)["statusCode"] == 303
+    [kept] = [i for i in cloud.items() if i["kind"] == "note"]
+    assert kept["text"] == text and kept["author"] == "Alex Morgan" and kept["pk"] == f"REFERRAL#{reference}"
+    [audit] = [i for i in cloud.items() if i["kind"] == "audit" and i["action"] == "note.added"]
+    assert audit["changes"] == {"note": kept["note_id"]}
+    outbox = [i for i in cloud.items() if i["kind"] == "outbox_event"]
+    assert all("Alfie's dad" not in json.dumps(i, default=str) for i in [*outbox, audit])
+    assert "Alfie's dad" not in capsys.readouterr().out  # nor in any log line
+
+    empty = note("   ")
+    assert empty["statusCode"] == 422 and "Enter the note" in empty["body"]
+    assert len([i for i in cloud.items() if i["kind"] == "note"]) == 1
