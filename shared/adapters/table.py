@@ -32,6 +32,8 @@ DEADLINE_INDEX = "by_deadline"
 DEADLINE_INDEX_PK = "deadline_key"
 DEADLINE_INDEX_SK = "deadline_on"
 DEADLINE_RUNNING = "running"  # the by_deadline partition the daily check reads: what still waits for its day
+DEADLINE_BREACHED = "breached"  # clocks the daily check found breached (the console's work list reads them)
+DEADLINE_UNANSWERED = "unanswered"  # connections chased and still waiting for the partner's answer
 
 # The Early Help network's directory: partners by offer, by locality, or all (shared/service/partners.py).
 DIRECTORY_INDEX = "by_directory"

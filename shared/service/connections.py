@@ -127,14 +127,17 @@ def request_connections(
     return ConnectionWrites(writes, sorted(newly_named))
 
 
-def update_waiting(connection: dict[str, Any], sets: dict[str, Any], *, settings: Settings) -> Any:
+def update_waiting(
+    connection: dict[str, Any], sets: dict[str, Any], *, settings: Settings, unanswered: bool = False
+) -> Any:
     """An Update of a connection only while it still waits for an answer in the round that was read; it leaves the
-    deadline index (it was answered, ended, or chased: nothing for the daily check to read again)."""
+    daily check's part of the deadline index (answered, ended, or chased: nothing for it to read again). A chased one
+    (`unanswered`) moves to the index's "unanswered" partition, which the console lists until the partner answers."""
     return update(
         connection_key(str(connection["reference"]), str(connection["partner_id"])),
         settings.table_name,
-        sets,
-        remove=NOT_WAITING,
+        {**sets, **({table.DEADLINE_INDEX_PK: table.DEADLINE_UNANSWERED} if unanswered else {})},
+        remove=() if unanswered else NOT_WAITING,
         condition="connection_id = :c AND #status = :requested",
         names={"#status": "status"},
         values={":c": connection["connection_id"], ":requested": "requested"},

@@ -221,11 +221,18 @@ class DailyCheck:
     def _check(self, clock: dict[str, Any]) -> None:
         reference, name = str(clock["reference"]), str(clock["clock"])
         state = clock_state(name, self.reader.partition(table.referral_pk(reference)))
+        # A breached clock moves to the index's "breached" partition (the console's work list reads it, by due date);
+        # a met or stopped one leaves the index.
+        breached = state == "breached"
         checked = update(
             {table.PARTITION_KEY: clock[table.PARTITION_KEY], table.SORT_KEY: clock[table.SORT_KEY]},
             self.settings.table_name,
-            {"status": state, "checked_on": self.today.isoformat()},
-            remove=(table.DEADLINE_INDEX_PK, table.DEADLINE_INDEX_SK),
+            {
+                "status": state,
+                "checked_on": self.today.isoformat(),
+                **({table.DEADLINE_INDEX_PK: table.DEADLINE_BREACHED} if breached else {}),
+            },
+            remove=() if breached else (table.DEADLINE_INDEX_PK, table.DEADLINE_INDEX_SK),
             condition="#status = :running",
             names={"#status": "status"},
             values={":running": RUNNING},
@@ -253,8 +260,10 @@ class DailyCheck:
         reference, partner_id = str(connection["reference"]), str(connection["partner_id"])
         referral = self.reader.get(table.referral_pk(reference), "REFERRAL")
         waiting = referral is not None and referral["status"] != ReferralStatus.WITHDRAWN.value
-        chased = update_waiting(
-            connection, {"chased_on": self.today.isoformat()} if waiting else {}, settings=self.settings
+        chased = (
+            update_waiting(connection, {"chased_on": self.today.isoformat()}, settings=self.settings, unanswered=True)
+            if waiting
+            else update_waiting(connection, {}, settings=self.settings)
         )
         requested_on = date.fromisoformat(str(connection["requested_on"]))
         due_on = date.fromisoformat(str(connection["answer_due_on"]))

@@ -15,6 +15,11 @@ from shared.domain.errors import Unreadable
 from shared.views.referrals import decode_key, encode_cursor, summary
 
 PAGE = 10  # rows of each list on the work list; "more" pages through the rest
+CLOCKS = {
+    "decision": "A decision on the request",
+    "meeting_held": "The meeting held",
+    "feedback_sent": "Feedback sent to the referrer",
+}
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,23 @@ def work_lists(now: datetime, review_lead_days: int) -> tuple[WorkList, ...]:
             "Reviews due and overdue",
             "No reviews are due.",
             IndexSpan(table.REVIEW_DUE_INDEX, "open", high=reviews_until),
+        ),
+        WorkList(
+            "breached",
+            "Deadlines missed in the last 30 days",
+            "No deadline was missed in the last 30 days.",
+            IndexSpan(
+                table.DEADLINE_INDEX,
+                table.DEADLINE_BREACHED,
+                low=(today - timedelta(days=30)).isoformat(),
+                forward=False,
+            ),
+        ),
+        WorkList(
+            "unanswered",
+            "Partners not answering",
+            "Every partner asked has answered, or is not yet due to.",
+            IndexSpan(table.DEADLINE_INDEX, table.DEADLINE_UNANSWERED),
         ),
     )
 
@@ -123,6 +145,20 @@ def _row(name: str, item: dict[str, Any], today: date) -> dict[str, Any]:
             "starts": starts,
             "facilitator_id": item.get("facilitator_id"),
             "venue_type": (item.get("venue") or {}).get("type"),
+        }
+    if item.get(table.KIND_ATTRIBUTE) == "clock":
+        return {
+            "kind": "deadline",
+            "reference": item["reference"],
+            "what": CLOCKS.get(str(item.get("clock")), str(item.get("clock", "")).replace("_", " ")),
+            "due_on": date.fromisoformat(str(item["due_on"])),
+        }
+    if item.get(table.KIND_ATTRIBUTE) == "connection":
+        return {
+            "kind": "connection",
+            "reference": item["reference"],
+            "partner_name": item.get("partner_name", ""),
+            "due_on": date.fromisoformat(str(item["answer_due_on"])),
         }
     due_on = date.fromisoformat(str(item["due_on"]))
     return {

@@ -544,8 +544,20 @@ def test_a_partner_that_has_not_answered_in_time_is_chased_once_through_the_coor
     assert "St Anne's Community Kitchen" in chase["text"] and "target was 10 working days" in chase["text"]
     church = next(c for c in get_one(cloud, reference)["json"]["connections"] if c["partner_id"] == partners["church"])
     assert church["status"] == "requested" and church["chased_on"] == (due + timedelta(days=1)).isoformat()
+    # the console lists the partner as not answering until it does (by_deadline's "unanswered" partition)
+    from infra.constants import CONSOLE
+    from tests.integration.test_console import a_session, console_event
+
+    session, _ = a_session(cloud)
+
+    def unanswered() -> str:
+        event = console_event("GET", "/staff", "/staff", session=session, query={"list": "unanswered"})
+        return str(invoke(CONSOLE, cloud, event)["body"])
+
+    assert reference in unanswered() and "St Anne&#39;s Community Kitchen" in unanswered()
     church_token = token_in(connection_emails()[str(CHURCH["email"])])
     assert answer(cloud, church_token, {"answer": "declined"})["statusCode"] == 200  # the link still works
+    assert reference not in unanswered()
     invoke(FEEDBACK, cloud, sqs_batch([{**partner_breaches[0], "id": "redelivered"}]))
     assert len([m for m in sent_emails() if m["subject"] == f"Deadline missed: {reference}"]) == 1
 

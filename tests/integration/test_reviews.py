@@ -308,6 +308,15 @@ def test_an_undecided_request_breaches_the_decision_clock_once_and_the_coordinat
     assert [(e["recipient_kind"], e["status"]) for e in emails] == [("coordinators", "sent")]
     assert emails[0]["subject"] == f"Deadline missed: {late}"
 
+    # the console's work list shows the missed deadline (the clock's by_deadline "breached" partition); the met one
+    # left the index
+    from infra.constants import CONSOLE
+    from tests.integration.test_console import a_session, console_event
+
+    session, _ = a_session(cloud)
+    page = invoke(CONSOLE, cloud, console_event("GET", "/staff", "/staff", session=session, query={"list": "breached"}))
+    assert late in page["body"] and "A decision on the request" in page["body"] and prompt not in page["body"]
+
 
 def test_the_meeting_and_feedback_clocks(
     cloud: Cloud, plan: str, submit: Any, referral_body: dict[str, Any], monkeypatch: pytest.MonkeyPatch
