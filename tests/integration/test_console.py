@@ -314,3 +314,40 @@ def test_a_case_note_is_kept_with_the_case_audited_by_id_and_never_in_an_event(
     empty = note("   ")
     assert empty["statusCode"] == 422 and "Enter the note" in empty["body"]
     assert len([i for i in cloud.items() if i["kind"] == "note"]) == 1
+
+
+def test_the_case_page_shows_the_plan_its_support_package_and_its_reviews(
+    cloud: Cloud, submit: Any, referral_body: dict[str, Any]
+) -> None:
+    from datetime import UTC, datetime
+
+    from tests.integration.test_meetings import availability, book, meeting
+    from tests.integration.test_outcome import outcome
+
+    availability(cloud, "fac-1")
+    reference = submit(referral_body)["json"]["reference"]
+    past = (datetime.now(UTC) - timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
+    book(cloud, reference, meeting(past))
+    review_on = (past + timedelta(days=60)).date().isoformat()
+    plan = {
+        "first_review_due_on": review_on,
+        "network_actions": [{"who": "Grandma", "what": "School pick-ups", "how_often": "Mondays and Wednesdays"}],
+        "support_package": [{"category": "equipment", "description": "A car seat", "estimated_cost_pence": 8999}],
+    }
+    assert (
+        outcome(cloud, reference, {"held": True, "held_on": past.date().isoformat(), "plan": plan})["statusCode"] == 200
+    ), "the outcome was refused"
+    session, _ = a_session(cloud)
+    page = invoke(
+        CONSOLE,
+        cloud,
+        console_event(
+            "GET",
+            f"/staff/referrals/{reference}",
+            "/staff/referrals/{reference}",
+            session=session,
+            parameters={"reference": reference},
+        ),
+    )["body"]
+    for shown in ("School pick-ups", "Mondays and Wednesdays", "A car seat", "£89.99", f"Next review due {review_on}"):
+        assert shown in page, shown
