@@ -33,6 +33,10 @@ const consoleCss = sass.compile(join(web, "src", "console.scss"), {
 writeFileSync(join(out, "console.css"), consoleCss.css);
 cpSync(join(govuk, "govuk-frontend.min.js"), join(out, "govuk-frontend.min.js"));
 cpSync(join(web, "src", "app.mjs"), join(out, "app.mjs"));
+cpSync(join(web, "src", "console.mjs"), join(out, "console.mjs"));
+// MOJ Frontend's ES module bundle (self-contained: it does not import govuk-frontend)
+const moj = join(web, "..", "node_modules", "@ministryofjustice", "frontend", "moj");
+cpSync(join(moj, "all.bundle.mjs"), join(out, "moj-frontend.mjs"));
 cpSync(join(web, "src", "js-enabled.js"), join(out, "js-enabled.js"));
 console.log(
   `==> web/assets/ built (app.css ${(css.css.length / 1024).toFixed(0)} KB, ` +

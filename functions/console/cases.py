@@ -67,10 +67,11 @@ def home() -> Response[str]:
             200,
             "worklist.html",
             session=session,
-            title="Work list",
+            title="My cases" if mine else "Work list",
             section="worklist",
             lists=lists,
             only=params.get("list"),
+            mine=mine,
         )
     )
 

@@ -136,6 +136,8 @@ def test_a_coordinator_signs_in_finds_a_new_request_and_accepts_it_with_the_keyb
     follow_link(page, "Work list")
     follow_link(page, "My cases")
     assert reference in page.locator("section[aria-labelledby=mine]").inner_text()
+    assert page.locator("h1").inner_text() == "My cases"
+    assert page.locator(".moj-sub-navigation [aria-current=page]").inner_text() == "My cases"
     accessible(page, "my-cases")
 
 
