@@ -79,15 +79,21 @@ class Api(Construct):
         )
 
     def add_staff_route(
-        self, route_key: str, function: lambda_.IFunction, authorizer: apigwv2.IHttpRouteAuthorizer
+        self,
+        route_key: str,
+        function: lambda_.IFunction,
+        authorizer: apigwv2.IHttpRouteAuthorizer,
+        scopes: list[str] | None = None,
     ) -> apigwv2.HttpRoute:
-        """A coordinators' route: a valid token of the staff user pool (401 otherwise); the stage's throttling."""
+        """A coordinators' route: a valid access token of the staff user pool with `scopes` (401 without a token,
+        403 without the scope); the stage's throttling."""
         method, path = route_key.split(" ", 1)
         [route] = self.http_api.add_routes(
             path=path,
             methods=[apigwv2.HttpMethod(method)],
             integration=integrations.HttpLambdaIntegration(f"{method.title()}{_route_name(path)}", function),
             authorizer=authorizer,
+            authorization_scopes=scopes,
         )
         return route
 

@@ -20,6 +20,11 @@ AUTH_DOMAIN_CONTEXT = "familynet:auth_domain_prefix"
 DEFAULT_AUTH_DOMAIN_PREFIX = "familynet-staff"  # unique per region: a deployment names its own
 CONSOLE_CALLBACK_PATH = "/staff/callback"
 CONSOLE_SIGNED_OUT_PATH = "/staff/signed-out"
+API_RESOURCE_SERVER = "familynet-api"
+STAFF_SCOPE_NAME = "staff"
+STAFF_SCOPE = f"{API_RESOURCE_SERVER}/{STAFF_SCOPE_NAME}"  # what every staff route's authorizer requires
+API_CALLBACKS_CONTEXT = "familynet:api_callback_urls"
+DEFAULT_API_CALLBACK = "http://localhost:8400/callback"
 
 
 class StaffAuth(Construct):
@@ -61,9 +66,29 @@ class StaffAuth(Construct):
             group_name=MANAGERS_GROUP,
             description="The charity's and the council's managers: the console, approvals, reports, privacy actions",
         )
+        # The JSON API takes access tokens carrying this resource server's scope (an ID token is refused by the
+        # authorizer: it has no scope).
+        self.resource_server = self.user_pool.add_resource_server(
+            "Api",
+            identifier=API_RESOURCE_SERVER,
+            user_pool_resource_server_name="familynet staff API",
+            scopes=[cognito.ResourceServerScope(scope_name=STAFF_SCOPE_NAME, scope_description="The staff routes")],
+        )
+        staff_scope = cognito.OAuthScope.custom(STAFF_SCOPE)  # literal, as the routes name it (the client below
+        # depends on the resource server, so the scope exists when the client is made)
+        # API clients (a coordinator's tool): the authorization code flow with PKCE only, returning to a loopback
+        # address on the person's own machine (RFC 8252), or the addresses this deployment names.
+        callbacks = self.node.try_get_context(API_CALLBACKS_CONTEXT) or [DEFAULT_API_CALLBACK]
         self.client = self.user_pool.add_client(
             "CoordinatorApp",
             auth_flows=cognito.AuthFlow(user_srp=True),
+            generate_secret=False,
+            o_auth=cognito.OAuthSettings(
+                flows=cognito.OAuthFlows(authorization_code_grant=True),
+                scopes=[cognito.OAuthScope.OPENID, staff_scope],
+                callback_urls=list(callbacks) if isinstance(callbacks, list) else str(callbacks).split(","),
+            ),
+            supported_identity_providers=[cognito.UserPoolClientIdentityProvider.COGNITO],
             prevent_user_existence_errors=True,
             id_token_validity=Duration.hours(1),
             access_token_validity=Duration.hours(1),
@@ -93,6 +118,7 @@ class StaffAuth(Construct):
             refresh_token_validity=Duration.hours(12),
             enable_token_revocation=True,
         )
+        self.client.node.add_dependency(self.resource_server)
         self.sign_in_url = self.domain.base_url()
         self.issuer = f"https://cognito-idp.{Stack.of(self).region}.amazonaws.com/{self.user_pool.user_pool_id}"
         self.authorizer = authorizers.HttpUserPoolAuthorizer(

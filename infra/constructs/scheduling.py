@@ -10,7 +10,7 @@ from constructs import Construct
 
 from infra.constants import SCHEDULING, STAFF_ROUTES
 from infra.constructs.api import Api
-from infra.constructs.auth import StaffAuth
+from infra.constructs.auth import STAFF_SCOPE, StaffAuth
 from infra.constructs.bus import Bus
 from infra.constructs.consumer import EventConsumer
 from infra.constructs.data import Data
@@ -91,4 +91,4 @@ class Scheduling(Construct):
             event_pattern=events.EventPattern(source=[EVENT_SOURCE], detail_type=[ReferralAccepted.detail_type]),
         )
         for route_key in STAFF_ROUTES:
-            api.add_staff_route(route_key, self.function, auth.authorizer)
+            api.add_staff_route(route_key, self.function, auth.authorizer, scopes=[STAFF_SCOPE])

@@ -181,7 +181,7 @@ class Gateway:
             claims = self.issuer.verify(token)
         except InvalidToken:
             return None
-        audience = claims.get("aud", [])
+        audience = claims.get("aud", claims.get("client_id", []))
         audience = audience if isinstance(audience, list) else [audience]
         if claims.get("iss") != route.authorizer.issuer or not set(audience) & set(route.authorizer.audience):
             return None
@@ -212,12 +212,14 @@ class Gateway:
 
             return _json(render(), 200)
         if path == "/_local/token" and method == "GET":
-            role = request.args.get("role", "coordinator")
+            role, kind = request.args.get("role", "coordinator"), request.args.get("kind", "access")
+            scopes = tuple(sorted({scope for route in self.routes for scope in route.scopes}))
             try:
-                token = self.issuer.token(role)
+                token = self.issuer.token(role, kind=kind, scopes=scopes if kind == "access" else ())
             except ValueError as exc:
                 return _json({"message": str(exc)}, 400)
-            return _json({"token": token, "token_type": "Bearer", "role": role, "expires_in": 3600}, 200)
+            answer = {"token": token, "token_type": "Bearer", "role": role, "kind": kind, "expires_in": 3600}
+            return _json(answer, 200)
         return _json({"message": "Not Found"}, 404)
 
     def _advance(self, request: Request) -> Response:

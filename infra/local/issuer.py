@@ -26,20 +26,36 @@ class LocalIssuer:
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self._kid = uuid.uuid4().hex[:16]
 
-    def token(self, role: str, subject: str | None = None, lifetime: int = TOKEN_LIFETIME_SECONDS) -> str:
+    def token(
+        self,
+        role: str,
+        subject: str | None = None,
+        lifetime: int = TOKEN_LIFETIME_SECONDS,
+        *,
+        kind: str = "access",
+        scopes: tuple[str, ...] = (),
+    ) -> str:
+        """A token as the user pool issues them: an access token (`client_id`, `scope`) for the API, or an ID token
+        (`aud`, no scope: the staff routes refuse it)."""
         if role not in ROLE_GROUPS:
             raise ValueError(f"role must be one of {sorted(ROLE_GROUPS)}")
+        if kind not in ("access", "id"):
+            raise ValueError("kind must be access or id")
         now = int(time.time())
-        claims = {
+        client = self.audience[0]
+        claims: dict[str, Any] = {
             "iss": self.issuer,
-            "aud": self.audience[0] if len(self.audience) == 1 else self.audience,
             "sub": subject or f"local-{role}",
             "username": subject or f"local-{role}",
-            "token_use": "id",
+            "token_use": kind,
             "iat": now,
             "exp": now + lifetime,
             "cognito:groups": ROLE_GROUPS[role],
         }
+        if kind == "access":
+            claims |= {"client_id": client, "scope": " ".join(scopes)}
+        else:
+            claims["aud"] = client
         return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self._kid})
 
     def sign(self, claims: dict[str, Any]) -> str:
@@ -54,10 +70,18 @@ class LocalIssuer:
     def verify(self, token: str) -> dict[str, Any]:
         try:
             claims: dict[str, Any] = jwt.decode(
-                token, self._key.public_key(), algorithms=["RS256"], audience=self.audience, issuer=self.issuer
+                token,
+                self._key.public_key(),
+                algorithms=["RS256"],
+                issuer=self.issuer,
+                options={"verify_aud": False, "require": ["exp", "iss", "sub"]},
             )
         except jwt.PyJWTError as exc:
             raise InvalidToken(str(exc)) from exc
+        # as API Gateway's JWT authorizer: an ID token's `aud`, or an access token's `client_id`, is an audience
+        audience = claims.get("aud", claims.get("client_id"))
+        if not set(audience if isinstance(audience, list) else [audience]) & set(self.audience):
+            raise InvalidToken("the token is for another client")
         return claims
 
 

@@ -256,6 +256,9 @@ def test_staff_routes_take_a_coordinator_token_and_refuse_others(system: Running
     assert "/referrals/{reference}/meeting" in system.get("/_local/openapi.json").json()["paths"]
     outsider = system.get("/_local/token", params={"role": "none"}).json()["token"]
     assert system.get("/referrals", headers={"Authorization": f"Bearer {outsider}"}).status_code == 403
+    # an ID token (no scope) is refused by the authorizer, a coordinator's though it is
+    id_token = system.get("/_local/token", params={"role": "coordinator", "kind": "id"}).json()["token"]
+    assert system.get("/referrals", headers={"Authorization": f"Bearer {id_token}"}).status_code == 403
     token = system.get("/_local/token", params={"role": "coordinator"}).json()["token"]
     auth = {"Authorization": f"Bearer {token}"}
 

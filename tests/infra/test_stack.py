@@ -181,6 +181,16 @@ def test_every_staff_route_needs_a_token_of_the_staff_user_pool(template_body):
     for key in STAFF_ROUTES:
         assert routes[key]["AuthorizationType"] == "JWT", key
         assert routes[key]["AuthorizerId"] == {"Ref": authorizer_id}, key
+        # an access token with the API's scope: an ID token (no scope) is refused by API Gateway itself
+        assert routes[key]["AuthorizationScopes"] == ["familynet-api/staff"], key
+    [server] = resources(template_body, "AWS::Cognito::UserPoolResourceServer").values()
+    assert server["Properties"]["Identifier"] == "familynet-api"
+    assert [s["ScopeName"] for s in server["Properties"]["Scopes"]] == ["staff"]
+    api_client = resources(template_body, "AWS::Cognito::UserPoolClient")[client_id]["Properties"]
+    assert api_client["AllowedOAuthFlows"] == ["code"]  # no implicit flow
+    assert api_client.get("GenerateSecret", False) is False  # PKCE
+    assert api_client["CallbackURLs"] == ["http://localhost:8400/callback"]  # a loopback address (RFC 8252)
+    assert "familynet-api/staff" in api_client["AllowedOAuthScopes"]
 
 
 def test_the_console_signs_in_through_a_pool_domain_with_the_code_flow_and_pkce_and_its_own_session(template_body):

@@ -46,3 +46,12 @@ def test_a_token_for_another_audience_or_issuer_is_refused() -> None:
         ours.verify(elsewhere.token("coordinator"))
     with pytest.raises(ValueError, match="role"):
         ours.token("admin")
+
+
+def test_an_access_token_carries_its_client_and_scopes_and_an_id_token_has_no_scope() -> None:
+    issuer = LocalIssuer(ISSUER, ["client"])
+    access = issuer.verify(issuer.token("coordinator", scopes=("familynet-api/staff",)))
+    assert (access["token_use"], access["client_id"], access["scope"]) == ("access", "client", "familynet-api/staff")
+    assert "aud" not in access
+    identity = issuer.verify(issuer.token("coordinator", kind="id"))
+    assert (identity["token_use"], identity["aud"]) == ("id", "client") and "scope" not in identity
