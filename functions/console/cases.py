@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.metrics import MetricUnit
 
-from functions.console.common import checked_form, correlation_id, reader, signed_in
+from functions.console.common import apply, checked_form, correlation_id, reader, signed_in
 from shared.config import get_settings
 from shared.domain import clock, search
 from shared.domain.errors import Invalid
@@ -127,15 +127,8 @@ def assign(reference: str) -> Response[str]:
     session, form = checked_form(router, return_to=f"/staff/referrals/{reference}")
     to = str(form.get("to") or "")
     try:
-        assignment.assign(
-            reference,
-            session.subject if to == "me" else to,
-            actor=session.actor,
-            expected_version=whole_number(str(form.get("version", ""))),
-            reader=reader(),
-            settings=get_settings(),
-            correlation_id=correlation_id(),
-        )
+        version = whole_number(str(form.get("version", "")))
+        apply(assignment.assign, session, version, reference, session.subject if to == "me" else to)
     except IllegalTransition as refused:
         return case(session, reference, status=409, refusal=in_words(refused))
     except Invalid as refused:
@@ -201,16 +194,7 @@ def _decide(reference: str, decision: Decision) -> Response[str]:
         error = "Enter a reason" if not reason else f"The reason must be {MAX_REASON} characters or fewer"
         return _reason_page(session, reference, decision, version or 0, reason=reason or "", error=error, status=422)
     try:
-        outcome = decide(
-            reference,
-            decision,
-            DecisionBody(reason=reason),
-            actor=session.actor,
-            expected_version=version,
-            reader=reader(),
-            settings=get_settings(),
-            correlation_id=correlation_id(),
-        )
+        outcome = apply(decide, session, version, reference, decision, DecisionBody(reason=reason))
     except IllegalTransition as refused:
         logger.info("Change refused", extra={"action": decision.value, "current_status": refused.current.value})
         metrics.add_metric(name="ConsoleChangesRefused", unit=MetricUnit.Count, value=1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import urllib.parse
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -74,3 +75,17 @@ def _here(event: dict[str, Any]) -> str:
 
 def sign_in_location(return_to: str) -> str:
     return "/staff/sign-in?" + urllib.parse.urlencode({"return_to": return_to})
+
+
+def apply(
+    operation: Callable[..., dict[str, Any]], session: Session, version: int | None, *args: Any
+) -> dict[str, Any]:
+    """One change to a referral as the signed-in person, conditional on the version they read (the API's `apply`)."""
+    return operation(
+        *args,
+        actor=session.actor,
+        expected_version=version,
+        reader=reader(),
+        settings=get_settings(),
+        correlation_id=correlation_id(),
+    )

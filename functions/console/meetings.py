@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.metrics import MetricUnit
 
 from functions.console.cases import case, in_words, reason_page
-from functions.console.common import checked_form, correlation_id, reader, signed_in
+from functions.console.common import apply, checked_form, reader, signed_in
 from shared.config import get_settings
 from shared.domain.meetings import CancelRequest, DoubleBooked
 from shared.domain.referrals import check_reference
@@ -61,15 +61,7 @@ def book_or_move(reference: str) -> Response[str]:
     if request is None:
         return _form(session, reference, version or 0, checked, moving=moving, status=422)
     try:
-        outcome = meetings.book_or_move(
-            reference,
-            request,
-            actor=session.actor,
-            expected_version=version,
-            reader=reader(),
-            settings=get_settings(),
-            correlation_id=correlation_id(),
-        )
+        outcome = apply(meetings.book_or_move, session, version, reference, request)
     except DoubleBooked as refused:
         metrics.add_metric(name="DoubleBookingsRefused", unit=MetricUnit.Count, value=1)
         checked.errors.append({"text": refused.message, "href": "#time"})
@@ -104,15 +96,7 @@ def cancel(reference: str) -> Response[str]:
         )
         return _cancel_form(session, reference, version or 0, reason=reason, error=error, status=422)
     try:
-        meetings.cancel(
-            reference,
-            CancelRequest(reason=reason),
-            actor=session.actor,
-            expected_version=version,
-            reader=reader(),
-            settings=get_settings(),
-            correlation_id=correlation_id(),
-        )
+        apply(meetings.cancel, session, version, reference, CancelRequest(reason=reason))
     except IllegalTransition as refused:
         return case(session, reference, status=409, refusal=in_words(refused))
     logger.info("Meeting cancelled", extra={"reference": reference})
