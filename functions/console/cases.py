@@ -6,6 +6,7 @@ never repeats it."""
 
 from __future__ import annotations
 
+import urllib.parse
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -23,7 +24,7 @@ from shared.service import assignment, notes
 from shared.service.decisions import DecisionBody, decide
 from shared.service.staff_sessions import Session
 from shared.views.referrals import Access, referral_view
-from shared.views.worklist import work_list
+from shared.views.worklist import Filters, work_list
 from shared.web import case_page
 from shared.web.console import page, redirect
 from shared.web.http import as_response, whole_number
@@ -54,6 +55,7 @@ def home() -> Response[str]:
     params = router.current_event.query_string_parameters or {}
     settings = get_settings()
     mine = params.get("show") == "mine"
+    filters = Filters.of(params.get("route"), params.get("unassigned"))
     lists = work_list(
         reader(),
         now=clock.now(),
@@ -61,6 +63,7 @@ def home() -> Response[str]:
         only=params.get("list") or ("mine" if mine else None),
         cursor=params.get("cursor"),
         subject=session.subject,
+        filters=filters,
     )
     return as_response(
         page(
@@ -72,6 +75,14 @@ def home() -> Response[str]:
             lists=lists,
             only=params.get("list"),
             mine=mine,
+            filters=filters,
+            kept=urllib.parse.urlencode(
+                {
+                    k: v
+                    for k, v in (("route", filters.route), ("unassigned", "yes" if filters.unassigned else None))
+                    if v
+                }
+            ),
         )
     )
 

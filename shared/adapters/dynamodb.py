@@ -222,6 +222,8 @@ class IndexSpan:
     high: str | None = None
     forward: bool = True
     not_status: tuple[str, ...] = ()  # items in these states are left out (a filter: read, not returned)
+    equal: tuple[tuple[str, str], ...] = ()  # and only items whose attribute has this value
+    absent: tuple[str, ...] = ()  # and only items without these attributes
 
     def request(self, table_name: str) -> dict[str, Any]:
         pk, sk = table.GLOBAL_SECONDARY_INDEXES[self.index]
@@ -242,11 +244,20 @@ class IndexSpan:
             "IndexName": self.index,
             "KeyConditionExpression": condition,
         }
+        filters = []
         if self.not_status:
             names["#status"] = "status"
             left_out = {f":not{i}": status for i, status in enumerate(self.not_status)}
             values |= left_out
-            request["FilterExpression"] = f"NOT #status IN ({', '.join(left_out)})"
+            filters.append(f"NOT #status IN ({', '.join(left_out)})")
+        for i, (name, value) in enumerate(self.equal):
+            names[f"#eq{i}"], values[f":eq{i}"] = name, value
+            filters.append(f"#eq{i} = :eq{i}")
+        for i, name in enumerate(self.absent):
+            names[f"#no{i}"] = name
+            filters.append(f"attribute_not_exists(#no{i})")
+        if filters:
+            request["FilterExpression"] = " AND ".join(filters)
         return {**request, "ExpressionAttributeNames": names, "ExpressionAttributeValues": to_item(values)}
 
 

@@ -3,7 +3,7 @@ paged. Rows carry references, states, dates and the referring organisation: no o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -98,6 +98,37 @@ def my_cases_list(subject: str) -> WorkList:
     )
 
 
+ROUTES = ("lead_practitioner", "professional_request")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The work list's filters: they narrow the lists of referrals (by route; only those with no coordinator)."""
+
+    route: str | None = None
+    unassigned: bool = False
+
+    @classmethod
+    def of(cls, route: str | None, unassigned: str | None) -> Filters:
+        if route not in (None, "", *ROUTES):
+            raise Unreadable("There is no such route to filter by: clear the filters")
+        return cls(route=route or None, unassigned=unassigned == "yes")
+
+    def narrow(self, listed: WorkList) -> WorkList:
+        if listed.span.index not in (table.STATUS_INDEX, table.COORDINATOR_INDEX):
+            return listed  # meetings, reviews and deadlines carry no route or coordinator
+        span = replace(
+            listed.span,
+            equal=(("route", self.route),) if self.route else (),
+            absent=(table.COORDINATOR_INDEX_PK,) if self.unassigned else (),
+        )
+        return replace(listed, span=span)
+
+    @property
+    def any(self) -> bool:
+        return bool(self.route or self.unassigned)
+
+
 def work_list(
     reader: ReferralReader,
     *,
@@ -106,10 +137,12 @@ def work_list(
     only: str | None = None,
     cursor: str | None = None,
     subject: str | None = None,
+    filters: Filters | None = None,
 ) -> list[dict[str, Any]]:
     """Each list's count and first rows (or, with `only`, one list's page at `cursor`); `subject`: whose cases are
-    "mine"."""
+    "mine"; `filters` narrow the lists of referrals (still one Query each)."""
     lists = work_lists(now, review_lead_days) + ((my_cases_list(subject),) if subject else ())
+    lists = tuple((filters or Filters()).narrow(listed) for listed in lists)
     if only is not None and only not in {w.name for w in lists}:
         raise Unreadable("There is no such list: go back to the work list")
     today = now.astimezone(LONDON).date()

@@ -34,7 +34,7 @@ def _fresh_summary() -> None:
 
 
 def browser_page(browser: Browser) -> tuple[BrowserContext, Page]:
-    context = browser.new_context(java_script_enabled=False, viewport={"width": 1100, "height": 900})
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 1366, "height": 900})
     page = context.new_page()
     page.set_default_timeout(20_000)
     return context, page
@@ -67,7 +67,7 @@ def accessible(page: Page, state: str) -> None:
     replayed at its own address in a context with JavaScript on (its styles and scripts load from the system)."""
     html, url = page.content(), page.url
     assert page.context.browser is not None
-    context = page.context.browser.new_context(viewport={"width": 1100, "height": 900})
+    context = page.context.browser.new_context(viewport={"width": 1366, "height": 900})
     try:
         replay = context.new_page()
         replay.route(url, lambda route: route.fulfill(status=200, content_type="text/html; charset=utf-8", body=html))

@@ -351,3 +351,43 @@ def test_the_case_page_shows_the_plan_its_support_package_and_its_reviews(
     )["body"]
     for shown in ("School pick-ups", "Mondays and Wednesdays", "A car seat", "£89.99", f"Next review due {review_on}"):
         assert shown in page, shown
+
+
+def test_the_work_list_filters_narrow_its_referral_lists_in_one_query_each(
+    cloud: Cloud, submit: Any, referral_body: dict[str, Any]
+) -> None:
+    request = submit({**referral_body, "route": "professional_request"})["json"]["reference"]
+    lead = submit({**referral_body, "reason": "Another family"})["json"]["reference"]  # accepted at intake
+    session, token = a_session(cloud)
+
+    def work(**query: str) -> str:
+        return str(
+            invoke(CONSOLE, cloud, console_event("GET", "/staff", "/staff", session=session, query=query))["body"]
+        )
+
+    everything = work()
+    assert request in everything and lead in everything
+    professional = work(route="professional_request")
+    assert request in professional and lead not in professional
+    assert "Professionals&#39; requests" in professional  # the selected filter is shown, with a way to clear it
+    assert lead in work(route="lead_practitioner") and request not in work(route="lead_practitioner")
+
+    assign = console_event(
+        "POST",
+        f"/staff/referrals/{lead}/assign",
+        "/staff/referrals/{reference}/assign",
+        session=session,
+        form={"version": "1", "csrf_token": token, "to": "me"},
+        parameters={"reference": lead},
+    )
+    from shared.config import get_settings
+    from shared.service.assignment import remember_staff
+
+    cloud.use_environment_of(CONSOLE)
+    remember_staff("sub-alex", "Alex Morgan", "coordinator", settings=get_settings())
+    assert invoke(CONSOLE, cloud, assign)["statusCode"] == 303
+    unassigned = work(unassigned="yes")
+    assert request in unassigned and lead not in unassigned
+    bad = invoke(CONSOLE, cloud, console_event("GET", "/staff", "/staff", session=session, query={"route": "x"}))
+    assert bad["statusCode"] == 400
+    assert "dynamodb:Scan" not in cloud.permissions.actions
