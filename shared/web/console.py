@@ -4,14 +4,12 @@ site's Origin), its pages in the GOV.UK and MOJ Design Systems, and redirects af
 from __future__ import annotations
 
 import urllib.parse
-from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 
-from shared.domain.clock import LONDON
 from shared.service.staff_sessions import Session
-from shared.web.http import HttpError, header, html_response
+from shared.web.http import header, html_response
 from shared.web.templates import console_environment
 
 SESSION_COOKIE = "__Host-familynet-session"  # __Host-: Secure, Path=/, no Domain: this site's only
@@ -86,16 +84,3 @@ def redirect(location: str, *, status: int = 303, cookies: list[Cookie] | None =
     if cookies:
         answer["cookies"] = cookies
     return answer
-
-
-def form_field(form: dict[str, Any], name: str) -> str | None:
-    value = form.get(name)
-    return value if isinstance(value, str) else None
-
-
-def refuse(status: int, message: str) -> HttpError:
-    return HttpError(status, message)
-
-
-def london(moment: datetime) -> datetime:
-    return moment.astimezone(LONDON)
