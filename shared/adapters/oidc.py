@@ -11,7 +11,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from shared.domain.errors import ServiceUnavailable
 
@@ -29,6 +29,14 @@ class SignInRefused(Exception):
     def __init__(self, why: str) -> None:
         super().__init__(why)
         self.why = why
+
+
+class TokenEndpoint(Protocol):
+    """What finishing a sign-in needs of the provider (OidcProvider; a test's fake): the code's ID token, checked."""
+
+    def exchange(self, code: str, *, redirect_uri: str, verifier: str) -> str: ...
+
+    def verify(self, id_token: str) -> dict[str, Any]: ...
 
 
 class OidcProvider:

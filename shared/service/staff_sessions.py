@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from shared.adapters import table
-from shared.adapters.oidc import OidcProvider, SignInRefused
+from shared.adapters.oidc import OidcProvider, SignInRefused, TokenEndpoint
 from shared.adapters.sessions import SessionStore
 from shared.config import Settings
 from shared.domain import clock
@@ -119,7 +119,7 @@ def finish(
     *,
     store: SessionStore,
     settings: Settings,
-    oidc: OidcProvider | None = None,
+    oidc: TokenEndpoint | None = None,
     now: datetime | None = None,
 ) -> tuple[Session, str]:
     """The session a finished sign-in starts, and where to go; SignInProblem (400) or NoAccess (403) otherwise."""
