@@ -9,11 +9,12 @@ import email.policy
 import html
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from shared.domain.clock import LONDON
 
-_first_seen: dict[str, datetime] = {}  # moto stamps no send time: the time the runtime first saw the message
+_first_seen: dict[str, datetime] = {}  # a message with no Date header: the time the runtime first saw it
 
 
 def sent_emails() -> list[dict[str, Any]]:
@@ -111,8 +112,10 @@ def _attachments(key: str, parsed: EmailMessage) -> list[dict[str, Any]]:
 
 def _describe(message: Any) -> dict[str, Any]:
     key = _key(message)
-    sent_at = getattr(message, "timestamp", None) or _first_seen.setdefault(key, datetime.now(UTC))
     parsed = _parsed(message)
+    # When it was sent: its Date header (written by the function as it sent it, on the local clock); moto stamps
+    # none of its own.
+    sent_at = _dated(parsed) or getattr(message, "timestamp", None) or _first_seen.setdefault(key, datetime.now(UTC))
     if parsed is not None:
         text = parsed.get_body(preferencelist=("plain",))
         body_html = parsed.get_body(preferencelist=("html",))
@@ -136,6 +139,15 @@ def _describe(message: Any) -> dict[str, Any]:
         "sent_at": _iso(sent_at),
         "id": key,
     }
+
+
+def _dated(parsed: EmailMessage | None) -> datetime | None:
+    if parsed is None or not parsed.get("Date"):
+        return None
+    try:
+        return parsedate_to_datetime(str(parsed["Date"])).astimezone(UTC)
+    except (TypeError, ValueError):
+        return None
 
 
 def _iso(moment: Any) -> str:

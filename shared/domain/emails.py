@@ -7,9 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import format_datetime, make_msgid
 from typing import Any, Protocol
 
+from shared.domain import clock
 from shared.domain.clock import LONDON
 
 
@@ -50,6 +51,7 @@ def mime(email: Email, sender: str, message_id_domain: str | None = None) -> Ema
     message["From"] = sender
     message["To"] = email.to
     message["Subject"] = email.subject
+    message["Date"] = format_datetime(clock.now())  # RFC 5322's one required field beside From: when it was sent
     message["Message-ID"] = make_msgid(domain=message_id_domain or sender.rsplit("@", 1)[-1])
     message.set_content(email.text)
     message.add_alternative(email.html, subtype="html")

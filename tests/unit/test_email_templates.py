@@ -167,3 +167,17 @@ def test_the_acknowledgement_carries_the_reference_and_fixed_text_only() -> None
 def test_html_parts_escape_what_they_are_given() -> None:
     email = render("accepted", "x@example.org", {**CONTEXT, "contact_name": "<b>Jo</b>"})
     assert "&lt;b&gt;Jo&lt;/b&gt;" in email.html and "<b>Jo</b>" in email.text
+
+
+def test_every_email_says_when_it_was_sent_and_the_local_outbox_shows_that_time() -> None:
+    from datetime import UTC, datetime
+    from email.utils import parsedate_to_datetime
+    from types import SimpleNamespace
+
+    from infra.local.outbox import _describe
+
+    message = mime(render("acknowledgement", "x@example.org", CONTEXT), "Family Network <noreply@example.org>")
+    sent = parsedate_to_datetime(str(message["Date"]))  # RFC 5322's required origination date
+    assert abs((sent - datetime.now(UTC)).total_seconds()) < 5
+    shown = _describe(SimpleNamespace(id="m1", raw_data=message.as_string()))
+    assert shown["sent_at"] == sent.astimezone(UTC).isoformat()
