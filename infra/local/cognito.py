@@ -163,7 +163,7 @@ class LocalCognito:
             or found.expires < time.time()
             or found.client_id != form.get("client_id")
             or found.redirect_uri != form.get("redirect_uri")
-            or not hmac.compare_digest(found.challenge, challenge)
+            or not hmac.compare_digest(found.challenge.encode(), challenge.encode())
         ):
             return _json({"error": "invalid_grant"}, 400)
         now = int(time.time())

@@ -15,6 +15,7 @@ from shared.domain.errors import Invalid
 from shared.domain.referrals import ReferralNotFound, ReferralStatus, check_reference
 from shared.domain.workflow import IllegalTransition
 
+MAX_SUBJECT = 128
 OPEN = frozenset(
     {
         ReferralStatus.RECEIVED,
@@ -61,7 +62,11 @@ def assign(
     referral = reader.referral(check_reference(reference))
     if referral is None:
         raise ReferralNotFound(reference)
-    person = reader.item({table.PARTITION_KEY: table.STAFF_PK, table.SORT_KEY: f"STAFF#{subject}"})
+    person = (
+        reader.item({table.PARTITION_KEY: table.STAFF_PK, table.SORT_KEY: f"STAFF#{subject}"})
+        if 0 < len(subject) <= MAX_SUBJECT  # a subject id (a UUID in Cognito); nothing longer is looked up
+        else None
+    )
     if person is None:
         raise Invalid("Choose someone who can take the case", [{"field": "to", "message": "Choose a coordinator"}])
     status = ReferralStatus(referral["status"])

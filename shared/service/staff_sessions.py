@@ -63,6 +63,12 @@ class Session:
         return Actor(subject=self.subject, role=self.role)
 
 
+def _same(given: str, kept: str) -> bool:
+    """Constant-time equality of two texts (as bytes: hmac refuses str with non-ASCII characters, which anyone may
+    send)."""
+    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), kept.encode("utf-8", "surrogatepass"))
+
+
 def _fingerprint(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -124,7 +130,7 @@ def finish(
 ) -> tuple[Session, str]:
     """The session a finished sign-in starts, and where to go; SignInProblem (400) or NoAccess (403) otherwise."""
     now = now or clock.now()
-    if not code or not state or not browser_state or not hmac.compare_digest(state, browser_state):
+    if not code or not state or not browser_state or not _same(state, browser_state):
         raise SignInProblem("This sign-in was not started in this browser, or has expired: sign in again")
     if len(code) > 2048 or len(state) > 256:
         raise SignInProblem("This sign-in link is not one we gave: sign in again")
@@ -138,18 +144,19 @@ def finish(
         )
     except SignInRefused:
         raise SignInProblem("The sign-in could not be finished: sign in again") from None
-    if not hmac.compare_digest(str(claims.get("nonce", "")), str(started["nonce"])):
+    if not _same(str(claims.get("nonce", "")), str(started["nonce"])):
         raise SignInProblem("The sign-in could not be finished: sign in again")
     groups = tuple(group for group in _groups(claims) if group in STAFF_GROUPS)
     if not groups:
         raise NoAccess("Your account is not in the coordinators' or the managers' group: ask a manager to add you")
+    absolute_end = int((now + timedelta(hours=settings.session_absolute_hours)).timestamp())
     session = Session(
         id=secrets.token_urlsafe(32),
         subject=str(claims["sub"]),
         name=str(claims.get("name") or claims.get("email") or "Signed in"),
         groups=groups,
         csrf_token=secrets.token_urlsafe(32),
-        expires_at=_idle_end(now, int((now + timedelta(hours=settings.session_absolute_hours)).timestamp()), settings),
+        expires_at=_idle_end(now, absolute_end, settings),
     )
     store.put(
         table.session_key(_fingerprint(session.id)),
@@ -161,7 +168,7 @@ def finish(
             "csrf_token": session.csrf_token,
             "started_at": clock.iso(now),
             "last_seen": clock.iso(now),
-            "absolute_end": int((now + timedelta(hours=settings.session_absolute_hours)).timestamp()),
+            "absolute_end": absolute_end,
             table.TTL_ATTRIBUTE: session.expires_at,
         },
     )
@@ -201,7 +208,7 @@ def end(session_id: str, *, store: SessionStore) -> None:
 
 
 def csrf_holds(session: Session, token: str | None) -> bool:
-    return bool(token) and hmac.compare_digest(session.csrf_token, str(token))
+    return bool(token) and _same(str(token), session.csrf_token)
 
 
 def _idle_end(now: datetime, absolute_end: int, settings: Settings) -> int:

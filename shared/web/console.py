@@ -57,7 +57,10 @@ def same_origin(event: dict[str, Any], public_url: str) -> bool:
     if not origin:
         return False
     ours = urllib.parse.urlsplit(public_url)
-    theirs = urllib.parse.urlsplit(origin.strip())
+    try:
+        theirs = urllib.parse.urlsplit(origin.strip())
+    except ValueError:  # "http://[" and the like: not this site
+        return False
     return (theirs.scheme, theirs.netloc) == (ours.scheme, ours.netloc)
 
 

@@ -23,6 +23,7 @@ VENUE_CHOICES = (
     ("online", "Online"),
 )
 LENGTHS = (60, 90, 120, 150, 180, 240)
+FIRST_YEAR, LAST_YEAR = 2000, 2100
 _TIME = re.compile(r"^([01]?[0-9]|2[0-3])[:.]([0-5][0-9])$")
 # the model's field → the form's field an error summary links to
 _FIELD_OF = {"starts_at": "day", "ends_at": "length", "facilitator_id": "facilitator_id", "venue": "venue_type"}
@@ -102,6 +103,9 @@ def _start(values: dict[str, str], checked: MeetingForm) -> datetime | None:
     parts = [values["day"], values["month"], values["year"]]
     if not all(p.isascii() and p.isdigit() and len(p) <= 4 for p in parts):
         checked.errors.append({"text": "Enter the date of the meeting, like 8 12 2026", "href": "#day"})
+        return None
+    if not FIRST_YEAR <= int(values["year"]) <= LAST_YEAR:  # and no arithmetic on it can leave datetime's range
+        checked.errors.append({"text": f"Enter a year from {FIRST_YEAR} to {LAST_YEAR}", "href": "#day"})
         return None
     try:
         day = date(int(values["year"]), int(values["month"]), int(values["day"]))

@@ -391,3 +391,61 @@ def test_the_work_list_filters_narrow_its_referral_lists_in_one_query_each(
     bad = invoke(CONSOLE, cloud, console_event("GET", "/staff", "/staff", session=session, query={"route": "x"}))
     assert bad["statusCode"] == 400
     assert "dynamodb:Scan" not in cloud.permissions.actions
+
+
+@pytest.mark.parametrize(
+    ("form", "origin"),
+    [
+        ({"version": "1", "csrf_token": "\u00e9" * 10}, ORIGIN),
+        ({"version": "1", "csrf_token": "right"}, "http://["),
+    ],
+)
+def test_hostile_tokens_and_origins_get_403_not_500(
+    cloud: Cloud, reference: str, form: dict[str, str], origin: str
+) -> None:
+    session, token = a_session(cloud)
+    form = {k: (token if v == "right" else v) for k, v in form.items()}
+    event = console_event(
+        "POST",
+        f"/staff/referrals/{reference}/accept",
+        "/staff/referrals/{reference}/accept",
+        session=session,
+        form=form,
+        origin=origin,
+        parameters={"reference": reference},
+    )
+    assert invoke(CONSOLE, cloud, event)["statusCode"] == 403
+    assert referral_item(cloud, reference)["status"] == "received"
+
+
+def test_a_hostile_assignee_or_meeting_year_is_refused_in_words(cloud: Cloud, reference: str) -> None:
+    session, token = a_session(cloud)
+    assign = console_event(
+        "POST",
+        f"/staff/referrals/{reference}/assign",
+        "/staff/referrals/{reference}/assign",
+        session=session,
+        form={"version": "1", "csrf_token": token, "to": "x" * 5000},
+        parameters={"reference": reference},
+    )
+    assert invoke(CONSOLE, cloud, assign)["statusCode"] == 422
+    book = console_event(
+        "POST",
+        f"/staff/referrals/{reference}/meeting",
+        "/staff/referrals/{reference}/meeting",
+        session=session,
+        form={
+            "version": "1",
+            "csrf_token": token,
+            "facilitator_id": "fac-1",
+            "day": "31",
+            "month": "12",
+            "year": "9999",
+            "time": "23:30",
+            "length": "240",
+            "venue_type": "online",
+        },
+        parameters={"reference": reference},
+    )
+    answer = invoke(CONSOLE, cloud, book)
+    assert answer["statusCode"] == 422 and "Enter a year from 2000 to 2100" in answer["body"]

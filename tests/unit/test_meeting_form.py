@@ -55,3 +55,9 @@ def test_a_moved_meeting_opens_with_its_own_time_and_venue() -> None:
     values = meeting_form.prefilled(meeting, None, "fac-one", 120)
     assert (values["day"], values["month"], values["year"], values["time"]) == ("12", "1", "2027", "14:00")
     assert (values["length"], values["facilitator_id"], values["venue_type"]) == ("90", "fac-two", "online")
+
+
+def test_a_year_outside_this_century_is_refused_before_any_date_arithmetic() -> None:
+    for year in ("9999", "0001", "1999"):
+        request, checked = meeting_form.read({**FORM, "year": year, "month": "12", "day": "31", "time": "23:30"})
+        assert request is None and [e["href"] for e in checked.errors] == ["#day"], year

@@ -140,3 +140,14 @@ def test_a_session_ends_after_8_idle_hours_or_12_hours_whatever_happens_and_at_s
 )
 def test_a_sign_in_returns_only_to_a_console_page(asked: str | None, returned: str) -> None:
     assert safe_return_path(asked) == returned
+
+
+def test_hostile_states_and_tokens_are_refused_not_crashed_on(store: SessionStore) -> None:
+    state, query = started(store)
+    oidc = FakeProvider(claims(query["nonce"]))
+    with pytest.raises(SignInProblem):  # hmac.compare_digest raises TypeError on non-ASCII str
+        staff_sessions.finish("code", "\u00e9t\u00e9", "\u00e9t\u00e9\u00e9", store=store, settings=SETTINGS, oidc=oidc)
+    session, _ = staff_sessions.finish("c", state, state, store=store, settings=SETTINGS, oidc=oidc, now=START)
+    assert not staff_sessions.csrf_holds(session, "\u00e9" * 43)
+    assert not staff_sessions.csrf_holds(session, "\ud800")  # a lone surrogate, as a JSON body may carry
+    assert staff_sessions.csrf_holds(session, session.csrf_token)
