@@ -4,10 +4,11 @@ sending is SES's adapter (`shared/adapters/ses.py`)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, make_msgid, parseaddr
 from typing import Any, Protocol
 
 from shared.domain import clock
@@ -73,11 +74,15 @@ def calendar(
     summary: str,
     location: str,
     organizer: str,
+    attendees: Sequence[str],
     cancelled: bool,
     stamp: datetime,
 ) -> Attachment:
-    """An iCalendar invitation (METHOD:REQUEST) or its cancellation (METHOD:CANCEL): one stable UID per meeting,
-    SEQUENCE from the event, times in Europe/London."""
+    """An iCalendar invitation (METHOD:REQUEST) or its cancellation (METHOD:CANCEL), as RFC 5546 asks of each: one
+    stable UID per meeting, SEQUENCE from the event (raised on every change), the ORGANIZER and an ATTENDEE for every
+    person the message goes to (a CANCEL names them all too: the whole meeting is off), times in Europe/London with
+    the VTIMEZONE that RFC 5545 section 3.2.19 requires for that TZID, built from the tz database for the meeting's
+    years (a calendar that guesses the rules, as Outlook does without it, can show the wrong hour)."""
     from icalendar import Calendar, Event, vCalAddress  # noqa: PLC0415 - deferred: only invitations need it
 
     method = "CANCEL" if cancelled else "REQUEST"
@@ -94,8 +99,20 @@ def calendar(
     event.add("summary", summary)
     event.add("location", location)
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
-    event.add("organizer", vCalAddress(f"mailto:{organizer.rsplit('<', 1)[-1].rstrip('>')}"))
+    name, address = parseaddr(organizer)
+    sender = vCalAddress(f"mailto:{address}")
+    if name:
+        sender.params["CN"] = name  # the service's name (the sender's display name), never a person's
+    event.add("organizer", sender)
+    for attendee in dict.fromkeys(a.strip().lower() for a in attendees if a.strip()):
+        person = vCalAddress(f"mailto:{attendee}")
+        person.params.update(CUTYPE="INDIVIDUAL", ROLE="REQ-PARTICIPANT", PARTSTAT="NEEDS-ACTION")
+        if not cancelled:
+            person.params["RSVP"] = "FALSE"  # replies go to the coordinators by email, not to a calendar server
+        event.add("attendee", person)
     document.add_component(event)
+    first, last = sorted((starts_at.astimezone(LONDON).year, ends_at.astimezone(LONDON).year))
+    document.add_missing_timezones(first_date=date(first, 1, 1), last_date=date(last + 1, 1, 1))
     return Attachment(
         filename="cancellation.ics" if cancelled else "invitation.ics",
         content_type=f"text/calendar; method={method}",

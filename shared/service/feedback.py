@@ -257,6 +257,9 @@ def _meeting_emails(
         "venue": where or "to be confirmed",
         "moved": isinstance(data, MeetingRescheduled),
     }
+    recipients = [
+        (to, kind) for to, kind in ((referrer, "referrer"), ((facilitator or {}).get("email"), "facilitator")) if to
+    ]
     attachment = emails.calendar(
         uid=f"{data.meeting_id}@familynet",
         sequence=data.sequence,
@@ -265,13 +268,11 @@ def _meeting_emails(
         summary=f"Family Network meeting {data.reference}",
         location=where,
         organizer=settings.email_sender,
+        attendees=[to for to, _ in recipients],  # everyone this message goes to (RFC 5546: a REQUEST names them)
         cancelled=cancelled,
         stamp=envelope.metadata.occurred_at,
     )
     template = "cancellation" if cancelled else "invitation"
-    recipients = [
-        (to, kind) for to, kind in ((referrer, "referrer"), ((facilitator or {}).get("email"), "facilitator")) if to
-    ]
     return [render(template, to, {**context, **extra}, (attachment,), kind) for to, kind in recipients]
 
 

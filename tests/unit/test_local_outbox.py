@@ -21,6 +21,7 @@ def test_an_invitation_is_readable_and_downloadable() -> None:
         summary="Family Network meeting FN-7KQ2MX4P",
         location="Family hub",
         organizer="Family Network <noreply@familynet.example.org>",
+        attendees=["sam@council.example.org"],
         cancelled=False,
         stamp=datetime(2027, 7, 1, tzinfo=UTC),
     )
