@@ -30,29 +30,92 @@ def model(name: str) -> type[BaseModel]:
     return found
 
 
-def _operation(op: Route, schemas: dict[str, Any]) -> dict[str, Any]:
-    responses: dict[str, Any] = {code: {"description": text} for code, text in op.responses.items()}
+PROBLEM = "shared.web.answers:Problem"
+JSON = "application/json"
+HTML = "text/html"
+REDIRECTS = ("302", "303")
+# What any route may answer besides its own statuses (each added only where it can happen).
+THROTTLED = "Too many requests: the API's throttle (per route), or a daily cap: retry later"
+BUSY = "Busy, or a part of the service is unavailable: retry after Retry-After"
+_ETAG = {"ETag": {"description": "The version, for If-Match", "schema": {"type": "string", "pattern": '^"[0-9]+"$'}}}
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "string", "pattern": "^[0-9]+$"}}}
+_LOCATION = {"Location": {"description": "Where to go next", "required": True, "schema": {"type": "string"}}}
+
+
+def _ref(name: str, schemas: dict[str, Any]) -> dict[str, Any]:
+    """A model's schema, added to the components once; its $ref."""
+    found = model(name)
+    if found.__name__ not in schemas:
+        schema = found.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(schema.pop("$defs", {}))
+        schemas[found.__name__] = schema
+    return {"$ref": f"#/components/schemas/{found.__name__}"}
+
+
+def statuses(op: Route) -> dict[str, str]:
+    """Every status the route can answer, with what it means: the route's own, then those of its shape."""
+    found = dict(op.responses)
+    names = {parameter["name"] for parameter in op.parameters}
     if op.staff:
-        responses.setdefault("401", {"description": "No valid token"})
-        responses.setdefault("403", {"description": "The token's user is not in the coordinators group"})
+        found.setdefault("401", "No valid access token")
+        found.setdefault("403", "The token's user is not a coordinator, or it lacks the staff scope")
+    if op.body is not None or (op.pages and op.method == "POST"):
+        found.setdefault("400", "Malformed: not UTF-8, not JSON within bounds, or not a form this service reads")
+        found.setdefault("413", "The body is too large")
+        found.setdefault("422", "Problems to fix, one per field")
+    if "If-Match" in names:
+        found.setdefault("400", "Malformed: If-Match is not an ETag of this service")
+        found.setdefault("409", "Stale: it changed since it was read")
+    if "{" in op.path:
+        found.setdefault("404", "Nothing here with this id")
+    if op.method != "GET" or op.staff or op.function == "connections":
+        found.setdefault("503", BUSY)
+    found.setdefault("429", THROTTLED)
+    return dict(sorted(found.items()))
+
+
+def _response(op: Route, status: str, description: str, schemas: dict[str, Any]) -> dict[str, Any]:
+    response: dict[str, Any] = {"description": description}
+    if status in REDIRECTS:
+        response["headers"] = _LOCATION
+        return response
+    content: dict[str, Any] = {}
+    if status in op.answers:
+        content[JSON] = {"schema": _ref(op.answers[status], schemas)}
+    elif int(status) >= 400 and (not op.pages or op.body is not None or op.staff or status in ("413", "429")):
+        content[JSON] = {"schema": _ref(PROBLEM, schemas)}
+    if op.pages:
+        if op.key == "GET /assets/{file}" and status == "200":
+            for kind in ("text/css", "text/javascript", "image/svg+xml", "image/png", "image/x-icon"):
+                content[kind] = {"schema": {"type": "string"}}
+        else:
+            content[HTML] = {"schema": {"type": "string"}}
+    if content:
+        response["content"] = content
+    headers: dict[str, Any] = {}
+    if status.startswith("2") and "If-Match" in {p["name"] for p in op.parameters}:
+        headers.update(_ETAG)
+    if status in ("429", "503"):
+        headers.update(_RETRY_AFTER)
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+def _operation(op: Route, schemas: dict[str, Any]) -> dict[str, Any]:
     document: dict[str, Any] = {
         "operationId": op.key.lower().replace(" /", "_").replace("/", "_").replace("{", "").replace("}", ""),
         "summary": op.summary,
         "tags": [STAFF if op.staff else "public"],
-        "responses": responses,
+        "responses": {status: _response(op, status, text, schemas) for status, text in statuses(op).items()},
     }
     if op.parameters:
         document["parameters"] = list(op.parameters)
     if op.body is not None:
-        body = model(op.body)
-        name = body.__name__
-        schema = body.model_json_schema(ref_template="#/components/schemas/{model}")
-        schemas.update(schema.pop("$defs", {}))
-        schemas[name] = schema
+        schema = _ref(op.body, schemas)
         document["requestBody"] = {
-            "required": op.key.startswith(("POST /referrals", "POST /connections", "PUT "))
-            and not op.body.endswith(":DecisionBody"),
-            "content": {kind: {"schema": {"$ref": f"#/components/schemas/{name}"}} for kind in op.media_types},
+            "required": not op.body.endswith(":DecisionBody"),
+            "content": {kind: {"schema": schema} for kind in op.media_types},
         }
     if op.staff:
         document["security"] = [{STAFF: []}]
@@ -77,9 +140,11 @@ def render() -> dict[str, Any]:
             "schemas": dict(sorted(schemas.items())),
             "securitySchemes": {
                 STAFF: {
-                    "type": "openIdConnect",
-                    "openIdConnectUrl": "https://cognito-idp.{region}.amazonaws.com/{userPoolId}/.well-known/openid-configuration",
-                    "description": "A Cognito ID token whose cognito:groups holds coordinators",
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "A Cognito access token of the staff user pool (authorization code with PKCE), "
+                    "with the scope familynet-api/staff, for a user in the coordinators group",
                 }
             },
         },

@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from shared.adapters.dynamodb import ReferralReader
 from shared.adapters.sessions import SessionStore
 from shared.config import get_settings
+from shared.domain.referrals import REFERENCE_PATTERN, ReferralNotFound
 from shared.observability import logger
 from shared.service import staff_sessions
 from shared.service.staff_sessions import Session
@@ -43,7 +44,11 @@ def correlation_id() -> str:
 
 
 def signed_in(router: Router, *, return_to: str | None = None) -> Session:
+    """The live session; first, a case's address that cannot be one is not found (signed in or not)."""
     event = router.current_event.raw_event
+    reference = (event.get("pathParameters") or {}).get("reference")
+    if reference is not None and not REFERENCE_PATTERN.match(str(reference)):
+        raise ReferralNotFound(str(reference))
     session = staff_sessions.current(cookies(event).get(SESSION_COOKIE), store=sessions(), settings=get_settings())
     if session is None:
         raise SignInNeeded(return_to or _here(event))

@@ -20,7 +20,7 @@ from shared.observability import correlate, logger, metrics
 from shared.web import referral_form
 from shared.web.errors import unexpected
 from shared.web.http import as_response, file_response, html_response, json_response, wants_html
-from shared.web.routes import check_served, register
+from shared.web.routes import check_served, methods_at, register
 
 ASSET_MAX_AGE_SECONDS = 3600
 app = APIGatewayHttpResolver()
@@ -83,7 +83,17 @@ def _bug(error: Exception) -> Response[str]:
 
 @app.not_found
 def _unmatched(_: Exception) -> Response[str]:
-    return _page_not_found()
+    """What API Gateway's `$default` route brings: a method the path does not take (405, with the methods it
+    does in Allow; OPTIONS is answered with them), or a path with no routes (404)."""
+    event = app.current_event
+    allowed = methods_at(event.path)
+    if not allowed or event.http_method in allowed:
+        return _page_not_found()
+    allow = {"Allow": ", ".join(allowed)}
+    if event.http_method == "OPTIONS":
+        return Response(status_code=204, body="", headers={**json_response(204, None)["headers"], **allow})
+    message = f"{event.path} takes {' or '.join(allowed)}, not {event.http_method}"
+    return as_response(json_response(405, {"message": message}, allow))
 
 
 def _page_not_found() -> Response[str]:

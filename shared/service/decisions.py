@@ -32,6 +32,12 @@ class DecisionBody(BaseModel):
     reason: Reason | None = None
 
 
+class ReasonBody(DecisionBody):
+    """`decline` and `withdraw`: the reason is required."""
+
+    reason: Reason
+
+
 def _event(decision: Decision, referral: dict[str, Any], now: datetime) -> EventData:
     reference, route = referral["reference"], referral["route"]
     if decision is Decision.ACCEPT:

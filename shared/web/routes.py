@@ -8,6 +8,7 @@ this table does not pay at cold start for the models of routes it does not serve
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -26,7 +27,10 @@ class Route:
     body: str | None = None  # the request model, "module:Model"
     responses: dict[str, str] = field(default_factory=dict)
     parameters: tuple[dict[str, Any], ...] = ()
-    media_types: tuple[str, ...] = ("application/json",)
+    media_types: tuple[str, ...] = ("application/json",)  # the request body's
+    # The answer's JSON body by status, "module:Model" (shared/web/answers.py); a refusal's is always a Problem.
+    answers: dict[str, str] = field(default_factory=dict)
+    pages: bool = False  # answers people with HTML pages (and redirects), as well as any JSON in `answers`
 
     @property
     def method(self) -> str:
@@ -35,6 +39,11 @@ class Route:
     @property
     def path(self) -> str:
         return self.key.split(" ", 1)[1]
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        """The path as a regular expression: a `{parameter}` is one segment."""
+        return re.compile("^" + re.sub(r"\\\{[a-z_]+\\\}", "[^/]+", re.escape(self.path)) + "$")
 
     @property
     def resolver_path(self) -> str:
@@ -115,6 +124,7 @@ ROUTES = (
         "The referral web form (HTML, with a one-time submission token)",
         staff=False,
         responses={"200": "The form"},
+        pages=True,
     ),
     Route(
         "GET /assets/{file}",
@@ -122,11 +132,19 @@ ROUTES = (
         "The form's CSS and JavaScript",
         staff=False,
         responses={"200": "The file", "404": "No such file"},
+        pages=True,
         parameters=({"name": "file", "in": "path", "required": True, "schema": {"type": "string"}},),
     ),
-    Route("GET /privacy", "intake", "The privacy notice (HTML)", staff=False, responses={"200": "The page"}),
     Route(
-        "GET /accessibility", "intake", "The accessibility statement (HTML)", staff=False, responses={"200": "The page"}
+        "GET /privacy", "intake", "The privacy notice (HTML)", staff=False, responses={"200": "The page"}, pages=True
+    ),
+    Route(
+        "GET /accessibility",
+        "intake",
+        "The accessibility statement (HTML)",
+        staff=False,
+        responses={"200": "The page"},
+        pages=True,
     ),
     Route(
         "POST /referrals",
@@ -144,6 +162,8 @@ ROUTES = (
             "429": "Too many referrals today from this address or network: retry after Retry-After (seconds)",
             "503": "Busy: retry after Retry-After",
         },
+        answers={"201": "shared.web.answers:Created"},
+        pages=True,
         parameters=(
             {
                 "name": "Idempotency-Key",
@@ -159,6 +179,7 @@ ROUTES = (
         "scheduling",
         "The coordinators' queue: referrals in a status, newest first, a page at a time",
         responses={"200": "Items and next_cursor", "400": "Unknown status, bad limit or cursor"},
+        answers={"200": "shared.web.answers:Queue"},
         parameters=(
             {
                 "name": "status",
@@ -180,6 +201,7 @@ ROUTES = (
         "scheduling",
         "One referral with its meeting, proposals, plan, reviews, emails, audit trail and allowed actions",
         responses={"200": "The referral (ETag: its version)", "404": "No referral with this reference"},
+        answers={"200": "shared.web.answers:Referral"},
         parameters=(REFERENCE,),
     ),
     Route(
@@ -189,28 +211,32 @@ ROUTES = (
         body="shared.service.decisions:DecisionBody",
         responses=_CHANGE,
         parameters=(REFERENCE, IF_MATCH),
+        answers={"200": "shared.web.answers:Change"},
     ),
     Route(
         "POST /referrals/{reference}/decline",
         "scheduling",
         "Decline a request, with a reason",
-        body="shared.service.decisions:DecisionBody",
+        body="shared.service.decisions:ReasonBody",
         responses=_CHANGE,
         parameters=(REFERENCE, IF_MATCH),
+        answers={"200": "shared.web.answers:Change"},
     ),
     Route(
         "POST /referrals/{reference}/withdraw",
         "scheduling",
         "Withdraw an open referral, with a reason",
-        body="shared.service.decisions:DecisionBody",
+        body="shared.service.decisions:ReasonBody",
         responses=_CHANGE,
         parameters=(REFERENCE, IF_MATCH),
+        answers={"200": "shared.web.answers:Change"},
     ),
     Route(
         "GET /facilitators",
         "scheduling",
         "Facilitators, their localities and weekly availability",
         responses={"200": "The facilitators"},
+        answers={"200": "shared.web.answers:Facilitators"},
     ),
     Route(
         "PUT /facilitators/{facilitator_id}/availability",
@@ -219,6 +245,7 @@ ROUTES = (
         body="shared.domain.meetings:Availability",
         responses={"200": "The facilitator", "422": "Problems to fix, one per field"},
         parameters=(FACILITATOR,),
+        answers={"200": "shared.web.answers:Facilitator"},
     ),
     Route(
         "PUT /referrals/{reference}/meeting",
@@ -227,6 +254,7 @@ ROUTES = (
         body="shared.domain.meetings:MeetingRequest",
         responses={**_CHANGE, "409": "Illegal or stale, or the facilitator is already booked then"},
         parameters=(REFERENCE, IF_MATCH),
+        answers={"200": "shared.web.answers:MeetingChange"},
     ),
     Route(
         "DELETE /referrals/{reference}/meeting",
@@ -235,6 +263,7 @@ ROUTES = (
         body="shared.domain.meetings:CancelRequest",
         responses=_CHANGE,
         parameters=(REFERENCE, IF_MATCH),
+        answers={"200": "shared.web.answers:MeetingChange"},
     ),
     Route(
         "POST /referrals/{reference}/meeting/outcome",
@@ -243,6 +272,7 @@ ROUTES = (
         body="shared.domain.plans:Outcome",
         responses=_CHANGE,
         parameters=(REFERENCE, IF_MATCH),
+        answers={"200": "shared.web.answers:MeetingChange"},
     ),
     Route(
         "GET /referrals/{reference}/export",
@@ -251,6 +281,8 @@ ROUTES = (
         "the export is recorded as a read",
         responses={"200": "The export", "404": "No referral with this reference"},
         parameters=(REFERENCE,),
+        answers={"200": "shared.web.answers:SubjectAccess"},
+        pages=True,
     ),
     Route(
         "GET /partners",
@@ -261,6 +293,7 @@ ROUTES = (
             {"name": "offer", "in": "query", "required": False, "schema": {"type": "string"}},
             {"name": "locality", "in": "query", "required": False, "schema": {"type": "string"}},
         ),
+        answers={"200": "shared.web.answers:Partners"},
     ),
     Route(
         "POST /partners",
@@ -268,6 +301,7 @@ ROUTES = (
         "Add a partner to the directory (audited)",
         body="shared.service.partners:PartnerRequest",
         responses={"201": "The partner, with its id and version (ETag)", "422": "Problems to fix, field by field"},
+        answers={"201": "shared.web.answers:Partner"},
     ),
     Route(
         "PUT /partners/{partner_id}",
@@ -284,6 +318,7 @@ ROUTES = (
             PARTNER_ID,
             IF_MATCH,
         ),
+        answers={"200": "shared.web.answers:Partner"},
     ),
     Route(
         "GET /connections/{token}",
@@ -297,6 +332,7 @@ ROUTES = (
             "410": "Expired, or the request is no longer open (the plan changed, the referral was withdrawn)",
         },
         parameters=(TOKEN,),
+        pages=True,
     ),
     Route(
         "POST /connections/{token}",
@@ -313,6 +349,7 @@ ROUTES = (
             "422": "The answer is missing or the note too long: the page again, with the problem",
         },
         parameters=(TOKEN,),
+        pages=True,
     ),
     Route(
         "POST /referrals/{reference}/connections/{partner_id}",
@@ -326,6 +363,7 @@ ROUTES = (
             "422": "The answer is missing or the note too long",
         },
         parameters=(REFERENCE, PARTNER_ID),
+        answers={"200": "shared.web.answers:Connection"},
     ),
     Route(
         "POST /referrals/{reference}/connections/{partner_id}/resend",
@@ -338,6 +376,7 @@ ROUTES = (
             "422": "The partner is no longer active in the directory",
         },
         parameters=(REFERENCE, PARTNER_ID),
+        answers={"200": "shared.web.answers:Connection"},
     ),
     Route(
         "POST /referrals/{reference}/erase",
@@ -352,6 +391,7 @@ ROUTES = (
             "422": "The ground is missing or not one of the list",
         },
         parameters=(REFERENCE,),
+        answers={"200": "shared.web.answers:Erased"},
     ),
     Route(
         "POST /referrals/{reference}/reviews",
@@ -360,6 +400,7 @@ ROUTES = (
         body="shared.service.reviews:ReviewRequest",
         responses={**_CHANGE, "422": "Problems to fix, field by field (dates, a package for adjust)"},
         parameters=(REFERENCE, IF_MATCH),
+        answers={"200": "shared.web.answers:ReviewRecorded"},
     ),
     Route(
         "PUT /referrals/{reference}/reviews/{number}",
@@ -372,11 +413,21 @@ ROUTES = (
             "409": "Illegal or stale, or the review is no longer open",
         },
         parameters=(REFERENCE, REVIEW_NUMBER, IF_MATCH),
+        answers={"200": "shared.web.answers:ReviewMoved"},
     ),
     # The staff console: pages for people, signed in through Cognito's managed login into a session cookie (no
     # JWT authorizer: the function checks the session, and every form's CSRF token and Origin).
     *(
-        Route(key, "console", summary, staff=False, responses=responses, parameters=parameters, media_types=_FORM)
+        Route(
+            key,
+            "console",
+            summary,
+            staff=False,
+            responses=responses,
+            parameters=parameters,
+            media_types=_FORM,
+            pages=True,
+        )
         for key, summary, responses, parameters in (
             ("GET /staff", "The work list: what needs doing now", _PAGE, ()),
             ("GET /staff/sign-in", "Starts the sign-in (redirects to the managed login)", _SIGN_IN, ()),
@@ -417,6 +468,13 @@ ROUTES = (
 
 
 BY_KEY = {route.key: route for route in ROUTES}
+
+
+def methods_at(path: str) -> tuple[str, ...]:
+    """The methods the API serves at `path`, for a 405's `Allow` (none: it serves nothing there)."""
+    return tuple(sorted({route.method for route in ROUTES if route.pattern.match(path)}))
+
+
 _registered: set[str] = set()
 
 

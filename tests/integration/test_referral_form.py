@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 from urllib.parse import urlencode
@@ -247,3 +248,38 @@ def test_no_personal_data_reaches_the_logs(
     assert "Referral received" in logs and "Referral refused" in logs and "(unknown field)" in logs
     for personal in ("Sam Okafor", "Jo Bloggs", "Alfie", "SW1A", "sam@school", "not-an-email", "surgery", "Jane"):
         assert personal not in logs
+
+
+def _unrouted(cloud: Cloud, method: str, path: str) -> dict[str, Any]:
+    """What API Gateway's `$default` route hands the intake function: a request no other route matched."""
+    event = api_event(None, content_type=None)
+    event.update(routeKey="$default", rawPath=path)
+    event["requestContext"].update(routeKey="$default", http={**event["requestContext"]["http"], "method": method})
+    response: dict[str, Any] = invoke(INTAKE, cloud, event)
+    return response
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("DELETE", "/referrals", "GET, POST"),
+        ("TRACE", "/", "GET"),
+        ("PATCH", "/referrals/FN-ABCDEFGH/meeting", "DELETE, PUT"),
+        ("GET", "/connections/anything", None),  # a route takes it: never sent here, and not found if it is
+    ],
+)
+def test_a_method_a_path_does_not_take_answers_405_with_the_methods_it_does(cloud, method, path, allow) -> None:
+    response = _unrouted(cloud, method, path)
+    if allow is None:
+        assert response["statusCode"] == 404
+        return
+    assert response["statusCode"] == 405
+    assert response["headers"]["Allow"] == allow
+    assert response["headers"]["X-Content-Type-Options"] == "nosniff"
+    assert method in json.loads(response["body"])["message"]
+
+
+def test_options_lists_the_methods_and_an_unknown_path_is_not_found(cloud) -> None:
+    options = _unrouted(cloud, "OPTIONS", "/partners")
+    assert (options["statusCode"], options["headers"]["Allow"]) == (204, "GET, POST")
+    assert _unrouted(cloud, "GET", "/no/such/page")["statusCode"] == 404
