@@ -39,6 +39,7 @@ ENV_SOURCE_DAILY_CAP = "SOURCE_DAILY_CAP"
 ENV_STAFF_AUTH_URL = "STAFF_AUTH_URL"
 ENV_STAFF_ISSUER = "STAFF_ISSUER"
 ENV_STAFF_CLIENT_ID = "STAFF_CLIENT_ID"
+ENV_ORIGIN_SECRET = "ORIGIN_SECRET"  # noqa: S105 - an environment key, not a secret
 
 # Referrals come from professional addresses only (issue 16): the public sector's domains in England, and the
 # council's own. A deployment names its own lists (`-c familynet:referrer_domains=…`, `familynet:locality_domains`).
@@ -114,6 +115,9 @@ class Settings(BaseModel):
     # A console session ends after this many hours without a request, and this many after sign-in whatever happens.
     session_idle_hours: int = Field(default=8, ge=1, le=24)
     session_absolute_hours: int = Field(default=12, ge=1, le=24)
+    # The value CloudFront adds to every request it sends to the API (shared/web/intake.py): a request carrying it came
+    # through CloudFront, so its CloudFront-Viewer-Address is the client's. None: no CloudFront in front.
+    origin_secret: str | None = Field(default=None, min_length=16, max_length=256, repr=False)
 
     @field_validator("referrer_domains", "locality_domains", mode="before")
     @classmethod
@@ -168,6 +172,7 @@ class Settings(BaseModel):
             "staff_auth_url": env.get(ENV_STAFF_AUTH_URL),
             "staff_issuer": env.get(ENV_STAFF_ISSUER),
             "staff_client_id": env.get(ENV_STAFF_CLIENT_ID),
+            "origin_secret": env.get(ENV_ORIGIN_SECRET),
         }
         return cls.model_validate({k: v for k, v in values.items() if v not in (None, "")})
 
