@@ -51,3 +51,11 @@ FORM_BURST_LIMIT = 100
 
 # Operational logs hold ids, states and counts only; three months covers incident investigation.
 LOG_RETENTION_NAME = "THREE_MONTHS"
+
+# Per-client limits in AWS (issue 16, item 4): CloudFront and its WAF web ACL in front of the API. A CloudFront web
+# ACL (and CloudFront's certificate) must live in us-east-1: a second stack, referenced across regions.
+EDGE_STACK_NAME = "FamilynetEdge"
+EDGE_REGION = "us-east-1"
+DEFAULT_REGION = "eu-west-2"  # London; `-c familynet:region=…` deploys the main stack elsewhere
+REGION_CONTEXT = "familynet:region"
+CDN_ID = "Cdn"

@@ -1,28 +1,34 @@
-"""The HTTP API: one stage with throttling and JSON access logs (ids and status codes, no bodies), and its public
-address (the custom domain from context `familynet:public_url`, else the API's own endpoint)."""
+"""The HTTP API: one stage with throttling and JSON access logs (ids and status codes, no bodies), reached only
+through its custom domain (the execute-api endpoint is disabled), which is CloudFront's origin (infra/constructs/cdn.py)
+and the public address (`-c familynet:public_url=https://…`; CloudFront serves the same name)."""
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import jsii
-from aws_cdk import RemovalPolicy
+from aws_cdk import Fn, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_integrations as integrations
+from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.constants import REFERRALS_BURST_LIMIT, REFERRALS_RATE_LIMIT, REFERRALS_ROUTE
 from infra.constructs.function import LOG_RETENTION
+from infra.edge import CERTIFICATES_CONTEXT, certificate_arn
 from infra.nag import acknowledge
 from shared.config import Settings
 
 PUBLIC_URL_CONTEXT = "familynet:public_url"
-# Every request no route matches: its function answers 405 with Allow where the path has routes, else 404.
-DEFAULT_ROUTE = "$default"
+# Offline (tests, the local runtime) and until a deployment names its own: example.org is reserved for examples.
+DEFAULT_PUBLIC_URL = "https://familynet.example.org"
+
+_HOST = r"(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}"
 
 _ACCESS_LOG_FIELDS = {
     "requestId": "$context.requestId",
@@ -58,6 +64,8 @@ class Api(Construct):
             "HttpApi",
             description="familynet: referrals from the web form, coordinators' routes",
             create_default_stage=False,
+            # Only through the custom domain, CloudFront's origin: no way around the WAF by the execute-api address.
+            disable_execute_api_endpoint=True,
         )
         self.access_logs = logs.LogGroup(
             self, "AccessLogs", retention=LOG_RETENTION, removal_policy=RemovalPolicy.DESTROY
@@ -72,13 +80,29 @@ class Api(Construct):
             access_log_settings=_AccessLogs(self.access_logs),
         )
         self._route_settings: dict[str, dict[str, int]] = {}
-        # The address people reach the API at, for links in emails. The L1's ApiEndpoint attribute (a plain GetAtt,
-        # which the local runtime resolves to its gateway), not `http_api.api_endpoint` (a Fn::Join it cannot).
-        cfn_api = self.http_api.node.default_child
-        assert isinstance(cfn_api, apigwv2.CfnApi)
-        self.public_url: str = (
-            checked_public_url(self.node.try_get_context(PUBLIC_URL_CONTEXT)) or cfn_api.attr_api_endpoint
+        # The public name: CloudFront's alias and the API's custom domain both. CloudFront forwards the viewer's Host
+        # (it must, to forward Authorization: infra/constructs/cdn.py), which API Gateway maps by this name.
+        public_url = checked_public_url(self.node.try_get_context(PUBLIC_URL_CONTEXT)) or DEFAULT_PUBLIC_URL
+        self.domain = public_url.removeprefix("https://")
+        given = certificate_arn(self.node.try_get_context(CERTIFICATES_CONTEXT), "api", Stack.of(self).region)
+        certificate = (
+            acm.Certificate.from_certificate_arn(self, "Certificate", given)
+            if given
+            else acm.Certificate(
+                self, "Certificate", domain_name=self.domain, validation=acm.CertificateValidation.from_dns()
+            )
         )
+        self.domain_name = apigwv2.DomainName(
+            self,
+            "Domain",
+            domain_name=self.domain,
+            certificate=certificate,
+            endpoint_type=apigwv2.EndpointType.REGIONAL,
+            security_policy=apigwv2.SecurityPolicy.TLS_1_2,
+        )
+        apigwv2.ApiMapping(self, "Mapping", api=self.http_api, domain_name=self.domain_name, stage=self.stage)
+        # For links in emails and sign-in callbacks: the domain's Ref (a name the local runtime maps to its gateway).
+        self.public_url: str = Fn.join("", ["https://", self.domain_name.name])
 
     def add_staff_route(
         self,
@@ -103,21 +127,12 @@ class Api(Construct):
         self, route_key: str, function: lambda_.IFunction, *, rate_limit: int, burst_limit: int, reason: str
     ) -> apigwv2.HttpRoute:
         """A route without an authorizer (cdk-nag APIG4 acknowledged with `reason`: why no login), throttled."""
-        if route_key == DEFAULT_ROUTE:
-            route = apigwv2.HttpRoute(
-                self,
-                "DefaultRoute",
-                http_api=self.http_api,
-                route_key=apigwv2.HttpRouteKey.DEFAULT,
-                integration=integrations.HttpLambdaIntegration("DefaultIntegration", function),
-            )
-        else:
-            method, path = route_key.split(" ", 1)
-            [route] = self.http_api.add_routes(
-                path=path,
-                methods=[apigwv2.HttpMethod(method)],
-                integration=integrations.HttpLambdaIntegration(f"{method.title()}{_route_name(path)}", function),
-            )
+        method, path = route_key.split(" ", 1)
+        [route] = self.http_api.add_routes(
+            path=path,
+            methods=[apigwv2.HttpMethod(method)],
+            integration=integrations.HttpLambdaIntegration(f"{method.title()}{_route_name(path)}", function),
+        )
         self._route_settings[route_key] = {
             "ThrottlingRateLimit": rate_limit,
             "ThrottlingBurstLimit": burst_limit,
@@ -140,6 +155,12 @@ def checked_public_url(context: Any) -> str | None:
         checked = Settings.model_validate({"public_url": context.rstrip("/")})
     except ValueError as exc:
         raise ValueError(f"{PUBLIC_URL_CONTEXT} is not a valid address: {exc}") from exc
+    host = checked.public_url.removeprefix("https://")
+    if not re.fullmatch(_HOST, host):
+        raise ValueError(
+            f"{PUBLIC_URL_CONTEXT} must be https:// and a host name only (CloudFront's alias and the API's custom "
+            f"domain: no port, path or address), not {context!r}"
+        )
     return checked.public_url
 
 

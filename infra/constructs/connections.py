@@ -62,6 +62,7 @@ class Connections(Construct):
             },
             memory_mb=256,
             timeout=Duration.seconds(10),
+            public=True,
             with_web=True,  # the partner's page uses the web form's layout and assets
         )
         self.function = function.function

@@ -56,6 +56,7 @@ class Console(Construct):
             },
             memory_mb=512,
             timeout=Duration.seconds(10),
+            public=True,
         )
         self.function = function.function
         # Reads are GetItem and Query (never Scan); sessions are put, updated and deleted; a decision is one

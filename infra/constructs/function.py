@@ -17,6 +17,30 @@ from shared.config import METRICS_NAMESPACE
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 LOG_RETENTION = getattr(logs.RetentionDays, LOG_RETENTION_NAME)
 
+# The public functions' reserved concurrency (`-c 'familynet:reserved_concurrency={"intake": 20, ...}'`): a flood
+# through the public routes can use no more than this, and can never take the concurrency the event consumers need.
+# Throttled requests get API Gateway's 503 (behind WAF's and the stage's own limits, which answer first).
+RESERVED_CONCURRENCY_CONTEXT = "familynet:reserved_concurrency"
+DEFAULT_RESERVED_CONCURRENCY = {"intake": 20, "connections": 5, "console": 10}
+MAX_RESERVED_CONCURRENCY = 900  # Lambda keeps 100 of an account's 1,000 unreserved
+
+
+def reserved_concurrency(scope: Construct, name: str) -> int:
+    """A public function's reserved concurrency from context (default above); a bad value fails the synth."""
+    given = scope.node.try_get_context(RESERVED_CONCURRENCY_CONTEXT)
+    if given is not None and not isinstance(given, dict):
+        raise ValueError(f"{RESERVED_CONCURRENCY_CONTEXT} must be an object like {DEFAULT_RESERVED_CONCURRENCY}")
+    unknown = sorted(set(given or {}) - set(DEFAULT_RESERVED_CONCURRENCY))
+    if unknown:
+        raise ValueError(f"{RESERVED_CONCURRENCY_CONTEXT}: {unknown[0]!r} is not a public function")
+    value = (given or {}).get(name, DEFAULT_RESERVED_CONCURRENCY[name])
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_RESERVED_CONCURRENCY:
+        raise ValueError(
+            f"{RESERVED_CONCURRENCY_CONTEXT}.{name} must be a whole number from 1 to {MAX_RESERVED_CONCURRENCY}, "
+            f"not {value!r}"
+        )
+    return int(value)
+
 
 class DependenciesLayer(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, full: bool) -> None:
@@ -44,7 +68,9 @@ class FamilynetFunction(Construct):
         memory_mb: int,
         timeout: Duration,
         with_web: bool = False,
+        public: bool = False,
     ) -> None:
+        """`public`: behind a public route; its concurrency is reserved (and so capped)."""
         super().__init__(scope, construct_id)
         self.service = name
         self.log_group = logs.LogGroup(
@@ -65,6 +91,7 @@ class FamilynetFunction(Construct):
             memory_size=memory_mb,
             timeout=timeout,
             tracing=lambda_.Tracing.ACTIVE,
+            reserved_concurrent_executions=reserved_concurrency(self, name) if public else None,
             log_group=self.log_group,
             environment={
                 "POWERTOOLS_SERVICE_NAME": name,

@@ -18,12 +18,13 @@ from infra.constants import (
     REFERRALS_RATE_LIMIT,
     REFERRALS_ROUTE,
 )
-from infra.constructs.api import DEFAULT_ROUTE, Api
+from infra.constructs.api import Api
 from infra.constructs.data import Data
 from infra.constructs.function import FamilynetFunction
 from infra.constructs.reminders import settings_environment
 from shared.config import (
     ENV_LOCALITY_DOMAINS,
+    ENV_ORIGIN_SECRET,
     ENV_REFERRER_DAILY_CAP,
     ENV_REFERRER_DOMAINS,
     ENV_SOURCE_DAILY_CAP,
@@ -68,8 +69,16 @@ def referrer_environment(scope: Construct) -> dict[str, str]:
 
 class Intake(Construct):
     def __init__(
-        self, scope: Construct, construct_id: str, *, data: Data, api: Api, layer: lambda_.ILayerVersion
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        data: Data,
+        api: Api,
+        layer: lambda_.ILayerVersion,
+        origin_secret: str,
     ) -> None:
+        """`origin_secret`: what CloudFront adds to its requests (infra/constructs/cdn.py), for the per-source cap."""
         super().__init__(scope, construct_id)
         function = FamilynetFunction(
             self,
@@ -77,10 +86,15 @@ class Intake(Construct):
             name=INTAKE,
             description="POST /referrals: validates, stores a referral once and queues ReferralReceived",
             layer=layer,
-            environment={ENV_TABLE_NAME: data.table.table_name, **referrer_environment(scope)},
+            environment={
+                ENV_TABLE_NAME: data.table.table_name,
+                ENV_ORIGIN_SECRET: origin_secret,
+                **referrer_environment(scope),
+            },
             memory_mb=512,
             timeout=Duration.seconds(10),
             with_web=True,
+            public=True,
         )
         self.function = function.function
         # Least privilege: one transaction of conditional puts and the day's counters (updates), and a read of a
@@ -109,12 +123,3 @@ class Intake(Construct):
                 burst_limit=FORM_BURST_LIMIT,
                 reason=FORM_IS_PUBLIC,
             )
-        # What no route matches (another method, or no such path): answered by this function, 405 with the Allow
-        # header where the path has routes, else 404 (API Gateway's own answer would be a bare 404 for both).
-        api.add_public_route(
-            DEFAULT_ROUTE,
-            self.function,
-            rate_limit=FORM_RATE_LIMIT,
-            burst_limit=FORM_BURST_LIMIT,
-            reason=FORM_IS_PUBLIC,
-        )

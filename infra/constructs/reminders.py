@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration, Stack, Token
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -170,9 +170,11 @@ class Reminders(Construct):
                 dead_letter_config=scheduler.CfnSchedule.DeadLetterConfigProperty(arn=self.dead_letters.queue_arn),
             ),
         )
+        # nag names the region as the template has it: literal now the stack has one (cross-region references).
+        region = "<AWS::Region>" if Token.is_unresolved(Stack.of(self).region) else Stack.of(self).region
         acknowledge(
             self.function.role,  # type: ignore[arg-type]
-            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/{SCHEDULE_GROUP}/*]",
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:{region}:<AWS::AccountId>:schedule/{SCHEDULE_GROUP}/*]",
             "One schedule per review, named at run time, all in the reviews group: the wildcard is the group.",
         )
         self.consumer = EventConsumer(

@@ -1,6 +1,10 @@
 """The local API gateway: the template's HTTP API routes as API Gateway v2 (payload 2.0) events, JWT checks by the
 local issuer, and the local-only routes of the design (outbox, clock, token). The web form at `/` is one of the
 template's routes, served by its function as in AWS.
+
+It also plays the template's CloudFront distribution (infra/constructs/cdn.py), so the same code runs as deployed:
+each request gets the origin's custom headers (the origin secret) and CloudFront-Viewer-Address from the client's
+socket, replacing any the client sent; each answer gets the response headers policy's headers it lacks.
 """
 
 from __future__ import annotations
@@ -115,12 +119,85 @@ def _path_pattern(path: str) -> re.Pattern[str]:
     return re.compile("".join(parts))
 
 
+VIEWER_ADDRESS = "cloudfront-viewer-address"
+
+
+@dataclass(frozen=True)
+class Edge:
+    """What the template's CloudFront distribution does to each request and answer."""
+
+    origin_headers: dict[str, str]  # lower-case name → value (the origin's custom headers)
+    viewer_address: bool  # the origin request policy forwards CloudFront-Viewer-Address
+    response_headers: dict[str, str]  # added where the answer has none (the policy's headers, override off)
+
+    def request_headers(self, headers: dict[str, str], remote_addr: str | None, remote_port: Any) -> dict[str, str]:
+        """A client cannot set what CloudFront sets: its own values are replaced, never passed on."""
+        kept = {k: v for k, v in headers.items() if k not in self.origin_headers and k != VIEWER_ADDRESS}
+        kept.update(self.origin_headers)
+        if self.viewer_address and remote_addr:
+            # As CloudFront writes it: the address, a colon, the port (IPv6 without brackets).
+            kept[VIEWER_ADDRESS] = f"{remote_addr}:{remote_port or 0}"
+        return kept
+
+    def answer(self, response: Response) -> Response:
+        for name, value in self.response_headers.items():
+            if name not in response.headers:
+                response.headers[name] = value
+        return response
+
+
+def edge_of(template: Template) -> Edge | None:
+    """The distribution's origin headers and response headers policy, resolved as deployed (the origin secret's value
+    from the local secret), or None when the template has no distribution."""
+    distributions = [props for _, props in template.of_type("AWS::CloudFront::Distribution")]
+    if len(distributions) != 1:
+        return None
+    config = distributions[0]["DistributionConfig"]
+    [origin] = config["Origins"]
+    origin_headers = {
+        str(h["HeaderName"]).lower(): str(template.resolve(h["HeaderValue"]))
+        for h in origin.get("OriginCustomHeaders", [])
+    }
+    behavior = config["DefaultCacheBehavior"]
+    viewer_address = False
+    if "Ref" in (behavior.get("OriginRequestPolicyId") or {}):
+        policy = template.resources[behavior["OriginRequestPolicyId"]["Ref"]]["Properties"]["OriginRequestPolicyConfig"]
+        named = policy.get("HeadersConfig", {}).get("Headers", [])
+        viewer_address = VIEWER_ADDRESS in [str(h).lower() for h in named]
+    response_headers: dict[str, str] = {}
+    if "Ref" in (behavior.get("ResponseHeadersPolicyId") or {}):
+        policy = template.resources[behavior["ResponseHeadersPolicyId"]["Ref"]]["Properties"]
+        response_headers = _policy_headers(policy["ResponseHeadersPolicyConfig"])
+    return Edge(origin_headers, viewer_address, response_headers)
+
+
+def _policy_headers(config: dict[str, Any]) -> dict[str, str]:
+    security = config.get("SecurityHeadersConfig", {})
+    headers: dict[str, str] = {}
+    if csp := security.get("ContentSecurityPolicy"):
+        headers["Content-Security-Policy"] = csp["ContentSecurityPolicy"]
+    if "ContentTypeOptions" in security:
+        headers["X-Content-Type-Options"] = "nosniff"
+    if frame := security.get("FrameOptions"):
+        headers["X-Frame-Options"] = frame["FrameOption"]
+    if referrer := security.get("ReferrerPolicy"):
+        headers["Referrer-Policy"] = referrer["ReferrerPolicy"]
+    if hsts := security.get("StrictTransportSecurity"):
+        value = f"max-age={hsts['AccessControlMaxAgeSec']}"
+        value += "; includeSubDomains" if hsts.get("IncludeSubdomains") else ""
+        headers["Strict-Transport-Security"] = value + ("; preload" if hsts.get("Preload") else "")
+    for item in config.get("CustomHeadersConfig", {}).get("Items", []):
+        headers[item["Header"]] = item["Value"]
+    return headers
+
+
 class Gateway:
     def __init__(self, runtime: LocalRuntime, issuer: LocalIssuer) -> None:
         self.runtime = runtime
         self.issuer = issuer
         self.routes = routes_of(runtime.template)
         self.cognito = LocalCognito.for_template(runtime.template, issuer)
+        self.edge = edge_of(runtime.template)
 
     @classmethod
     def for_runtime(cls, runtime: LocalRuntime) -> Gateway:
@@ -145,6 +222,10 @@ class Gateway:
     def handle(self, request: Request) -> Response:
         if request.path.startswith("/_local/"):  # first: a greedy route of the app must not hide the local tools
             return self._local(request)
+        response = self._route(request)
+        return self.edge.answer(response) if self.edge is not None else response
+
+    def _route(self, request: Request) -> Response:
         for route in self.routes:
             parameters = route.match(request.method, request.path)
             if parameters is not None:
@@ -164,6 +245,9 @@ class Gateway:
             authorizer = {"jwt": {"claims": api_gateway_claims(claims), "scopes": scopes or None}}
         host = self.runtime.hosts[route.function]
         event = api_event(route, parameters, request, authorizer)
+        if self.edge is not None:
+            port = request.environ.get("REMOTE_PORT") or 0
+            event["headers"] = self.edge.request_headers(event["headers"], request.remote_addr, port)
         try:
             result = host.invoke(event)
         except FunctionError as exc:

@@ -117,11 +117,18 @@ def _secrets(template: Template, secretsmanager: Any) -> None:
                 request[key] = props[key]
         arn = secretsmanager.create_secret(**request)["ARN"]
         template.attributes[logical_id] = {"Ref": arn, "Id": arn}  # a secret's Ref is its ARN
+        template.secret_values[arn] = str(value)
 
 
 def _apis(template: Template, public_url: str) -> None:
+    """The API, its custom domain and CloudFront's aliases all answer at the gateway's address: links in emails and
+    sign-in callbacks built from `https://<the domain>` resolve there."""
     for logical_id, _ in template.of_type("AWS::ApiGatewayV2::Api"):
         template.attributes[logical_id] = {"Ref": logical_id, "ApiId": logical_id, "ApiEndpoint": public_url}
+    for logical_id, raw in template.of_type("AWS::ApiGatewayV2::DomainName"):
+        name = str(raw.get("DomainName", logical_id))
+        template.attributes[logical_id] = {"Ref": name, "RegionalDomainName": name}
+        template.endpoints[f"https://{name}"] = public_url
 
 
 LOCAL_COGNITO_PATH = "/_local/cognito"  # where the gateway serves the user pool's endpoints (infra/local/cognito.py)

@@ -29,6 +29,9 @@ class Template:
     # AWS web endpoints the runtime serves itself (the user pool's domain and issuer): an address in the template
     # that starts with one of these resolves to the runtime's own (its gateway), as boto3's calls go to moto.
     endpoints: dict[str, str] = field(default_factory=dict)
+    # Secrets' values by ARN, for CloudFormation's dynamic references ({{resolve:secretsmanager:ARN:SecretString:::}}),
+    # which CloudFormation replaces with the value at deploy time.
+    secret_values: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path | str) -> Template:
@@ -110,7 +113,7 @@ class Template:
                 return self.get_att(logical_id, attribute)
             if name == "Fn::Join":
                 separator, parts = argument
-                return self.local_address(separator.join(str(self.resolve(part)) for part in parts))
+                return self.local_address(self.dynamic(separator.join(str(self.resolve(part)) for part in parts)))
             if name == "Fn::Select":
                 index, items = argument
                 return self.resolve(items)[int(index)]
@@ -122,6 +125,14 @@ class Template:
             if name.startswith("Fn::"):
                 raise UnresolvableReference(f"{name} is not supported by the local runtime")
         return {key: self.resolve(item) for key, item in value.items()}
+
+    def dynamic(self, value: str) -> str:
+        """A string with its secretsmanager dynamic references replaced by the secrets' values, as at deploy time."""
+        for arn, secret in self.secret_values.items():
+            value = value.replace(f"{{{{resolve:secretsmanager:{arn}:SecretString:::}}}}", secret)
+        if "{{resolve:" in value:
+            raise UnresolvableReference("a dynamic reference the local runtime cannot resolve")
+        return value
 
     def local_address(self, value: str) -> str:
         for remote, local in self.endpoints.items():

@@ -20,9 +20,11 @@ from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sqs as sqs
 
-from infra.constants import STACK_NAME
+from infra.constants import DEFAULT_REGION, EDGE_STACK_NAME, STACK_NAME
+from infra.constructs.api import DEFAULT_PUBLIC_URL
 from infra.constructs.consumer import EventConsumer
 from infra.constructs.function import RUNTIME
+from infra.edge import EdgeStack
 from infra.stack import FamilynetStack
 
 PROBE_DIR = Path(__file__).parent / "probe"
@@ -36,7 +38,8 @@ DAILY_AT_NINE_LONDON = "cron(0 9 * * ? *)"
 
 class ProbeStack(FamilynetStack):
     def __init__(self, app: App) -> None:
-        super().__init__(app, STACK_NAME, bundle_dependencies=False)
+        edge = EdgeStack(app, EDGE_STACK_NAME, domain=DEFAULT_PUBLIC_URL.removeprefix("https://"))
+        super().__init__(app, STACK_NAME, bundle_dependencies=False, region=DEFAULT_REGION, edge=edge)
         seen = sqs.Queue(self, "ProbeSeen", encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True)
         self.probe = lambda_.Function(
             self,

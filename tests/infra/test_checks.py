@@ -25,9 +25,11 @@ def test_each_acknowledgment_names_its_exact_finding_and_a_reason(cloud_assembly
     # A new acknowledgment is a decision for review: it must be added here on purpose.
     assert {f["ruleName"].split("[")[0] for f in suppressed} == {
         "AwsSolutions-APIG4",
+        "AwsSolutions-CFR1",  # no geo restriction: England's professionals on VPNs and travelling devices
+        "AwsSolutions-CFR3",  # no CloudFront access logs: they would keep addresses and partners' link tokens
         "AwsSolutions-IAM4",
         "AwsSolutions-IAM5",
-        "AwsSolutions-SMG4",  # the partners' link key is rotated by hand (docs/operations.md)
+        "AwsSolutions-SMG4",  # the partners' link key and CloudFront's origin secret change by hand/deployment
         "AwsSolutions-SQS3",
     }
 
@@ -50,13 +52,35 @@ def test_a_new_finding_fails_the_synth(tmp_path: Path):
     assert {"AwsSolutions-SQS3", "AwsSolutions-SQS4"} <= rules
 
 
-def test_cfn_lint_reports_no_errors(cloud_assembly: Path):
+@pytest.mark.parametrize(
+    ("stack", "regions"),
+    [
+        # The regions a UK council deploys to (London, Ireland): Cognito's feature plans are not in every region.
+        ("Familynet", ["eu-west-2", "eu-west-1"]),
+        ("FamilynetEdge", ["us-east-1"]),  # CloudFront's web ACL and certificate live there only
+    ],
+)
+def test_cfn_lint_reports_no_errors(cloud_assembly: Path, stack: str, regions: list[str]):
     from cfnlint.api import lint
 
-    # The regions a UK council deploys to (London, Ireland): Cognito's feature plans are not in every region.
-    matches = lint(next(cloud_assembly.glob("*.template.json")).read_text(), regions=["eu-west-2", "eu-west-1"])
+    matches = lint((cloud_assembly / f"{stack}.template.json").read_text(), regions=regions)
     errors = [f"{m.rule.id} {m.message}" for m in matches if m.rule.severity.lower() == "error"]
     assert errors == []
+
+
+def test_the_app_is_two_stacks_in_fixed_regions_of_the_deployers_account(cloud_assembly: Path):
+    """Cross-region references need explicit regions; the account stays the deployer's (no credentials at synth)."""
+    manifest = json.loads((cloud_assembly / "manifest.json").read_text())
+    environments = {
+        name: artifact["environment"]
+        for name, artifact in manifest["artifacts"].items()
+        if artifact["type"] == "aws:cloudformation:stack"
+    }
+    assert environments == {
+        "FamilynetEdge": "aws://unknown-account/us-east-1",
+        "Familynet": "aws://unknown-account/eu-west-2",
+    }
+    assert "FamilynetEdge" in manifest["artifacts"]["Familynet"]["dependencies"]
 
 
 def test_the_dependencies_layer_carries_aarch64_wheels_for_the_runtime():
