@@ -77,6 +77,10 @@ PURPOSES: dict[str, str] = {
     "MeetingRequest.venue.type": "the kind of venue",
     "MeetingRequest.venue.details": "where the meeting is (may be the family's home address)",
     "MeetingRequest.facilitator_id": "who facilitates (a staff id)",
+    "MeetingRequest.exception_reason": (
+        "why the meeting is outside the facilitator's availability (the coordinator's confirmed exception; may "
+        "reveal the family's circumstances): kept with the meeting and its audit entry, never in an event"
+    ),
     "CancelRequest.reason": "why a meeting was cancelled",
     "Outcome.held": "whether the meeting took place",
     "Outcome.held_on": "when it took place",

@@ -13,7 +13,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from functions.console.cases import case, in_words, reason_page
 from functions.console.common import apply, checked_form, reader, signed_in
 from shared.config import get_settings
-from shared.domain.meetings import CancelRequest, DoubleBooked
+from shared.domain.meetings import CancelRequest, DoubleBooked, MeetingTimeRefused
 from shared.domain.referrals import check_reference
 from shared.domain.workflow import IllegalTransition
 from shared.observability import logger, metrics
@@ -62,6 +62,10 @@ def book_or_move(reference: str) -> Response[str]:
         return _form(session, reference, version or 0, checked, moving=moving, status=422)
     try:
         outcome = apply(meetings.book_or_move, session, version, reference, request)
+    except MeetingTimeRefused as refused:
+        metrics.add_metric(name="MeetingTimesRefused", unit=MetricUnit.Count, value=1)
+        checked.refused_time(refused)
+        return _form(session, reference, version or 0, checked, moving=moving, status=422)
     except DoubleBooked as refused:
         metrics.add_metric(name="DoubleBookingsRefused", unit=MetricUnit.Count, value=1)
         checked.errors.append({"text": refused.message, "href": "#time"})

@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, time, timedelta
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
 
+from shared.domain.clock import LONDON
 from shared.domain.errors import Conflict, Invalid
 from shared.domain.referrals import Day, VenueType
 
@@ -62,6 +64,12 @@ class MeetingRequest(_Input):
     ends_at: AwareDatetime = Field(title="when the meeting ends")
     venue: Venue = Field(title="the venue")
     facilitator_id: FacilitatorId = Field(title="the facilitator")
+    exception_reason: Reason | None = Field(
+        default=None,
+        title="why the meeting is outside the facilitator's availability",
+        description="The coordinator confirms an exception to the facilitator's weekly availability by giving its "
+        "reason (audited). Without it, a time outside the availability is refused. Never one for a past time.",
+    )
 
     @model_validator(mode="after")
     def _sensible(self) -> MeetingRequest:
@@ -115,3 +123,79 @@ class OutcomeTooEarly(Invalid):
     def __init__(self) -> None:
         message = "A meeting cannot be recorded as held on a date still to come"
         super().__init__(message, [{"field": "held_on", "message": message}])
+
+
+# --- when a meeting may be -------------------------------------------------------------------------------------
+DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+TimeRule = Literal["past", "before_referral", "outside_availability"]
+
+
+class MeetingTimeRefused(Invalid):
+    """A time no one can attend or no one agreed to: past, before the referral was received, or outside the
+    facilitator's availability without a confirmed exception. `rule` says which, for a front door's own words."""
+
+    def __init__(self, rule: TimeRule, message: str, errors: list[dict[str, str]]) -> None:
+        super().__init__(message, errors)
+        self.rule = rule
+
+
+def _when(moment: datetime) -> str:
+    local = moment.astimezone(LONDON)
+    return f"{local:%A} {local.day} {local:%B %Y} at {local:%H:%M}"
+
+
+def weekly_windows(weekly: Iterable[Mapping[str, Any]]) -> list[WeeklyWindow]:
+    """A facilitator's weekly availability as stored (day, start, end as ISO times), in weekday and time order."""
+    windows = [WeeklyWindow.model_validate(dict(window)) for window in weekly]
+    return sorted(windows, key=lambda w: (DAY_NAMES.index(w.day), w.start))
+
+
+def within_availability(starts_at: datetime, ends_at: datetime, windows: Iterable[WeeklyWindow]) -> bool:
+    """Whether the whole meeting falls inside one of the facilitator's weekly windows, in England's time."""
+    start, end = starts_at.astimezone(LONDON), ends_at.astimezone(LONDON)
+    if start.date() != end.date():
+        return False
+    day = DAY_NAMES[start.weekday()]
+    return any(w.day == day and w.start <= start.time() and end.time() <= w.end for w in windows)
+
+
+def described(windows: Iterable[WeeklyWindow]) -> str:
+    found = [f"{w.day.capitalize()} {w.start:%H:%M} to {w.end:%H:%M}" for w in windows]
+    return ", ".join(found) if found else "none stated"
+
+
+def check_meeting_time(
+    request: MeetingRequest, *, now: datetime, received_at: datetime, weekly: Iterable[Mapping[str, Any]]
+) -> str | None:
+    """Refuse a meeting no one can attend: it starts in the future (the system clock), after the referral was
+    received, and within the facilitator's weekly availability, unless the coordinator confirms an exception with a
+    reason. Returns that reason when the booking is such an exception (None when it needs none)."""
+    if request.starts_at <= now:
+        message = f"The meeting must start in the future: {_when(request.starts_at)} has passed"
+        raise MeetingTimeRefused("past", message, [{"field": "starts_at", "message": message}])
+    if request.starts_at <= received_at:
+        message = (
+            f"The meeting must start after the referral was received ({_when(received_at)}): "
+            f"{_when(request.starts_at)} is before it"
+        )
+        raise MeetingTimeRefused("before_referral", message, [{"field": "starts_at", "message": message}])
+    windows = weekly_windows(weekly)
+    if within_availability(request.starts_at, request.ends_at, windows):
+        return None
+    if request.exception_reason:
+        return request.exception_reason
+    message = (
+        f"{_when(request.starts_at)} to {request.ends_at.astimezone(LONDON):%H:%M} is outside the facilitator's "
+        f"availability ({described(windows)}): choose a time within it, or confirm an exception with its reason"
+    )
+    raise MeetingTimeRefused(
+        "outside_availability",
+        message,
+        [
+            {"field": "starts_at", "message": message},
+            {
+                "field": "exception_reason",
+                "message": "To book outside the facilitator's availability, give the reason for the exception",
+            },
+        ],
+    )

@@ -9,6 +9,7 @@ guarantee comes from the conditional writes, not from a read before the write.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,6 +36,7 @@ from shared.domain.meetings import (
     UnknownFacilitator,
     _iso,
     blocks,
+    check_meeting_time,
 )
 from shared.domain.plans import Outcome, Plan, named_partners, stored_entries
 from shared.domain.referrals import ReferralStatus
@@ -42,19 +44,33 @@ from shared.domain.workflow import IllegalTransition
 from shared.service.changes import audit_entry, commit_change, current_state, referral_update, refuse_if_referral_moved
 from shared.service.connections import request_connections
 from shared.service.outbox import outbox_item
+from shared.service.proposals import KIND_FACILITATOR, Recomputed, noting_proposal, proposal_writes, recompute_waiting
 from shared.service.reviews import review_item
 
 BLOCK_RETENTION = timedelta(days=90)
 FACILITATORS_PK = table.FACILITATORS_PK
-KIND_FACILITATOR = "facilitator"
 KIND_MEETING = table.KIND_MEETING
 KIND_BUSY = "busy"
 
 
 # --- facilitators -----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AvailabilitySet:
+    facilitator: dict[str, Any]  # as GET /facilitators lists it
+    proposals: Recomputed  # the waiting referrals' proposals, made again
+
+
 def set_availability(
-    facilitator_id: str, availability: Availability, *, actor: Actor, settings: Settings, now: datetime | None = None
-) -> dict[str, Any]:
+    facilitator_id: str,
+    availability: Availability,
+    *,
+    actor: Actor,
+    settings: Settings,
+    reader: ReferralReader | None = None,
+    now: datetime | None = None,
+) -> AvailabilitySet:
+    """Add a facilitator or change their availability; then every referral waiting for a meeting gets the proposal
+    it would get now (a facilitator added later gives a referral accepted before any existed its three slots)."""
     now = now or clock.now()
     item = {
         **table.facilitator_key(facilitator_id),
@@ -67,7 +83,10 @@ def set_availability(
         "updated_by": actor.audit_name,
     }
     transact([put(item, settings.table_name)], settings.table_name)
-    return facilitator_view(item)
+    recomputed = recompute_waiting(
+        reader=reader or ReferralReader(settings.table_name), settings=settings, now=now, because="availability_changed"
+    )
+    return AvailabilitySet(facilitator_view(item), recomputed)
 
 
 def facilitator_view(item: dict[str, Any]) -> dict[str, Any]:
@@ -119,11 +138,14 @@ def _commit(
     envelope: Any,
     facilitator_id: str,
     now: datetime,
+    tail: tuple[Any, ...] = (),
 ) -> None:
-    """head: [referral update, meeting write]; block_writes: (write, is_new_block); then audit and event."""
+    """head: [referral update, meeting write]; block_writes: (write, is_new_block); then audit and event, and the
+    tail (a cancelled meeting's new proposal)."""
     pk = table.referral_pk(reference)
     items = [*head, *(write for write, _ in block_writes), put(audit, settings.table_name)]
     items.append(put(outbox_item(pk, envelope, event.detail_type, now=now, settings=settings), settings.table_name))
+    items += tail
     try:
         transact(items, settings.table_name)
     except Cancelled as cancelled:
@@ -152,8 +174,15 @@ def book_or_move(
     status, version, existing = current.status, current.version, current.scheduled
     action = "move_meeting" if existing else "book_meeting"
     current.allow(action, expected_version)
-    if reader.item(table.facilitator_key(request.facilitator_id)) is None:
+    facilitator = reader.item(table.facilitator_key(request.facilitator_id))
+    if facilitator is None:
         raise UnknownFacilitator(request.facilitator_id)
+    exception = check_meeting_time(
+        request,
+        now=now,
+        received_at=datetime.fromisoformat(str(current.referral["received_at"]).replace("Z", "+00:00")),
+        weekly=facilitator.get("weekly") or [],
+    )
     at = _iso(now)
     meeting = {
         table.PARTITION_KEY: table.referral_pk(reference),
@@ -172,6 +201,8 @@ def book_or_move(
         table.FACILITATOR_INDEX_PK: table.SCHEDULED_MEETINGS,
         table.FACILITATOR_INDEX_SK: table.facilitator_slot(_iso(request.starts_at), request.facilitator_id),
     }
+    if exception is not None:  # the coordinator's reason, kept with the meeting and its audit entry, never an event
+        meeting["availability_exception"] = exception
     new_blocks = {(request.facilitator_id, b) for b in blocks(request.starts_at, request.ends_at)}
     old_blocks: set[tuple[str, str]] = set()
     event: EventData
@@ -219,6 +250,8 @@ def book_or_move(
     }
     if not existing:
         changes["status"] = {"from": status.value, "to": ReferralStatus.MEETING_SCHEDULED.value}
+    if exception is not None:
+        changes["availability_exception"] = exception
     audit = audit_entry(
         reference,
         at=at,
@@ -312,8 +345,12 @@ def cancel(
         event_id=envelope.metadata.event_id,
         cid=correlation_id,
     )
+    # waiting again: the proposal it would get now, the cancelled meeting's time counted free, in the same transaction
+    proposal, proposed = proposal_writes(
+        current.referral, reader=reader, settings=settings, now=now, leaving=existing["meeting_id"], because="cancel"
+    )
     head = [
-        referral_update(settings, reference, version, ReferralStatus.ACCEPTED, at),
+        noting_proposal(referral_update(settings, reference, version, ReferralStatus.ACCEPTED, at), proposal),
         put(meeting, settings.table_name, "version = :v", {":v": int(existing["version"])}),
     ]
     _commit(
@@ -327,6 +364,7 @@ def cancel(
         envelope=envelope,
         facilitator_id=existing["facilitator_id"],
         now=now,
+        tail=tuple(proposed),
     )
     return {"reference": reference, "status": "accepted", "version": version + 1, "meeting": meeting_view(meeting)}
 
@@ -448,10 +486,18 @@ def record_outcome(
             )
             extra += connected.writes
             requested = connected.partner_ids
-    head = [
-        referral_update(settings, reference, version, to_status, at),
-        put(meeting, settings.table_name, "version = :v", {":v": int(existing["version"])}),
-    ]
+    update = referral_update(settings, reference, version, to_status, at)
+    if not outcome.held:  # waiting again for a meeting: the proposal it would get now
+        proposal, proposed = proposal_writes(
+            current.referral,
+            reader=reader,
+            settings=settings,
+            now=now,
+            leaving=existing["meeting_id"],
+            because="not_held",
+        )
+        update, extra = noting_proposal(update, proposal), [*extra, *proposed]
+    head = [update, put(meeting, settings.table_name, "version = :v", {":v": int(existing["version"])})]
     audit_changes: dict[str, Any] = {
         "status": {"from": status.value, "to": to_status.value},
         "meeting": {"from": "scheduled", "to": meeting["status"]},

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from shared.domain.clock import LONDON
-from shared.domain.meetings import MeetingRequest
+from shared.domain.meetings import MeetingRequest, MeetingTimeRefused
 from shared.domain.validation import field_errors
 
 VENUE_CHOICES = (
@@ -26,13 +26,29 @@ LENGTHS = (60, 90, 120, 150, 180, 240)
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 _TIME = re.compile(r"^([01]?[0-9]|2[0-3])[:.]([0-5][0-9])$")
 # the model's field → the form's field an error summary links to
-_FIELD_OF = {"starts_at": "day", "ends_at": "length", "facilitator_id": "facilitator_id", "venue": "venue_type"}
+_FIELD_OF = {
+    "starts_at": "day",
+    "ends_at": "length",
+    "facilitator_id": "facilitator_id",
+    "venue": "venue_type",
+    "exception_reason": "exception_reason",
+}
+MAX_REASON = 2000
 
 
 @dataclass
 class MeetingForm:
     values: dict[str, str]
     errors: list[dict[str, str]] = field(default_factory=list)
+    exception_needed: bool = False  # the time is outside the facilitator's availability: ask for the reason
+
+    def refused_time(self, refused: MeetingTimeRefused) -> None:
+        """The service's time rules, against the form's fields: a past or early date against the date, a time
+        outside the facilitator's availability against the start time, with the box for the exception's reason."""
+        self.exception_needed = refused.rule == "outside_availability"
+        for problem in refused.errors or []:
+            name = "time" if self.exception_needed and problem["field"] == "starts_at" else problem["field"]
+            self.errors.append({"text": problem["message"], "href": f"#{_FIELD_OF.get(name, name)}"})
 
     def error(self, name: str) -> str | None:
         return next((e["text"] for e in self.errors if e["href"] == f"#{name}"), None)
@@ -43,7 +59,13 @@ def prefilled(
 ) -> dict[str, str]:
     """The form as it opens: the meeting being moved, or a proposed slot, or empty."""
     source = meeting or slot
-    values = {"facilitator_id": facilitator_id or "", "length": str(length), "venue_type": "", "venue_details": ""}
+    values = {
+        "facilitator_id": facilitator_id or "",
+        "length": str(length),
+        "venue_type": "",
+        "venue_details": "",
+        "exception_reason": "",
+    }
     if source:
         starts = datetime.fromisoformat(str(source["starts_at"]).replace("Z", "+00:00")).astimezone(LONDON)
         ends = datetime.fromisoformat(str(source["ends_at"]).replace("Z", "+00:00")).astimezone(LONDON)
@@ -70,8 +92,13 @@ def read(form: dict[str, Any]) -> tuple[MeetingRequest | None, MeetingForm]:
         name: str(form.get(name) or "").strip()[:200]
         for name in ("facilitator_id", "day", "month", "year", "time", "length", "venue_type", "venue_details")
     }
-    checked = MeetingForm(values)
+    values["exception_reason"] = str(form.get("exception_reason") or "").strip()
+    checked = MeetingForm(values, exception_needed=bool(values["exception_reason"]))
     starts = _start(values, checked)
+    if len(values["exception_reason"]) > MAX_REASON:
+        checked.errors.append(
+            {"text": f"The reason must be {MAX_REASON} characters or fewer", "href": "#exception_reason"}
+        )
     length = int(values["length"]) if values["length"].isascii() and values["length"].isdigit() else 0
     if length not in LENGTHS:
         checked.errors.append({"text": "Choose how long the meeting lasts", "href": "#length"})
@@ -89,6 +116,7 @@ def read(form: dict[str, Any]) -> tuple[MeetingRequest | None, MeetingForm]:
             "type": values["venue_type"],
             **({"details": values["venue_details"]} if values["venue_details"] else {}),
         },
+        **({"exception_reason": values["exception_reason"]} if values["exception_reason"] else {}),
     }
     try:
         return MeetingRequest.model_validate(body), checked

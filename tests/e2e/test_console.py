@@ -321,6 +321,19 @@ def test_a_coordinator_books_a_proposed_slot_moves_it_and_cancels_it_with_the_ke
     assert page.url.endswith("?done=moved")
     assert "Meeting moved" in page.locator(".govuk-notification-banner").inner_text()
 
+    # before the facilitator's day starts: refused, with the box to confirm the exception and its reason
+    follow_link(page, "Move meeting")
+    keys.tab_to("time")
+    page.keyboard.press("Control+A")
+    page.keyboard.type("06:00")
+    keys.press_button("Move meeting")
+    summary = page.locator(".govuk-error-summary").inner_text()
+    assert "outside the facilitator's availability" in summary and "reason for the exception" in summary
+    accessible(page, "meeting-form-outside-availability")
+    keys.type("exception_reason", "The network can only come before work")
+    keys.press_button("Move meeting")
+    assert page.url.endswith("?done=moved")
+
     follow_link(page, "Cancel meeting")
     keys.type("reason", "The family asked to wait until after the school holidays.")
     keys.press_button("Cancel meeting")

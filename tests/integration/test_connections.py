@@ -19,7 +19,7 @@ from shared.domain import clock
 from tests.integration.conftest import Cloud, invoke
 from tests.integration.test_coordination import COORDINATOR, act, get_one
 from tests.integration.test_intake import relay_outbox
-from tests.integration.test_meetings import availability, book, meeting
+from tests.integration.test_meetings import availability, book, clock_at, meeting
 from tests.integration.test_outcome import outcome
 from tests.integration.test_partners import CHURCH, HUB, MEDIATION, add
 from tests.integration.test_proposals import sqs_batch
@@ -57,9 +57,10 @@ def plan_naming(partners: dict[str, str], *, share_with: tuple[str, ...] = ()) -
 def hold(cloud: Cloud, submit: Any, referral_body: dict[str, Any], plan: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """A referral whose meeting was held yesterday with `plan`: the outcome's response."""
     availability(cloud, "fac-1")
-    reference = submit(referral_body)["json"]["reference"]
     past = (datetime.now(UTC) - timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
-    book(cloud, reference, meeting(past))
+    with clock_at(past - timedelta(days=2)):  # received, and its meeting booked, before the meeting
+        reference = submit(referral_body)["json"]["reference"]
+        assert book(cloud, reference, meeting(past))["statusCode"] == 200
     held = outcome(cloud, reference, {"held": True, "held_on": past.date().isoformat(), "plan": plan})
     return reference, held
 

@@ -321,13 +321,14 @@ def test_the_case_page_shows_the_plan_its_support_package_and_its_reviews(
 ) -> None:
     from datetime import UTC, datetime
 
-    from tests.integration.test_meetings import availability, book, meeting
+    from tests.integration.test_meetings import availability, book, clock_at, meeting
     from tests.integration.test_outcome import outcome
 
     availability(cloud, "fac-1")
-    reference = submit(referral_body)["json"]["reference"]
     past = (datetime.now(UTC) - timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
-    book(cloud, reference, meeting(past))
+    with clock_at(past - timedelta(days=2)):  # received, and its meeting booked, before the meeting
+        reference = submit(referral_body)["json"]["reference"]
+        assert book(cloud, reference, meeting(past))["statusCode"] == 200
     review_on = (past + timedelta(days=60)).date().isoformat()
     plan = {
         "first_review_due_on": review_on,
@@ -449,3 +450,60 @@ def test_a_hostile_assignee_or_meeting_year_is_refused_in_words(cloud: Cloud, re
     )
     answer = invoke(CONSOLE, cloud, book)
     assert answer["statusCode"] == 422 and "Enter a year from 2000 to 2100" in answer["body"]
+
+
+def test_the_meeting_form_refuses_a_past_or_out_of_hours_time_and_takes_an_exception_with_its_reason(
+    cloud: Cloud, submit: Any, referral_body: dict[str, Any]
+) -> None:
+    from datetime import datetime
+
+    from shared.domain.clock import LONDON
+    from tests.integration.test_meetings import DAYS, availability, next_weekday
+
+    availability(cloud, "fac-1", weekly=[{"day": day, "start": "09:00", "end": "17:00"} for day in DAYS[:5]])
+    reference = str(submit(referral_body)["json"]["reference"])  # a lead practitioner's: accepted
+    session, token = a_session(cloud)
+
+    def post(day: Any, at: str, **extra: str) -> dict[str, Any]:
+        form = {
+            "version": str(referral_item(cloud, reference)["version"]),
+            "csrf_token": token,
+            "facilitator_id": "fac-1",
+            "day": str(day.day),
+            "month": str(day.month),
+            "year": str(day.year),
+            "time": at,
+            "length": "120",
+            "venue_type": "online",
+            **extra,
+        }
+        path = f"/staff/referrals/{reference}/meeting"
+        event = console_event(
+            "POST",
+            path,
+            "/staff/referrals/{reference}/meeting",
+            session=session,
+            form=form,
+            parameters={"reference": reference},
+        )
+        return invoke(CONSOLE, cloud, event)  # type: ignore[no-any-return]
+
+    past = post(datetime.now(LONDON).date() - timedelta(days=4), "10:00")
+    assert past["statusCode"] == 422
+    assert "govuk-error-summary" in past["body"] and 'href="#day"' in past["body"]
+    assert "must start in the future" in past["body"]
+    assert 'id="exception_reason"' not in past["body"]  # no exception makes the past possible
+
+    saturday = next_weekday("saturday", 14)
+    out_of_hours = post(saturday, "20:00")
+    assert out_of_hours["statusCode"] == 422
+    assert "outside the facilitator&#39;s availability" in out_of_hours["body"]
+    assert 'href="#time"' in out_of_hours["body"] and 'href="#exception_reason"' in out_of_hours["body"]
+    assert 'id="exception_reason"' in out_of_hours["body"]  # the box to confirm the exception with its reason
+    assert referral_item(cloud, reference)["status"] == "accepted"
+
+    booked = post(saturday, "20:00", exception_reason="Only time the family's network can all come")
+
+    assert booked["statusCode"] == 303, booked["body"][:500]
+    [meeting] = [i for i in cloud.items() if i["pk"] == f"REFERRAL#{reference}" and i["sk"] == "MEETING"]
+    assert meeting["availability_exception"] == "Only time the family's network can all come"

@@ -125,11 +125,13 @@ def test_decisions_meetings_and_the_meeting_held_each_send_their_emails(
 ) -> None:
     from datetime import UTC, datetime, timedelta
 
+    from icalendar import Calendar
+
     from tests.integration.test_coordination import act
-    from tests.integration.test_meetings import book, cancel, meeting
+    from tests.integration.test_meetings import WEEKLY, book, cancel, clock_at, meeting
     from tests.integration.test_outcome import outcome
 
-    staff_availability = {"locality": "North", "email": "fac.one@council.example.org", "weekly": []}
+    staff_availability = {"locality": "North", "email": "fac.one@council.example.org", "weekly": WEEKLY}
     from tests.integration.test_coordination import staff
 
     staff(
@@ -139,14 +141,15 @@ def test_decisions_meetings_and_the_meeting_held_each_send_their_emails(
         body=staff_availability,
     )
     capture = cloud.capture_events()
-    reference = submit({**referral_body, "route": "professional_request"})["json"]["reference"]
-    act(cloud, reference, "accept")
-    start = (datetime.now(UTC) + timedelta(days=5)).replace(hour=10, minute=0, second=0, microsecond=0)
-    book(cloud, reference, meeting(start))
-    book(cloud, reference, meeting(start + timedelta(days=1)))
-    cancel(cloud, reference, {"reason": "Unwell"})
     past = (datetime.now(UTC) - timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
-    book(cloud, reference, meeting(past))
+    with clock_at(past - timedelta(days=3)):  # all of it before the meeting held yesterday
+        reference = submit({**referral_body, "route": "professional_request"})["json"]["reference"]
+        act(cloud, reference, "accept")
+        start = past + timedelta(days=5)
+        assert book(cloud, reference, meeting(start))["statusCode"] == 200
+        assert book(cloud, reference, meeting(start + timedelta(days=1)))["statusCode"] == 200
+        assert cancel(cloud, reference, {"reason": "Unwell"})["statusCode"] == 200
+        assert book(cloud, reference, meeting(past))["statusCode"] == 200
     review = (past.date() + timedelta(days=60)).isoformat()
     outcome(
         cloud, reference, {"held": True, "held_on": past.date().isoformat(), "plan": {"first_review_due_on": review}}
@@ -170,8 +173,21 @@ def test_decisions_meetings_and_the_meeting_held_each_send_their_emails(
         ("REQUEST", "0", "CONFIRMED"),  # a new meeting after the cancellation: a new UID
     ]
     assert len({c["UID"] for c in calendars[:3]}) == 1 and calendars[3]["UID"] != calendars[0]["UID"]
-    [part] = [p for p in invitations[0].iter_attachments() if p.get_content_type() == "text/calendar"]
-    assert "DTSTART;TZID=Europe/London:" in part.get_content()
+    # every .ics, to either recipient, as icalendar reads it: RFC 5545's VTIMEZONE, RFC 5546's ORGANIZER and ATTENDEEs
+    attached = [
+        Calendar.from_ical(part.get_content())
+        for m in raw_messages()
+        for part in m.iter_attachments()
+        if part.get_content_type() == "text/calendar"
+    ]
+    assert len(attached) == 8  # four changes, each to the referrer and the facilitator
+    for document in attached:
+        [event] = document.walk("VEVENT")
+        assert document.get_missing_tzids() == set() and document.get_used_tzids() == {"Europe/London"}
+        assert [z["TZID"] for z in document.walk("VTIMEZONE")] == ["Europe/London"]
+        assert str(event["ORGANIZER"]).startswith("mailto:")
+        assert sorted(event.get("ATTENDEE")) == [f"mailto:{facilitator}", f"mailto:{referrer}"]
+        assert document["METHOD"] == ("CANCEL" if event["STATUS"] == "CANCELLED" else "REQUEST")
     whole = "".join(m.as_string() for m in raw_messages())
     for private in ("Alfie", "surgery", "school runs", "Unwell"):
         assert private not in whole

@@ -8,9 +8,10 @@ from typing import Any
 from tests.integration.conftest import Cloud
 from tests.integration.test_coordination import get_one, staff
 from tests.integration.test_intake import relay_outbox
-from tests.integration.test_meetings import availability, book, meeting
+from tests.integration.test_meetings import availability, book, clock_at, meeting
 
 YESTERDAY = (datetime.now(UTC) - timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
+BOOKED = YESTERDAY - timedelta(days=2)  # when the referral was received and its meeting (yesterday's) booked
 PLAN = {
     "network_actions": [
         {"who": "Grandmother", "what": "School pick-ups", "how_often": "Mondays and Wednesdays"},
@@ -39,8 +40,9 @@ def outcome(cloud: Cloud, reference: str, body: dict[str, Any]) -> dict[str, Any
 
 def scheduled(cloud: Cloud, submit: Any, referral_body: dict[str, Any]) -> str:
     availability(cloud, "fac-1")
-    reference = str(submit(referral_body)["json"]["reference"])
-    assert book(cloud, reference, meeting(YESTERDAY))["statusCode"] == 200
+    with clock_at(BOOKED):
+        reference = str(submit(referral_body)["json"]["reference"])
+        assert book(cloud, reference, meeting(YESTERDAY))["statusCode"] == 200
     return reference
 
 
@@ -87,8 +89,9 @@ def test_a_held_meeting_without_a_plan_and_one_that_did_not_take_place(
 ) -> None:
     reference = scheduled(cloud, submit, referral_body)
     assert outcome(cloud, reference, held(None))["json"]["status"] == "meeting_held"
-    other = str(submit({**referral_body, "reason": "Another family"})["json"]["reference"])
-    book(cloud, other, meeting(YESTERDAY + timedelta(hours=3)))
+    with clock_at(BOOKED):
+        other = str(submit({**referral_body, "reason": "Another family"})["json"]["reference"])
+        assert book(cloud, other, meeting(YESTERDAY + timedelta(hours=3)))["statusCode"] == 200
     not_held = outcome(cloud, other, {"held": False, "reason": "The family did not come."})
     assert not_held["json"]["status"] == "accepted"
     assert not_held["json"]["meeting"]["status"] == "not_held"
@@ -132,8 +135,9 @@ def test_a_recorded_outcome_frees_the_facilitator_s_time(
     # Given a meeting recorded as not having taken place (the referral is accepted again)
     reference = scheduled(cloud, submit, referral_body)
     assert outcome(cloud, reference, {"held": False, "reason": "The family was unwell."})["statusCode"] == 200
-    # When the same facilitator is booked at the same time again
-    again = book(cloud, reference, meeting(YESTERDAY))
+    # When the same facilitator is booked at the same time again (as it could be then, before that time)
+    with clock_at(BOOKED + timedelta(hours=1)):
+        again = book(cloud, reference, meeting(YESTERDAY))
     # Then the slot is free: the old meeting no longer holds it
     assert again["statusCode"] == 200, again["json"]
     busy = [i for i in cloud.items() if i["pk"] == "FACILITATOR#fac-1" and i["sk"].startswith("BUSY#")]

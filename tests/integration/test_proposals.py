@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from infra.constants import SCHEDULING
+from shared.domain.clock import LONDON
 from tests.integration.conftest import Cloud, invoke
 from tests.integration.test_coordination import act, get_one
 from tests.integration.test_intake import relay_outbox
-from tests.integration.test_meetings import availability
+from tests.integration.test_meetings import WEEKLY, availability, book, cancel, meeting
 
 
 def sqs_batch(events: list[dict[str, Any]]) -> dict[str, Any]:
@@ -92,3 +94,71 @@ def test_a_malformed_event_fails_alone(cloud: Cloud, submit: Any, referral_body:
     bad = {**good, "detail": {**good["detail"], "data": {"reference": "not-a-reference"}}}
     result = invoke(SCHEDULING, cloud, sqs_batch([bad, good]))
     assert result == {"batchItemFailures": [{"itemIdentifier": "m-0"}]}
+
+
+def test_a_facilitator_added_later_proposes_three_days_to_a_referral_waiting_without_one(
+    cloud: Cloud, submit: Any, referral_body: dict[str, Any]
+) -> None:
+    # Given a referral accepted before any facilitator existed: its proposal says so
+    capture = cloud.capture_events()
+    reference = submit(referral_body)["json"]["reference"]
+    [event] = accepted_events(cloud, capture)
+    invoke(SCHEDULING, cloud, sqs_batch([event]))
+    assert get_one(cloud, reference)["json"]["proposals"]["reason"] == "no_facilitator"
+
+    # When a facilitator states their availability
+    assert availability(cloud, "fac-late")["statusCode"] == 200
+
+    # Then the waiting referral is proposed three slots with them, on three different days, within their hours
+    proposals = get_one(cloud, reference)["json"]["proposals"]
+    assert proposals["facilitator_id"] == "fac-late" and proposals["reason"] is None
+    starts = [datetime.fromisoformat(s["starts_at"]).astimezone(LONDON) for s in proposals["slots"]]
+    assert len(starts) == 3 and len({s.date() for s in starts}) == 3
+    assert all(s > datetime.now(UTC) and s.hour >= 9 for s in starts)
+    audit = get_one(cloud, reference)["json"]["audit"]
+    assert [a["changes"]["because"] for a in audit if a["action"] == "meeting.proposed"] == [
+        "referral_accepted",
+        "availability_changed",
+    ]
+    # and each proposal can be booked as it stands: it keeps every time rule
+    first = proposals["slots"][0]
+    body = {**meeting(datetime.fromisoformat(first["starts_at"]), facilitator="fac-late")}
+    body["ends_at"] = first["ends_at"]
+    assert book(cloud, reference, body)["statusCode"] == 200
+
+
+def test_the_family_s_days_and_times_bound_the_new_proposal_and_a_shortfall_is_said(
+    cloud: Cloud, submit: Any, referral_body: dict[str, Any]
+) -> None:
+    body = {**referral_body, "meeting_preferences": {"days": ["saturday"], "times_of_day": ["morning"]}}
+    reference = submit(body)["json"]["reference"]
+    weekdays = [w for w in WEEKLY if w["day"] not in ("saturday", "sunday")]
+
+    availability(cloud, "fac-weekdays", weekly=weekdays)
+    short = get_one(cloud, reference)["json"]["proposals"]
+    availability(cloud, "fac-weekdays", weekly=WEEKLY)
+    saturdays = get_one(cloud, reference)["json"]["proposals"]
+
+    assert (short["facilitator_id"], short["slots"], short["reason"]) == (
+        "fac-weekdays",
+        [],
+        "few_slots_within_target",
+    )
+    starts = [datetime.fromisoformat(s["starts_at"]).astimezone(LONDON) for s in saturdays["slots"]]
+    assert starts and all(s.strftime("%A") == "Saturday" and s.hour < 12 for s in starts)
+    assert len({s.date() for s in starts}) == len(starts)  # one choice per Saturday within the target
+
+
+def test_a_cancelled_meeting_leaves_a_fresh_proposal(cloud: Cloud, submit: Any, referral_body: dict[str, Any]) -> None:
+    reference = submit(referral_body)["json"]["reference"]
+    availability(cloud, "fac-1")  # waiting: proposed times with this facilitator
+    [slot, *_] = get_one(cloud, reference)["json"]["proposals"]["slots"]
+    body = {**meeting(datetime.fromisoformat(slot["starts_at"])), "ends_at": slot["ends_at"]}
+    assert book(cloud, reference, body)["statusCode"] == 200
+
+    assert cancel(cloud, reference, {"reason": "The family is unwell."})["statusCode"] == 200
+
+    view = get_one(cloud, reference)["json"]
+    assert view["proposals"]["slots"][0] == slot  # the cancelled meeting's time is free again
+    assert [a["action"] for a in view["audit"]][-2:] == ["meeting.cancelled", "meeting.proposed"]
+    assert "unwell" not in str(view["audit"][-1])  # the proposal's audit: ids, counts and why, no one's words

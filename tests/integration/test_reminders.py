@@ -11,7 +11,7 @@ from shared.config import Settings
 from shared.service.reminders import remind_on, schedule_name
 from tests.integration.conftest import Cloud, invoke
 from tests.integration.test_intake import relay_outbox
-from tests.integration.test_meetings import availability, book, meeting
+from tests.integration.test_meetings import availability, book, clock_at, meeting
 from tests.integration.test_outcome import outcome
 from tests.integration.test_proposals import sqs_batch
 
@@ -20,9 +20,10 @@ def held_with_plan(
     cloud: Cloud, submit: Any, referral_body: dict[str, Any], review: date
 ) -> tuple[str, dict[str, Any]]:
     availability(cloud, "fac-1")
-    reference = submit(referral_body)["json"]["reference"]
     past = (datetime.now(UTC) - timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
-    book(cloud, reference, meeting(past))
+    with clock_at(past - timedelta(days=2)):  # received, and its meeting booked, before the meeting
+        reference = submit(referral_body)["json"]["reference"]
+        assert book(cloud, reference, meeting(past))["statusCode"] == 200
     capture = cloud.capture_events()
     outcome(
         cloud,
@@ -63,9 +64,10 @@ def test_a_meeting_held_without_a_plan_schedules_nothing(
     cloud: Cloud, submit: Any, referral_body: dict[str, Any]
 ) -> None:
     availability(cloud, "fac-1")
-    reference = submit(referral_body)["json"]["reference"]
     past = (datetime.now(UTC) - timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
-    book(cloud, reference, meeting(past))
+    with clock_at(past - timedelta(days=2)):  # received, and its meeting booked, before the meeting
+        reference = submit(referral_body)["json"]["reference"]
+        assert book(cloud, reference, meeting(past))["statusCode"] == 200
     capture = cloud.capture_events()
     outcome(cloud, reference, {"held": True, "held_on": past.date().isoformat()})
     relay_outbox(cloud)

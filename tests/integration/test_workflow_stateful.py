@@ -11,7 +11,7 @@ import itertools
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -20,15 +20,17 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from infra.constants import INTAKE
+from shared.domain.clock import LONDON
 from shared.domain.referrals import ReferralStatus as S
 from shared.domain.workflow import allowed_decisions
+from shared.service.proposals import part_of_day
 from tests.conftest import minimal_referral
 from tests.integration.conftest import Cloud, api_event, invoke
 from tests.integration.test_coordination import act, get_one
-from tests.integration.test_meetings import availability, book, cancel
+from tests.integration.test_meetings import WEEKLY, availability, book, cancel
 from tests.integration.test_outcome import outcome
 
-BASE = (datetime.now(UTC) + timedelta(days=10)).replace(hour=0, minute=0, second=0, microsecond=0)
+BASE = datetime.now(LONDON).date() + timedelta(days=10)  # in England: the facilitators work 09:00 to 17:00 daily
 TRANSITIONS = {"accept": ({S.RECEIVED}, S.ACCEPTED), "decline": ({S.RECEIVED}, S.DECLINED)}
 OPEN = {S.RECEIVED, S.ACCEPTED, S.MEETING_SCHEDULED, S.MEETING_HELD, S.PLAN_ACTIVE}
 
@@ -39,6 +41,7 @@ class Model:
     audit: int
     meeting: tuple[str, datetime, datetime] | None = None  # facilitator, start, end (when scheduled)
     history: list[str] = field(default_factory=list)
+    proposed: bool = False  # waited for a meeting while a facilitator existed: it has a proposal naming one
 
 
 class Workflow(RuleBasedStateMachine):
@@ -56,6 +59,8 @@ class Workflow(RuleBasedStateMachine):
     def a_facilitator(self, n: int) -> str:
         facilitator = f"f{self.run}-{n}"
         assert availability(self.cloud, facilitator)["statusCode"] == 200
+        for model in self.model.values():  # every referral waiting for a meeting is proposed times again
+            model.proposed = model.proposed or model.status is S.ACCEPTED
         return facilitator
 
     @rule(target=referrals, lead=st.booleans())
@@ -88,19 +93,23 @@ class Workflow(RuleBasedStateMachine):
     @rule(
         reference=referrals,
         facilitator=facilitators,
-        day=st.integers(0, 2),
-        hour=st.integers(9, 14),
+        day=st.sampled_from([-11, 0, 1, 2]),  # -11: yesterday, gone
+        hour=st.integers(7, 17),
         hours=st.sampled_from([1, 2]),
+        exception=st.sampled_from([None, None, "The family's network can only come then"]),
     )
-    def book_or_move(self, reference: str, facilitator: str, day: int, hour: int, hours: int) -> None:
+    def book_or_move(
+        self, reference: str, facilitator: str, day: int, hour: int, hours: int, exception: str | None
+    ) -> None:
         model = self.model[reference]
-        start = BASE + timedelta(days=day, hours=hour)
+        start = datetime.combine(BASE + timedelta(days=day), time(hour), tzinfo=LONDON)
         end = start + timedelta(hours=hours)
         body = {
             "starts_at": start.isoformat(),
             "ends_at": end.isoformat(),
             "venue": {"type": "online"},
             "facilitator_id": facilitator,
+            **({"exception_reason": exception} if exception else {}),
         }
         response = book(self.cloud, reference, body)
         clash = any(
@@ -111,9 +120,17 @@ class Workflow(RuleBasedStateMachine):
             and start < other.meeting[2]
             for other in self.model.values()
         )
+        # every day 09:00 to 17:00 in England (WEEKLY), on the meeting's own day
+        within = any(w["start"] <= f"{start:%H:%M}" and f"{end:%H:%M}" <= w["end"] for w in WEEKLY)
         if model.status not in (S.ACCEPTED, S.MEETING_SCHEDULED):
             assert response["statusCode"] == 409
             assert response["json"]["current_status"] == model.status.value
+        elif start <= datetime.now(UTC):
+            assert response["statusCode"] == 422, response["json"]
+            assert "must start in the future" in response["json"]["message"]
+        elif not within and not exception:
+            assert response["statusCode"] == 422, response["json"]
+            assert [e["field"] for e in response["json"]["errors"]] == ["starts_at", "exception_reason"]
         elif clash:
             assert response["statusCode"] == 409
             assert "already booked" in response["json"]["message"]
@@ -128,7 +145,7 @@ class Workflow(RuleBasedStateMachine):
         response = cancel(self.cloud, reference, {"reason": "Unwell"})
         if model.status is S.MEETING_SCHEDULED:
             assert response["statusCode"] == 200, response["json"]
-            model.status, model.audit, model.meeting = S.ACCEPTED, model.audit + 1, None
+            model.status, model.audit, model.meeting, model.proposed = S.ACCEPTED, model.audit + 1, None, True
         else:
             assert response["statusCode"] == 409
 
@@ -147,6 +164,7 @@ class Workflow(RuleBasedStateMachine):
             model.audit += 1
             model.meeting = None
             model.status = (S.PLAN_ACTIVE if with_plan else S.MEETING_HELD) if held else S.ACCEPTED
+            model.proposed = model.proposed or not held
         else:
             assert response["statusCode"] == 409
 
@@ -156,9 +174,17 @@ class Workflow(RuleBasedStateMachine):
             view = get_one(self.cloud, reference)["json"]
             assert view["status"] == model.status.value, (reference, model.history)
             assert view["allowed_actions"] == allowed_decisions(model.status)
-            assert len(view["audit"]) == model.audit, (reference, model.history, view["audit"])
+            # the coordinators' changes; the system's proposals are audited too, and checked below
+            decided = [a for a in view["audit"] if a["action"] != "meeting.proposed"]
+            assert len(decided) == model.audit, (reference, model.history, view["audit"])
             scheduled = view["meeting"] is not None and view["meeting"]["status"] == "scheduled"
             assert scheduled == (model.status is S.MEETING_SCHEDULED)
+            if model.proposed:
+                proposals = view["proposals"]
+                assert proposals is not None and proposals["facilitator_id"] is not None, (reference, model.history)
+                starts = [datetime.fromisoformat(slot["starts_at"]).astimezone(LONDON) for slot in proposals["slots"]]
+                choices = {(start.date(), part_of_day(start)) for start in starts}
+                assert len(choices) == len(starts), proposals  # real choices: other days, or other parts of one
 
     @invariant()
     def no_facilitator_is_double_booked(self) -> None:

@@ -61,3 +61,30 @@ def test_a_year_outside_this_century_is_refused_before_any_date_arithmetic() -> 
     for year in ("9999", "0001", "1999"):
         request, checked = meeting_form.read({**FORM, "year": year, "month": "12", "day": "31", "time": "23:30"})
         assert request is None and [e["href"] for e in checked.errors] == ["#day"], year
+
+
+def test_an_exception_s_reason_is_read_and_a_refused_time_is_named_against_the_time_with_a_box_for_it() -> None:
+    from shared.domain.meetings import MeetingTimeRefused
+
+    request, checked = meeting_form.read({**FORM, "exception_reason": "  The network can only come then  "})
+    assert request is not None and request.exception_reason == "The network can only come then"
+    assert checked.exception_needed  # the box stays open with what was typed
+
+    _, fresh = meeting_form.read(FORM)
+    assert not fresh.exception_needed
+    fresh.refused_time(
+        MeetingTimeRefused(
+            "outside_availability",
+            "Outside",
+            [{"field": "starts_at", "message": "Outside"}, {"field": "exception_reason", "message": "Give it"}],
+        )
+    )
+    assert fresh.exception_needed
+    assert [(e["href"], e["text"]) for e in fresh.errors] == [("#time", "Outside"), ("#exception_reason", "Give it")]
+
+    _, past = meeting_form.read(FORM)
+    past.refused_time(MeetingTimeRefused("past", "Gone", [{"field": "starts_at", "message": "Gone"}]))
+    assert not past.exception_needed and [e["href"] for e in past.errors] == ["#day"]
+
+    _, long = meeting_form.read({**FORM, "exception_reason": "x" * 2001})
+    assert [e["href"] for e in long.errors] == ["#exception_reason"]

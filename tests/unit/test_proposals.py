@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -33,14 +34,26 @@ def test_the_facilitator_is_local_then_least_busy_then_by_id() -> None:
     assert chosen([], "North", {}) is None
 
 
-def test_slots_are_the_earliest_in_the_facilitators_hours_in_london_time() -> None:
+def test_slots_are_the_earliest_of_three_different_days_in_the_facilitators_hours_in_london_time() -> None:
     slots = free_slots(NORTH, {}, set(), after=AFTER, until=date(2026, 12, 31), length=TWO_HOURS)
     assert [s.isoformat() for s, _ in slots] == [
         "2026-12-07T09:00:00+00:00",
-        "2026-12-07T09:30:00+00:00",
-        "2026-12-07T10:00:00+00:00",
+        "2026-12-14T09:00:00+00:00",
+        "2026-12-21T09:00:00+00:00",
     ]
     assert all(e - s == TWO_HOURS for s, e in slots)
+
+
+def test_where_the_days_run_out_the_choices_are_in_different_parts_of_a_day() -> None:
+    # two Mondays before the target: one slot each, then the first Monday's afternoon (not 09:30, the same choice)
+    slots = free_slots(NORTH, {}, set(), after=AFTER, until=date(2026, 12, 14), length=TWO_HOURS)
+    assert [s.strftime("%d %H:%M") for s, _ in slots] == ["07 09:00", "07 12:00", "14 09:00"]
+    # one Monday: its morning and its afternoon, and a shortfall (the facilitator's day ends at five)
+    one_day = free_slots(NORTH, {}, set(), after=AFTER, until=date(2026, 12, 7), length=TWO_HOURS)
+    assert [s.strftime("%d %H:%M") for s, _ in one_day] == ["07 09:00", "07 12:00"]
+    # the choices never overlap one another
+    for (start, end), (other_start, other_end) in itertools.combinations(slots, 2):
+        assert end <= other_start or other_end <= start
 
 
 def test_slots_follow_the_familys_times_of_day_and_skip_busy_time() -> None:
@@ -53,7 +66,7 @@ def test_slots_follow_the_familys_times_of_day_and_skip_busy_time() -> None:
         until=date(2026, 12, 31),
         length=TWO_HOURS,
     )
-    assert [s.strftime("%d %H:%M") for s, _ in slots] == ["07 15:00", "14 12:00", "14 12:30"]
+    assert [s.strftime("%d %H:%M") for s, _ in slots] == ["07 15:00", "14 12:00", "21 12:00"]
 
 
 def test_no_slot_beyond_the_target_or_on_a_day_the_family_cannot_do() -> None:

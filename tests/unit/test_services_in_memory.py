@@ -17,6 +17,7 @@ from shared.adapters.dynamodb import ReferralReader, ReferralStore
 from shared.config import Settings
 from shared.domain import clock
 from shared.domain.actors import Actor
+from shared.domain.clock import LONDON
 from shared.domain.meetings import Availability, CancelRequest, DoubleBooked, MeetingRequest, Venue, WeeklyWindow
 from shared.domain.plans import NetworkAction, Outcome, PartnerConsent, Plan
 from shared.domain.referrals import ReferralStatus
@@ -63,7 +64,8 @@ def accepted_referral(now: datetime | None = None) -> str:
 
 
 def facilitator(facilitator_id: str = "fac-1") -> str:
-    weekly = [WeeklyWindow(day=day, start=time(9), end=time(17)) for day in ("monday", "tuesday", "wednesday")]
+    days = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+    weekly = [WeeklyWindow(day=day, start=time(9), end=time(17)) for day in days]
     meetings.set_availability(
         facilitator_id, Availability(locality="North", weekly=weekly), actor=COORDINATOR, settings=SETTINGS
     )
@@ -74,7 +76,13 @@ def at(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), tzinfo=UTC)
 
 
-def book(reference: str, starts_at: datetime, minutes: int = 60, facilitator_id: str = "fac-1") -> dict[str, Any]:
+def book(
+    reference: str,
+    starts_at: datetime,
+    minutes: int = 60,
+    facilitator_id: str = "fac-1",
+    now: datetime | None = None,
+) -> dict[str, Any]:
     request = MeetingRequest(
         starts_at=starts_at,
         ends_at=starts_at + timedelta(minutes=minutes),
@@ -89,7 +97,13 @@ def book(reference: str, starts_at: datetime, minutes: int = 60, facilitator_id:
         reader=reader(),
         settings=SETTINGS,
         correlation_id="t",
+        now=now,
     )
+
+
+def received_days_ago(days: int = 3) -> str:
+    """A referral received (and accepted) `days` ago: its meeting can be booked, then held, before today."""
+    return accepted_referral(now=clock.now() - timedelta(days=days))
 
 
 # --- double booking -----------------------------------------------------------------------------------------------
@@ -130,7 +144,7 @@ def test_a_cancelled_meeting_frees_its_facilitators_time(fakes):
 # --- review schedules ---------------------------------------------------------------------------------------------
 def held_with_plan(reference: str, first_review_due_on: date, plan: Plan | None = None) -> None:
     yesterday = date.today() - timedelta(days=1)
-    book(reference, at(yesterday, 10))
+    book(reference, at(yesterday, 10), now=clock.now() - timedelta(days=2))  # booked before it was held
     outcome = Outcome(
         held=True,
         held_on=yesterday,
@@ -148,7 +162,7 @@ def held_with_plan(reference: str, first_review_due_on: date, plan: Plan | None 
 
 
 def test_a_review_is_reminded_once_at_nine_five_working_days_before_it_is_due(fakes):
-    reference = accepted_referral()
+    reference = received_days_ago()
     facilitator()
     due = date.today() + timedelta(days=60)
     held_with_plan(reference, due)
@@ -163,7 +177,7 @@ def test_a_review_is_reminded_once_at_nine_five_working_days_before_it_is_due(fa
 
 
 def test_a_late_event_for_a_review_no_longer_due_that_day_schedules_nothing(fakes):
-    reference = accepted_referral()
+    reference = received_days_ago()
     facilitator()
     due = date.today() + timedelta(days=60)
     held_with_plan(reference, due)
@@ -219,7 +233,7 @@ def connected(fakes: dict[str, Any]) -> tuple[str, str, str]:
         settings=SETTINGS,
     )
     partner_id = partner["partner_id"]
-    reference = accepted_referral()
+    reference = received_days_ago()
     facilitator()
     plan = Plan(
         network_actions=[NetworkAction(who="Food bank", what="A weekly food parcel", partner_id=partner_id)],
@@ -300,4 +314,89 @@ def test_allocating_costs_the_same_calls_with_one_facilitator_or_thirty(fakes):
     first_calls = len(fakes["dynamodb"].calls)
     proposed(accepted_referral())
     thirty = [call for call in fakes["dynamodb"].calls[first_calls:] if call != "TransactWriteItems"]
-    assert one == thirty == ["GetItem", "Query", "Query", "Query"]  # referral, facilitators, meetings, busy time
+    assert one == thirty == ["GetItem", "Query", "Query"]  # referral, facilitators, scheduled meetings (and their time)
+
+
+# --- proposals made again -----------------------------------------------------------------------------------------
+def proposals_of(reference: str) -> dict[str, Any]:
+    [item] = [i for i in reader().partition(reference) if i["sk"] == "PROPOSALS"]
+    return item
+
+
+def proposed_audits(reference: str) -> list[dict[str, Any]]:
+    return [i for i in reader().partition(reference) if i.get("action") == "meeting.proposed"]
+
+
+def test_a_facilitator_added_later_gives_a_waiting_referral_three_days_to_choose_from(fakes):
+    # Given a referral accepted when no facilitator existed
+    reference = accepted_referral()
+    assert proposed(reference).reason == "no_facilitator"
+    # When a facilitator's availability is stated
+    facilitator()
+    # Then the referral's proposal names them, with three slots on three different days
+    proposal = proposals_of(reference)
+    assert proposal["facilitator_id"] == "fac-1" and proposal.get("reason") is None
+    days = {
+        datetime.fromisoformat(s["starts_at"].replace("Z", "+00:00")).astimezone(LONDON).date()
+        for s in proposal["slots"]
+    }
+    assert len(proposal["slots"]) == 3 and len(days) == 3
+    assert [a["changes"]["because"] for a in proposed_audits(reference)] == [
+        "referral_accepted",
+        "availability_changed",
+    ]
+
+
+def test_recomputing_writes_only_what_changed_and_costs_three_queries_whatever_the_numbers(fakes):
+    facilitator("fac-0")
+    waiting = [accepted_referral() for _ in range(6)]
+    booked = accepted_referral()
+    book(booked, at(date.today() + timedelta(days=10), 10), facilitator_id="fac-0")
+    fakes["dynamodb"].calls.clear()
+
+    again = meetings.set_availability(  # Mondays only: every waiting referral's proposal changes
+        "fac-0",
+        Availability(locality="North", weekly=[WeeklyWindow(day=d, start=time(9), end=time(17)) for d in ("monday",)]),
+        actor=COORDINATOR,
+        settings=SETTINGS,
+    )
+    first = list(fakes["dynamodb"].calls)
+    unchanged = meetings.set_availability(
+        "fac-0",
+        Availability(locality="North", weekly=[WeeklyWindow(day=d, start=time(9), end=time(17)) for d in ("monday",)]),
+        actor=COORDINATOR,
+        settings=SETTINGS,
+    )
+    second = fakes["dynamodb"].calls[len(first) :]
+
+    assert (again.proposals.waiting, again.proposals.changed) == (6, 6)  # the facilitator now works Mondays only
+    assert (unchanged.proposals.waiting, unchanged.proposals.changed) == (6, 0)
+    assert [c for c in first if c != "TransactWriteItems"] == ["Query", "Query", "Query"]
+    assert first.count("TransactWriteItems") == 1 + 6  # the availability, then one per changed proposal
+    assert second == ["TransactWriteItems", "Query", "Query", "Query"]  # nothing changed: nothing written
+    assert all(len(proposed_audits(r)) == 1 for r in waiting)  # proposed once, by the first change
+    assert proposed_audits(booked) == []  # booked: it waits for nothing
+
+
+def test_a_cancelled_meeting_leaves_its_referral_with_a_fresh_proposal_counting_its_time_free(fakes):
+    reference = accepted_referral()
+    facilitator()
+    first = proposals_of(reference)["slots"][0]
+    starts = datetime.fromisoformat(first["starts_at"].replace("Z", "+00:00"))
+    book(reference, starts, minutes=SETTINGS.meeting_length_minutes)
+
+    meetings.cancel(
+        reference,
+        CancelRequest(reason="The family asked to change the day"),
+        actor=COORDINATOR,
+        expected_version=None,
+        reader=reader(),
+        settings=SETTINGS,
+        correlation_id="t",
+    )
+
+    proposal = proposals_of(reference)
+    assert proposal["slots"][0] == first  # the cancelled meeting's time is free again: still the earliest
+    assert proposed_audits(reference)[-1]["changes"]["because"] == "cancel"
+    referral = reader().referral(reference)
+    assert referral is not None and referral["proposal_key"] == proposal["proposal_key"]

@@ -31,7 +31,11 @@ def availability(facilitator_id: str) -> Response[str]:
     if not FACILITATOR_ID.fullmatch(facilitator_id):
         raise HttpError(400, "A facilitator id is 1 to 40 lower-case letters, digits and hyphens")
     body = body_as(router.current_event.raw_event, Availability)
-    return answer(200, meetings.set_availability(facilitator_id, body, actor=actor, settings=get_settings()))
+    changed = meetings.set_availability(facilitator_id, body, actor=actor, settings=get_settings(), reader=reader())
+    recomputed = changed.proposals
+    logger.info("Proposals recomputed", extra={"waiting": recomputed.waiting, "changed": recomputed.changed})
+    metrics.add_metric(name="ProposalsRecomputed", unit=MetricUnit.Count, value=recomputed.changed)
+    return answer(200, changed.facilitator)
 
 
 @register(router, "PUT /referrals/{reference}/meeting")
