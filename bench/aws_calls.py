@@ -75,7 +75,8 @@ def _staff_routes(functions: dict[str, Any], reference: str, counter: CallCounte
 
     context: Any = LocalLambdaContext("scheduling")
     start = (datetime.now(UTC) + timedelta(days=7)).replace(hour=10, minute=0, second=0, microsecond=0)
-    weekly = [{"day": d, "start": "08:00", "end": "20:00"} for d in ("monday", "tuesday", "wednesday", "thursday")]
+    days = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+    weekly = [{"day": d, "start": "08:00", "end": "20:00"} for d in days]  # a booking on any day keeps the time rules
     meeting = {
         "starts_at": start.isoformat(),
         "ends_at": (start + timedelta(hours=2)).isoformat(),
