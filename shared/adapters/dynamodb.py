@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -324,39 +323,6 @@ class ReferralReader:
         }
         pages = query_pages(self._client, self._table, request)
         return [found for page in pages for found in map(from_item, page.get("Items", [])) if is_live(found)]
-
-    def upcoming_meetings(self, now: datetime) -> Counter[str]:
-        """How many scheduled meetings each facilitator has from now on: one Query of the by_facilitator index
-        (keys only), whatever the number of facilitators."""
-        request: dict[str, Any] = {
-            "TableName": self._table,
-            "IndexName": table.FACILITATOR_INDEX,
-            "KeyConditionExpression": "#f = :scheduled AND #slot >= :now",
-            "ExpressionAttributeNames": {"#f": table.FACILITATOR_INDEX_PK, "#slot": table.FACILITATOR_INDEX_SK},
-            "ExpressionAttributeValues": to_item({":scheduled": table.SCHEDULED_MEETINGS, ":now": clock.iso(now)}),
-            "ProjectionExpression": "#slot",
-        }
-        pages = query_pages(self._client, self._table, request)
-        slots = (item[table.FACILITATOR_INDEX_SK]["S"] for page in pages for item in page.get("Items", []))
-        return Counter(slot.rsplit("#", 1)[1] for slot in slots)
-
-    def busy_blocks(self, facilitator_id: str, *, after: datetime, until: date) -> set[str]:
-        """The facilitator's booked 15-minute blocks between two moments (UTC ISO starts)."""
-        request: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :lo AND :hi",
-            "ExpressionAttributeNames": {"#pk": table.PARTITION_KEY, "#sk": table.SORT_KEY},
-            "ExpressionAttributeValues": to_item(
-                {
-                    ":pk": f"FACILITATOR#{facilitator_id}",
-                    ":lo": "BUSY#" + after.isoformat()[:10],
-                    ":hi": "BUSY#" + until.isoformat() + "~",
-                }
-            ),
-            "ProjectionExpression": "#sk",
-        }
-        pages = query_pages(self._client, self._table, request)
-        return {item[table.SORT_KEY]["S"].removeprefix("BUSY#") for page in pages for item in page.get("Items", [])}
 
     def by_status(self, status: str, limit: int, start_key: dict[str, Any] | None) -> Page:
         """One page of the coordinators' queue: referrals in a state, newest first."""

@@ -95,6 +95,9 @@ def test_a_held_meeting_without_a_plan_and_one_that_did_not_take_place(
     not_held = outcome(cloud, other, {"held": False, "reason": "The family did not come."})
     assert not_held["json"]["status"] == "accepted"
     assert not_held["json"]["meeting"]["status"] == "not_held"
+    waiting = get_one(cloud, other)["json"]  # waiting again for a meeting: proposed the times it could have now
+    assert waiting["audit"][-1]["changes"]["because"] == "not_held"
+    assert waiting["proposals"]["facilitator_id"] == "fac-1" and len(waiting["proposals"]["slots"]) == 3
     assert book(cloud, other, meeting(YESTERDAY + timedelta(days=10)))["statusCode"] == 200  # book again
 
 
