@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 import sys
+import typing
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
+from shared.config import Settings
+from shared.domain.referrals import EMAIL_HOST, EMAIL_LOCAL
+from shared.service import partners
 from shared.web.routes import ROUTES, Route
 
 DOCUMENT = Path(__file__).resolve().parent.parent / "docs" / "openapi.json"
@@ -102,6 +107,23 @@ def _response(op: Route, status: str, description: str, schemas: dict[str, Any])
     return response
 
 
+def _vocabulary(parameter: dict[str, Any]) -> dict[str, Any]:
+    """A parameter whose values are a vocabulary of the service layer (not imported by the route table, which every
+    function loads at cold start): its enum."""
+    if parameter["name"] == "offer":
+        return {**parameter, "schema": {**parameter["schema"], "enum": list(typing.get_args(partners.Offer))}}
+    return parameter
+
+
+def referrer_email(schemas: dict[str, Any]) -> None:
+    """The referrer's address as the service checks it: at one of the allowed domains (the settings' defaults;
+    a deployment that changes them (`familynet:referrer_domains`) changes what it accepts)."""
+    domains = "|".join(re.escape(domain) for domain in Settings().referrer_domains)
+    email = schemas["Referrer"]["properties"]["email"]
+    email["pattern"] = rf"^{EMAIL_LOCAL}@{EMAIL_HOST}*({domains})$"
+    email["description"] = "A work address at " + ", ".join(Settings().referrer_domains) + " (or a subdomain)"
+
+
 def _operation(op: Route, schemas: dict[str, Any]) -> dict[str, Any]:
     document: dict[str, Any] = {
         "operationId": op.key.lower().replace(" /", "_").replace("/", "_").replace("{", "").replace("}", ""),
@@ -110,11 +132,11 @@ def _operation(op: Route, schemas: dict[str, Any]) -> dict[str, Any]:
         "responses": {status: _response(op, status, text, schemas) for status, text in statuses(op).items()},
     }
     if op.parameters:
-        document["parameters"] = list(op.parameters)
+        document["parameters"] = [_vocabulary(parameter) for parameter in op.parameters]
     if op.body is not None:
         schema = _ref(op.body, schemas)
         document["requestBody"] = {
-            "required": not op.body.endswith(":DecisionBody"),
+            "required": not op.body.endswith(":AcceptBody"),
             "content": {kind: {"schema": schema} for kind in op.media_types},
         }
     if op.staff:
@@ -127,6 +149,7 @@ def render() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for op in ROUTES:
         paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, schemas)
+    referrer_email(schemas)
     return {
         "openapi": "3.1.0",
         "info": {

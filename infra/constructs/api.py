@@ -27,6 +27,8 @@ from shared.config import Settings
 PUBLIC_URL_CONTEXT = "familynet:public_url"
 # Offline (tests, the local runtime) and until a deployment names its own: example.org is reserved for examples.
 DEFAULT_PUBLIC_URL = "https://familynet.example.org"
+# Every request no route matches: its function answers 405 with Allow where the path has routes, else 404.
+DEFAULT_ROUTE = "$default"
 
 _HOST = r"(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}"
 
@@ -127,12 +129,21 @@ class Api(Construct):
         self, route_key: str, function: lambda_.IFunction, *, rate_limit: int, burst_limit: int, reason: str
     ) -> apigwv2.HttpRoute:
         """A route without an authorizer (cdk-nag APIG4 acknowledged with `reason`: why no login), throttled."""
-        method, path = route_key.split(" ", 1)
-        [route] = self.http_api.add_routes(
-            path=path,
-            methods=[apigwv2.HttpMethod(method)],
-            integration=integrations.HttpLambdaIntegration(f"{method.title()}{_route_name(path)}", function),
-        )
+        if route_key == DEFAULT_ROUTE:
+            route = apigwv2.HttpRoute(
+                self,
+                "DefaultRoute",
+                http_api=self.http_api,
+                route_key=apigwv2.HttpRouteKey.DEFAULT,
+                integration=integrations.HttpLambdaIntegration("DefaultIntegration", function),
+            )
+        else:
+            method, path = route_key.split(" ", 1)
+            [route] = self.http_api.add_routes(
+                path=path,
+                methods=[apigwv2.HttpMethod(method)],
+                integration=integrations.HttpLambdaIntegration(f"{method.title()}{_route_name(path)}", function),
+            )
         self._route_settings[route_key] = {
             "ThrottlingRateLimit": rate_limit,
             "ThrottlingBurstLimit": burst_limit,

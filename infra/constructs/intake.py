@@ -18,7 +18,7 @@ from infra.constants import (
     REFERRALS_RATE_LIMIT,
     REFERRALS_ROUTE,
 )
-from infra.constructs.api import Api
+from infra.constructs.api import DEFAULT_ROUTE, Api
 from infra.constructs.data import Data
 from infra.constructs.function import FamilynetFunction
 from infra.constructs.reminders import settings_environment
@@ -123,3 +123,12 @@ class Intake(Construct):
                 burst_limit=FORM_BURST_LIMIT,
                 reason=FORM_IS_PUBLIC,
             )
+        # What no route matches (another method, or no such path): answered by this function, 405 with the Allow
+        # header where the path has routes, else 404 (API Gateway's own answer would be a bare 404 for both).
+        api.add_public_route(
+            DEFAULT_ROUTE,
+            self.function,
+            rate_limit=FORM_RATE_LIMIT,
+            burst_limit=FORM_BURST_LIMIT,
+            reason=FORM_IS_PUBLIC,
+        )

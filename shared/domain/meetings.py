@@ -12,7 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, Stri
 
 from shared.domain.clock import LONDON
 from shared.domain.errors import Conflict, Invalid
-from shared.domain.referrals import Day, VenueType
+from shared.domain.referrals import STATED, Day, VenueType
 
 BLOCK = timedelta(minutes=15)
 
@@ -26,10 +26,10 @@ FACILITATOR_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
 FacilitatorId = Annotated[str, StringConstraints(pattern=rf"^{FACILITATOR_ID.pattern}$")]
 
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=STATED)]
 
 
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000, pattern=STATED)]
 
 
 class _Input(BaseModel):

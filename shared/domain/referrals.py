@@ -54,9 +54,12 @@ def today() -> date:
     return clock.now().astimezone(LONDON).date()
 
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+# Text must say something: a character that is not a space, in JSON Schema's (ECMA) sense and in Python's (str.strip
+# also takes \x1c-\x1f and \x85; ECMA's \s also has \ufeff), so that any text the schema allows is accepted.
+STATED = r"[^\s\x1c-\x1f\x85\ufeff]"
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=STATED)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=STATED)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000, pattern=STATED)]
 
 
 def _email(value: str) -> str:
@@ -64,13 +67,25 @@ def _email(value: str) -> str:
     # form's pages or its assets
     from email_validator import EmailNotValidError, validate_email  # noqa: PLC0415
 
+    if not re.match(EMAIL_PATTERN, value):
+        raise ValueError("Enter an email address in the correct format, like name@example.org")
     try:
         return validate_email(value, check_deliverability=False).normalized
     except EmailNotValidError:
         raise ValueError("Enter an email address in the correct format, like name@example.org") from None
 
 
-Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), AfterValidator(_email)]
+# An address as the schema states it (ASCII: dotted local part, host names, a letters-only top-level domain), then
+# checked by email_validator, which also normalises it.
+EMAIL_LOCAL = r"[A-Za-z0-9_%+-]+(\.[A-Za-z0-9_%+-]+)*"
+EMAIL_HOST = r"([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)"
+EMAIL_PATTERN = rf"^{EMAIL_LOCAL}@{EMAIL_HOST}+[A-Za-z]{{2,63}}$"
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=254),
+    AfterValidator(_email),
+    Field(json_schema_extra={"pattern": EMAIL_PATTERN}),
+]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 ()-]{7,20}$")]
 
 
@@ -142,7 +157,11 @@ class Child(_Input):
 
 class Family(_Input):
     contact_name: Name = Field(title="the name of the family's main contact")
-    postcode: str = Field(title="the family's postcode", max_length=10)
+    postcode: str = Field(
+        title="the family's postcode (spacing and case are normalised)",
+        max_length=10,
+        json_schema_extra={"pattern": _POSTCODE.pattern},
+    )
     contact_phone: Phone | None = Field(default=None, title="the family contact's phone number")
     contact_email: Email | None = Field(default=None, title="the family contact's email address")
     children: list[Child] = Field(title="at least one child", min_length=1, max_length=MAX_CHILDREN)
@@ -157,7 +176,9 @@ class Family(_Input):
 
 
 class Consent(_Input):
-    given: bool = Field(title="whether the family agreed to the referral")
+    given: bool = Field(
+        title="whether the family agreed to the referral (it must be true)", json_schema_extra={"const": True}
+    )
     given_on: date = Field(title="the date the family agreed")
     obtained_by: Name = Field(title="the name of who obtained the family's consent")
 

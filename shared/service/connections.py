@@ -27,6 +27,7 @@ from shared.domain.actors import Actor
 from shared.domain.clock import LONDON
 from shared.domain.errors import ConfigurationError, Conflict, Invalid, NotFound, Refused
 from shared.domain.events import ConnectionAnswered, ConnectionRequested, new_event
+from shared.domain.referrals import STATED
 from shared.domain.working_days import add_working_days
 from shared.service.changes import CurrentState, audit_entry, current_state
 from shared.service.outbox import outbox_item
@@ -35,7 +36,7 @@ from shared.service.retention import inherited
 KIND_CONNECTION = "connection"
 CHASE_CLOCK = "partner_answer"  # a waiting connection is in the deadline index until answered, ended or chased
 NOT_WAITING = (table.DEADLINE_INDEX_PK, table.DEADLINE_INDEX_SK)
-Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=STATED)]
 ANSWERS = {"contacted": "made contact with the family", "declined": "declined"}
 
 

@@ -17,12 +17,12 @@ from shared.domain import clock
 from shared.domain.actors import Actor
 from shared.domain.errors import Invalid
 from shared.domain.events import EventData, ReferralAccepted, ReferralDeclined, ReferralWithdrawn, new_event
-from shared.domain.referrals import ReferralNotFound, ReferralStatus, check_reference
+from shared.domain.referrals import STATED, ReferralNotFound, ReferralStatus, check_reference
 from shared.domain.workflow import TRANSITIONS, Decision, IllegalTransition
 from shared.service.meetings import withdrawal_operations
 from shared.service.outbox import outbox_item
 
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000, pattern=STATED)]
 
 
 class DecisionBody(BaseModel):
@@ -30,6 +30,12 @@ class DecisionBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     reason: Reason | None = None
+
+
+class AcceptBody(DecisionBody):
+    """`accept`: no reason (an empty body, or `reason: null`)."""
+
+    reason: None = None
 
 
 class ReasonBody(DecisionBody):

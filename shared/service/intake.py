@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -39,6 +40,8 @@ from shared.service.outbox import outbox_item
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_IDEMPOTENCY_KEY = 255
+# Visible ASCII, spaces only inside (a UUID fits): what the OpenAPI document states, so any key it allows is taken.
+IDEMPOTENCY_KEY_PATTERN = rf"^[!-~]([ -~]{{0,{MAX_IDEMPOTENCY_KEY - 2}}}[!-~])?$"
 _ATTEMPTS = 5
 _BACKOFF_SECONDS = 0.05
 
@@ -72,10 +75,10 @@ class IntakeRequest:
 def validate_submission(
     body: dict[str, Any], key: str | None, *, settings: Settings, source_ip: str | None = None
 ) -> IntakeRequest:
-    if key is not None and not 1 <= len(key.strip()) <= MAX_IDEMPOTENCY_KEY:
+    if key is not None and not re.match(IDEMPOTENCY_KEY_PATTERN, key.strip()):
+        rule = f"1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters, like a UUID"
         raise Unreadable(
-            f"The {IDEMPOTENCY_HEADER} header must be 1 to {MAX_IDEMPOTENCY_KEY} characters",
-            [{"field": IDEMPOTENCY_HEADER, "message": f"Use 1 to {MAX_IDEMPOTENCY_KEY} characters"}],
+            f"The {IDEMPOTENCY_HEADER} header must be {rule}", [{"field": IDEMPOTENCY_HEADER, "message": f"Use {rule}"}]
         )
     try:
         submission = ReferralSubmission.model_validate(

@@ -14,7 +14,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictBool, StringConstraints, field_validator
 
 from shared.adapters import table
 from shared.adapters.dynamodb import Cancelled, ReferralReader, put, to_item, transact
@@ -22,6 +22,7 @@ from shared.config import Settings
 from shared.domain import clock
 from shared.domain.actors import Actor
 from shared.domain.errors import Conflict, NotFound
+from shared.domain.referrals import STATED
 
 Offer = Literal[
     "activities",
@@ -35,8 +36,8 @@ Offer = Literal[
     "other",
 ]
 PartnerKind = Literal["charity", "faith_or_community_group", "family_hub", "council_service", "other"]
-Locality = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+Locality = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60, pattern=STATED)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120, pattern=STATED)]
 KIND_PARTNER = "partner"
 KIND_LISTING = "listing"
 PARTNER_ID_PREFIX = "p-"
@@ -56,10 +57,17 @@ class PartnerRequest(BaseModel):
 
     name: Name = Field(title="the organisation's name")
     kind: PartnerKind = Field(title="the kind of organisation")
-    offers: list[Offer] = Field(min_length=1, max_length=9, title="what it offers families")
-    localities: list[Locality] = Field(min_length=1, max_length=10, title="the localities it serves")
+    offers: list[Offer] = Field(
+        min_length=1, max_length=9, title="what it offers families", json_schema_extra={"uniqueItems": True}
+    )
+    localities: list[Locality] = Field(
+        min_length=1,
+        max_length=10,
+        title="the localities it serves (each once, whatever its case)",
+        json_schema_extra={"uniqueItems": True},
+    )
     email: EmailStr = Field(title="the organisation's contact email")
-    active: bool = Field(default=True, title="whether coordinators may connect families with it")
+    active: StrictBool = Field(default=True, title="whether coordinators may connect families with it")
 
     @field_validator("offers", "localities")
     @classmethod

@@ -31,7 +31,7 @@ from shared.domain.plans import (
     named_partners,
     stored_entries,
 )
-from shared.domain.referrals import ReferralStatus, today
+from shared.domain.referrals import STATED, ReferralStatus, today
 from shared.domain.workflow import IllegalTransition
 from shared.service.changes import audit_entry, commit_change, current_state, referral_update
 from shared.service.connections import end_connections, request_connections
@@ -42,7 +42,7 @@ OPEN_STATES = ("scheduled", "due", "overdue")
 # The condition "the review is still open", with its values (and "#status" named "status").
 IS_OPEN = "#status IN (:o0, :o1, :o2)"
 OPEN_VALUES = {f":o{i}": state for i, state in enumerate(OPEN_STATES)}
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000, pattern=STATED)]
 
 
 def review_sort_key(number: int) -> str:

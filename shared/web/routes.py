@@ -31,6 +31,10 @@ class Route:
     # The answer's JSON body by status, "module:Model" (shared/web/answers.py); a refusal's is always a Problem.
     answers: dict[str, str] = field(default_factory=dict)
     pages: bool = False  # answers people with HTML pages (and redirects), as well as any JSON in `answers`
+    # Rules a request must also meet that JSON Schema cannot state (dates against today or each other, values only
+    # this service gave): in the document's description, refused with `unstated_status`.
+    unstated: str = ""
+    unstated_status: str = "422"
 
     @property
     def method(self) -> str:
@@ -73,8 +77,9 @@ IF_MATCH = {
     "name": "If-Match",
     "in": "header",
     "required": False,
-    "description": "The referral's ETag as read: the change applies only if nothing changed since (else 409).",
-    "schema": {"type": "string"},
+    "description": "The ETag as read (the referral's, or the partner's): the change applies only if nothing changed "
+    "since (else 409).",
+    "schema": {"type": "string", "pattern": '^(W/)?"?[0-9]{1,9}"?$'},
 }
 
 
@@ -117,6 +122,11 @@ _CALLBACK = {
     "400": "A sign-in that cannot be finished (expired, altered, or from another browser): start again",
     "403": "Signed in without a coordinators' or managers' group",
 }
+_CALLBACK_QUERY = tuple(
+    {"name": name, "in": "query", "required": True, "schema": {"type": "string", "maxLength": 2048}}
+    for name in ("code", "state")
+)
+_SIGN_IN_STARTED = "the code and state are those of a sign-in this browser started (its cookie), not yet finished"
 ROUTES = (
     Route(
         "GET /",
@@ -170,8 +180,11 @@ ROUTES = (
                 "in": "header",
                 "required": False,
                 "description": "A repeat with the same key answers the first reference",
-                "schema": {"type": "string", "maxLength": 255},
+                "schema": {"type": "string", "maxLength": 255, "pattern": r"^[!-~]([ -~]{0,253}[!-~])?$"},
             },
+        ),
+        unstated=(
+            "each child's date of birth is in the past and within 25 years; the consent's date is not in the future"
         ),
     ),
     Route(
@@ -195,6 +208,8 @@ ROUTES = (
             },
             {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"}},
         ),
+        unstated="the cursor is one this service gave (the last page's next_cursor)",
+        unstated_status="400",
     ),
     Route(
         "GET /referrals/{reference}",
@@ -208,7 +223,7 @@ ROUTES = (
         "POST /referrals/{reference}/accept",
         "scheduling",
         "Accept a request from another professional",
-        body="shared.service.decisions:DecisionBody",
+        body="shared.service.decisions:AcceptBody",
         responses=_CHANGE,
         parameters=(REFERENCE, IF_MATCH),
         answers={"200": "shared.web.answers:Change"},
@@ -246,6 +261,7 @@ ROUTES = (
         responses={"200": "The facilitator", "422": "Problems to fix, one per field"},
         parameters=(FACILITATOR,),
         answers={"200": "shared.web.answers:Facilitator"},
+        unstated="each weekly window ends after it starts",
     ),
     Route(
         "PUT /referrals/{reference}/meeting",
@@ -255,6 +271,11 @@ ROUTES = (
         responses={**_CHANGE, "409": "Illegal or stale, or the facilitator is already booked then"},
         parameters=(REFERENCE, IF_MATCH),
         answers={"200": "shared.web.answers:MeetingChange"},
+        unstated=(
+            "the meeting ends after it starts and lasts at most 4 hours; it starts in the future, after "
+            "the referral was received, within the facilitator's availability unless the exception is "
+            "confirmed with a reason"
+        ),
     ),
     Route(
         "DELETE /referrals/{reference}/meeting",
@@ -273,6 +294,10 @@ ROUTES = (
         responses=_CHANGE,
         parameters=(REFERENCE, IF_MATCH),
         answers={"200": "shared.web.answers:MeetingChange"},
+        unstated=(
+            "held: held_on is given and no reason, and the first review is after the meeting and within "
+            "three months of it; not held: a reason is given; partners named have their consent answer"
+        ),
     ),
     Route(
         "GET /referrals/{reference}/export",
@@ -290,6 +315,7 @@ ROUTES = (
         "The Early Help network's directory: active partners by offer and/or locality (one index Query)",
         responses={"200": "Partners, by name", "400": "offer is not one of the vocabulary"},
         parameters=(
+            # its enum is the vocabulary of shared.service.partners.Offer, filled in by the OpenAPI generator
             {"name": "offer", "in": "query", "required": False, "schema": {"type": "string"}},
             {"name": "locality", "in": "query", "required": False, "schema": {"type": "string"}},
         ),
@@ -302,6 +328,7 @@ ROUTES = (
         body="shared.service.partners:PartnerRequest",
         responses={"201": "The partner, with its id and version (ETag)", "422": "Problems to fix, field by field"},
         answers={"201": "shared.web.answers:Partner"},
+        unstated="offers and localities are each listed once, whatever their case",
     ),
     Route(
         "PUT /partners/{partner_id}",
@@ -319,6 +346,7 @@ ROUTES = (
             IF_MATCH,
         ),
         answers={"200": "shared.web.answers:Partner"},
+        unstated="offers and localities are each listed once, whatever their case",
     ),
     Route(
         "GET /connections/{token}",
@@ -401,6 +429,11 @@ ROUTES = (
         responses={**_CHANGE, "422": "Problems to fix, field by field (dates, a package for adjust)"},
         parameters=(REFERENCE, IF_MATCH),
         answers={"200": "shared.web.answers:ReviewRecorded"},
+        unstated=(
+            "continue keeps the package and names the next review; adjust gives the package and the "
+            "next review; close gives neither; dates are in order and within three months; partners "
+            "newly named have their consent answer"
+        ),
     ),
     Route(
         "PUT /referrals/{reference}/reviews/{number}",
@@ -414,6 +447,7 @@ ROUTES = (
         },
         parameters=(REFERENCE, REVIEW_NUMBER, IF_MATCH),
         answers={"200": "shared.web.answers:ReviewMoved"},
+        unstated="the new date is after today and within three months of the last review or the meeting",
     ),
     # The staff console: pages for people, signed in through Cognito's managed login into a session cookie (no
     # JWT authorizer: the function checks the session, and every form's CSRF token and Origin).
@@ -427,12 +461,14 @@ ROUTES = (
             parameters=parameters,
             media_types=_FORM,
             pages=True,
+            unstated=_SIGN_IN_STARTED if key == "GET /staff/callback" else "",
+            unstated_status="400",
         )
         for key, summary, responses, parameters in (
             ("GET /staff", "The work list: what needs doing now", _PAGE, ()),
             ("GET /staff/sign-in", "Starts the sign-in (redirects to the managed login)", _SIGN_IN, ()),
             ("GET /staff/search", "Find a referral by reference, postcode or surname", _PAGE, ()),
-            ("GET /staff/callback", "Where the managed login returns: starts the session", _CALLBACK, ()),
+            ("GET /staff/callback", "Where the managed login returns: starts the session", _CALLBACK, _CALLBACK_QUERY),
             ("POST /staff/sign-out", "Ends the session and the managed login's", _POSTED, ()),
             ("GET /staff/signed-out", "Signed out", {"200": "The page"}, ()),
             ("GET /staff/referrals/{reference}", "A referral's case page", _PAGE, (REFERENCE,)),

@@ -28,6 +28,7 @@ from infra.constants import (
     REMINDERS,
     STAFF_ROUTES,
 )
+from infra.constructs.api import DEFAULT_ROUTE
 from shared.adapters import table as layout
 
 
@@ -139,15 +140,16 @@ def test_the_web_form_is_served_by_the_intake_function_through_the_api_throttled
         *STAFF_ROUTES,
         *CONNECTION_ROUTES,
         *CONSOLE_ROUTES,
+        DEFAULT_ROUTE,  # what no route matches: intake answers 405 with Allow, or 404
     }
     assert len({json.dumps(route["Target"]) for route in routes.values()}) == len(routes)  # one integration each
-    public = [REFERRALS_ROUTE, FORM_ROUTE, FORM_ASSETS_ROUTE, *FORM_PAGE_ROUTES]
+    public = [REFERRALS_ROUTE, FORM_ROUTE, FORM_ASSETS_ROUTE, *FORM_PAGE_ROUTES, DEFAULT_ROUTE]
     integrations = resources(template_body, "AWS::ApiGatewayV2::Integration")
     uris = {json.dumps(integrations[route_target(routes[key])]["Properties"]["IntegrationUri"]) for key in public}
     assert len(uris) == 1  # one function serves the form and takes referrals
     assert all(routes[key].get("AuthorizationType", "NONE") == "NONE" for key in public)
     [stage] = resources(template_body, "AWS::ApiGatewayV2::Stage").values()
-    for route in (FORM_ROUTE, FORM_ASSETS_ROUTE, *FORM_PAGE_ROUTES):
+    for route in (FORM_ROUTE, FORM_ASSETS_ROUTE, *FORM_PAGE_ROUTES, DEFAULT_ROUTE):
         assert stage["Properties"]["RouteSettings"][route] == {
             "ThrottlingRateLimit": FORM_RATE_LIMIT,
             "ThrottlingBurstLimit": FORM_BURST_LIMIT,

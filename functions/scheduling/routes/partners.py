@@ -24,7 +24,7 @@ router = Router()
 def partner_directory() -> Response[str]:
     caller(router)
     params = router.current_event.query_string_parameters or {}
-    offer = params.get("offer") or None
+    offer = params.get("offer")
     if offer is not None and offer not in typing.get_args(partners.Offer):
         raise HttpError(400, f"offer must be one of: {', '.join(typing.get_args(partners.Offer))}")
     found = partners.directory(reader(), offer=offer, locality=params.get("locality") or None)

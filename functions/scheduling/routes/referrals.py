@@ -13,7 +13,7 @@ from shared.domain.referrals import ReferralStatus
 from shared.domain.workflow import Decision
 from shared.observability import logger, metrics
 from shared.service import erasure
-from shared.service.decisions import DecisionBody, ReasonBody, decide
+from shared.service.decisions import AcceptBody, ReasonBody, decide
 from shared.views import subject_access
 from shared.views.referrals import MAX_PAGE, Access, list_referrals, referral_view
 from shared.web import subject_access as subject_access_page
@@ -79,7 +79,7 @@ def erase(reference: str) -> Response[str]:
 
 def _decide(reference: str, chosen: Decision) -> Response[str]:
     actor = caller(router)
-    body = body_as(router.current_event.raw_event, DecisionBody if chosen is Decision.ACCEPT else ReasonBody)
+    body = body_as(router.current_event.raw_event, AcceptBody if chosen is Decision.ACCEPT else ReasonBody)
     outcome = apply(router, decide, actor, reference, chosen, body)
     logger.info("Referral decided", extra={"reference": reference, "decision": chosen.value})
     metrics.add_metric(name=DECISION_METRICS[chosen], unit=MetricUnit.Count, value=1)
