@@ -83,6 +83,7 @@ class Console(Construct):
                     f"{data.table.table_arn}/index/{layout.REVIEW_DUE_INDEX}",
                     f"{data.table.table_arn}/index/{layout.COORDINATOR_INDEX}",
                     f"{data.table.table_arn}/index/{layout.DEADLINE_INDEX}",
+                    f"{data.table.table_arn}/index/{layout.DIRECTORY_INDEX}",
                 ],
             )
         )

@@ -129,6 +129,14 @@ def view(partner: dict[str, Any]) -> dict[str, Any]:
     return shown
 
 
+def one(reader: ReferralReader, partner_id: str) -> dict[str, Any]:
+    """A partner as the directory shows it, active or not."""
+    item = reader.item(table.partner_key(partner_id)) if partner_id.startswith(PARTNER_ID_PREFIX) else None
+    if item is None or item.get(table.KIND_ATTRIBUTE) != KIND_PARTNER:
+        raise NotAPartner(partner_id)
+    return view(item)
+
+
 def add(body: PartnerRequest, *, actor: Actor, settings: Settings, now: datetime | None = None) -> dict[str, Any]:
     now = now or clock.now()
     at = clock.iso(now)

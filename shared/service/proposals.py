@@ -84,9 +84,15 @@ def choose_facilitator(
     if not facilitators:
         return None
     wanted = (locality or "").strip().casefold()
-    local = [f for f in facilitators if wanted and f.get("locality", "").strip().casefold() == wanted]
+    local = [f for f in facilitators if wanted and wanted in _localities(f)]
     pool = local or facilitators
     return min(pool, key=lambda f: (upcoming.get(f["facilitator_id"], 0), f["facilitator_id"]))
+
+
+def _localities(facilitator: dict[str, Any]) -> set[str]:
+    """Where a facilitator works: the localities named on screen, or the one locality the API sets."""
+    named = facilitator.get("localities") or [facilitator.get("locality") or ""]
+    return {str(locality).strip().casefold() for locality in named}
 
 
 def part_of_day(moment: datetime) -> str:

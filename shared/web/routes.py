@@ -117,6 +117,12 @@ _POSTED = {
     "422": "The form again, with what to fix",
 }
 _SIGN_IN = {"302": "To the managed login"}
+_DIRECTORY_PAGE = {**_PAGE, "404": "No such facilitator or partner"}
+_DIRECTORY_POSTED = {
+    **_POSTED,
+    "404": "No such facilitator or partner",
+    "409": "Changed by someone else since it was read: the form again, as it now stands",
+}
 _CALLBACK = {
     "303": "Signed in: to the page asked for",
     "400": "A sign-in that cannot be finished (expired, altered, or from another browser): start again",
@@ -125,6 +131,10 @@ _CALLBACK = {
 _CALLBACK_QUERY = tuple(
     {"name": name, "in": "query", "required": True, "schema": {"type": "string", "maxLength": 2048}}
     for name in ("code", "state")
+)
+_DIRECTORY_QUERY = (
+    {"name": "offer", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 40}},
+    {"name": "locality", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 200}},
 )
 _SIGN_IN_STARTED = "the code and state are those of a sign-in this browser started (its cookie), not yet finished"
 ROUTES = (
@@ -497,6 +507,39 @@ ROUTES = (
                 "Cancel the meeting, with a reason",
                 _POSTED,
                 (REFERENCE,),
+            ),
+            # Facilitators and partners (functions/console/directory.py)
+            ("GET /staff/facilitators", "Facilitators: names, localities and weekly hours", _PAGE, ()),
+            ("GET /staff/facilitators/new", "The form to add a facilitator", _PAGE, ()),
+            ("POST /staff/facilitators", "Add a facilitator (waiting referrals get proposals again)", _POSTED, ()),
+            (
+                "GET /staff/facilitators/{facilitator_id}",
+                "A facilitator's details, to change",
+                _DIRECTORY_PAGE,
+                (FACILITATOR,),
+            ),
+            (
+                "POST /staff/facilitators/{facilitator_id}",
+                "Change a facilitator (waiting referrals get proposals again)",
+                _DIRECTORY_POSTED,
+                (FACILITATOR,),
+            ),
+            ("GET /staff/partners", "The partner directory, by offer and locality", _PAGE, _DIRECTORY_QUERY),
+            ("GET /staff/partners/new", "The form to add a partner", _PAGE, ()),
+            ("POST /staff/partners", "Add a partner to the directory", _POSTED, ()),
+            ("GET /staff/partners/{partner_id}", "A partner's details, to change", _DIRECTORY_PAGE, (PARTNER_ID,)),
+            ("POST /staff/partners/{partner_id}", "Change a partner's details", _DIRECTORY_POSTED, (PARTNER_ID,)),
+            (
+                "POST /staff/partners/{partner_id}/deactivate",
+                "Take a partner out of the directory",
+                _DIRECTORY_POSTED,
+                (PARTNER_ID,),
+            ),
+            (
+                "POST /staff/partners/{partner_id}/activate",
+                "Put a partner back in the directory",
+                _DIRECTORY_POSTED,
+                (PARTNER_ID,),
             ),
         )
     ),
