@@ -14,7 +14,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.console import cases, directory, meetings, sign_in
+from functions.console import cases, connections, directory, meetings, privacy, sign_in
 from functions.console.common import FormRefused, SignInNeeded, sign_in_location
 from shared.observability import correlate, logger, metrics
 from shared.service.staff_sessions import NoAccess, SignInProblem
@@ -32,7 +32,14 @@ TITLES = {
 }
 
 app = APIGatewayHttpResolver()
-for router in (sign_in.router, cases.router, meetings.router, directory.router):
+for router in (
+    sign_in.router,
+    cases.router,
+    meetings.router,
+    directory.router,
+    connections.router,
+    privacy.router,
+):
     app.include_router(router)
 check_served(CONSOLE)
 

@@ -132,6 +132,13 @@ _CALLBACK_QUERY = tuple(
     {"name": name, "in": "query", "required": True, "schema": {"type": "string", "maxLength": 2048}}
     for name in ("code", "state")
 )
+_MANAGERS_PAGE = {**_PAGE, "403": "Not a manager (only managers export or erase), or in no staff group"}
+_CONNECTION_POSTED = {
+    **_POSTED,
+    "404": "No such referral, or no connection with that partner",
+    "409": "The connection is not waiting for an answer: the case page says why",
+    "422": "The form again, with what to fix (or the partner is no longer active: the case page says so)",
+}
 _DIRECTORY_QUERY = (
     {"name": "offer", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 40}},
     {"name": "locality", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 200}},
@@ -506,6 +513,49 @@ ROUTES = (
                 "POST /staff/referrals/{reference}/meeting/cancel",
                 "Cancel the meeting, with a reason",
                 _POSTED,
+                (REFERENCE,),
+            ),
+            # A referral's connections with partners (functions/console/connections.py)
+            (
+                "GET /staff/referrals/{reference}/connections/{partner_id}",
+                "A partner's connection: record its answer given by phone, or ask it again",
+                {**_PAGE, "404": "No such referral, or no connection with that partner"},
+                (REFERENCE, PARTNER_ID),
+            ),
+            (
+                "POST /staff/referrals/{reference}/connections/{partner_id}",
+                "Record a partner's answer given by phone (audited as yours)",
+                _CONNECTION_POSTED,
+                (REFERENCE, PARTNER_ID),
+            ),
+            (
+                "POST /staff/referrals/{reference}/connections/{partner_id}/resend",
+                "Ask a waiting partner again: a new email and link",
+                _CONNECTION_POSTED,
+                (REFERENCE, PARTNER_ID),
+            ),
+            # Privacy actions, for managers only (functions/console/privacy.py)
+            (
+                "GET /staff/referrals/{reference}/export",
+                "Subject access: everything held about the referral, as a page (recorded as a read)",
+                _MANAGERS_PAGE,
+                (REFERENCE,),
+            ),
+            (
+                "GET /staff/referrals/{reference}/export/download",
+                "Subject access: the same, as a JSON download (recorded as a read)",
+                _MANAGERS_PAGE,
+                (REFERENCE,),
+            ),
+            ("GET /staff/referrals/{reference}/erase", "The erasure form: its ground", _MANAGERS_PAGE, (REFERENCE,)),
+            (
+                "POST /staff/referrals/{reference}/erase",
+                "Erase the referral's personal data on its ground, where the rules allow it",
+                {
+                    **_POSTED,
+                    "403": "Not a manager, not signed in, or without the form's CSRF token, or from another site",
+                    "409": "Erasure does not apply to this referral: the case page says why",
+                },
                 (REFERENCE,),
             ),
             # Facilitators and partners (functions/console/directory.py)

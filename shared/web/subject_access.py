@@ -20,10 +20,13 @@ def _rows(value: Any, prefix: str = "") -> list[dict[str, Any]]:
     return [{"label": prefix.rstrip(" /"), "value": text, "block": "\n" in text}]
 
 
-def to_html(document: dict[str, Any]) -> str:
-    sections = [
-        {"title": title, "rows": _rows(document[key]) if document.get(key) else []} for key, title, _ in SECTIONS
-    ]
+def sections(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The export's sections, each a title and its label/value rows (the API's page and the console's)."""
+    found = [{"title": title, "rows": _rows(document[key]) if document.get(key) else []} for key, title, _ in SECTIONS]
     if document.get("other"):
-        sections.append({"title": "Other records", "rows": _rows(document["other"])})
-    return render("staff/subject_access.html", export=document, sections=sections)
+        found.append({"title": "Other records", "rows": _rows(document["other"])})
+    return found
+
+
+def to_html(document: dict[str, Any]) -> str:
+    return render("staff/subject_access.html", export=document, sections=sections(document))
