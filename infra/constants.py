@@ -21,6 +21,7 @@ FEEDBACK = "feedback"
 REMINDERS = "reminders"
 CONNECTIONS = "connections"
 CONSOLE = "console"
+REPORTS = "reports"
 
 # Construct ids of the stack's main parts (tests find resources by them).
 DATA_ID = "Data"

@@ -21,6 +21,7 @@ from infra.constructs.function import DependenciesLayer
 from infra.constructs.intake import Intake
 from infra.constructs.operations import Operations
 from infra.constructs.reminders import Reminders
+from infra.constructs.reports import Reports
 from infra.constructs.scheduling import Scheduling
 from infra.edge import EdgeStack
 
@@ -71,6 +72,7 @@ class FamilynetStack(Stack):
             layer=layer,
         )
         self.reminders = Reminders(self, "Reminders", data=self.data, bus=self.bus, layer=layer)
+        self.reports = Reports(self, "Reports", data=self.data, bus=self.bus, layer=layer)
         self.staff_auth = StaffAuth(self, "StaffAuth", public_url=self.api.public_url)
         self.scheduling = Scheduling(
             self, "Scheduling", data=self.data, bus=self.bus, api=self.api, auth=self.staff_auth, layer=layer

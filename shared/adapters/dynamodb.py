@@ -539,6 +539,20 @@ def update(
     return {"Update": request}
 
 
+def add(key: dict[str, Any], table_name: str, attribute: str, amount: int) -> Any:
+    """One Update of a transaction: ADD `amount` to a number (created at 0), the way counters stay right under
+    concurrent writers."""
+    return {
+        "Update": {
+            "TableName": table_name,
+            "Key": to_item(key),
+            "UpdateExpression": "ADD #a :n",
+            "ExpressionAttributeNames": {"#a": attribute},
+            "ExpressionAttributeValues": to_item({":n": amount}),
+        }
+    }
+
+
 class MeteredReader:
     """Reads for a sweep that reports its own cost: items read and read capacity, from DynamoDB's own counts."""
 

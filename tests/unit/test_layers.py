@@ -54,5 +54,5 @@ def test_the_cycle_finder_finds_a_cycle():
 
 def test_every_function_handler_is_thin():
     sizes = {path.parent.name: len(path.read_text().splitlines()) for path in ROOT.glob("functions/*/handler.py")}
-    assert len(sizes) == 7
+    assert len(sizes) == 8  # intake, scheduling, connections, console, feedback, reminders, reports, event_relay
     assert {name: lines for name, lines in sizes.items() if lines >= MAX_HANDLER_LINES} == {}

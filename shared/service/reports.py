@@ -1,0 +1,239 @@
+"""The managers' figures: aggregate items a consumer keeps up to date from the events, and a period's report read
+from them with one Query a month (never a scan of referrals).
+
+Each event adds to the figures of the month (in England) it belongs to: a referral to the month it was received, a
+decision to the month it was made, a meeting to the month it was held, a review to the month it was recorded. An
+item per figure (`pk=REPORT#2026-11`, `sk=FIGURE#<name>`, `value`), added to with ADD in one transaction with a
+marker for the event's id: a duplicate event changes nothing. Figures hold counts and sums only, never a name.
+
+Times from referral to meeting are kept as a histogram (one item per number of working days), so that a period's
+median and 90th percentile come from counts alone.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from shared.adapters import table
+from shared.adapters.dynamodb import Cancelled, ReferralReader, add, put, transact
+from shared.config import Settings
+from shared.domain.clock import LONDON
+from shared.domain.events import (
+    ConnectionAnswered,
+    ConnectionRequested,
+    EventData,
+    MeetingHeld,
+    ReferralAccepted,
+    ReferralDeclined,
+    ReferralReceived,
+    ReferralWithdrawn,
+    ReviewCompleted,
+)
+from shared.domain.working_days import working_days_between
+
+HANDLED = (
+    ReferralReceived,
+    ReferralAccepted,
+    ReferralDeclined,
+    ReferralWithdrawn,
+    MeetingHeld,
+    ReviewCompleted,
+    ConnectionRequested,
+    ConnectionAnswered,
+)
+KIND_FIGURE = "report_figure"
+KIND_COUNTED = "report_counted"
+MARKER_DAYS = 35  # longer than any redelivery or replay of an event (EventBridge retries for 24 h)
+DAYS = "days_to_meeting#"
+UNKNOWN = "not known"
+PERIOD = re.compile(r"^(?P<year>20[0-9]{2})-(?:(?P<month>0[1-9]|1[0-2])|Q(?P<quarter>[1-4]))$")
+
+
+def month_of(day: date) -> str:
+    return f"{day:%Y-%m}"
+
+
+def _day(moment: datetime) -> date:
+    return moment.astimezone(LONDON).date()
+
+
+def district(postcode: Any) -> str:
+    """The postcode district (outward code: "LS6"), a place of a few thousand homes, for "by locality"."""
+    if not isinstance(postcode, str) or " " not in postcode:
+        return UNKNOWN
+    return postcode.split(" ", 1)[0]
+
+
+def figures_of(data: EventData, items: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """What the event adds, by month and figure. `items`: the referral's partition, for what the event does not
+    carry (where the family lives, when the referral came, the package agreed)."""
+    kinds = {item.get(table.KIND_ATTRIBUTE): item for item in items}
+    referral = kinds.get(table.KIND_REFERRAL) or {}
+    submission = referral.get("submission") if isinstance(referral.get("submission"), dict) else {}
+    added: dict[str, dict[str, int]] = {}
+
+    def count(day: date, name: str, amount: int = 1) -> None:
+        month = added.setdefault(month_of(day), {})
+        month[name] = month.get(name, 0) + amount
+
+    if isinstance(data, ReferralReceived):
+        day = _day(data.received_at)
+        count(day, "referrals")
+        count(day, f"route#{data.route}")
+        count(day, f"locality#{district((submission or {}).get('family', {}).get('postcode'))}")
+    elif isinstance(data, ReferralAccepted):
+        count(_day(data.accepted_at), "accepted")
+    elif isinstance(data, ReferralDeclined):
+        count(_day(data.declined_at), "declined")
+    elif isinstance(data, ReferralWithdrawn):
+        count(_day(data.withdrawn_at), "withdrawn")
+    elif isinstance(data, MeetingHeld):
+        count(data.held_on, "meetings_held")
+        received = referral.get("received_at")
+        if received:
+            start = _day(datetime.fromisoformat(str(received).replace("Z", "+00:00")))
+            count(data.held_on, DAYS + str(max(working_days_between(start, data.held_on), 0)))
+        if data.plan_agreed:
+            count(data.held_on, "plans_agreed")
+            for item in (kinds.get("plan") or {}).get("support_package") or []:
+                category = str(item.get("category", UNKNOWN))
+                count(data.held_on, f"package_items#{category}")
+                count(data.held_on, f"package_pence#{category}", int(item.get("estimated_cost_pence") or 0))
+    elif isinstance(data, ReviewCompleted):
+        count(data.completed_on, "reviews_on_time" if data.completed_on <= data.due_on else "reviews_late")
+    elif isinstance(data, ConnectionRequested):
+        count(data.requested_on, "connections_requested")
+    elif isinstance(data, ConnectionAnswered):
+        count(_day(data.answered_at), f"connections_{data.answer}")
+    return added
+
+
+def record(event_id: str, data: EventData, *, reader: ReferralReader, settings: Settings, now: datetime) -> bool:
+    """Add the event to the figures, once: False when its id was counted before (nothing changes)."""
+    needs_items = isinstance(data, ReferralReceived | MeetingHeld)
+    items = reader.partition(data.reference) if needs_items else []  # type: ignore[attr-defined]
+    added = figures_of(data, items)
+    if not added:
+        return True
+    marker = {
+        table.PARTITION_KEY: f"REPORTED#{event_id}",
+        table.SORT_KEY: "EVENT",
+        table.KIND_ATTRIBUTE: KIND_COUNTED,
+        table.TTL_ATTRIBUTE: int((now + timedelta(days=MARKER_DAYS)).timestamp()),
+    }
+    writes = [put(marker, settings.table_name, "attribute_not_exists(#pk)", names={"#pk": table.PARTITION_KEY})]
+    for month, figures in sorted(added.items()):
+        for name, amount in sorted(figures.items()):
+            key = {table.PARTITION_KEY: f"REPORT#{month}", table.SORT_KEY: f"FIGURE#{name}"}
+            writes.append(add(key, settings.table_name, "value", amount))
+    try:
+        transact(writes, settings.table_name, busy="The figures were being changed at the same moment")
+    except Cancelled as cancelled:
+        if cancelled.failed(0):
+            return False
+        raise
+    return True
+
+
+# --- reading ----------------------------------------------------------------------------------------------------
+
+
+def months(period: str) -> tuple[str, ...]:
+    """A period's months: "2026-11" is one, "2026-Q4" three. ValueError for anything else."""
+    found = PERIOD.match(period)
+    if not found:
+        raise ValueError("Choose a month (like 2026-11) or a quarter (like 2026-Q4)")
+    year = int(found["year"])
+    if found["month"]:
+        return (f"{year}-{found['month']}",)
+    first = (int(found["quarter"]) - 1) * 3 + 1
+    return tuple(f"{year}-{m:02d}" for m in range(first, first + 3))
+
+
+def _percentile(histogram: dict[int, int], share: float) -> int | None:
+    total = sum(histogram.values())
+    if total == 0:
+        return None
+    wanted, seen = share * total, 0
+    for days in sorted(histogram):
+        seen += histogram[days]
+        if seen >= wanted:
+            return days
+    return max(histogram)
+
+
+@dataclass(frozen=True)
+class Report:
+    period: str
+    figures: dict[str, int] = field(default_factory=dict)
+    days_to_meeting: dict[int, int] = field(default_factory=dict)
+
+    def get(self, name: str) -> int:
+        return self.figures.get(name, 0)
+
+    def by(self, prefix: str) -> dict[str, int]:
+        return {k.removeprefix(prefix): v for k, v in sorted(self.figures.items()) if k.startswith(prefix)}
+
+    @property
+    def median_days_to_meeting(self) -> int | None:
+        return _percentile(self.days_to_meeting, 0.5)
+
+    @property
+    def p90_days_to_meeting(self) -> int | None:
+        return _percentile(self.days_to_meeting, 0.9)
+
+    def rows(self) -> list[tuple[str, str, str]]:
+        """(section, measure, value): the report as the page and the CSV show it."""
+        rows = [("Referrals", "Received", str(self.get("referrals")))]
+        rows += [("Referrals by route", route.replace("_", " "), str(n)) for route, n in self.by("route#").items()]
+        rows += [("Referrals by locality", place, str(n)) for place, n in self.by("locality#").items()]
+        rows += [
+            ("Decisions", name.capitalize(), str(self.get(name))) for name in ("accepted", "declined", "withdrawn")
+        ]
+        median, p90 = self.median_days_to_meeting, self.p90_days_to_meeting
+        rows += [
+            ("Meetings", "Held", str(self.get("meetings_held"))),
+            ("Meetings", "Plans agreed", str(self.get("plans_agreed"))),
+            ("Meetings", "Working days, referral to meeting: median", "" if median is None else str(median)),
+            ("Meetings", "Working days, referral to meeting: 90th percentile", "" if p90 is None else str(p90)),
+        ]
+        pence = self.by("package_pence#")
+        for category, n in self.by("package_items#").items():
+            rows.append(("Support package", f"{category}: items", str(n)))
+            rows.append(("Support package", f"{category}: estimated spend (£)", f"{pence.get(category, 0) / 100:.2f}"))
+        rows += [
+            ("Reviews", "On time", str(self.get("reviews_on_time"))),
+            ("Reviews", "Late", str(self.get("reviews_late"))),
+            ("Community partners", "Connections requested", str(self.get("connections_requested"))),
+            ("Community partners", "Made contact", str(self.get("connections_contacted"))),
+            ("Community partners", "Declined", str(self.get("connections_declined"))),
+        ]
+        return rows
+
+    def csv(self) -> str:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(["period", "section", "measure", "value"])
+        writer.writerows((self.period, *row) for row in self.rows())
+        return out.getvalue()
+
+
+def report(period: str, *, reader: ReferralReader) -> Report:
+    """The period's figures: one Query of each month's aggregate items."""
+    figures: dict[str, int] = {}
+    histogram: dict[int, int] = {}
+    for month in months(period):
+        for item in reader.partition_of(f"REPORT#{month}"):
+            name = str(item[table.SORT_KEY]).removeprefix("FIGURE#")
+            value = int(item.get("value", 0))
+            if name.startswith(DAYS):
+                days = int(name.removeprefix(DAYS))
+                histogram[days] = histogram.get(days, 0) + value
+            else:
+                figures[name] = figures.get(name, 0) + value
+    return Report(period, figures, histogram)

@@ -1,0 +1,96 @@
+"""The managers' figures: the reports function counts each event once into its month's aggregate items, and a
+period's report is read back with one Query a month."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from infra.constants import REPORTS
+from shared.adapters.dynamodb import ReferralReader
+from shared.domain.working_days import working_days_between
+from shared.service import reports
+from tests.integration.conftest import Cloud, invoke
+from tests.integration.test_intake import relay_outbox
+from tests.integration.test_meetings import availability, book, clock_at, meeting
+from tests.integration.test_outcome import PLAN, outcome
+from tests.integration.test_proposals import sqs_batch
+
+
+def report_of(cloud: Cloud, period: str) -> reports.Report:
+    return reports.report(period, reader=ReferralReader(cloud.function(REPORTS).environment["TABLE_NAME"]))
+
+
+def test_referrals_are_counted_once_by_route_and_district(
+    cloud: Cloud, submit: Any, referral_body: dict[str, Any]
+) -> None:
+    capture = cloud.capture_events()
+    school = {**referral_body, "route": "professional_request", "reason": "Asked by the school nurse."}
+    elsewhere = {**referral_body, "family": {**referral_body["family"], "postcode": "M1 1AE"}}
+    for body in (referral_body, school, elsewhere):
+        assert submit(body)["statusCode"] == 201
+    relay_outbox(cloud)
+    received = [e for e in capture.received() if e["detail-type"] == "ReferralReceived"]
+    assert len(received) == 3
+
+    # every event twice, as at-least-once delivery may bring it
+    assert invoke(REPORTS, cloud, sqs_batch(received + received)) == {"batchItemFailures": []}
+
+    month = reports.month_of(datetime.now(UTC).date())
+    figures = report_of(cloud, month)
+    assert figures.get("referrals") == 3
+    assert figures.by("route#") == {"lead_practitioner": 2, "professional_request": 1}
+    home = referral_body["family"]["postcode"].upper().split(" ")[0]  # as stored: normalised
+    assert figures.by("locality#") == {home: 2, "M1": 1}
+    # a quarter holds its months
+    quarter = f"{month[:4]}-Q{(int(month[5:]) - 1) // 3 + 1}"
+    assert report_of(cloud, quarter).get("referrals") == 3
+
+
+def test_a_held_meeting_counts_its_plan_package_and_time_from_referral(
+    cloud: Cloud, submit: Any, referral_body: dict[str, Any]
+) -> None:
+    availability(cloud, "fac-1")
+    held_at = (datetime.now(UTC) - timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
+    received_at = held_at - timedelta(days=9)
+    with clock_at(received_at):
+        reference = submit(referral_body)["json"]["reference"]
+    with clock_at(held_at - timedelta(days=2)):
+        assert book(cloud, reference, meeting(held_at))["statusCode"] == 200
+    capture = cloud.capture_events()
+    review = (held_at + timedelta(days=60)).date().isoformat()
+    answer = outcome(
+        cloud,
+        reference,
+        {"held": True, "held_on": held_at.date().isoformat(), "plan": {**PLAN, "first_review_due_on": review}},
+    )
+    assert answer["statusCode"] == 200, answer
+    relay_outbox(cloud)
+    [held] = [e for e in capture.received() if e["detail-type"] == "MeetingHeld"]
+
+    assert invoke(REPORTS, cloud, sqs_batch([held])) == {"batchItemFailures": []}
+    assert invoke(REPORTS, cloud, sqs_batch([held])) == {"batchItemFailures": []}  # redelivered: counted once
+
+    figures = report_of(cloud, reports.month_of(held_at.date()))
+    assert (figures.get("meetings_held"), figures.get("plans_agreed")) == (1, 1)
+    assert figures.by("package_items#") == {"item": 1, "service": 1}
+    assert figures.by("package_pence#") == {"item": 8500, "service": 36000}
+    days = working_days_between(received_at.date(), held_at.date())
+    assert figures.days_to_meeting == {days: 1}
+    assert figures.median_days_to_meeting == figures.p90_days_to_meeting == days
+    rows = figures.rows()
+    assert ("Support package", "service: estimated spend (£)", "360.00") in rows
+    csv = figures.csv().splitlines()
+    assert csv[0] == "period,section,measure,value"
+    assert len(csv) == len(rows) + 1
+
+
+def test_a_period_is_a_month_or_a_quarter_and_percentiles_come_from_counts() -> None:
+    for wrong in ("2026-13", "2026-Q5", "26-11", "2026-11-01", ""):
+        with pytest.raises(ValueError, match="Choose a month"):
+            reports.months(wrong)
+    assert reports.months("2026-Q4") == ("2026-10", "2026-11", "2026-12")
+    assert reports._percentile({1: 5, 3: 4, 20: 1}, 0.5) == 1
+    assert reports._percentile({1: 5, 3: 4, 20: 1}, 0.9) == 3
