@@ -18,7 +18,7 @@ from shared.domain import clock
 from shared.domain.errors import Conflict, Invalid, NotFound
 from shared.domain.referrals import check_reference
 from shared.observability import logger, metrics
-from shared.service import connections
+from shared.service import connections, partners
 from shared.service.staff_sessions import Session
 from shared.web.console import page, redirect
 from shared.web.http import as_response
@@ -49,6 +49,7 @@ def _connection(reference: str, partner_id: str) -> dict[str, Any]:
 
 @register(router, "GET /staff/referrals/{reference}/connections/{partner_id}")
 def answer_page(reference: str, partner_id: str) -> Response[str]:
+    partners.check_id(partner_id)
     session = signed_in(router)
     reference = check_reference(reference)
     return _page(session, reference, _connection(reference, partner_id), answer="", note="", errors=[])
@@ -56,7 +57,7 @@ def answer_page(reference: str, partner_id: str) -> Response[str]:
 
 @register(router, "POST /staff/referrals/{reference}/connections/{partner_id}")
 def record_answer(reference: str, partner_id: str) -> Response[str]:
-    reference = check_reference(reference)
+    reference, partner_id = check_reference(reference), partners.check_id(partner_id)
     session, form = checked_form(router, return_to=f"/staff/referrals/{reference}")
     connection = _connection(reference, partner_id)
     answer = str(form.get("answer") or "")
@@ -90,7 +91,7 @@ def record_answer(reference: str, partner_id: str) -> Response[str]:
 
 @register(router, "POST /staff/referrals/{reference}/connections/{partner_id}/resend")
 def ask_again(reference: str, partner_id: str) -> Response[str]:
-    reference = check_reference(reference)
+    reference, partner_id = check_reference(reference), partners.check_id(partner_id)
     session, _ = checked_form(router, return_to=f"/staff/referrals/{reference}")
     _connection(reference, partner_id)
     try:

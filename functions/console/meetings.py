@@ -113,7 +113,7 @@ def _form(
     facilitators = meetings.list_facilitators(reader())
     values: dict[str, Any] = {
         "facilitator_items": [
-            {"value": f["facilitator_id"], "text": f"{f['facilitator_id']} ({f.get('locality', '')})"}
+            {"value": f["facilitator_id"], "text": f"{f.get('name') or f['facilitator_id']} ({f.get('locality', '')})"}
             for f in facilitators
         ],
         "length_items": [

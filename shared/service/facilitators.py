@@ -76,8 +76,15 @@ def every(reader: ReferralReader) -> list[dict[str, Any]]:
     return sorted(found, key=lambda f: (str(f["name"]).casefold() or "~", f["facilitator_id"]))
 
 
+def check_id(facilitator_id: str) -> str:
+    """An id that cannot be one is not found (before anything is read)."""
+    if not FACILITATOR_ID.fullmatch(facilitator_id):
+        raise NotAFacilitator()
+    return facilitator_id
+
+
 def one(reader: ReferralReader, facilitator_id: str) -> dict[str, Any]:
-    item = reader.item(table.facilitator_key(facilitator_id)) if FACILITATOR_ID.fullmatch(facilitator_id) else None
+    item = reader.item(table.facilitator_key(check_id(facilitator_id)))
     if item is None or item.get(table.KIND_ATTRIBUTE) != KIND_FACILITATOR:
         raise NotAFacilitator()
     return view(item)

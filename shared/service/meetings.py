@@ -72,10 +72,12 @@ def set_availability(
     """Add a facilitator or change their availability; then every referral waiting for a meeting gets the proposal
     it would get now (a facilitator added later gives a referral accepted before any existed its three slots)."""
     now = now or clock.now()
+    reader = reader or ReferralReader(settings.table_name)
     item = {
         **table.facilitator_key(facilitator_id),
         table.KIND_ATTRIBUTE: KIND_FACILITATOR,
         "facilitator_id": facilitator_id,
+        **_named_on_screen(reader.item(table.facilitator_key(facilitator_id)), availability.locality),
         "locality": availability.locality,
         "weekly": availability.model_dump(mode="json")["weekly"],
         "email": availability.email,
@@ -83,14 +85,26 @@ def set_availability(
         "updated_by": actor.audit_name,
     }
     transact([put(item, settings.table_name)], settings.table_name)
-    recomputed = recompute_waiting(
-        reader=reader or ReferralReader(settings.table_name), settings=settings, now=now, because="availability_changed"
-    )
+    recomputed = recompute_waiting(reader=reader, settings=settings, now=now, because="availability_changed")
     return AvailabilitySet(facilitator_view(item), recomputed)
 
 
+def _named_on_screen(existing: dict[str, Any] | None, locality: str) -> dict[str, Any]:
+    """What the console keeps about a facilitator (shared/service/facilitators.py) that this route does not set: the
+    name, the other localities (the one set here first), and a new version for the console's stale check."""
+    if not existing or "version" not in existing:
+        return {}
+    others = [p for p in existing.get("localities") or [] if str(p).casefold() != locality.casefold()]
+    return {
+        "name": existing.get("name", ""),
+        "localities": [locality, *others][:10],
+        "version": int(existing["version"]) + 1,
+    }
+
+
 def facilitator_view(item: dict[str, Any]) -> dict[str, Any]:
-    return {key: item[key] for key in ("facilitator_id", "locality", "email", "weekly", "updated_at") if key in item}
+    shown = ("facilitator_id", "name", "locality", "localities", "email", "weekly", "updated_at")
+    return {key: item[key] for key in shown if key in item}
 
 
 def list_facilitators(reader: ReferralReader) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ directory but is never deleted (connections refer to it). Every change is one tr
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -127,6 +128,13 @@ def view(partner: dict[str, Any]) -> dict[str, Any]:
     shown = {key: partner[key] for key in SUMMARY if key in partner}
     shown["kind"] = shown.pop("partner_kind", None)
     return shown
+
+
+def check_id(partner_id: str) -> str:
+    """An id that cannot be one this service gave is not found (before anything is read)."""
+    if not re.fullmatch(r"p-[a-z0-9]{1,30}", partner_id):
+        raise NotAPartner(partner_id)
+    return partner_id
 
 
 def one(reader: ReferralReader, partner_id: str) -> dict[str, Any]:
