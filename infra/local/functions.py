@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -31,7 +32,13 @@ class FunctionError(Exception):
         self.kind = kind
 
 
+DEFAULT_CONCURRENCY = 3  # execution environments per function locally (a reserved concurrency caps it further)
+
+
 class FunctionHost:
+    """A function's execution environments: worker processes started on first use (a cold start) and kept warm, up
+    to `concurrency` of them invoked at once, as Lambda scales a function out; an invocation beyond them waits."""
+
     def __init__(
         self,
         function: LocalFunction,
@@ -40,6 +47,7 @@ class FunctionHost:
         clock_offset: Callable[[], float],
         log_dir: Path,
         echo_logs: bool = False,
+        concurrency: int = DEFAULT_CONCURRENCY,
     ) -> None:
         self.function = function
         self.name = function.logical_id
@@ -47,8 +55,13 @@ class FunctionHost:
         self._clock_offset = clock_offset
         self._log_path = log_dir / f"{self.name}.log"
         self._echo = echo_logs
-        self._lock = threading.Lock()
-        self._process: subprocess.Popen[str] | None = None
+        reserved = function.reserved_concurrency
+        self.concurrency = max(1, min(concurrency, reserved) if reserved else concurrency)
+        self._ready = threading.Condition()
+        self._idle: list[subprocess.Popen[str]] = []
+        self._workers: set[subprocess.Popen[str]] = set()  # idle and busy
+        self._starting = 0
+        self._stopping = False
         self.invocations = 0
 
     def environment(self) -> dict[str, str]:
@@ -76,20 +89,25 @@ class FunctionHost:
         return env
 
     def _start(self) -> subprocess.Popen[str]:
-        process = subprocess.Popen(  # noqa: S603 - our own worker, with the template's handler
-            [sys.executable, "-m", "infra.local.worker", self.function.handler],
-            cwd=ROOT,
-            env=self.environment(),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            bufsize=1,
-            # Ctrl-C reaches the runtime only, which stops its workers in order (no traceback from each).
-            start_new_session=True,
-        )
-        assert process.stderr is not None
-        threading.Thread(target=self._collect_logs, args=(process.stderr,), daemon=True).start()
+        self._log_path.parent.mkdir(parents=True, exist_ok=True)
+        # The worker writes its log straight to the file (appending, as every environment of the function does):
+        # copying each line through the runtime cost it a thread's worth of CPU at volume. Echoed logs are copied.
+        with self._log_path.open("a", encoding="utf-8") as log:
+            process = subprocess.Popen(  # noqa: S603 - our own worker, with the template's handler
+                [sys.executable, "-m", "infra.local.worker", self.function.handler],
+                cwd=ROOT,
+                env=self.environment(),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE if self._echo else log,
+                text=True,
+                bufsize=1,
+                # Ctrl-C reaches the runtime only, which stops its workers in order (no traceback from each).
+                start_new_session=True,
+            )
+        if self._echo:
+            assert process.stderr is not None
+            threading.Thread(target=self._collect_logs, args=(process.stderr,), daemon=True).start()
         ready = self._read(process, timeout=30)
         if "init_error" in ready:
             process.kill()
@@ -119,47 +137,88 @@ class FunctionHost:
         answer: dict[str, Any] = json.loads(line)
         return answer
 
+    def _acquire(self) -> subprocess.Popen[str] | None:
+        """A warm worker, or None when the caller is to start one (a cold start); waits while all are busy."""
+        with self._ready:
+            while True:
+                if self._stopping:
+                    raise FunctionError("Stopped", f"{self.name} is stopping")
+                while self._idle:
+                    process = self._idle.pop()
+                    if process.poll() is None:
+                        return process
+                    self._workers.discard(process)
+                if len(self._workers) + self._starting < self.concurrency:
+                    self._starting += 1
+                    return None
+                self._ready.wait()
+
+    def _release(self, process: subprocess.Popen[str] | None, healthy: bool) -> None:
+        with self._ready:
+            if process is not None:
+                if healthy and not self._stopping:
+                    self._idle.append(process)
+                else:
+                    self._workers.discard(process)
+                    if process.poll() is None:
+                        process.kill()
+            self._ready.notify()
+
     def invoke(self, event: Any) -> Any:
-        """One invocation at a time per function, like one execution environment."""
-        with self._lock:
-            if self._process is None or self._process.poll() is not None:
-                self._process = self._start()
-            process = self._process
-            request = {
-                "event": event,
-                "function_name": self.name,
-                "memory_mb": self.function.memory_mb,
-                "timeout_seconds": self.function.timeout_seconds,
-                "request_id": str(uuid.uuid4()),
-                "clock_offset_seconds": self._clock_offset(),
-            }
-            assert process.stdin is not None
-            self.invocations += 1
+        """One invocation on one execution environment (a worker runs one invocation at a time)."""
+        process = self._acquire()
+        if process is None:
             try:
-                process.stdin.write(json.dumps(request) + "\n")
-                process.stdin.flush()
-                answer = self._read(process, timeout=self.function.timeout_seconds + 1)
-            except (FunctionError, BrokenPipeError, OSError) as exc:
-                self._process = None
-                raise exc if isinstance(exc, FunctionError) else FunctionError("Crashed", type(exc).__name__) from exc
+                process = self._start()
+            finally:
+                with self._ready:
+                    self._starting -= 1
+                    if process is not None:
+                        self._workers.add(process)
+                    self._ready.notify()
+        request = {
+            "event": event,
+            "function_name": self.name,
+            "memory_mb": self.function.memory_mb,
+            "timeout_seconds": self.function.timeout_seconds,
+            "request_id": str(uuid.uuid4()),
+            "clock_offset_seconds": self._clock_offset(),
+        }
+        assert process.stdin is not None
+        with self._ready:
+            self.invocations += 1
+        healthy = False
+        try:
+            process.stdin.write(json.dumps(request) + "\n")
+            process.stdin.flush()
+            answer = self._read(process, timeout=self.function.timeout_seconds + 1)
+            healthy = True
+        except (BrokenPipeError, OSError, ValueError) as exc:
+            raise FunctionError("Crashed", type(exc).__name__) from exc
+        finally:
+            self._release(process, healthy)
         if "error" in answer:
             raise FunctionError(answer["error"]["errorType"], f"see {self._log_path}")
         return answer["result"]
 
     def stop(self) -> None:
-        """End the worker: politely (end of its input) when it is idle, at once when it is still busy."""
-        idle = self._lock.acquire(timeout=2)
-        try:
-            process = self._process
-            if process is not None and process.poll() is None:
-                if idle and process.stdin is not None:
+        """End the workers: politely (end of their input) when idle, at once when still busy."""
+        with self._ready:
+            self._stopping = True
+            idle, busy = list(self._idle), [p for p in self._workers if p not in self._idle]
+            self._idle.clear()
+            self._ready.notify_all()
+        for process in busy:
+            process.kill()
+        for process in idle:
+            if process.poll() is None and process.stdin is not None:
+                with contextlib.suppress(OSError):
                     process.stdin.close()
-                try:
-                    process.wait(timeout=3 if idle else 0.1)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
-            self._process = None
-        finally:
-            if idle:
-                self._lock.release()
+        for process in [*idle, *busy]:
+            try:
+                process.wait(timeout=3)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        with self._ready:
+            self._workers.clear()

@@ -277,7 +277,10 @@ class Gateway:
         if path.startswith(LOCAL_COGNITO_PATH + "/") and self.cognito is not None:
             return self.cognito.handle(request) or _json({"message": "Not Found"}, 404)
         if path == "/_local/outbox" and method == "GET":
-            return _json(sent_emails(), 200)
+            after = request.args.get("after", "")
+            if after and not (after.isascii() and after.isdigit() and len(after) <= 12):
+                return _json({"message": "after is the sequence number of the last email read (0 at first)"}, 400)
+            return _json(sent_emails(int(after) if after else None), 200)
         if path == "/_local/outbox.html" and method == "GET":
             return Response(outbox_page(sent_emails()), 200, content_type="text/html; charset=utf-8")
         if (found := _ATTACHMENT.fullmatch(path)) and method == "GET":

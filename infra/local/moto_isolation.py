@@ -1,33 +1,465 @@
-"""moto 5.2's DynamoDB has no isolation between threads: a cancelled TransactWriteItems restores a deep copy of
-each table it touched, taken before it began, wiping out whatever another thread wrote meanwhile (a concurrent
-transaction that succeeded loses its writes). DynamoDB serialises conflicting writes; so do we, in the emulator.
+"""moto, made exact and cheap enough to run the system at volume: DynamoDB isolated between threads, transactions
+and queries that cost what they touch, and nothing kept that AWS would not keep.
 
-`isolate_dynamodb()` wraps the in-process backend's writes in one lock. Both the integration tests (`mock_aws`) and
-the local runtime (moto's server runs in the runtime's process) call it; it changes nothing in AWS.
+Written for moto 5.2 (`TARGET_MOTO`); each fix replaces or wraps one moto function, and tests/unit/
+test_local_moto_fixes.py fails if an upgrade changes any of them (their source is fingerprinted) or breaks what the
+fix promises (behaviour, memory). What each fixes, measured with 8 clients posting referrals to `make run`:
+
+- **Isolation**: moto's DynamoDB has none between threads (a cancelled TransactWriteItems restored a copy of its
+  tables, wiping out what another thread wrote meanwhile). DynamoDB serialises conflicting writes; so do we: every
+  backend operation runs under one lock, stream reads included (a reader never sees a transaction half done).
+- **Transactions**: moto deep-copies every table a TransactWriteItems touches, items and stream, before each call, to
+  restore on cancellation: O(table) per call (each intake is one). Under the lock an undo log is exact: a copy of
+  each item the transaction names, and each stream's length; on cancellation those items are put back and the
+  stream cut back. The copies of the tables are no longer made.
+- **Instance tracking**: `BaseModel.__new__` appends every model instance, copies included, to a class-level list
+  (for moto's dashboard), so nothing moto creates is ever freed: 150 referrals took the runtime from 171 MiB to
+  3.8 GiB. Instances are no longer tracked.
+- **Queries**: moto's Query sorts the whole table (`all_items`) for every call, then keeps one partition. A table
+  query now reads only its partition; an index query only the items filed under its partition key value in a
+  per-index map (a superset, checked item by item as moto does, so a stale entry costs nothing but a look).
+- **Condition expressions**: moto parses every ConditionExpression anew (a lexer and parser in Python), a dozen per
+  intake transaction; parsed ones are kept (by expression, names and values) and reused.
+- **The server's dispatch** (`speed_up_server()`, the runtime only): for every request moto's server lists its own
+  package folder (`list_of_moto_modules`: ~200 `isdir` calls) and matches the host against every service's URL
+  patterns, under one lock that all requests share; PutEvents compiles each rule target's JSONPath expressions with
+  a freshly generated parser (yacc) per event. Both are now computed once.
+- **SQS counts**: moto computes every attribute of a queue, its approximate message counts included (a pass over
+  every message, reading the clock for each), to read one: on each SendMessage (for ContentBasedDeduplication) and,
+  in ReceiveMessage, for each message (its retention period): O(queue²) per receive once a queue backs up. The
+  counts are skipped where the caller reads none of them.
+- **Waking the pollers**: a queue's new message or a table's new stream record wakes the runtime's poller of that
+  queue or stream (`wake_event(name)`), which otherwise waits a second between empty polls: an idle runtime no
+  longer spends a third of a core polling moto every 50 ms, and a message is still picked up at once.
+- **Streams**: every shard iterator moto hands out is kept for ever (a poller takes several a second); iterators now
+  expire after 15 minutes, as DynamoDB's do. `trim_streams()` drops stream records older than 24 hours, as DynamoDB
+  does.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
+import inspect
+import json
 import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+TARGET_MOTO = "5.2"  # the moto minor version these fixes were written for (uv.lock pins 5.2.x)
+STREAM_RETENTION = timedelta(hours=24)
+SHARD_ITERATOR_SECONDS = 15 * 60
+MAX_SHARD_ITERATORS = 10_000
+
 _LOCK = threading.RLock()
-_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item", "get_item", "query")
+_LOCAL = threading.local()  # per thread: inside a transaction; the partition or candidates a query may read
+_SERIALISED = (
+    "put_item",
+    "update_item",
+    "delete_item",
+    "transact_write_items",
+    "batch_write_item",
+    "get_item",
+    "query",
+)
+_STREAM_READS = ("describe_stream", "get_shard_iterator", "get_records")
+_APPLIED = "_familynet_fixed"
 
 
 def isolate_dynamodb() -> None:
-    from moto.dynamodb.models import DynamoDBBackend  # noqa: PLC0415 - moto is a local-only dependency
+    """Every fix, once per process: the local runtime and the integration tests (`mock_aws`) both call it."""
+    from moto.core.common_models import BaseModel  # noqa: PLC0415 - moto is a local-only dependency
+    from moto.dynamodb import comparisons  # noqa: PLC0415
+    from moto.dynamodb import models as dynamodb_models  # noqa: PLC0415
+    from moto.dynamodb.models import DynamoDBBackend  # noqa: PLC0415
+    from moto.dynamodb.models import table as table_module  # noqa: PLC0415
+    from moto.dynamodb.models.table import Table  # noqa: PLC0415
+    from moto.dynamodbstreams.models import DynamoDBStreamsBackend  # noqa: PLC0415
 
-    for name in _WRITES:
-        method = getattr(DynamoDBBackend, name)
-        if getattr(method, "_familynet_isolated", False):
+    with _LOCK:
+        if getattr(DynamoDBBackend, _APPLIED, False):
+            return
+        _ORIGINALS["BaseModel.__new__"] = BaseModel.__new__
+        BaseModel.__new__ = staticmethod(_untracked_new)  # type: ignore[method-assign]
+        dynamodb_models.copy = _TableCopyShim()  # type: ignore[assignment,attr-defined]
+        _wrap(DynamoDBBackend, "transact_write_items", _transaction)
+        _wrap(DynamoDBBackend, "update_item", _indexed_update)
+        _wrap(Table, "put_item", _indexed_put)
+        _wrap(Table, "query", _narrow_query)
+        _ORIGINALS["get_filter_expression"] = comparisons.get_filter_expression
+        remembered = _remembered_expressions(comparisons.get_filter_expression)
+        dynamodb_models.get_filter_expression = remembered  # type: ignore[attr-defined]
+        table_module.get_filter_expression = remembered  # type: ignore[attr-defined]
+        _wrap(Table, "all_items", _narrowed_items)
+        for name in _SERIALISED:
+            _wrap(DynamoDBBackend, name, _serialised)
+        for name in _STREAM_READS:
+            _wrap(DynamoDBStreamsBackend, name, _serialised)
+        _wrap(DynamoDBStreamsBackend, "__init__", _expiring_iterators)
+        setattr(DynamoDBBackend, _APPLIED, True)
+
+
+_WAKE: dict[str, threading.Event] = {}
+_WAKE_LOCK = threading.Lock()
+
+
+def wake_event(name: str) -> threading.Event:
+    """Set whenever the queue or the table (its stream) of this name gets something new."""
+    with _WAKE_LOCK:
+        return _WAKE.setdefault(name, threading.Event())
+
+
+def wake_all() -> None:
+    with _WAKE_LOCK:
+        events = list(_WAKE.values())
+    for event in events:
+        event.set()
+
+
+def _wakes(attribute: Callable[[Any], str]) -> Callable[..., Any]:
+    def wrapper(original: Callable[..., Any], owner: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return original(owner, *args, **kwargs)
+        finally:
+            wake_event(attribute(owner)).set()
+
+    return wrapper
+
+
+def speed_up_server() -> None:
+    """What moto's server recomputes for every request, computed once (the local runtime's server only)."""
+    import jsonpath_ng.ext  # noqa: PLC0415 - moto's events backend imports parse from here at each call
+    from moto import backends  # noqa: PLC0415
+    from moto.dynamodb.models.table import StreamShard  # noqa: PLC0415
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication  # noqa: PLC0415
+    from moto.sqs.models import Queue, SQSBackend  # noqa: PLC0415
+
+    with _LOCK:
+        if getattr(DomainDispatcherApplication, _APPLIED, False):
+            return
+        modules = list(backends.list_of_moto_modules())
+        backends.list_of_moto_modules = lambda: modules
+        _wrap(DomainDispatcherApplication, "get_backend_for_host", _remembered_backend)
+        _wrap(Queue, "add_message", _wakes(lambda queue: str(queue.name)))
+        for name in ("send_message", "send_message_batch", "is_message_valid_based_on_retention_period"):
+            _wrap(SQSBackend, name, _uncounted)
+        for name in _QUEUE_COUNTS:
+            _wrap_property(Queue, name, _count_unless_uncounted)
+        _wrap(StreamShard, "add", _wakes(lambda shard: str(shard.table.name)))
+        jsonpath_ng.ext.parse = functools.lru_cache(maxsize=512)(jsonpath_ng.ext.parse)  # type: ignore[attr-defined]
+        setattr(DomainDispatcherApplication, _APPLIED, True)
+
+
+_QUEUE_COUNTS = (
+    "approximate_number_of_messages",
+    "approximate_number_of_messages_delayed",
+    "approximate_number_of_messages_not_visible",
+)
+
+
+def _uncounted(original: Callable[..., Any], backend: Any, *args: Any, **kwargs: Any) -> Any:
+    """Within these calls a queue's attributes are read for other names than its counts."""
+    before = getattr(_LOCAL, "uncounted", False)
+    _LOCAL.uncounted = True
+    try:
+        return original(backend, *args, **kwargs)
+    finally:
+        _LOCAL.uncounted = before
+
+
+def _count_unless_uncounted(original: Callable[[Any], int], queue: Any) -> int:
+    return 0 if getattr(_LOCAL, "uncounted", False) else original(queue)
+
+
+def _wrap_property(owner: type, name: str, wrapper: Callable[..., Any]) -> None:
+    original = getattr(owner, name).fget
+    _ORIGINALS[f"{owner.__name__}.{name}"] = original
+    setattr(owner, name, property(functools.wraps(original)(lambda self: wrapper(original, self))))
+
+
+def _remembered_backend(original: Callable[..., Any], dispatcher: Any, host: str | None) -> Any:
+    known: dict[str | None, Any] = dispatcher.__dict__.setdefault("_familynet_backends", {})
+    if host not in known:
+        known[host] = original(dispatcher, host)
+    return known[host]
+
+
+_ORIGINALS: dict[str, Any] = {}  # "Class.method" → moto's own (the tests fingerprint their source)
+
+
+def _wrap(owner: type, name: str, wrapper: Callable[..., Any]) -> None:
+    original = getattr(owner, name)
+    _ORIGINALS.setdefault(f"{owner.__name__}.{name}", original)
+
+    @functools.wraps(original)
+    def wrapped(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return wrapper(original, self, *args, **kwargs)
+
+    setattr(owner, name, wrapped)
+
+
+def _serialised(original: Callable[..., Any], self: Any, *args: Any, **kwargs: Any) -> Any:
+    with _LOCK:
+        return original(self, *args, **kwargs)
+
+
+# --- instance tracking ----------------------------------------------------------------------------------------------
+def _untracked_new(cls: type, *_args: Any, **_kwargs: Any) -> Any:
+    """`BaseModel.__new__` without `cls.instances_tracked.append(instance)`."""
+    return object.__new__(cls)
+
+
+# --- transactions ---------------------------------------------------------------------------------------------------
+class _TableCopyShim:
+    """`moto.dynamodb.models.copy`, except that a table is not copied inside a transaction (the undo log is kept
+    instead): moto's own rollback then puts back the very same table, and the undo log restores what changed."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+    def deepcopy(self, value: Any, memo: dict[int, Any] | None = None) -> Any:
+        from moto.dynamodb.models.table import Table  # noqa: PLC0415
+
+        if getattr(_LOCAL, "transaction", False) and isinstance(value, Table):
+            return value
+        return copy.deepcopy(value, memo)
+
+
+def _transaction(original: Callable[..., Any], backend: Any, transact_items: list[dict[str, Any]]) -> Any:
+    with _LOCK:
+        undo = _undo_log(backend, transact_items)
+        _LOCAL.transaction = True
+        try:
+            return original(backend, transact_items)
+        except BaseException:
+            _restore(undo)
+            raise
+        finally:
+            _LOCAL.transaction = False
+
+
+def _undo_log(backend: Any, transact_items: list[dict[str, Any]]) -> dict[str, Any]:
+    """A copy of each item the transaction names (None: absent) and the length of each touched table's stream."""
+    from moto.dynamodb.models.dynamo_type import DynamoType  # noqa: PLC0415
+
+    items: list[tuple[Any, Any, Any, Any]] = []
+    streams: dict[int, tuple[Any, int]] = {}
+    for entry in transact_items[:100]:  # moto refuses more, before writing anything
+        if len(entry) != 1:
             continue
+        op_type, op = next(iter(entry.items()))
+        table = backend.tables.get(op.get("TableName")) if isinstance(op, dict) else None
+        if table is None:
+            continue
+        key = (op.get("Item") if op_type == "Put" else op.get("Key")) or {}
+        try:
+            hash_key = DynamoType(key[table.hash_key_attr])
+            range_key = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+        except (KeyError, TypeError, AttributeError):
+            continue  # moto refuses the operation before it writes
+        items.append((table, hash_key, range_key, copy.deepcopy(_stored(table, hash_key, range_key))))
+        if table.stream_shard is not None:
+            streams[id(table)] = (table.stream_shard, len(table.stream_shard.items))
+    return {"items": items, "streams": list(streams.values())}
 
-        @functools.wraps(method)
-        def serialised(self: Any, *args: Any, __method: Any = method, **kwargs: Any) -> Any:
-            with _LOCK:
-                return __method(self, *args, **kwargs)
 
-        serialised._familynet_isolated = True  # type: ignore[attr-defined]
-        setattr(DynamoDBBackend, name, serialised)
+def _stored(table: Any, hash_key: Any, range_key: Any) -> Any:
+    """The item at a key, or None (without moto's defaultdict growing an empty partition)."""
+    partition = table.items.get(hash_key)
+    if partition is None:
+        return None
+    return partition.get(range_key) if table.range_key_attr else partition
+
+
+def _restore(undo: dict[str, Any]) -> None:
+    for table, hash_key, range_key, before in reversed(undo["items"]):
+        if table.range_key_attr:
+            partition = table.items.get(hash_key)
+            if before is None:
+                if partition is not None:
+                    partition.pop(range_key, None)
+            else:
+                table.items[hash_key][range_key] = before
+        elif before is None:
+            table.items.pop(hash_key, None)
+        else:
+            table.items[hash_key] = before
+        if before is not None:
+            _file(table, before)
+    for shard, length in undo["streams"]:
+        del shard.items[length:]
+
+
+MAX_EXPRESSIONS = 1024
+
+
+def _remembered_expressions(parse: Callable[..., Any]) -> Callable[..., Any]:
+    """moto's get_filter_expression, remembered: its result (an Op tree of paths and values) is only read."""
+    known: OrderedDict[str, Any] = OrderedDict()
+
+    @functools.wraps(parse)
+    def remembered(expr: str | None, names: Any, values: Any) -> Any:
+        key = json.dumps([expr, names, values], sort_keys=True, default=str)
+        with _EXPRESSIONS_LOCK:
+            if key in known:
+                known.move_to_end(key)
+                return known[key]
+        parsed = parse(expr, names, values)
+        with _EXPRESSIONS_LOCK:
+            known[key] = parsed
+            if len(known) > MAX_EXPRESSIONS:
+                known.popitem(last=False)
+        return parsed
+
+    return remembered
+
+
+_EXPRESSIONS_LOCK = threading.Lock()
+
+
+# --- queries --------------------------------------------------------------------------------------------------------
+def _index_map(table: Any, index: Any) -> dict[tuple[Any, ...], dict[tuple[Any, Any], None]]:
+    """The keys of the items filed under each value of an index's partition key, built on first use."""
+    maps: dict[str, Any] = table.__dict__.setdefault("_familynet_index_maps", {})
+    if index.name not in maps:
+        maps[index.name] = {}
+        for partition in list(table.items.values()):
+            for item in list(partition.values()) if table.range_key_attr else [partition]:
+                _file_in(maps[index.name], _hash_attributes(index), item)
+    return maps[index.name]  # type: ignore[no-any-return]
+
+
+def _hash_attributes(index: Any) -> list[str]:
+    return [key["AttributeName"] for key in index.schema if key["KeyType"] == "HASH"]
+
+
+def _file_in(mapping: dict[tuple[Any, ...], dict[tuple[Any, Any], None]], attributes: list[str], item: Any) -> None:
+    values = tuple(item.attrs.get(name) for name in attributes)
+    if all(value is not None for value in values):
+        mapping.setdefault(values, {})[(item.hash_key, item.range_key)] = None
+
+
+def _files_under(item: Any, attributes: list[str], wanted: tuple[Any, ...]) -> bool:
+    """Whether the item still has these index key values (an attribute removed is None: moto's == cannot take it)."""
+    values = [item.attrs.get(name) for name in attributes]
+    return all(value is not None and value == expected for value, expected in zip(values, wanted, strict=True))
+
+
+def _file(table: Any, item: Any) -> None:
+    """File a written item in every index map built so far (entries are never removed here: a query drops those
+    whose item has gone or changed)."""
+    maps = table.__dict__.get("_familynet_index_maps")
+    if not maps:
+        return
+    for index in table.all_indexes():
+        if index.name in maps:
+            _file_in(maps[index.name], _hash_attributes(index), item)
+
+
+def _indexed_put(original: Callable[..., Any], table: Any, *args: Any, **kwargs: Any) -> Any:
+    item = original(table, *args, **kwargs)
+    _file(table, item)
+    return item
+
+
+def _indexed_update(original: Callable[..., Any], backend: Any, table_name: str, *args: Any, **kwargs: Any) -> Any:
+    item = original(backend, table_name, *args, **kwargs)
+    if item is not None:
+        _file(backend.get_table(table_name), item)
+    return item
+
+
+def _narrow_query(original: Callable[..., Any], table: Any, *args: Any, **kwargs: Any) -> Any:
+    """Tell `all_items` (which moto's query calls once) which items can match."""
+    arguments = _query_signature(original).bind_partial(table, *args, **kwargs).arguments
+    hash_key = arguments.get("hash_key")
+    index_name = arguments.get("index_name")
+    conditions = arguments.get("hash_key_conditions") or []
+    candidates: list[Any] | None = None
+    if not index_name and hash_key is not None:
+        partition = table.items.get(hash_key)
+        candidates = [] if partition is None else list(partition.values()) if table.range_key_attr else [partition]
+    elif index_name:
+        index = next((i for i in table.all_indexes() if i.name == index_name), None)
+        attributes = _hash_attributes(index) if index is not None else []
+        given = dict(conditions)
+        if attributes and set(given) == set(attributes):
+            mapping = _index_map(table, index)
+            wanted = tuple(given[name] for name in attributes)
+            keys = mapping.get(wanted, {})
+            candidates = []
+            for key in list(keys):
+                item = _stored(table, *key)
+                if item is None or not _files_under(item, attributes, wanted):
+                    del keys[key]  # gone, or filed under another value since
+                else:
+                    candidates.append(item)
+    _LOCAL.candidates = (table, candidates)
+    try:
+        return original(table, *args, **kwargs)
+    finally:
+        _LOCAL.candidates = None
+
+
+@functools.cache
+def _query_signature(query: Callable[..., Any]) -> inspect.Signature:
+    return inspect.signature(query)
+
+
+def _narrowed_items(original: Callable[..., Any], table: Any) -> Any:
+    narrowed = getattr(_LOCAL, "candidates", None)
+    if narrowed is not None and narrowed[0] is table and narrowed[1] is not None:
+        _LOCAL.candidates = None  # once: the query's own call
+        return sorted(narrowed[1], key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+    return original(table)
+
+
+# --- streams --------------------------------------------------------------------------------------------------------
+class _ExpiringIterators(OrderedDict):  # type: ignore[type-arg]
+    """moto's `shard_iterators`: an iterator is forgotten 15 minutes after it was handed out (DynamoDB's expiry),
+    and the oldest beyond MAX_SHARD_ITERATORS."""
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        super().__setitem__(key, (time.monotonic(), value))
+        cutoff = time.monotonic() - SHARD_ITERATOR_SECONDS
+        while self and (len(self) > MAX_SHARD_ITERATORS or next(iter(OrderedDict.values(self)))[0] < cutoff):
+            self.popitem(last=False)
+
+    def __getitem__(self, key: Any) -> Any:
+        return super().__getitem__(key)[1]
+
+
+def _expiring_iterators(original: Callable[..., Any], backend: Any, *args: Any, **kwargs: Any) -> None:
+    original(backend, *args, **kwargs)
+    backend.shard_iterators = _ExpiringIterators()
+
+
+def trim_streams(now: datetime | None = None) -> int:
+    """Drop the stream records older than 24 hours from every table's stream, as DynamoDB does; returns how many.
+    Sequence numbers are kept (the shard's first number moves on)."""
+    from moto.dynamodb.models import dynamodb_backends  # noqa: PLC0415
+
+    cutoff = (now or datetime.now(UTC)) - STREAM_RETENTION
+    dropped = 0
+    with _LOCK:
+        for account in list(dynamodb_backends.keys()):
+            for backend in list(dynamodb_backends[account].values()):
+                for table in list(backend.tables.values()):
+                    shard = table.stream_shard
+                    if shard is None:
+                        continue
+                    old = 0
+                    for record in shard.items:
+                        created = record.record["dynamodb"]["ApproximateCreationDateTime"]
+                        created = created if created.tzinfo else created.replace(tzinfo=UTC)
+                        if created >= cutoff:
+                            break
+                        old += 1
+                    if old:
+                        del shard.items[:old]
+                        shard.starting_sequence_number += old
+                        dropped += old
+    return dropped

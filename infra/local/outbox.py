@@ -1,12 +1,21 @@
 """Every email SES (moto) has sent, parsed from its MIME message, newest first: `/_local/outbox`. An invitation's
 calendar is shown with its times in England, and every attachment can be downloaded
-(`/_local/outbox/<message id>/attachments/<n>`)."""
+(`/_local/outbox/<message id>/attachments/<n>`).
+
+In the runtime (`keep_outbox()`), moto's list of sent messages is replaced by a `SentLog`: each message is numbered
+and stamped as SES accepts it, parsed once (when first read), and only the newest `limit` are kept, so the outbox
+costs the same at the 100th email and the 100,000th. `/_local/outbox?after=<sequence>` pages through it in sent
+order. moto 5.2's `SESBackend` keeps `sent_messages` as a plain list that only ever appends; test_local_outbox checks
+that it still does.
+"""
 
 from __future__ import annotations
 
 import email
 import email.policy
 import html
+import threading
+import time
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
@@ -14,13 +23,66 @@ from typing import Any
 
 from shared.domain.clock import LONDON
 
-_first_seen: dict[str, datetime] = {}  # a message with no Date header: the time the runtime first saw it
+DEFAULT_LIMIT = 5000  # emails kept by the runtime's outbox (the oldest go first)
+_SEQUENCE = "_familynet_sequence"  # attributes the SentLog puts on moto's message objects
+_RECORDED = "_familynet_recorded_at"
+_DESCRIBED = "_familynet_described"
 
 
-def sent_emails() -> list[dict[str, Any]]:
+class SentLog(list):  # type: ignore[type-arg]
+    """moto's `sent_messages`, numbered, stamped and bounded (appends come from moto's request threads)."""
+
+    def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
+        super().__init__()
+        self.limit = max(1, limit)
+        self.total = 0
+        self._lock = threading.Lock()
+
+    def append(self, message: Any) -> None:
+        with self._lock:
+            self.total += 1
+            setattr(message, _SEQUENCE, self.total)
+            setattr(message, _RECORDED, time.time())
+            super().append(message)
+            if len(self) > self.limit + self.limit // 10:  # trimmed in steps: O(1) per email on average
+                del self[: len(self) - self.limit]
+
+
+def keep_outbox(limit: int = DEFAULT_LIMIT) -> None:
+    """Every SES backend made from now on keeps its sent messages in a SentLog of `limit` (the runtime's moto)."""
+    from moto.ses.models import SESBackend  # noqa: PLC0415
+
+    original = SESBackend.__init__
+    if getattr(original, "_familynet_outbox", False):
+        return
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        self.sent_messages = SentLog(limit)
+
+    init._familynet_outbox = True  # type: ignore[attr-defined]
+    init.__wrapped__ = original  # type: ignore[attr-defined]
+    SESBackend.__init__ = init  # type: ignore[method-assign]
+
+
+def sent_emails(after: int | None = None) -> list[dict[str, Any]]:
+    """Every email kept, newest first; or, with `after`, those sent after that sequence number, oldest first."""
+    if after is not None:
+        newer = []
+        for position, message in _numbered():
+            if position <= after:
+                break
+            newer.append(_describe(message))
+        return newer[::-1]
     found = [_describe(message) for message in _sent()]
     # Sent order breaks ties between messages stamped in the same instant (the sort is stable).
     return sorted(reversed(found), key=lambda m: m["sent_at"], reverse=True)
+
+
+def _numbered() -> list[tuple[int, Any]]:
+    """The messages with their sequence numbers, newest first (a plain list's are its positions from 1)."""
+    messages = _sent()
+    return [(int(getattr(m, _SEQUENCE, i + 1)), m) for i, m in reversed(list(enumerate(messages)))]
 
 
 def _sent() -> list[Any]:
@@ -111,11 +173,25 @@ def _attachments(key: str, parsed: EmailMessage) -> list[dict[str, Any]]:
 
 
 def _describe(message: Any) -> dict[str, Any]:
+    """A message as the outbox shows it, parsed once: a sent message never changes."""
+    described: dict[str, Any] | None = getattr(message, _DESCRIBED, None)
+    if described is None:
+        described = _parse(message)
+        if hasattr(message, _SEQUENCE):
+            described["sequence"] = getattr(message, _SEQUENCE)
+            described["recorded_at"] = getattr(message, _RECORDED)
+        setattr(message, _DESCRIBED, described)
+    return described
+
+
+def _parse(message: Any) -> dict[str, Any]:
     key = _key(message)
     parsed = _parsed(message)
-    # When it was sent: its Date header (written by the function as it sent it, on the local clock); moto stamps
-    # none of its own.
-    sent_at = _dated(parsed) or getattr(message, "timestamp", None) or _first_seen.setdefault(key, datetime.now(UTC))
+    # When it was sent: its Date header (written by the function as it sent it, on the local clock), else when SES
+    # accepted it (the SentLog's stamp) or moto's own timestamp.
+    recorded = getattr(message, _RECORDED, None)
+    stamped = datetime.fromtimestamp(recorded, UTC) if recorded is not None else None
+    sent_at = _dated(parsed) or stamped or getattr(message, "timestamp", None) or datetime.now(UTC)
     if parsed is not None:
         text = parsed.get_body(preferencelist=("plain",))
         body_html = parsed.get_body(preferencelist=("html",))

@@ -16,12 +16,14 @@ import time
 from typing import Any
 
 from infra.local.functions import FunctionError, FunctionHost
+from infra.local.moto_isolation import wake_event
 from infra.local.provision import LambdaTarget, LocalEventSource
 from infra.local.streams import StreamReader
 from infra.local.template import LOCAL_REGION
 
 log = logging.getLogger("familynet.local")
 _STREAM_RETRY_CAP = 10  # -1 means "until the record expires" in AWS: cap it locally
+IDLE_POLL_SECONDS = 1.0
 
 
 class Poller(threading.Thread):
@@ -32,15 +34,20 @@ class Poller(threading.Thread):
         self.stopping = stop
         self.deliveries = 0  # batches handed to the function
         self.empty_polls = 0  # polls that found nothing to deliver (the runtime's settle() counts them)
+        self.inflight = 0  # batches still with the function (a poller that delivers concurrently)
+        self.wake = threading.Event()  # set when its source may have something new (moto_isolation.wake_event)
 
     def run(self) -> None:
         while not self.stopping.is_set():
             try:
+                self.wake.clear()  # before the poll: whatever arrives during it wakes the next wait at once
                 if self.poll_once():
                     self.deliveries += 1
                 else:
-                    self.empty_polls += 1
-                    self.stopping.wait(0.05)
+                    if self.inflight == 0:  # nothing found and nothing still running: quiet
+                        self.empty_polls += 1
+                    # Until something arrives; a message visible again after its timeout is seen within a second.
+                    self.wake.wait(IDLE_POLL_SECONDS)
             except Exception:  # keep polling whatever one batch did; the error is in the log
                 log.exception("poller %s failed", self.name)
                 self.stopping.wait(1)
@@ -56,6 +63,19 @@ class SqsPoller(Poller):
         self.sqs = clients("sqs")
         arn = source.source_arn
         self.queue_url = self.sqs.get_queue_url(QueueName=arn.rsplit(":", 1)[1])["QueueUrl"]
+        # Batches run concurrently only where the queue's visibility timeout leaves room for a slow invocation
+        # (AWS's advice: six times the function's timeout). Else one at a time: a batch still running (a cold
+        # start on a busy machine) is never received again from under it.
+        visibility = int(
+            self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["VisibilityTimeout"])[
+                "Attributes"
+            ].get("VisibilityTimeout", 30)
+        )
+        roomy = visibility >= 2 * host.function.timeout_seconds + 10
+        self.concurrency = host.concurrency if roomy else 1
+        self._slots = threading.Semaphore(self.concurrency)
+        self._counting = threading.Lock()
+        self.wake = wake_event(arn.rsplit(":", 1)[1])
 
     def _receive(self, limit: int) -> list[dict[str, Any]]:
         response = self.sqs.receive_message(
@@ -68,18 +88,41 @@ class SqsPoller(Poller):
         return response.get("Messages", [])  # type: ignore[no-any-return]
 
     def poll_once(self) -> bool:
-        messages = self._receive(self.source.batch_size)
+        """One batch, handed to a free execution environment of the function: as Lambda scales an SQS mapping out,
+        batches are processed concurrently, up to the function's environments (one receiver per queue: moto's
+        ReceiveMessage takes no lock, and two receivers could be handed the same message)."""
+        if not self._slots.acquire(timeout=0.5):
+            return True  # every environment is busy: not a quiet poll
+        try:
+            messages = self._receive(self.source.batch_size)
+            if messages:
+                # The batching window: keep gathering until the batch is full or the window has passed, as Lambda.
+                window_ends = time.monotonic() + self.source.maximum_batching_window_seconds
+                while len(messages) < self.source.batch_size and time.monotonic() < window_ends:
+                    more = self._receive(self.source.batch_size - len(messages))
+                    messages.extend(more)
+                    if not more:
+                        self.stopping.wait(0.05)
+        except BaseException:
+            self._slots.release()
+            raise
         if not messages:
+            self._slots.release()
             return False
-        # The batching window: keep gathering until the batch is full or the window has passed, as Lambda does.
-        window_ends = time.monotonic() + self.source.maximum_batching_window_seconds
-        while len(messages) < self.source.batch_size and time.monotonic() < window_ends:
-            more = self._receive(self.source.batch_size - len(messages))
-            messages.extend(more)
-            if not more:
-                self.stopping.wait(0.05)
-        self._deliver(messages)
+        with self._counting:
+            self.inflight += 1
+        threading.Thread(target=self._deliver_then_free, args=(messages,), daemon=True).start()
         return True
+
+    def _deliver_then_free(self, messages: list[dict[str, Any]]) -> None:
+        try:
+            self._deliver(messages)
+        except Exception:
+            log.exception("poller %s could not deliver a batch", self.name)
+        finally:
+            with self._counting:
+                self.inflight -= 1
+            self._slots.release()
 
     def _deliver(self, messages: list[dict[str, Any]]) -> None:
         event = {"Records": [self._record(m) for m in messages]}
@@ -118,8 +161,10 @@ class StreamPoller(Poller):
     def __init__(self, source: LocalEventSource, host: FunctionHost, clients: Any, stop: threading.Event) -> None:
         super().__init__(source.logical_id, host, clients, stop)
         self.source = source
-        self.reader = StreamReader(source.source_arn, clients("dynamodbstreams"), source.filters, clients("dynamodb"))
+        # No phantom check (GetItem per record): the runtime's moto never shows a cancelled transaction's records.
+        self.reader = StreamReader(source.source_arn, clients("dynamodbstreams"), source.filters)
         self.sqs = clients("sqs")
+        self.wake = wake_event(source.source_arn.split(":table/", 1)[1].split("/", 1)[0])
 
     def poll_once(self) -> bool:
         records = self.reader.read(limit=self.source.batch_size)
@@ -176,6 +221,7 @@ class AsyncTargetPoller(Poller):
         super().__init__(f"{target.rule}-{target.function}", host, clients, stop)
         self.target = target
         self.sqs = clients("sqs")
+        self.wake = wake_event(target.queue_url.rsplit("/", 1)[1])
 
     def poll_once(self) -> bool:
         messages = self.sqs.receive_message(

@@ -23,6 +23,7 @@ class LocalFunction:
     environment: dict[str, str]
     timeout_seconds: int
     memory_mb: int
+    reserved_concurrency: int | None = None  # ReservedConcurrentExecutions: caps the local execution environments
 
 
 @dataclass(frozen=True)
@@ -328,6 +329,9 @@ def local_functions(template: Template) -> dict[str, LocalFunction]:
             environment={k: str(v) for k, v in props.get("Environment", {}).get("Variables", {}).items()},
             timeout_seconds=int(props.get("Timeout", 3)),
             memory_mb=int(props.get("MemorySize", 128)),
+            reserved_concurrency=(
+                int(props["ReservedConcurrentExecutions"]) if props.get("ReservedConcurrentExecutions") else None
+            ),
         )
     return functions
 

@@ -23,13 +23,15 @@ from botocore.config import Config
 from infra.local.clock import LocalClock, Occurrence, SchedulerDriver, input_of
 from infra.local.dead_letters import DeadLetterWatch, watched_queues
 from infra.local.functions import FunctionError, FunctionHost
-from infra.local.moto_isolation import isolate_dynamodb
+from infra.local.moto_isolation import isolate_dynamodb, speed_up_server, trim_streams, wake_all
+from infra.local.outbox import keep_outbox
 from infra.local.pollers import AsyncTargetPoller, Poller, poller_for
 from infra.local.provision import LOCAL_PUBLIC_URL, Provisioned, provision
 from infra.local.template import LOCAL_REGION, Template
 
 log = logging.getLogger("familynet.local")
 SCHEDULER_TICK_SECONDS = 1.0
+TRIM_EVERY_TICKS = 60
 LOCAL_RULE_PREFIX = "local:rule:"
 
 
@@ -58,6 +60,8 @@ class LocalRuntime:
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto logs every request through werkzeug
         isolate_dynamodb()
+        speed_up_server()
+        keep_outbox()
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._moto.start()
         host, port = self._moto.get_host_and_port()
@@ -108,6 +112,7 @@ class LocalRuntime:
         """Stop quickly whatever is in flight: workers first (a poller waiting on one returns at once), then the
         pollers and the clock, then moto."""
         self._stop.set()
+        wake_all()
         for host in self.hosts.values():
             host.stop()
         deadline = time.monotonic() + 5
@@ -142,10 +147,14 @@ class LocalRuntime:
 
     # --- schedules ---------------------------------------------------------------------------------------------------
     def _tick(self) -> None:
+        ticks = 0
         while not self._stop.wait(SCHEDULER_TICK_SECONDS):
+            ticks += 1
             try:
                 assert self.scheduler is not None
                 self.scheduler.tick()
+                if ticks % TRIM_EVERY_TICKS == 0:
+                    trim_streams()  # stream records older than 24 hours go, as in DynamoDB
             except Exception:  # the next tick tries again; the error is in the log
                 log.exception("the local scheduler could not check its schedules")
 
@@ -258,8 +267,9 @@ class LocalRuntime:
                 and not self._stop.is_set()
                 and not all(p.empty_polls > marks[id(p)] or not p.is_alive() for p in self.pollers)
             ):
+                wake_all()  # pollers look again now, not after their idle wait
                 time.sleep(0.02)
-            if self._activity() == before and self._inflight == 0:
+            if self._activity() == before and self._inflight == 0 and not any(p.inflight for p in self.pollers):
                 quiet += 1
                 if quiet >= quiet_rounds:
                     return True

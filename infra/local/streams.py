@@ -15,14 +15,12 @@ SHARDS_TTL_SECONDS = 5.0
 class StreamReader:
     """Records of one stream, in order, each once.
 
-    moto (5.2) writes stream records for every put of a TransactWriteItems call, even when the transaction is
-    cancelled and the puts are rolled back; DynamoDB writes none. So a record is passed on only if its item is
-    in the table (`dynamodb` client given): a phantom INSERT of a cancelled transaction would otherwise be relayed.
+    moto (5.2) alone lets a reader see the stream records of a TransactWriteItems call that is later cancelled
+    (its stream reads take no lock); DynamoDB shows none. `isolate_dynamodb()` (moto_isolation.py) makes that
+    impossible; without it, give the `dynamodb` client and a record is passed on only if its item is in the table.
 
-    moto also rolls a cancelled transaction back by restoring a deep copy of its tables, streams included: a shard
-    iterator taken before then reads the old copy and never sees a later record. So the reader keeps the last
-    sequence number it passed per shard (as Lambda's poller checkpoints) and takes a fresh iterator after it on
-    every read.
+    The reader keeps the last sequence number it passed per shard (as Lambda's poller checkpoints) and takes a
+    fresh iterator after it on every read.
     """
 
     def __init__(

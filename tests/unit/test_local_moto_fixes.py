@@ -1,0 +1,296 @@
+"""The local runtime's fixes to moto (infra/local/moto_isolation.py) still fit the moto installed, and keep what they
+promise: transactions exact and O(what they touch), queries reading one partition, nothing retained for ever.
+
+If a moto upgrade fails the fingerprint test: read the new source of each function named, check the fix still
+holds (the behaviour tests here say what it must do), then update FINGERPRINTS."""
+
+from __future__ import annotations
+
+import copy
+import gc
+import hashlib
+import inspect
+import threading
+import tracemalloc
+import weakref
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import moto
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from infra.local import moto_isolation
+from infra.local.moto_isolation import TARGET_MOTO, isolate_dynamodb, speed_up_server, trim_streams
+
+# sha256 of moto's own source of each function the fixes replace or wrap (moto 5.2.5).
+FINGERPRINTS = {
+    "BaseModel.__new__": "08cf0ef20e88029a2eb91949492ce3281001a34b98143db186239962ad379eec",
+    "DomainDispatcherApplication.get_backend_for_host": "1f41972c1e4e660fbf4e4ddfeeed2fdff56dc105a8f8e1bf015640f710ef511a",  # noqa: E501
+    "DynamoDBBackend.batch_write_item": "30550d960a97149bcd8b9067edcdb9e369c4154cbaeffce5ec918949510ce056",
+    "DynamoDBBackend.delete_item": "083a4bb1af18f6fd2feef40195a4c9c803da66cb2cacd14f87916c6e76930ea5",
+    "DynamoDBBackend.get_item": "290b95c46b38bc5ac8079668e9c449bba9b6b26f4a2872d80ca262115023e189",
+    "DynamoDBBackend.put_item": "f5d9a5042c77b89e5f4c88b5884f7966b9dccd95b8b04090ee9e07afc5eea675",
+    "DynamoDBBackend.query": "b8f2b308cd13edb48bb59ab0321ec3f935605629acb1d1ed634ba9f2bbcb107e",
+    "DynamoDBBackend.transact_write_items": "81db2cb7d94e39c90b3a2077e1f4bb41a449c558ef9b1b1e2910fdaa39978ad4",
+    "DynamoDBBackend.update_item": "218984588dd689a5de81678ce11e6a40d05c91e7b6c21b44c4ed4122fe74aa9f",
+    "DynamoDBStreamsBackend.__init__": "074dec7c828aa7e553031ff3e389876a5366a539fdbb77ccdf22af230a98bebd",
+    "DynamoDBStreamsBackend.describe_stream": "c4a0d4e858cf5ed5b491a9b077f7c75920cf0e7787b30c42a1ebfdf1b7023f37",
+    "DynamoDBStreamsBackend.get_records": "db8c6cb04430c08f76be9e6b3cc9317387643b4fee26f43071c5ac22e25d2b64",
+    "DynamoDBStreamsBackend.get_shard_iterator": "a0be676df0bfc9ef0fdb546a45df0f1510de564d215dcafffbd144a8f04219ef",
+    "Queue.add_message": "f27c9231c1f2043382bc1435c4dfbab7b645389df642f050d9dda477f6535c35",
+    "Queue.approximate_number_of_messages": "d357a9506a56d2f8f9f364aa1e0a4739182106db6dbcede0e0699c00d1406eec",
+    "Queue.approximate_number_of_messages_delayed": "c3c1dadb0c42ed5f8f5e1fddc8384de67db2df9a4055504f10903bd0b55e8d2f",
+    "Queue.approximate_number_of_messages_not_visible": "5dbecc4dda174358d2aefa96e4b769def47fd6bb2c315241c451e8518c3fabab",  # noqa: E501
+    "SQSBackend.is_message_valid_based_on_retention_period": "cca23b94a5f3af9d9c5af1c09ee5e615017bdf6bd032301cb321c06c7e595d4b",  # noqa: E501
+    "SQSBackend.send_message": "bf161af09a9e6b860e3dd5d8f58ccc802623caa86883fab9b2ffb333f8f70330",
+    "SQSBackend.send_message_batch": "0707ad219481c867546327a5e0f42421187e1706202c68f9d8e87be597d3417a",
+    "StreamShard.add": "357dc6da267e5dd7d46e18ee25d14b232a98679677906a2f02e4d454d1f11e03",
+    "Table.all_items": "c80d2ee3c896acd0cab6ca35aaeae3ab3fb65858933f8a3403d4e027c240f31d",
+    "Table.put_item": "de23933013ef842639046c19bcf7e418bce0474d810f6719368be4cedce11d47",
+    "Table.query": "002b4d00be6df07cf37f6cbe0132e5eb89455ae12a8e79b23db3fb492450f21e",
+    "get_filter_expression": "0bb9e2d345c7f17fe70bed6b07659499eb35cf8f7421ddc3b82c036508ca83aa",
+    # What the fixes rely on without wrapping: the stream's numbering, and where moto keeps sent emails.
+    "StreamShard.get": "fa7e9a0d7b438c2fbd4bcc8a04fecc79f70862760d1f176d3bc86775967e2d7e",
+    "ShardIterator.__init__": "5842e50a95242ef84673613918b71c4a2a9c149d4baa10904b0c84034c4c793e",
+    "SESBackend.__init__": "d3c61eac07e0fd9298816eb9d11384b77b6d0132bdc9bcabe2fbfc354b585589",
+}
+
+
+def _extra_sources() -> dict[str, Any]:
+    from moto.dynamodb.models.table import StreamShard
+    from moto.dynamodbstreams.models import ShardIterator
+    from moto.ses.models import SESBackend
+
+    return {
+        "StreamShard.get": StreamShard.get,
+        "ShardIterator.__init__": ShardIterator.__init__,
+        "SESBackend.__init__": getattr(SESBackend.__init__, "__wrapped__", SESBackend.__init__),
+    }
+
+
+def _fingerprint(function: Any) -> str:
+    return hashlib.sha256(inspect.getsource(inspect.unwrap(function)).encode()).hexdigest()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _fixed() -> None:
+    isolate_dynamodb()
+    speed_up_server()
+
+
+@pytest.fixture
+def dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(key, "testing")
+    monkeypatch.setenv("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")  # moto knows no account-based stream endpoints
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="eu-west-2")
+        client.create_table(
+            TableName="t",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[
+                {"AttributeName": name, "AttributeType": "S"} for name in ("pk", "sk", "status", "received")
+            ],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": "by_status",
+                    "KeySchema": [
+                        {"AttributeName": "status", "KeyType": "HASH"},
+                        {"AttributeName": "received", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )
+        yield client
+
+
+def _put(pk: str, sk: str, **attributes: str) -> dict[str, Any]:
+    item = {"pk": {"S": pk}, "sk": {"S": sk}, **{k: {"S": v} for k, v in attributes.items()}}
+    return {"Put": {"TableName": "t", "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}
+
+
+def _table() -> Any:
+    from moto.dynamodb.models import dynamodb_backends
+
+    return dynamodb_backends["123456789012"]["eu-west-2"].tables["t"]
+
+
+def _everything(client: Any) -> list[dict[str, Any]]:
+    return sorted(client.scan(TableName="t")["Items"], key=lambda i: (i["pk"]["S"], i["sk"]["S"]))
+
+
+def test_the_fixes_target_the_installed_moto() -> None:
+    assert moto.__version__.startswith(TARGET_MOTO + "."), f"moto {moto.__version__}: re-check moto_isolation.py"
+    sources = {**moto_isolation._ORIGINALS, **_extra_sources()}
+    changed = sorted(name for name, expected in FINGERPRINTS.items() if _fingerprint(sources[name]) != expected)
+    assert not changed, f"moto's source changed under these fixes: {changed}: re-check them, then the fingerprints"
+    assert sorted(moto_isolation._ORIGINALS) == sorted(set(FINGERPRINTS) - set(_extra_sources()))
+
+
+def test_a_cancelled_transaction_leaves_items_and_stream_as_they_were(dynamodb: Any) -> None:
+    dynamodb.transact_write_items(
+        TransactItems=[_put("A", "1", status="new", received="1"), _put("A", "2"), _put("A", "3")]
+    )
+    stream_length = len(_table().stream_shard.items)
+    before = _everything(dynamodb)
+
+    with pytest.raises(ClientError, match="TransactionCanceled"):
+        dynamodb.transact_write_items(
+            TransactItems=[
+                _put("B", "1", status="new", received="2"),  # a new item
+                {
+                    "Update": {  # a changed one
+                        "TableName": "t",
+                        "Key": {"pk": {"S": "A"}, "sk": {"S": "1"}},
+                        "UpdateExpression": "SET #s = :s",
+                        "ExpressionAttributeNames": {"#s": "status"},
+                        "ExpressionAttributeValues": {":s": {"S": "closed"}},
+                    }
+                },
+                {"Delete": {"TableName": "t", "Key": {"pk": {"S": "A"}, "sk": {"S": "2"}}}},  # a deleted one
+                _put("A", "3"),  # and one that fails: the whole transaction is cancelled
+            ]
+        )
+
+    assert _everything(dynamodb) == before
+    assert len(_table().stream_shard.items) == stream_length  # no record of what never happened
+    by_status = dynamodb.query(
+        TableName="t",
+        IndexName="by_status",
+        KeyConditionExpression="#s = :s",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":s": {"S": "new"}},
+    )["Items"]
+    assert [i["pk"]["S"] for i in by_status] == ["A"]
+
+
+def test_a_transaction_copies_only_what_it_touches(dynamodb: Any) -> None:
+    for start in range(0, 1000, 100):
+        dynamodb.transact_write_items(TransactItems=[_put(f"P{n}", "x" * 200) for n in range(start, start + 100)])
+    tracemalloc.start()
+    try:
+        dynamodb.transact_write_items(TransactItems=[_put("NEW", "1"), _put("NEW", "2")])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1_000_000  # a copy of the 1,000-item table (and its stream) is several times that
+
+
+def test_queries_read_one_partition_and_an_index_follows_every_write(dynamodb: Any) -> None:
+    items = [_put(f"R{n}", "referral", status="new", received=f"{n:03}") for n in range(30)]
+    dynamodb.transact_write_items(TransactItems=items[:15])
+    dynamodb.transact_write_items(TransactItems=items[15:])
+    for n in range(0, 30, 3):  # some leave the index value "new" for another
+        dynamodb.update_item(
+            TableName="t",
+            Key={"pk": {"S": f"R{n}"}, "sk": {"S": "referral"}},
+            UpdateExpression="SET #s = :s",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":s": {"S": "accepted"}},
+        )
+    dynamodb.delete_item(TableName="t", Key={"pk": {"S": "R1"}, "sk": {"S": "referral"}})
+    dynamodb.update_item(  # leaves the index altogether
+        TableName="t",
+        Key={"pk": {"S": "R2"}, "sk": {"S": "referral"}},
+        UpdateExpression="REMOVE #s",
+        ExpressionAttributeNames={"#s": "status"},
+    )
+    dynamodb.put_item(TableName="t", Item={"pk": {"S": "R99"}, "sk": {"S": "referral"}, "status": {"S": "new"}})
+
+    def by_status(status: str) -> list[str]:
+        answer = dynamodb.query(
+            TableName="t",
+            IndexName="by_status",
+            KeyConditionExpression="#s = :s",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":s": {"S": status}},
+        )
+        return [i["pk"]["S"] for i in answer["Items"]]
+
+    expected_new = [f"R{n}" for n in range(30) if n % 3 and n not in (1, 2)]  # R99 has no sort key value: not indexed
+    assert by_status("new") == expected_new
+    assert by_status("accepted") == [f"R{n}" for n in range(0, 30, 3)]
+    partition = dynamodb.query(
+        TableName="t", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "R2"}}
+    )["Items"]
+    assert [i["sk"]["S"] for i in partition] == ["referral"]
+    assert (
+        dynamodb.query(
+            TableName="t", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "nobody"}}
+        )["Items"]
+        == []
+    )
+
+
+def test_moto_keeps_no_model_instance_alive(dynamodb: Any) -> None:
+    from moto.dynamodb.models.dynamo_type import Item
+
+    dynamodb.put_item(TableName="t", Item={"pk": {"S": "gone"}, "sk": {"S": "1"}})
+    item = _table().items[next(k for k in _table().items if k.value == "gone")]
+    watched = weakref.ref(next(iter(item.values())))
+    dynamodb.delete_item(TableName="t", Key={"pk": {"S": "gone"}, "sk": {"S": "1"}})
+    del item
+    _table().stream_shard.items.clear()  # stream records hold images, not the item
+    gc.collect()
+    assert watched() is None
+    assert Item.instances_tracked == []  # type: ignore[attr-defined]
+
+
+def test_stream_records_older_than_a_day_are_trimmed_and_reading_goes_on(dynamodb: Any) -> None:
+    dynamodb.put_item(TableName="t", Item={"pk": {"S": "old"}, "sk": {"S": "1"}})
+    shard = _table().stream_shard
+    shard.items[0].record["dynamodb"]["ApproximateCreationDateTime"] = datetime.now(UTC) - timedelta(hours=25)
+    dynamodb.put_item(TableName="t", Item={"pk": {"S": "new"}, "sk": {"S": "1"}})
+    first_new = shard.items[1].record["dynamodb"]["SequenceNumber"]
+
+    assert trim_streams() == 1
+
+    streams = boto3.client("dynamodbstreams", region_name="eu-west-2")
+    arn = dynamodb.describe_table(TableName="t")["Table"]["LatestStreamArn"]
+    [shard_id] = [s["ShardId"] for s in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON")
+    records = streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"]
+    assert [r["dynamodb"]["SequenceNumber"] for r in records] == [first_new]
+    dynamodb.put_item(TableName="t", Item={"pk": {"S": "newer"}, "sk": {"S": "1"}})
+    after = streams.get_shard_iterator(
+        StreamArn=arn, ShardId=shard_id, ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=first_new
+    )
+    [newer] = streams.get_records(ShardIterator=after["ShardIterator"])["Records"]
+    assert newer["dynamodb"]["Keys"]["pk"]["S"] == "newer"
+
+
+def test_shard_iterators_are_not_kept_for_ever(dynamodb: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.dynamodbstreams.models import dynamodbstreams_backends
+
+    monkeypatch.setattr(moto_isolation, "MAX_SHARD_ITERATORS", 50)
+    streams = boto3.client("dynamodbstreams", region_name="eu-west-2")
+    arn = dynamodb.describe_table(TableName="t")["Table"]["LatestStreamArn"]
+    shard_id = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    for _ in range(200):
+        streams.get_shard_iterator(StreamArn=arn, ShardId=shard_id, ShardIteratorType="LATEST")
+    assert len(dynamodbstreams_backends["123456789012"]["eu-west-2"].shard_iterators) <= 50
+
+
+def test_concurrent_transactions_keep_every_write(dynamodb: Any) -> None:
+    """One thread's cancelled transactions never undo another's committed ones."""
+
+    def writer(name: str) -> None:
+        for n in range(30):
+            dynamodb.transact_write_items(TransactItems=[_put(name, str(n))])
+            with pytest.raises(ClientError):
+                dynamodb.transact_write_items(TransactItems=[_put(name, f"x{n}"), _put(name, str(n))])
+
+    threads = [threading.Thread(target=writer, args=(f"W{i}",)) for i in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(_everything(dynamodb)) == 90
+    assert copy.deepcopy(1) == 1  # the shim leaves copy itself alone
