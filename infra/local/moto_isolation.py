@@ -69,6 +69,11 @@ _STREAM_READS = ("describe_stream", "get_shard_iterator", "get_records")
 _APPLIED = "_familynet_fixed"
 
 
+def dynamodb_lock() -> threading.RLock:
+    """The lock every DynamoDB operation of the in-process moto runs under (readers of its state take it too)."""
+    return _LOCK
+
+
 def isolate_dynamodb() -> None:
     """Every fix, once per process: the local runtime and the integration tests (`mock_aws`) both call it."""
     from moto.core.common_models import BaseModel  # noqa: PLC0415 - moto is a local-only dependency

@@ -18,7 +18,7 @@ from typing import Any
 from infra.local.functions import FunctionError, FunctionHost
 from infra.local.moto_isolation import wake_event
 from infra.local.provision import LambdaTarget, LocalEventSource
-from infra.local.streams import StreamReader
+from infra.local.streams import ShardReader
 from infra.local.template import LOCAL_REGION
 
 log = logging.getLogger("familynet.local")
@@ -161,8 +161,8 @@ class StreamPoller(Poller):
     def __init__(self, source: LocalEventSource, host: FunctionHost, clients: Any, stop: threading.Event) -> None:
         super().__init__(source.logical_id, host, clients, stop)
         self.source = source
-        # No phantom check (GetItem per record): the runtime's moto never shows a cancelled transaction's records.
-        self.reader = StreamReader(source.source_arn, clients("dynamodbstreams"), source.filters)
+        # Read from moto's shard in this process (no GetRecords round trip), never a cancelled transaction's record.
+        self.reader = ShardReader(source.source_arn, source.filters)
         self.sqs = clients("sqs")
         self.wake = wake_event(source.source_arn.split(":table/", 1)[1].split("/", 1)[0])
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from moto.events.models import EventPattern
@@ -87,11 +87,55 @@ class StreamReader:
         return "Item" not in self._dynamodb.get_item(TableName=self._table, Key=keys, ConsistentRead=True)
 
 
+MAX_RECORDS_PER_READ = 1000  # read under moto's lock: bounded, so a long stream never holds the others up
+
+
+class ShardReader:
+    """The same records, read from moto's own shard in this process, as Lambda's poller reads a stream inside AWS:
+    no GetRecords call, so no serialising each record (both images) to JSON and parsing it back, which made the
+    runtime spend seconds reading a busy stream. The local runtime's StreamPoller uses it; the sequence numbers,
+    order, filters and record shape are those of GetRecords (TRIM_HORIZON at first, then after the last read)."""
+
+    def __init__(self, stream_arn: str, filters: list[dict[str, Any]] | None = None) -> None:
+        self._arn = stream_arn
+        _arn, _aws, _service, self._region, self._account, resource = stream_arn.split(":", 5)
+        self._table = resource.split("/", 2)[1]
+        self._patterns = [EventPattern.load(json.dumps(f)) for f in filters or []]
+        self._next: int | None = None  # the sequence number to read next
+
+    def _raw(self) -> list[dict[str, Any]]:
+        from moto.dynamodb.models import dynamodb_backends  # noqa: PLC0415 - moto runs in this process
+
+        from infra.local.moto_isolation import dynamodb_lock  # noqa: PLC0415
+
+        with dynamodb_lock():
+            table = dynamodb_backends[self._account][self._region].tables.get(self._table)
+            shard = table.stream_shard if table is not None else None
+            if shard is None:
+                return []
+            first = int(shard.starting_sequence_number)
+            start = first if self._next is None else max(self._next, first)  # trimmed records are gone
+            return [record.to_json() for record in shard.items[start - first : start - first + MAX_RECORDS_PER_READ]]
+
+    def read(self, limit: int = 100) -> list[dict[str, Any]]:
+        records: list[dict[str, Any]] = []
+        for raw in self._raw():
+            if len(records) >= limit:
+                break
+            self._next = int(raw["dynamodb"]["SequenceNumber"]) + 1
+            record = _as_lambda_delivers(raw, self._arn)
+            if self._patterns and not any(p.matches_event(_plain(record)) for p in self._patterns):
+                continue
+            records.append(record)
+        return records
+
+
 def _as_lambda_delivers(raw: dict[str, Any], stream_arn: str) -> dict[str, Any]:
     """boto3 parses ApproximateCreationDateTime into a datetime; Lambda's event carries epoch seconds."""
     record = {**raw, "eventSourceARN": stream_arn, "dynamodb": dict(raw["dynamodb"])}
     created = record["dynamodb"].get("ApproximateCreationDateTime")
     if isinstance(created, datetime):
+        created = created if created.tzinfo else created.replace(tzinfo=UTC)  # moto's own is naive UTC
         record["dynamodb"]["ApproximateCreationDateTime"] = int(created.timestamp())
     return record
 
