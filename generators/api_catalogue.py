@@ -85,8 +85,12 @@ def _response(op: Route, status: str, description: str, schemas: dict[str, Any])
         response["headers"] = _LOCATION
         return response
     content: dict[str, Any] = {}
-    if status in op.answers:
-        content[JSON] = {"schema": _ref(op.answers[status], schemas)}
+    answer = op.answers.get(status)
+    if answer is not None and ":" not in answer:  # a file (a download): its media type
+        response["content"] = {answer: {"schema": {"type": "string"}}}
+        return response
+    if answer is not None:
+        content[JSON] = {"schema": _ref(answer, schemas)}
     elif int(status) >= 400 and (not op.pages or op.body is not None or op.staff or status in ("413", "429")):
         content[JSON] = {"schema": _ref(PROBLEM, schemas)}
     if op.pages:

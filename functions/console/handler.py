@@ -14,7 +14,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.console import cases, connections, directory, meetings, privacy, sign_in
+from functions.console import cases, connections, directory, meetings, privacy, reports, sign_in
 from functions.console.common import FormRefused, SignInNeeded, sign_in_location
 from shared.observability import correlate, logger, metrics
 from shared.service.staff_sessions import NoAccess, SignInProblem
@@ -39,6 +39,7 @@ for router in (
     directory.router,
     connections.router,
     privacy.router,
+    reports.router,
 ):
     app.include_router(router)
 check_served(CONSOLE)

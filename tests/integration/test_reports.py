@@ -3,6 +3,7 @@ period's report is read back with one Query a month."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -94,3 +95,42 @@ def test_a_period_is_a_month_or_a_quarter_and_percentiles_come_from_counts() -> 
     assert reports.months("2026-Q4") == ("2026-10", "2026-11", "2026-12")
     assert reports._percentile({1: 5, 3: 4, 20: 1}, 0.5) == 1
     assert reports._percentile({1: 5, 3: 4, 20: 1}, 0.9) == 3
+
+
+def test_a_manager_sees_the_figures_and_downloads_them_and_a_coordinator_cannot(
+    cloud: Cloud, submit: Any, referral_body: dict[str, Any]
+) -> None:
+    from infra.constants import CONSOLE
+    from tests.integration.test_console import a_session, console_event
+
+    capture = cloud.capture_events()
+    for _ in range(2):
+        assert submit({**referral_body, "reason": f"Reason {_}"})["statusCode"] == 201
+    relay_outbox(cloud)
+    assert invoke(REPORTS, cloud, sqs_batch(capture.received())) == {"batchItemFailures": []}
+    month = reports.month_of(datetime.now(UTC).date())
+    manager, _ = a_session(cloud, groups=("managers",))
+    coordinator, _ = a_session(cloud)
+
+    def get(path: str, session: str, **query: str) -> dict[str, Any]:
+        event = console_event("GET", path, path, session=session, query=query or None)
+        answer: dict[str, Any] = invoke(CONSOLE, cloud, event)
+        return answer
+
+    shown = get("/staff/reports", manager, period=month)
+    assert shown["statusCode"] == 200
+    assert re.search(r"Received</th>\s*<td[^>]*>2</td>", shown["body"])
+    assert 'href="/staff/reports"' in shown["body"]  # in the managers' menu
+    csv = get("/staff/reports/download", manager, period=month)
+    assert csv["statusCode"] == 200
+    assert csv["headers"]["Content-Type"].startswith("text/csv")
+    assert f"{month},Referrals,Received,2" in csv["body"].splitlines()
+    assert get("/staff/reports", manager)["statusCode"] == 200  # this month when none is given
+
+    refused = get("/staff/reports", coordinator, period=month)
+    assert refused["statusCode"] == 403
+    assert get("/staff/reports/download", coordinator, period=month)["statusCode"] == 403
+    assert 'href="/staff/reports"' not in get("/staff", coordinator)["body"]
+    assert get("/staff/reports", manager, period="2026-13")["statusCode"] == 400
+    # a period that cannot be is refused before anything else, signed in or not
+    assert get("/staff/reports", "no-such-session", period="last week")["statusCode"] == 400
