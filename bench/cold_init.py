@@ -80,6 +80,10 @@ def function_environments() -> dict[str, tuple[str, dict[str, str]]]:
     for logical_id, resource in template.body["Resources"].items():
         if resource["Type"] == "AWS::ApiGatewayV2::Api":  # an address only `make run` knows: any will do here
             template.attributes[logical_id] = {"Ref": logical_id, "ApiId": logical_id, "ApiEndpoint": LOCAL_ADDRESS}
+        if resource["Type"] == "AWS::SecretsManager::Secret":  # a value only provisioning makes: any will do here
+            arn = f"arn:aws:secretsmanager:eu-west-2:000000000000:secret:{logical_id}"
+            template.attributes[logical_id] = {"Ref": arn, "Id": arn}
+            template.secret_values[arn] = "bench"
     found = {}
     for function in local_functions(template).values():
         module = function.handler.rsplit(".", 1)[0]

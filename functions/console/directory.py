@@ -19,7 +19,7 @@ from shared.service import facilitators, partners
 from shared.service.staff_sessions import Session
 from shared.web import facilitator_form, partner_form
 from shared.web.console import page, redirect
-from shared.web.http import as_response, whole_number
+from shared.web.http import HttpError, as_response, whole_number
 from shared.web.routes import register
 
 router = Router()
@@ -63,9 +63,9 @@ def new_facilitator() -> Response[str]:
     return _facilitator_page(session, None, facilitator_form.prefilled(None), version=0)
 
 
-@register(router, "POST /staff/facilitators")
+@register(router, "POST /staff/facilitators/new")
 def add_facilitator() -> Response[str]:
-    session, form = checked_form(router, return_to="/staff/facilitators")
+    session, form = checked_form(router, return_to="/staff/facilitators/new")
     details, checked = facilitator_form.read(form)
     if details is None:
         return _facilitator_page(session, None, checked, version=0, status=422)
@@ -76,6 +76,7 @@ def add_facilitator() -> Response[str]:
 
 @register(router, "GET /staff/facilitators/{facilitator_id}")
 def facilitator_page(facilitator_id: str) -> Response[str]:
+    facilitators.check_id(facilitator_id)
     session = signed_in(router)
     facilitator = facilitators.one(reader(), facilitator_id)
     return _facilitator_page(
@@ -85,6 +86,7 @@ def facilitator_page(facilitator_id: str) -> Response[str]:
 
 @register(router, "POST /staff/facilitators/{facilitator_id}")
 def change_facilitator(facilitator_id: str) -> Response[str]:
+    facilitators.check_id(facilitator_id)
     session, form = checked_form(router, return_to="/staff/facilitators")
     current = facilitators.one(reader(), facilitator_id)
     version = whole_number(str(form.get("version", "")))
@@ -147,10 +149,14 @@ def _facilitator_page(
 # --- partners ---------------------------------------------------------------------------------------------------
 @register(router, "GET /staff/partners")
 def partner_directory() -> Response[str]:
-    session = signed_in(router)
     params = router.current_event.query_string_parameters or {}
-    offer = params.get("offer") if params.get("offer") in partner_form.OFFERS else None
-    locality = str(params.get("locality") or "").strip()[:MAX_FILTER] or None
+    offer = params.get("offer") or None
+    if offer is not None and offer not in partner_form.OFFERS:
+        raise HttpError(400, "Choose what the partner offers from the list")
+    locality = str(params.get("locality") or "").strip() or None
+    if len(params.get("locality") or "") > MAX_FILTER:
+        raise HttpError(400, f"Enter a locality of {MAX_FILTER} characters or fewer")
+    session = signed_in(router)
     found = partners.directory(reader(), offer=offer, locality=locality)
     return as_response(
         page(
@@ -175,9 +181,9 @@ def new_partner() -> Response[str]:
     return _partner_page(session, None, partner_form.prefilled(None))
 
 
-@register(router, "POST /staff/partners")
+@register(router, "POST /staff/partners/new")
 def add_partner() -> Response[str]:
-    session, form = checked_form(router, return_to="/staff/partners")
+    session, form = checked_form(router, return_to="/staff/partners/new")
     request, checked = partner_form.read(form)
     if request is None:
         return _partner_page(session, None, checked, status=422)
@@ -189,6 +195,7 @@ def add_partner() -> Response[str]:
 
 @register(router, "GET /staff/partners/{partner_id}")
 def partner_page(partner_id: str) -> Response[str]:
+    partners.check_id(partner_id)
     session = signed_in(router)
     partner = _partner(partner_id)
     return _partner_page(session, partner, partner_form.prefilled(partner))
@@ -196,6 +203,7 @@ def partner_page(partner_id: str) -> Response[str]:
 
 @register(router, "POST /staff/partners/{partner_id}")
 def change_partner(partner_id: str) -> Response[str]:
+    partners.check_id(partner_id)
     session, form = checked_form(router, return_to=f"/staff/partners/{partner_id}")
     current = _partner(partner_id)
     version = whole_number(str(form.get("version", "")))
@@ -217,6 +225,7 @@ def change_partner(partner_id: str) -> Response[str]:
 @register(router, "POST /staff/partners/{partner_id}/deactivate")
 @register(router, "POST /staff/partners/{partner_id}/activate")
 def set_active(partner_id: str) -> Response[str]:
+    partners.check_id(partner_id)
     session, form = checked_form(router, return_to=f"/staff/partners/{partner_id}")
     current = _partner(partner_id)
     active = router.current_event.path.endswith("/activate")

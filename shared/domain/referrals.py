@@ -158,7 +158,8 @@ class Child(_Input):
 class Family(_Input):
     contact_name: Name = Field(title="the name of the family's main contact")
     postcode: str = Field(
-        title="the family's postcode (spacing and case are normalised)",
+        title="the family's postcode",
+        description="A full UK postcode; spacing and case are normalised",
         max_length=10,
         json_schema_extra={"pattern": _POSTCODE.pattern},
     )
@@ -177,7 +178,9 @@ class Family(_Input):
 
 class Consent(_Input):
     given: bool = Field(
-        title="whether the family agreed to the referral (it must be true)", json_schema_extra={"const": True}
+        title="whether the family agreed to the referral",
+        description="It must be true: a referral is made only with the family's agreement",
+        json_schema_extra={"const": True},
     )
     given_on: date = Field(title="the date the family agreed")
     obtained_by: Name = Field(title="the name of who obtained the family's consent")

@@ -141,8 +141,27 @@ _CONNECTION_POSTED = {
 }
 _DIRECTORY_QUERY = (
     {"name": "offer", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 40}},
-    {"name": "locality", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 200}},
+    {"name": "locality", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 60}},
 )
+_PERIOD = (
+    {
+        "name": "period",
+        "in": "query",
+        "required": False,
+        "description": "A month (2026-11) or a quarter (2026-Q4); this month when not given",
+        "schema": {"type": "string", "pattern": "^20[0-9]{2}-(0[1-9]|1[0-2]|Q[1-4])$"},
+    },
+)
+_REPORT_PAGE = {
+    **_PAGE,
+    "400": "A period that is not a month or a quarter",
+    "403": "Not a manager, or in no staff group",
+}
+# Console answers that are files, not pages: their media type.
+_DOWNLOADS = {
+    "GET /staff/referrals/{reference}/export/download": "application/json",
+    "GET /staff/reports/download": "text/csv",
+}
 _SIGN_IN_STARTED = "the code and state are those of a sign-in this browser started (its cookie), not yet finished"
 ROUTES = (
     Route(
@@ -480,6 +499,7 @@ ROUTES = (
             pages=True,
             unstated=_SIGN_IN_STARTED if key == "GET /staff/callback" else "",
             unstated_status="400",
+            answers={"200": _DOWNLOADS[key]} if key in _DOWNLOADS else {},
         )
         for key, summary, responses, parameters in (
             ("GET /staff", "The work list: what needs doing now", _PAGE, ()),
@@ -558,10 +578,13 @@ ROUTES = (
                 },
                 (REFERENCE,),
             ),
+            # The managers' figures (functions/console/reports.py)
+            ("GET /staff/reports", "Figures for a month or a quarter, for managers", _REPORT_PAGE, _PERIOD),
+            ("GET /staff/reports/download", "The same figures as a CSV file", _REPORT_PAGE, _PERIOD),
             # Facilitators and partners (functions/console/directory.py)
             ("GET /staff/facilitators", "Facilitators: names, localities and weekly hours", _PAGE, ()),
             ("GET /staff/facilitators/new", "The form to add a facilitator", _PAGE, ()),
-            ("POST /staff/facilitators", "Add a facilitator (waiting referrals get proposals again)", _POSTED, ()),
+            ("POST /staff/facilitators/new", "Add a facilitator (waiting referrals get proposals again)", _POSTED, ()),
             (
                 "GET /staff/facilitators/{facilitator_id}",
                 "A facilitator's details, to change",
@@ -574,9 +597,14 @@ ROUTES = (
                 _DIRECTORY_POSTED,
                 (FACILITATOR,),
             ),
-            ("GET /staff/partners", "The partner directory, by offer and locality", _PAGE, _DIRECTORY_QUERY),
+            (
+                "GET /staff/partners",
+                "The partner directory, by offer and locality",
+                {**_PAGE, "400": "offer is not one of the vocabulary, or the locality is over 60 characters"},
+                _DIRECTORY_QUERY,
+            ),
             ("GET /staff/partners/new", "The form to add a partner", _PAGE, ()),
-            ("POST /staff/partners", "Add a partner to the directory", _POSTED, ()),
+            ("POST /staff/partners/new", "Add a partner to the directory", _POSTED, ()),
             ("GET /staff/partners/{partner_id}", "A partner's details, to change", _DIRECTORY_PAGE, (PARTNER_ID,)),
             ("POST /staff/partners/{partner_id}", "Change a partner's details", _DIRECTORY_POSTED, (PARTNER_ID,)),
             (

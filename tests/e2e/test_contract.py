@@ -12,6 +12,7 @@ to keep `make test` inside its budget; `SCHEMATHESIS_EXAMPLES=100` runs it harde
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -40,7 +41,9 @@ def contract_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runnin
     subprocess.run([sys.executable, "-m", "infra.app"], cwd=ROOT, env=env, check=True, capture_output=True)
     running = start_system(out / f"{STACK_NAME}.template.json", tmp_path_factory.mktemp("contract"))
     yield running
-    running.stop()
+    # Stopping after thousands of requests can pass stop()'s 30 s (issue 17's to speed up); it has killed it then.
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        running.stop()
 
 
 def configuration(folder: Path) -> Path:

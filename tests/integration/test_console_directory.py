@@ -42,7 +42,7 @@ def test_a_facilitator_added_on_screen_gives_a_waiting_referral_its_proposal(
     reference = str(submit(referral_body)["json"]["reference"])  # a lead practitioner's: accepted, no facilitator
     session, token = a_session(cloud)
 
-    added = post(cloud, session, "/staff/facilitators", "/staff/facilitators", facilitator_form(token))
+    added = post(cloud, session, "/staff/facilitators/new", "/staff/facilitators/new", facilitator_form(token))
 
     assert added["statusCode"] == 303 and added["headers"]["Location"] == "/staff/facilitators?done=added"
     [facilitator] = [i for i in cloud.items() if i.get("kind") == "facilitator"]
@@ -60,7 +60,7 @@ def test_a_facilitator_form_with_problems_shows_them_and_keeps_the_answers(cloud
     session, token = a_session(cloud)
     form = facilitator_form(token, name="", email="not an email", hours_monday="9 till 5")
 
-    refused = post(cloud, session, "/staff/facilitators", "/staff/facilitators", form)
+    refused = post(cloud, session, "/staff/facilitators/new", "/staff/facilitators/new", form)
 
     assert refused["statusCode"] == 422
     body = refused["body"]
@@ -72,7 +72,7 @@ def test_a_facilitator_form_with_problems_shows_them_and_keeps_the_answers(cloud
 
 def test_a_facilitator_is_changed_with_the_version_read_and_a_stale_change_is_refused(cloud: Cloud) -> None:
     session, token = a_session(cloud)
-    post(cloud, session, "/staff/facilitators", "/staff/facilitators", facilitator_form(token))
+    post(cloud, session, "/staff/facilitators/new", "/staff/facilitators/new", facilitator_form(token))
     [item] = [i for i in cloud.items() if i.get("kind") == "facilitator"]
     fid = item["facilitator_id"]
     path, route, params = f"/staff/facilitators/{fid}", "/staff/facilitators/{facilitator_id}", {"facilitator_id": fid}
@@ -117,9 +117,9 @@ def partners_page(cloud: Cloud, session: str, **query: str) -> str:
 
 def test_a_partner_is_added_found_by_filter_changed_and_deactivated(cloud: Cloud) -> None:
     session, token = a_session(cloud)
-    added = post(cloud, session, "/staff/partners", "/staff/partners", partner_form(token))
+    added = post(cloud, session, "/staff/partners/new", "/staff/partners/new", partner_form(token))
     other = partner_form(token, name="Central Counselling", **{"offers[]": "counselling"}, localities="Central")
-    post(cloud, session, "/staff/partners", "/staff/partners", other)
+    post(cloud, session, "/staff/partners/new", "/staff/partners/new", other)
 
     assert added["statusCode"] == 303 and added["headers"]["Location"] == "/staff/partners?done=partner-added"
     by_offer = partners_page(cloud, session, offer="items")
@@ -159,9 +159,33 @@ def test_a_partner_form_with_problems_shows_them_and_keeps_the_answers(cloud: Cl
     session, token = a_session(cloud)
     form = partner_form(token, kind="", email="nope", **{"offers[]": []})
 
-    refused = post(cloud, session, "/staff/partners", "/staff/partners", form)
+    refused = post(cloud, session, "/staff/partners/new", "/staff/partners/new", form)
 
     assert refused["statusCode"] == 422
     assert all(f'href="#{name}"' in refused["body"] for name in ("kind", "offers", "email"))
     assert 'value="Northside Food Bank"' in refused["body"]
     assert not [i for i in cloud.items() if i.get("kind") == "partner"]
+
+
+def test_the_apis_availability_route_keeps_what_the_console_named_and_the_console_sees_its_change(cloud: Cloud) -> None:
+    from tests.integration.test_meetings import availability
+
+    session, token = a_session(cloud)
+    post(cloud, session, "/staff/facilitators/new", "/staff/facilitators/new", facilitator_form(token))
+    [item] = [i for i in cloud.items() if i.get("kind") == "facilitator"]
+    fid = item["facilitator_id"]
+
+    changed = availability(cloud, fid, locality="Central")
+
+    assert changed["statusCode"] == 200 and changed["json"]["name"] == "Robin Ellis"
+    [item] = [i for i in cloud.items() if i.get("kind") == "facilitator"]
+    assert item["name"] == "Robin Ellis" and item["localities"] == ["Central", "North"] and item["version"] == 2
+    stale = post(
+        cloud,
+        session,
+        f"/staff/facilitators/{fid}",
+        "/staff/facilitators/{facilitator_id}",
+        facilitator_form(token, version="1"),
+        parameters={"facilitator_id": fid},
+    )
+    assert stale["statusCode"] == 409  # the console's form was read before the API's change
