@@ -30,7 +30,7 @@ def _period() -> str:
     month in England."""
     params = router.current_event.query_string_parameters or {}
     asked = params.get("period")
-    if asked is None or asked == "":
+    if asked is None:
         return reports.month_of(clock.now().astimezone(LONDON).date())
     try:
         reports.months(asked)

@@ -132,5 +132,6 @@ def test_a_manager_sees_the_figures_and_downloads_them_and_a_coordinator_cannot(
     assert get("/staff/reports/download", coordinator, period=month)["statusCode"] == 403
     assert 'href="/staff/reports"' not in get("/staff", coordinator)["body"]
     assert get("/staff/reports", manager, period="2026-13")["statusCode"] == 400
+    assert get("/staff/reports/download", manager, period="")["statusCode"] == 400  # given but empty: not this month
     # a period that cannot be is refused before anything else, signed in or not
     assert get("/staff/reports", "no-such-session", period="last week")["statusCode"] == 400
