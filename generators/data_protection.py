@@ -190,11 +190,15 @@ def render() -> str:
         "  SQS, SES, Cognito, KMS, CloudWatch (logs without personal data), X-Ray (traces without payloads).",
         "",
         "## How long",
-        "- Open referrals: while open. Declined, closed, or withdrawn after acceptance:"
-        f" **{settings.retention_closed_years} years** after that day.",
+        "- Open referrals: while open. Declined, closed, or withdrawn after acceptance (a children's record): until"
+        f" the youngest child is **{settings.retention_until_age}** or **{settings.retention_closed_years} years**"
+        " after that day, whichever is later (a child of 2 when the case ends: until they are"
+        f" {settings.retention_until_age}; a young person of 20: {settings.retention_closed_years} years).",
         f"- Withdrawn before acceptance: **{settings.retention_withdrawn_days} days** after the withdrawal.",
         "- Every item of the referral carries the expiry (DynamoDB TTL); reads leave expired items out at once.",
-        '  Configurable per deployment: `-c \'familynet:retention={"closed_years": 6, "withdrawn_days": 90}\'`.',
+        "  Configurable per council: `-c 'familynet:retention="
+        f'{{"until_age": {settings.retention_until_age}, "closed_years": {settings.retention_closed_years},'
+        f' "withdrawn_days": {settings.retention_withdrawn_days}}}\'` (`until_age` 0: no age rule).',
         f"- Copies of events for the relay: {settings.outbox_retention_days} days. Duplicate-submission markers"
         f" (hashes only): {settings.submission_dedupe_hours} hours. Logs: 3 months (no personal data).",
         "",

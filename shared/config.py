@@ -28,6 +28,7 @@ ENV_FEEDBACK_WORKING_DAYS = "FEEDBACK_WORKING_DAYS"
 ENV_REVIEW_ESCALATION_WORKING_DAYS = "REVIEW_ESCALATION_WORKING_DAYS"
 ENV_RETENTION_CLOSED_YEARS = "RETENTION_CLOSED_YEARS"
 ENV_RETENTION_WITHDRAWN_DAYS = "RETENTION_WITHDRAWN_DAYS"
+ENV_RETENTION_UNTIL_AGE = "RETENTION_UNTIL_AGE"
 ENV_LINK_KEY_SECRET_ARN = "LINK_KEY_SECRET_ARN"  # noqa: S105 - an environment key, not a secret
 ENV_PUBLIC_URL = "PUBLIC_URL"
 ENV_CONNECTION_LINK_DAYS = "CONNECTION_LINK_DAYS"
@@ -82,10 +83,12 @@ class Settings(BaseModel):
     decision_working_days: int = Field(default=2, ge=1, le=60)
     feedback_working_days: int = Field(default=5, ge=1, le=60)
     review_escalation_working_days: int = Field(default=5, ge=1, le=60)
-    # Retention (shared/service/retention.py): declined, closed, or withdrawn after acceptance: years after that day;
+    # Retention (shared/service/retention.py): declined, closed, or withdrawn after acceptance: until the youngest
+    # child is retention_until_age (0: no age rule) or retention_closed_years after that day, whichever is later;
     # withdrawn before acceptance: days after the withdrawal.
     retention_closed_years: int = Field(default=6, ge=1, le=25)
     retention_withdrawn_days: int = Field(default=90, ge=1, le=3650)
+    retention_until_age: int = Field(default=25, ge=0, le=75)
     # Partners' links (shared/service/connections.py): signed with the key in this Secrets Manager secret (read at run
     # time, never in the template or the environment), under the API's public address, valid this many days.
     link_key_secret_arn: str | None = None
@@ -161,6 +164,7 @@ class Settings(BaseModel):
             "review_escalation_working_days": env.get(ENV_REVIEW_ESCALATION_WORKING_DAYS),
             "retention_closed_years": env.get(ENV_RETENTION_CLOSED_YEARS),
             "retention_withdrawn_days": env.get(ENV_RETENTION_WITHDRAWN_DAYS),
+            "retention_until_age": env.get(ENV_RETENTION_UNTIL_AGE),
             "link_key_secret_arn": env.get(ENV_LINK_KEY_SECRET_ARN),
             "public_url": env.get(ENV_PUBLIC_URL),
             "connection_link_days": env.get(ENV_CONNECTION_LINK_DAYS),

@@ -79,8 +79,10 @@ def on_event(record: EventRecord) -> None:
     elif isinstance(data, ReviewDue) and mark_due(data.reference, data.review_number, data.due_on, settings=settings):
         metrics.add_metric(name="ReviewRemindersSent", unit=MetricUnit.Count, value=1)
     ending = isinstance(data, ReferralDeclined | ReferralWithdrawn | ReviewCompleted)
-    if (
-        ending and (expires_at := retention.expiry(data, settings)) is not None
-    ):  # the referral ended: its records are kept for the retention period, then go
-        changed = retention.apply(envelope.data.reference, expires_at, settings=settings)  # type: ignore[attr-defined]
+    if ending and (expires_at := retention.expiry(data, settings)) is not None:
+        # the referral ended: its records are kept for the retention period (by its children's ages), then go
+        reference = data.reference  # type: ignore[attr-defined]  # each ending event names its referral
+        youngest = retention.youngest_born_on(_reader().referral(reference))
+        expires_at = retention.expiry(data, settings, youngest) or expires_at
+        changed = retention.apply(reference, expires_at, settings=settings)
         logger.info("Retention set", extra={"expires_at": expires_at, "items": changed})

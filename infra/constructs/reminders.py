@@ -30,6 +30,7 @@ from shared.config import (
     ENV_PARTNER_ANSWER_WORKING_DAYS,
     ENV_REMINDERS_DLQ_ARN,
     ENV_RETENTION_CLOSED_YEARS,
+    ENV_RETENTION_UNTIL_AGE,
     ENV_RETENTION_WITHDRAWN_DAYS,
     ENV_REVIEW_ESCALATION_WORKING_DAYS,
     ENV_REVIEW_LEAD_WORKING_DAYS,
@@ -55,10 +56,13 @@ DEADLINE_SETTINGS = {
 }
 
 
+# How long an ended referral is kept (shared/service/retention.py), per council:
+# `-c 'familynet:retention={"until_age": 25, "closed_years": 6, "withdrawn_days": 90}'`.
 RETENTION_CONTEXT = "familynet:retention"
 RETENTION_SETTINGS = {
     "closed_years": (ENV_RETENTION_CLOSED_YEARS, "retention_closed_years"),
     "withdrawn_days": (ENV_RETENTION_WITHDRAWN_DAYS, "retention_withdrawn_days"),
+    "until_age": (ENV_RETENTION_UNTIL_AGE, "retention_until_age"),
 }
 
 

@@ -1,9 +1,11 @@
 """How long a referral's records are kept, and setting that expiry (DynamoDB TTL) on every item of the referral.
 
-The rule (UK GDPR storage limitation; defaults for the council's DPO to confirm, both configurable):
+The rule (UK GDPR storage limitation; defaults for the council's DPO to confirm, each configurable per council,
+`familynet:retention`):
 - a referral withdrawn before it was accepted: RETENTION_WITHDRAWN_DAYS (90) days after the withdrawal;
-- a referral declined, closed, or withdrawn after acceptance (the service worked with the family, a safeguarding
-  record): RETENTION_CLOSED_YEARS (6) years after that day;
+- a referral declined, closed, or withdrawn after acceptance (a children's record: the service worked with the
+  family): until the youngest child's RETENTION_UNTIL_AGE (25th) birthday or RETENTION_CLOSED_YEARS (6) years after
+  that day, whichever is later (children's social care records are kept to 25, as councils' retention schedules do);
 - an open referral: no expiry while it is open.
 
 The event that ends a referral (ReferralDeclined, ReferralWithdrawn, ReviewCompleted closing the plan) sets the
@@ -32,17 +34,41 @@ def _years_later(day: date, years: int) -> date:
         return day.replace(year=day.year + years, day=28)
 
 
-def expiry(event: EventData, settings: Settings) -> int | None:
-    """The epoch second the referral's records expire, from the event that ends it; None if it does not end it."""
+def youngest_born_on(referral: dict[str, Any] | None) -> date | None:
+    """The youngest child's date of birth as the referral holds it (None if it holds none: erased, or unreadable)."""
+    submission = (referral or {}).get("submission")
+    family = submission.get("family") if isinstance(submission, dict) else None
+    children = family.get("children") if isinstance(family, dict) else None
+    born: list[date] = []
+    for child in children if isinstance(children, list) else []:
+        try:
+            born.append(date.fromisoformat(str(child.get("date_of_birth"))))
+        except (AttributeError, ValueError):
+            continue  # an erased child
+    return max(born, default=None)
+
+
+def kept_until(ended: date, youngest_born_on: date | None, settings: Settings) -> date:
+    """The last day a case's records are kept: the later of the closed period after it ended and the youngest
+    child's birthday of the configured age (0: no age rule)."""
+    after_end = _years_later(ended, settings.retention_closed_years)
+    if youngest_born_on is None or settings.retention_until_age == 0:
+        return after_end
+    return max(after_end, _years_later(youngest_born_on, settings.retention_until_age))
+
+
+def expiry(event: EventData, settings: Settings, youngest_born_on: date | None = None) -> int | None:
+    """The epoch second the referral's records expire, from the event that ends it and the youngest child's date of
+    birth (the referral's, never the event's); None if the event does not end it."""
     if isinstance(event, ReferralWithdrawn):
         ended = event.withdrawn_at.astimezone(UTC)
         if event.previous_status in NOT_YET_ACCEPTED:
             return int((ended + timedelta(days=settings.retention_withdrawn_days)).timestamp())
-        return _end_of(_years_later(ended.date(), settings.retention_closed_years))
+        return _end_of(kept_until(ended.date(), youngest_born_on, settings))
     if isinstance(event, ReferralDeclined):
-        return _end_of(_years_later(event.declined_at.astimezone(UTC).date(), settings.retention_closed_years))
+        return _end_of(kept_until(event.declined_at.astimezone(UTC).date(), youngest_born_on, settings))
     if isinstance(event, ReviewCompleted) and event.outcome == "close":
-        return _end_of(_years_later(event.completed_on, settings.retention_closed_years))
+        return _end_of(kept_until(event.completed_on, youngest_born_on, settings))
     return None
 
 

@@ -425,6 +425,18 @@ def test_deadline_targets_come_from_context_and_a_bad_one_fails_the_synth_naming
         deadline_environment({"acknowledge": 1})
 
 
+def test_each_council_sets_its_retention_rule_in_context_and_a_bad_one_fails_the_synth_naming_it():
+    from infra.constructs.reminders import RETENTION_CONTEXT, RETENTION_SETTINGS, settings_environment
+
+    def environment(context: object) -> dict[str, str]:
+        return settings_environment(context, RETENTION_SETTINGS, RETENTION_CONTEXT)
+
+    assert environment(None)["RETENTION_UNTIL_AGE"] == "25" and environment(None)["RETENTION_CLOSED_YEARS"] == "6"
+    assert environment('{"until_age": 21, "closed_years": 7}')["RETENTION_UNTIL_AGE"] == "21"
+    with pytest.raises(ValueError, match="retention_until_age"):
+        environment({"until_age": 200})
+
+
 def test_who_may_refer_comes_from_context_and_a_bad_domain_fails_the_synth_naming_it(template_body):
     from aws_cdk import App
 

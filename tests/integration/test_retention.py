@@ -30,17 +30,26 @@ def partition(cloud: Cloud, reference: str) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize(
-    ("action", "body", "days"),
+    ("action", "body", "born", "days"),
     [
-        ("withdraw", {"reason": "The family asked us to stop."}, 90),  # before acceptance: 90 days
-        ("decline", {"reason": "Not a Family Network need."}, 6 * 365),  # declined: six years
+        ("withdraw", {"reason": "The family asked us to stop."}, "2019-05-14", 90),  # before acceptance: 90 days
+        ("decline", {"reason": "Not a Family Network need."}, "2004-05-14", 6 * 365),  # a young adult: six years
+        ("decline", {"reason": "Not a Family Network need."}, "2019-05-14", None),  # a child: until 25
     ],
 )
 def test_an_ended_referral_s_items_all_expire_by_the_rule(
-    cloud: Cloud, submit: Any, referral_body: dict[str, Any], action: str, body: dict[str, Any], days: int
+    cloud: Cloud,
+    submit: Any,
+    referral_body: dict[str, Any],
+    action: str,
+    body: dict[str, Any],
+    born: str,
+    days: int | None,
 ) -> None:
-    # Given a request from a school, decided
-    reference = request_from_school(submit, referral_body)
+    # Given a request from a school for a family whose youngest child was born on `born`, decided
+    family = referral_body["family"]
+    children = [{"first_name": "Alfie", "date_of_birth": "2001-01-01"}, {"first_name": "Bea", "date_of_birth": born}]
+    reference = request_from_school(submit, {**referral_body, "family": {**family, "children": children}})
     event = ended(cloud, reference, action, body)
     # When the reminders function hears of it (twice: at-least-once delivery)
     assert invoke(REMINDERS, cloud, sqs_batch([event, event])) == {"batchItemFailures": []}
@@ -48,6 +57,8 @@ def test_an_ended_referral_s_items_all_expire_by_the_rule(
     invoke(FEEDBACK, cloud, sqs_batch([event]))
     # Then every item of the referral expires on the rule's day (an outbox item keeps its shorter week)
     now = datetime.now(UTC)
+    if days is None:  # until the youngest child's 25th birthday
+        days = (datetime(int(born[:4]) + 25, int(born[5:7]), int(born[8:]), tzinfo=UTC) - now).days
     items = partition(cloud, reference)
     assert {item["kind"] for item in items} >= {"referral", "audit", "email", "outbox_event"}
     for item in items:

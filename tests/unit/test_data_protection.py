@@ -17,6 +17,14 @@ def test_the_document_matches_the_models_run_make_schemas_when_this_fails() -> N
 
 def test_the_document_names_the_lawful_basis_retention_rights_and_region() -> None:
     text = render()
-    for needed in ("Art. 6(1)(e)", "Art. 9(2)(g)", "Sch. 1 para. 18", "eu-west-2", "6 years", "90 days"):
+    for needed in (
+        "Art. 6(1)(e)",
+        "Art. 9(2)(g)",
+        "Sch. 1 para. 18",
+        "eu-west-2",
+        "6 years",
+        "90 days",
+        "youngest child is **25**",
+    ):
         assert needed in text
     assert "`family.children.date_of_birth`" in text and "`venue.details`" in text
