@@ -72,6 +72,16 @@ def referral_pk(reference: str) -> str:
     return f"REFERRAL#{reference}"
 
 
+def meeting_snapshot_key(reference: str, meeting_id: str, version: int) -> dict[str, str]:
+    """The meeting as one version of it left it (its venue read by the emails about that change)."""
+    return {PARTITION_KEY: referral_pk(reference), SORT_KEY: f"MEETING#{meeting_id}#v{version}"}
+
+
+def participant_key(reference: str, participant_id: str) -> dict[str, str]:
+    """One of a meeting's participants, in the referral's partition."""
+    return {PARTITION_KEY: referral_pk(reference), SORT_KEY: f"PARTICIPANT#{participant_id}"}
+
+
 def submission_pk(fingerprint: str) -> str:
     return f"SUBMISSION#{fingerprint}"
 

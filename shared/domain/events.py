@@ -18,6 +18,8 @@ Reference = Annotated[str, StringConstraints(pattern=r"^FN-[A-HJ-NP-Z2-9]{8}$")]
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:#-]{1,128}$")]
 RouteName = Literal["lead_practitioner", "professional_request"]
 PartnerId = Annotated[str, StringConstraints(pattern=r"^p-[a-z0-9]{1,30}$")]
+ParticipantId = Annotated[str, StringConstraints(pattern=r"^pt-[a-f0-9]{10}$")]
+MAX_PARTICIPANTS = 40  # a meeting's participants: a large family network, with its professionals
 
 
 class EventMetadata(BaseModel):
@@ -140,10 +142,34 @@ class ReferralWithdrawn(EventData):
 
 
 class _MeetingEvent(EventData):
+    """A change to a meeting, as the emails about it are written: its times, facilitator and SEQUENCE travel in the
+    event (ids and times are not personal); its venue does not, because the venue's details may be the family's home
+    address. The venue is read from the meeting's snapshot item for the version the event names
+    (`MEETING#<meeting_id>#v<meeting_version>` in the referral's partition, written in the same transaction as the
+    change and never changed after), so an email sent late still describes this change, not a later one.
+    `participant_ids` are the participants the change is emailed to (chosen when it was made); their addresses are
+    read from their items by id."""
+
+    version: ClassVar[str] = "2"  # v2: times, meeting_version and participant_ids on every meeting event
+
     reference: Reference
     meeting_id: Identifier
     facilitator_id: Identifier
     sequence: int = Field(ge=0, description="iCalendar SEQUENCE: rises with every change to the meeting.")
+    meeting_version: int = Field(
+        ge=1,
+        description="The meeting item's version this change wrote. The venue is not in the event (its details may be "
+        "the family's home address): it is read from the snapshot of this version, `MEETING#<meeting_id>#v<version>` "
+        "in the referral's partition, written with the change and never changed after (erased with the referral).",
+    )
+    starts_at: datetime
+    ends_at: datetime
+    participant_ids: list[ParticipantId] = Field(
+        default_factory=list,
+        max_length=MAX_PARTICIPANTS,
+        description="The participants this change is emailed to (an address and consent to be contacted by email, "
+        "not excluded): ids only.",
+    )
 
 
 class MeetingScheduled(_MeetingEvent):
@@ -151,12 +177,11 @@ class MeetingScheduled(_MeetingEvent):
     example: ClassVar[dict[str, Any]] = {
         **_MEETING,
         "sequence": 0,
+        "meeting_version": 1,
         "starts_at": "2026-12-08T10:00:00Z",
         "ends_at": "2026-12-08T12:00:00Z",
+        "participant_ids": ["pt-4b1c9e0d2a", "pt-8f3e2d1c0b"],
     }
-
-    starts_at: datetime
-    ends_at: datetime
 
 
 class MeetingRescheduled(_MeetingEvent):
@@ -164,21 +189,51 @@ class MeetingRescheduled(_MeetingEvent):
     example: ClassVar[dict[str, Any]] = {
         **_MEETING,
         "sequence": 1,
+        "meeting_version": 2,
         "starts_at": "2026-12-09T14:00:00Z",
         "ends_at": "2026-12-09T16:00:00Z",
         "previous_starts_at": "2026-12-08T10:00:00Z",
+        "participant_ids": ["pt-4b1c9e0d2a", "pt-8f3e2d1c0b"],
     }
 
-    starts_at: datetime
-    ends_at: datetime
     previous_starts_at: datetime
 
 
 class MeetingCancelled(_MeetingEvent):
+    """The meeting as it was when cancelled (its times and venue snapshot), so the cancellation describes it even
+    if another meeting is booked at once."""
+
     detail_type: ClassVar[str] = "MeetingCancelled"
-    example: ClassVar[dict[str, Any]] = {**_MEETING, "sequence": 2, "cancelled_at": "2026-12-01T09:00:00Z"}
+    example: ClassVar[dict[str, Any]] = {
+        **_MEETING,
+        "sequence": 2,
+        "meeting_version": 3,
+        "starts_at": "2026-12-09T14:00:00Z",
+        "ends_at": "2026-12-09T16:00:00Z",
+        "cancelled_at": "2026-12-01T09:00:00Z",
+        "participant_ids": ["pt-4b1c9e0d2a", "pt-8f3e2d1c0b"],
+    }
 
     cancelled_at: datetime
+
+
+class ParticipantInvited(_MeetingEvent):
+    """A participant became one the meeting is emailed to (added, or given an address and consent) while it is
+    scheduled: the invitation, as the meeting now stands, goes to that participant alone (same UID and SEQUENCE)."""
+
+    detail_type: ClassVar[str] = "ParticipantInvited"
+    version: ClassVar[str] = "1"
+    example: ClassVar[dict[str, Any]] = {
+        **_MEETING,
+        "sequence": 1,
+        "meeting_version": 2,
+        "starts_at": "2026-12-09T14:00:00Z",
+        "ends_at": "2026-12-09T16:00:00Z",
+        "participant_ids": ["pt-4b1c9e0d2a"],
+        "invited_at": "2026-12-02T11:30:00Z",
+    }
+
+    invited_at: datetime
 
 
 class MeetingHeld(EventData):
@@ -368,6 +423,7 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         MeetingScheduled,
         MeetingRescheduled,
         MeetingCancelled,
+        ParticipantInvited,
         MeetingHeld,
         ReviewScheduled,
         ReviewDue,

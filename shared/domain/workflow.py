@@ -59,6 +59,7 @@ _CANNOT = {
     "record_review": "have a review recorded (only a plan in force is reviewed)",
     "move_review": "have a review moved (only a plan in force is reviewed)",
     "assign": "be assigned (it is no longer open)",
+    "change_participants": "have its meeting's participants changed (it is no longer open)",
 }
 
 

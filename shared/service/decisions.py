@@ -105,14 +105,20 @@ def decide(
     }
     extra: list[Any] = []
     if decision is Decision.WITHDRAW and current is ReferralStatus.MEETING_SCHEDULED:
+        items = reader.partition(reference)
         scheduled = [
             item
-            for item in reader.partition(reference)
+            for item in items
             if item.get(table.KIND_ATTRIBUTE) == table.KIND_MEETING and item.get("status") == "scheduled"
         ]
         for meeting in scheduled:  # the meeting goes with the referral: its facilitator's time is freed
             extra += withdrawal_operations(
-                meeting, reason=body.reason or "", settings=settings, correlation_id=correlation_id, now=now
+                meeting,
+                reason=body.reason or "",
+                items=items,
+                settings=settings,
+                correlation_id=correlation_id,
+                now=now,
             )
     try:
         write_transition(

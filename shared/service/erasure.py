@@ -50,6 +50,7 @@ KEPT = frozenset(
         "detail_type",
         "detail",  # an outbox event: ids, states and dates only
         "meeting_id",
+        "participant_id",
         "facilitator_id",
         "starts_at",
         "ends_at",
@@ -81,7 +82,9 @@ KEPT = frozenset(
     }
 )
 # Audit changes keep their state transitions only.
-KEPT_CHANGES = frozenset({"status", "version", "meeting", "review", "next_review", "ground", "items"})
+KEPT_CHANGES = frozenset(
+    {"status", "version", "meeting", "review", "next_review", "ground", "items", "participant", "attendance"}
+)
 GROUNDS = Literal["consent_withdrawn", "no_longer_necessary", "objection", "unlawfully_processed"]
 
 

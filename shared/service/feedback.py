@@ -29,6 +29,7 @@ from shared.domain.events import (
     MeetingHeld,
     MeetingRescheduled,
     MeetingScheduled,
+    ParticipantInvited,
     ReferralAccepted,
     ReferralDeclined,
     ReferralReceived,
@@ -36,6 +37,7 @@ from shared.domain.events import (
     ReviewDue,
     ReviewOverdue,
 )
+from shared.domain.participants import is_emailed
 from shared.service.connections import connection_key, link_for, link_valid_for, redacted
 from shared.service.retention import inherited
 
@@ -49,6 +51,7 @@ HANDLED_EVENTS: tuple[type[EventData], ...] = (
     MeetingScheduled,
     MeetingRescheduled,
     MeetingCancelled,
+    ParticipantInvited,
     MeetingHeld,
     ReviewDue,
     ReviewOverdue,
@@ -56,6 +59,7 @@ HANDLED_EVENTS: tuple[type[EventData], ...] = (
     ConnectionRequested,
     ConnectionAnswered,
 )
+MEETING_EVENTS = (MeetingScheduled, MeetingRescheduled, MeetingCancelled, ParticipantInvited)
 # What each deadline clock measures, in the coordinators' words. An overdue review's breach sends no email of its
 # own: the review's escalation (ReviewOverdue) already tells the coordinators.
 DEADLINES = {
@@ -109,10 +113,11 @@ def emails_for(
         to_referrer.append(("declined", {"reason": (referral.get("decision") or {}).get("reason", "")}))
     elif isinstance(data, ReferralWithdrawn):
         to_referrer.append(("withdrawn", {}))
-    elif isinstance(data, MeetingScheduled | MeetingRescheduled | MeetingCancelled):
+    elif isinstance(data, MeetingScheduled | MeetingRescheduled | MeetingCancelled | ParticipantInvited):
         found += _meeting_emails(
             data,
-            meeting=items.get("meeting") or {},
+            snapshot=items.get("meeting") or {},
+            participants=list((items.get("participants") or {}).values()),
             facilitator=facilitator,
             referrer=referrer,
             context=context,
@@ -233,9 +238,10 @@ def _day(value: date) -> str:
 
 
 def _meeting_emails(
-    data: MeetingScheduled | MeetingRescheduled | MeetingCancelled,
+    data: MeetingScheduled | MeetingRescheduled | MeetingCancelled | ParticipantInvited,
     *,
-    meeting: dict[str, Any],
+    snapshot: dict[str, Any],
+    participants: list[dict[str, Any]],
     facilitator: dict[str, Any] | None,
     referrer: str | None,
     context: dict[str, Any],
@@ -243,37 +249,56 @@ def _meeting_emails(
     envelope: Event[EventData],
     render: Renderer,
 ) -> list[emails.Email]:
-    """Invitations (or their cancellation) with an iCalendar file, to the referrer and the facilitator."""
+    """Invitations (or their cancellation) with an iCalendar file, each describing the change its event names: the
+    times and SEQUENCE from the event, the venue from the snapshot of the meeting version it names (never the
+    meeting as it stands now, which a later change may have moved). To the referrer and the facilitator (their
+    .ics names both) and to each participant the event names who is still emailed (their .ics names them alone: a
+    participant's address is never shown to anyone else). A ParticipantInvited goes to its participant only."""
     cancelled = isinstance(data, MeetingCancelled)
-    starts = datetime.fromisoformat(meeting["starts_at"]) if meeting else getattr(data, "starts_at", None)
-    ends = datetime.fromisoformat(meeting["ends_at"]) if meeting else getattr(data, "ends_at", None)
-    if starts is None or ends is None:
-        return []
-    venue = meeting.get("venue") or {}
+    venue = snapshot.get("venue") or {}
     where = ", ".join(str(v) for v in (VENUES.get(venue.get("type", ""), ""), venue.get("details")) if v)
-    local = starts.astimezone(LONDON)
     extra = {
-        "when": f"{local:%A} {local.day} {local:%B %Y} at {local:%H:%M}",
+        "when": _when(data.starts_at),
         "venue": where or "to be confirmed",
         "moved": isinstance(data, MeetingRescheduled),
+        "previously": _when(data.previous_starts_at) if isinstance(data, MeetingRescheduled) else "",
     }
-    recipients = [
-        (to, kind) for to, kind in ((referrer, "referrer"), ((facilitator or {}).get("email"), "facilitator")) if to
-    ]
-    attachment = emails.calendar(
-        uid=f"{data.meeting_id}@familynet",
-        sequence=data.sequence,
-        starts_at=starts,
-        ends_at=ends,
-        summary=f"Family Network meeting {data.reference}",
-        location=where,
-        organizer=settings.email_sender,
-        attendees=[to for to, _ in recipients],  # everyone this message goes to (RFC 5546: a REQUEST names them)
-        cancelled=cancelled,
-        stamp=envelope.metadata.occurred_at,
-    )
+    professionals = []
+    if not isinstance(data, ParticipantInvited):
+        professionals = [
+            (to, kind) for to, kind in ((referrer, "referrer"), ((facilitator or {}).get("email"), "facilitator")) if to
+        ]
+    invited = [str(p["email"]) for p in participants if is_emailed(p)]  # one excluded since is sent nothing
+
+    def attachment(attendees: list[str]) -> emails.Attachment:
+        return emails.calendar(
+            uid=f"{data.meeting_id}@familynet",
+            sequence=data.sequence,
+            starts_at=data.starts_at,
+            ends_at=data.ends_at,
+            summary=f"Family Network meeting {data.reference}",
+            location=where,
+            organizer=settings.email_sender,
+            attendees=attendees,  # RFC 5546: a REQUEST (and a CANCEL) names its attendees
+            cancelled=cancelled,
+            stamp=envelope.metadata.occurred_at,
+        )
+
     template = "cancellation" if cancelled else "invitation"
-    return [render(template, to, {**context, **extra}, (attachment,), kind) for to, kind in recipients]
+    found = []
+    if professionals:
+        shared = attachment([to for to, _ in professionals])
+        found += [render(template, to, {**context, **extra}, (shared,), kind) for to, kind in professionals]
+    taken = {to.strip().lower() for to, _ in professionals}
+    for to in dict.fromkeys(invited):
+        if to.strip().lower() not in taken:
+            found.append(render(template, to, {**context, **extra}, (attachment([to]),), "participant"))
+    return found
+
+
+def _when(moment: datetime) -> str:
+    local = moment.astimezone(LONDON)
+    return f"{local:%A} {local.day} {local:%B %Y} at {local:%H:%M}"
 
 
 VENUES = {
@@ -308,14 +333,22 @@ def deliver(
         return []
     partner_id = getattr(envelope.data, "partner_id", None)
     connection_sk = connection_key(reference, partner_id)[table.SORT_KEY] if partner_id else None
-    items = {
-        item[table.SORT_KEY]: item
-        for item in reader.partition(reference)
-        if item[table.SORT_KEY] in ("REFERRAL", "MEETING", "PLAN", connection_sk)
-    }
+    # a meeting's email: the meeting as the change left it (the snapshot its event names), and its participants
+    snapshot_sk, participant_sks = None, []
+    if isinstance(envelope.data, MEETING_EVENTS):
+        data = envelope.data
+        snapshot_sk = table.meeting_snapshot_key(reference, data.meeting_id, data.meeting_version)[table.SORT_KEY]
+        participant_sks = [table.participant_key(reference, p)[table.SORT_KEY] for p in data.participant_ids]
+    wanted = {"REFERRAL", "PLAN", connection_sk, snapshot_sk, *participant_sks}
+    items = {item[table.SORT_KEY]: item for item in reader.partition(reference) if item[table.SORT_KEY] in wanted}
     if "REFERRAL" not in items or items["REFERRAL"].get("erased"):
         return []  # nothing to say about a referral that is gone, or erased
-    named = {"referral": items["REFERRAL"], "meeting": items.get("MEETING", {}), "plan": items.get("PLAN", {})}
+    named: dict[str, dict[str, Any]] = {
+        "referral": items["REFERRAL"],
+        "meeting": items.get(str(snapshot_sk), {}),
+        "plan": items.get("PLAN", {}),
+        "participants": {sk: items[sk] for sk in participant_sks if sk in items},
+    }
     if partner_id:  # a connection's emails: the partner, and its connection (read with the partition)
         named["partner"] = reader.item(table.partner_key(partner_id)) or {}
         named["connection"] = items.get(str(connection_sk), {})

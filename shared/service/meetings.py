@@ -44,6 +44,7 @@ from shared.domain.workflow import IllegalTransition
 from shared.service.changes import audit_entry, commit_change, current_state, referral_update, refuse_if_referral_moved
 from shared.service.connections import request_connections
 from shared.service.outbox import outbox_item
+from shared.service.participants import emailed, roster_check
 from shared.service.proposals import KIND_FACILITATOR, Recomputed, noting_proposal, proposal_writes, recompute_waiting
 from shared.service.reviews import review_item
 
@@ -51,6 +52,8 @@ BLOCK_RETENTION = timedelta(days=90)
 FACILITATORS_PK = table.FACILITATORS_PK
 KIND_MEETING = table.KIND_MEETING
 KIND_BUSY = "busy"
+KIND_MEETING_VERSION = "meeting_version"
+SNAPSHOT = ("meeting_id", "version", "sequence", "status", "facilitator_id", "starts_at", "ends_at", "venue")
 
 
 # --- facilitators -----------------------------------------------------------------------------------------------
@@ -138,6 +141,19 @@ def _block_delete(settings: Settings, facilitator_id: str, block: str, meeting_i
             "ExpressionAttributeValues": to_item({":mine": meeting_id}),
         }
     }
+
+
+def _snapshot(meeting: dict[str, Any], settings: Settings) -> Any:
+    """Written with every change to the meeting, in its transaction, and never changed after: what a late email
+    reads the venue from (the venue stays out of the event: its details may be the family's address)."""
+    item = {
+        **table.meeting_snapshot_key(str(meeting["reference"]), str(meeting["meeting_id"]), int(meeting["version"])),
+        table.KIND_ATTRIBUTE: KIND_MEETING_VERSION,
+        "reference": meeting["reference"],
+        **{key: meeting[key] for key in SNAPSHOT if key in meeting},
+        "updated_at": meeting["updated_at"],
+    }
+    return put(item, settings.table_name)
 
 
 def _commit(
@@ -231,9 +247,11 @@ def book_or_move(
             meeting_id=meeting["meeting_id"],
             facilitator_id=request.facilitator_id,
             sequence=meeting["sequence"],
+            meeting_version=meeting["version"],
             starts_at=request.starts_at,
             ends_at=request.ends_at,
             previous_starts_at=datetime.fromisoformat(existing["starts_at"]),
+            participant_ids=emailed(current.items),
         )
     else:
         meeting_write = put(
@@ -248,8 +266,10 @@ def book_or_move(
             meeting_id=meeting["meeting_id"],
             facilitator_id=request.facilitator_id,
             sequence=0,
+            meeting_version=meeting["version"],
             starts_at=request.starts_at,
             ends_at=request.ends_at,
+            participant_ids=emailed(current.items),
         )
     ends_at = request.ends_at
     meeting_id = str(meeting["meeting_id"])
@@ -287,6 +307,7 @@ def book_or_move(
         envelope=envelope,
         facilitator_id=request.facilitator_id,
         now=now,
+        tail=(_snapshot(meeting, settings), roster_check(current.items, settings)),
     )
     return {
         "reference": reference,
@@ -297,10 +318,11 @@ def book_or_move(
 
 
 def _cancellation(
-    existing: dict[str, Any], *, reason: str, settings: Settings, now: datetime
+    existing: dict[str, Any], *, reason: str, items: list[dict[str, Any]], settings: Settings, now: datetime
 ) -> tuple[dict[str, Any], MeetingCancelled, list[Any]]:
-    """A scheduled meeting, cancelled: the meeting item, its MeetingCancelled (sequence + 1) and the deletes that
-    free its facilitator's busy blocks."""
+    """A scheduled meeting, cancelled: the meeting item, its MeetingCancelled (sequence + 1, the times it had, the
+    participants it was emailed to) and the writes that go with it: its snapshot, the check that the participants
+    are as read, and the deletes that free its facilitator's busy blocks."""
     meeting = _without_facilitator_index(existing)
     meeting.update(
         status="cancelled",
@@ -314,9 +336,14 @@ def _cancellation(
         meeting_id=existing["meeting_id"],
         facilitator_id=existing["facilitator_id"],
         sequence=meeting["sequence"],
+        meeting_version=meeting["version"],
+        starts_at=datetime.fromisoformat(existing["starts_at"]),
+        ends_at=datetime.fromisoformat(existing["ends_at"]),
         cancelled_at=now,
+        participant_ids=emailed(items),
     )
-    return meeting, event, _release(existing, settings)
+    writes = [_snapshot(meeting, settings), roster_check(items, settings), *_release(existing, settings)]
+    return meeting, event, writes
 
 
 def _release(existing: dict[str, Any], settings: Settings) -> list[Any]:
@@ -347,8 +374,10 @@ def cancel(
     status, version = current.status, current.version
     existing = current.allow("cancel_meeting", expected_version, needs_meeting=True)
     at = _iso(now)
-    meeting, event, deletes = _cancellation(existing, reason=request.reason, settings=settings, now=now)
-    block_writes = [(delete, False) for delete in deletes]
+    meeting, event, writes = _cancellation(
+        existing, reason=request.reason, items=current.items, settings=settings, now=now
+    )
+    block_writes = [(write, False) for write in writes]
     envelope = new_event(event, correlation_id=correlation_id, occurred_at=now)
     audit = audit_entry(
         reference,
@@ -384,12 +413,18 @@ def cancel(
 
 
 def withdrawal_operations(
-    existing: dict[str, Any], *, reason: str, settings: Settings, correlation_id: str, now: datetime
+    existing: dict[str, Any],
+    *,
+    reason: str,
+    items: list[dict[str, Any]],
+    settings: Settings,
+    correlation_id: str,
+    now: datetime,
 ) -> list[Any]:
     """A referral withdrawn with its meeting scheduled: the meeting is cancelled in the same transaction (its
     facilitator's time freed, MeetingCancelled sent so invitations are withdrawn too)."""
     reference = str(existing["reference"])
-    meeting, event, deletes = _cancellation(existing, reason=reason, settings=settings, now=now)
+    meeting, event, deletes = _cancellation(existing, reason=reason, items=items, settings=settings, now=now)
     envelope = new_event(event, correlation_id=correlation_id, occurred_at=now)
     return [
         put(meeting, settings.table_name, "version = :v", {":v": int(existing["version"])}),

@@ -21,6 +21,7 @@ from shared.domain.referrals import ReferralNotFound, ReferralStatus, check_refe
 from shared.domain.workflow import allowed_decisions
 from shared.service.connections import connections_view
 from shared.service.notes import notes_view
+from shared.service.participants import participants_view
 from shared.service.retention import inherited
 from shared.service.reviews import review_view
 
@@ -140,6 +141,7 @@ def referral_view(reader: ReferralReader, reference: str, access: Access | None 
         "meeting": _meeting(by_kind.get("meeting")),
         "proposals": _proposals(by_kind.get("proposals")),
         "plan": _plan(by_kind.get("plan")),
+        "participants": participants_view(items, referral),
         "connections": connections_view(items),
         "reviews": [review_view(r) for r in sorted(by_kind.get("review", []), key=lambda r: r[table.SORT_KEY])],
         "emails": [
@@ -150,6 +152,17 @@ def referral_view(reader: ReferralReader, reference: str, access: Access | None 
         "audit": [{key: entry[key] for key in ("at", "actor", "action", "changes") if key in entry} for entry in audit],
         "accesses": accesses,
     }
+
+
+def participants_read(reader: ReferralReader, reference: str, access: Access) -> dict[str, Any]:
+    """A meeting's participants (their contact details: a read of personal data, recorded in the read audit), who
+    the coordinator must contact themselves, and the tasks they leave open."""
+    items = reader.partition(check_reference(reference))
+    referral = next((i for i in items if i.get(table.KIND_ATTRIBUTE) == table.KIND_REFERRAL), None)
+    if referral is None:
+        raise ReferralNotFound(reference)
+    record_access(referral, access)
+    return {"reference": reference, **participants_view(items, referral)}
 
 
 def _meeting(found: list[dict[str, Any]] | None) -> dict[str, Any] | None:

@@ -1,9 +1,9 @@
 """Subject access (UK GDPR Art. 15): everything held about one referral, as one JSON document and one readable page.
 
 Everything is every item of the referral's partition, less only the table's own keys: the referral as submitted,
-its decision, meetings, proposals, plan, reviews, connections with partners (and their answers), every email sent
-(with the text that was sent), the audit trail and every staff read. The export is itself recorded as a read (an
-access entry naming the export route).
+its decision, meetings (and each change to them, as their emails described it), their participants, proposals,
+plan, reviews, connections with partners (and their answers), every email sent (with the text that was sent), the
+audit trail and every staff read. The export is itself recorded as a read (an access entry naming the export route).
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ _INTERNAL = table.KEY_ATTRIBUTES | {table.KIND_ATTRIBUTE}
 SECTIONS = (
     ("referral", "The referral", ("referral",)),
     ("meetings", "Meetings", ("meeting", "proposals")),
+    ("meeting_versions", "Each change to a meeting, as its emails described it", ("meeting_version",)),
+    ("participants", "Meeting participants", ("participant",)),
     ("plan", "Family Plan and support package", ("plan",)),
     ("reviews", "Reviews", ("review",)),
     ("connections", "Connections with community partners", ("connection",)),
@@ -31,7 +33,8 @@ SECTIONS = (
     ("accesses", "Reads of this record", ("access",)),
     ("deadlines", "Deadline clocks", ("clock",)),
 )
-_LEFT_OUT = {"outbox_event"}  # copies of events (ids and dates only), kept a week for the relay
+# copies of events (ids and dates only), kept a week for the relay; the participants' roster (a version number)
+_LEFT_OUT = {"outbox_event", "participant_roster"}
 
 
 def _plain(item: dict[str, Any]) -> dict[str, Any]:

@@ -162,6 +162,8 @@ class SubjectAccess(BaseModel):
     retention: str
     referral: dict[str, Any] | list[Any]
     meetings: list[dict[str, Any]]
+    meeting_versions: list[dict[str, Any]]
+    participants: list[dict[str, Any]]
     reviews: list[dict[str, Any]]
     connections: list[dict[str, Any]]
     emails: list[dict[str, Any]]

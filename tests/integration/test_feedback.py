@@ -255,3 +255,79 @@ def test_the_coordinators_see_each_email_and_its_status(
         ("acknowledgement", "referrer", "sent"),
         ("new_referral", "coordinators", "sent"),
     ]
+
+
+def test_each_meeting_email_describes_its_own_event_when_changes_follow_each_other_at_once(
+    cloud: Cloud, submit: Any, referral_body: dict[str, Any]
+) -> None:
+    """Issue 20, item 3: two quick moves, then a cancellation and a new booking at once, all made before the feedback
+    function sends anything: each email and .ics describes the change its event names (its times, venue, UID and
+    SEQUENCE), not the meeting as it stands when the email is sent."""
+    from datetime import datetime, timedelta
+
+    from icalendar import Calendar
+
+    from shared.domain.clock import LONDON
+    from tests.integration.test_coordination import staff
+    from tests.integration.test_meetings import MONDAY, WEEKLY, accepted_referral, book, cancel, meeting
+
+    facilitator = "fac.one@council.example.org"
+    staff(
+        cloud,
+        "PUT /facilitators/{facilitator_id}/availability",
+        "/facilitators/fac-1/availability",
+        body={"locality": "North", "email": facilitator, "weekly": WEEKLY},
+    )
+    reference = accepted_referral(submit, referral_body)
+    relay_outbox(cloud)
+    capture = cloud.capture_events()
+
+    def at(start: Any, room: str) -> dict[str, Any]:
+        return {**meeting(start), "venue": {"type": "family_hub", "details": f"North Family Hub, {room}"}}
+
+    changes = [
+        (MONDAY, "room 1"),  # booked
+        (MONDAY + timedelta(days=1, hours=3), "room 2"),  # moved
+        (MONDAY + timedelta(days=2), "room 3"),  # moved again at once
+    ]
+    for start, room in changes:
+        assert book(cloud, reference, at(start, room))["statusCode"] == 200
+    assert cancel(cloud, reference, {"reason": "The family asked for another week"})["statusCode"] == 200
+    rebooked = MONDAY + timedelta(days=7)
+    assert book(cloud, reference, at(rebooked, "room 4"))["statusCode"] == 200
+    relay_outbox(cloud)
+    events = [e for e in capture.received() if e["detail-type"].startswith("Meeting")]
+    assert [e["detail-type"] for e in events] == [
+        "MeetingScheduled",
+        "MeetingRescheduled",
+        "MeetingRescheduled",
+        "MeetingCancelled",
+        "MeetingScheduled",
+    ]
+
+    assert invoke(FEEDBACK, cloud, sqs_batch(events)) == {"batchItemFailures": []}
+
+    sent = [m for m in raw_messages() if str(m["To"]) == facilitator]
+    assert len(sent) == len(events)
+    rooms = ["room 1", "room 2", "room 3", "room 3", "room 4"]  # a cancellation names the meeting it cancels
+    for event, message, room in zip(events, sent, rooms, strict=True):
+        data = event["detail"]["data"]
+        starts = datetime.fromisoformat(data["starts_at"].replace("Z", "+00:00"))
+        local = starts.astimezone(LONDON)
+        text = message.get_body(preferencelist=("plain",)).get_content()
+        assert f"{local:%A} {local.day} {local:%B %Y} at {local:%H:%M}" in text, event["detail-type"]
+        assert f"North Family Hub, {room}" in text or event["detail-type"] == "MeetingCancelled"
+        [part] = [p for p in message.iter_attachments() if p.get_content_type() == "text/calendar"]
+        [vevent] = Calendar.from_ical(part.get_content()).walk("VEVENT")
+        assert vevent.decoded("DTSTART") == starts
+        assert vevent.decoded("DTEND") == datetime.fromisoformat(data["ends_at"].replace("Z", "+00:00"))
+        assert (str(vevent["UID"]), vevent.decoded("SEQUENCE")) == (f"{data['meeting_id']}@familynet", data["sequence"])
+        assert f"North Family Hub, {room}" in str(vevent["LOCATION"])
+    cancelled, booked_again = sent[3], sent[4]
+    assert "is cancelled" in cancelled.get_body(preferencelist=("plain",)).get_content()
+    assert events[3]["detail"]["data"]["meeting_id"] == events[0]["detail"]["data"]["meeting_id"]
+    assert events[4]["detail"]["data"]["meeting_id"] != events[0]["detail"]["data"]["meeting_id"]  # a new UID
+    moved = sent[2].get_body(preferencelist=("plain",)).get_content()
+    first_move = changes[1][0].astimezone(LONDON)
+    assert f"It was on {first_move:%A} {first_move.day} {first_move:%B %Y} at {first_move:%H:%M}" in moved
+    assert "room 4" not in cancelled.as_string() and "room 4" in booked_again.as_string()

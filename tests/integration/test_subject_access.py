@@ -41,7 +41,9 @@ def test_the_export_holds_every_item_and_email_of_the_referral_and_is_itself_rec
     assert {m["status"] for m in document["meetings"] if "status" in m} == {"held"}
     feedback = [e for e in document["emails"] if e["template"] == "feedback"]
     assert feedback and f"{reference}" in feedback[0]["text"]
-    exported = sum(len(document[key]) for key in ("meetings", "reviews", "emails", "audit", "deadlines"))
+    assert [v["status"] for v in document["meeting_versions"]] == ["scheduled"]  # as the invitations described it
+    sections = ("meetings", "meeting_versions", "participants", "reviews", "emails", "audit", "deadlines")
+    exported = sum(len(document[key]) for key in sections)
     exported += len(document["accesses"]) - 1 + 2 + len(document["other"])  # less this export; plus referral, plan
     assert exported == len([i for i in items if i["kind"] != "outbox_event"])
     assert document["accesses"][-1]["route"] == ROUTE

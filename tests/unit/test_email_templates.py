@@ -20,7 +20,12 @@ CONTEXT = {
     "coordinators_email": "coordinators@familynet.example.org",
     "accepted": True,
 }
-MEETING = {"when": "Tuesday 8 December 2026 at 10:00", "venue": "At a Family Hub, North Hub", "moved": False}
+MEETING = {
+    "when": "Tuesday 8 December 2026 at 10:00",
+    "venue": "At a Family Hub, North Hub",
+    "moved": False,
+    "previously": "",
+}
 CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "acknowledgement-lead": ("acknowledgement", CONTEXT),
     "acknowledgement-request": ("acknowledgement", {**CONTEXT, "route": "professional_request", "accepted": False}),
@@ -32,7 +37,10 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "declined": ("declined", {**CONTEXT, "reason": "The family already has a plan with Early Help."}),
     "withdrawn": ("withdrawn", CONTEXT),
     "invitation": ("invitation", {**CONTEXT, **MEETING}),
-    "invitation-moved": ("invitation", {**CONTEXT, **MEETING, "moved": True}),
+    "invitation-moved": (
+        "invitation",
+        {**CONTEXT, **MEETING, "moved": True, "previously": "Monday 7 December 2026 at 14:00"},
+    ),
     "cancellation": ("cancellation", {**CONTEXT, **MEETING}),
     "feedback-plan": (
         "feedback",

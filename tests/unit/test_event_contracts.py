@@ -20,6 +20,7 @@ ARCHITECTURE_EVENTS = {
     "MeetingScheduled",
     "MeetingRescheduled",
     "MeetingCancelled",
+    "ParticipantInvited",  # a participant added to a booked meeting is sent its invitation (issue 20)
     "MeetingHeld",
     "ReviewScheduled",
     "ReviewDue",
