@@ -87,6 +87,8 @@ PURPOSES: dict[str, str] = {
     "Outcome.plan.network_actions.who": "who in the network helps (names of family and friends)",
     "Outcome.plan.network_actions.what": "what they agreed to do",
     "Outcome.plan.network_actions.how_often": "how often",
+    "Outcome.plan.network_actions.by_when": "when the action is to be done by",
+    "Outcome.plan.network_actions.checked_by": "who in the network checks it is done (a name)",
     "Outcome.plan.support_package.category": "the kind of support the council funds",
     "Outcome.plan.support_package.description": "what the support is (may reveal health or circumstances)",
     "Outcome.plan.support_package.estimated_cost_pence": "the council's cost",

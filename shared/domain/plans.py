@@ -24,6 +24,8 @@ class NetworkAction(_Input):
     who: Text = Field(title="who in the network")
     what: Text = Field(title="what they will do")
     how_often: Text | None = Field(default=None, title="how often")
+    by_when: date | None = Field(default=None, title="the date it is done by")
+    checked_by: Text | None = Field(default=None, title="who checks it is done")
     partner_id: PartnerId | None = Field(
         default=None,
         title="the community partner that does it, from the directory (its email quotes `what`: no family details)",
@@ -72,10 +74,13 @@ def named_partners(actions: list[Any], package: list[Any]) -> set[str]:
     return found
 
 
+_LEFT_OUT_WHEN_NONE = ("partner_id", "by_when", "checked_by")  # stored only when given
+
+
 def stored_entries(entries: list[NetworkAction] | list[PackageItem]) -> list[dict[str, Any]]:
-    """Actions or package items as the plan stores them: a partner only where one is named."""
+    """Actions or package items as the plan stores them: a partner, a date or a checker only where one is given."""
     dumped = [entry.model_dump(mode="json") for entry in entries]
-    return [{k: v for k, v in entry.items() if not (k == "partner_id" and v is None)} for entry in dumped]
+    return [{k: v for k, v in entry.items() if not (k in _LEFT_OUT_WHEN_NONE and v is None)} for entry in dumped]
 
 
 class Plan(_Input):

@@ -41,6 +41,21 @@ VENUES = {
 }
 
 
+REVIEW_OUTCOMES = {
+    "continue": "The plan continues",
+    "adjust": "The support package adjusted",
+    "close": "The plan closed",
+}
+
+
+def day_words(value: Any) -> str:
+    """`2026-12-08` as `8 December 2026` (what is not a date, as it is)."""
+    try:
+        return date.fromisoformat(str(value)).strftime("%-d %B %Y")
+    except ValueError:
+        return str(value or "")
+
+
 def moment(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(LONDON)
 
@@ -140,6 +155,12 @@ def values(view: dict[str, Any]) -> dict[str, Any]:
         "meeting_venue": ", ".join(p for p in (VENUES.get(str(venue.get("type")), ""), venue.get("details", "")) if p),
         "proposal_slots": [when(slot["starts_at"]) for slot in proposals.get("slots") or [] if "starts_at" in slot],
         "timeline": timeline(view),
+        # a plan names partners by id; their connections carry the name the directory had when they were asked
+        "partner_names": {
+            str(c["partner_id"]): str(c.get("partner_name") or c["partner_id"]) for c in view.get("connections") or []
+        },
+        "day_words": day_words,
+        "review_outcomes": REVIEW_OUTCOMES,
     }
 
 

@@ -117,6 +117,12 @@ _POSTED = {
     "422": "The form again, with what to fix",
 }
 _SIGN_IN = {"302": "To the managed login"}
+_OUTCOME_POSTED = {
+    **_POSTED,
+    "200": "The form again with a row added or removed (nothing recorded)",
+    "404": "No such referral",
+    "409": "Illegal or stale (changed since the form was read): the case page as it now stands, with the reason",
+}
 _DIRECTORY_PAGE = {**_PAGE, "404": "No such facilitator or partner"}
 _DIRECTORY_POSTED = {
     **_POSTED,
@@ -533,6 +539,19 @@ ROUTES = (
                 "POST /staff/referrals/{reference}/meeting/cancel",
                 "Cancel the meeting, with a reason",
                 _POSTED,
+                (REFERENCE,),
+            ),
+            # The meeting's outcome and plan, and the plan's reviews (functions/console/outcomes.py, reviews.py)
+            (
+                "GET /staff/referrals/{reference}/outcome",
+                "The outcome form: held with the plan agreed, or not held with the reason",
+                _PAGE,
+                (REFERENCE,),
+            ),
+            (
+                "POST /staff/referrals/{reference}/outcome",
+                "Record the meeting's outcome and plan (or add and remove the form's rows)",
+                _OUTCOME_POSTED,
                 (REFERENCE,),
             ),
             # A referral's connections with partners (functions/console/connections.py)

@@ -319,7 +319,7 @@ def test_a_case_note_is_kept_with_the_case_audited_by_id_and_never_in_an_event(
 def test_the_case_page_shows_the_plan_its_support_package_and_its_reviews(
     cloud: Cloud, submit: Any, referral_body: dict[str, Any]
 ) -> None:
-    from datetime import UTC, datetime
+    from datetime import UTC, date, datetime
 
     from tests.integration.test_meetings import availability, book, clock_at, meeting
     from tests.integration.test_outcome import outcome
@@ -350,7 +350,8 @@ def test_the_case_page_shows_the_plan_its_support_package_and_its_reviews(
             parameters={"reference": reference},
         ),
     )["body"]
-    for shown in ("School pick-ups", "Mondays and Wednesdays", "A car seat", "£89.99", f"Next review due {review_on}"):
+    review_day = f"{date.fromisoformat(review_on):%-d %B %Y}"
+    for shown in ("School pick-ups", "Mondays and Wednesdays", "A car seat", "£89.99", f"Next review due {review_day}"):
         assert shown in page, shown
 
 

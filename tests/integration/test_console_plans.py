@@ -1,0 +1,249 @@
+"""The outcome and plan builder and the review forms in the console (issue 19, items 1 and 3), on moto in-process:
+rows added and removed by posting the form back, the domain's problems on the form with every answer kept, a stale
+form refused on the case page, a form without its CSRF token refused, and the service the API uses doing the work."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from infra.constants import CONSOLE
+from shared.domain.referrals import today
+from tests.integration.conftest import Cloud, invoke
+from tests.integration.test_console import a_session, console_event, referral_item
+from tests.integration.test_outcome import YESTERDAY, scheduled
+from tests.integration.test_partners import CHURCH, HUB, add
+
+
+def post(cloud: Cloud, session: str, path: str, route: str, form: dict[str, str], **kwargs: Any) -> dict[str, Any]:
+    reference = path.split("/")[3]
+    event = console_event(
+        "POST", path, route, session=session, form=form, parameters={"reference": reference}, **kwargs
+    )
+    return invoke(CONSOLE, cloud, event)  # type: ignore[no-any-return]
+
+
+def get(cloud: Cloud, session: str, path: str, route: str, **query: str) -> dict[str, Any]:
+    reference = path.split("/")[3]
+    event = console_event("GET", path, route, session=session, query=query, parameters={"reference": reference})
+    return invoke(CONSOLE, cloud, event)  # type: ignore[no-any-return]
+
+
+def date_boxes(prefix: str, day: Any) -> dict[str, str]:
+    return {f"{prefix}.day": str(day.day), f"{prefix}.month": str(day.month), f"{prefix}.year": str(day.year)}
+
+
+def summary(body: str) -> list[tuple[str, str]]:
+    """The error summary's links: (href, words)."""
+    found = re.search(r'<div class="govuk-error-summary".*?</ul>', body, re.S)
+    assert found, "no error summary"
+    return [
+        (h, re.sub(r"\s+", " ", t).strip()) for h, t in re.findall(r'<a href="([^"]+)">(.*?)</a>', found.group(0), re.S)
+    ]
+
+
+def value_of(body: str, name: str) -> str | None:
+    found = re.search(rf'<input[^>]*name="{re.escape(name)}"[^>]*value="([^"]*)"', body)
+    return found.group(1) if found else None
+
+
+@pytest.fixture
+def booked(cloud: Cloud, submit: Any, referral_body: dict[str, Any]) -> str:
+    """A referral whose meeting (yesterday) is booked and waits for its outcome."""
+    return scheduled(cloud, submit, referral_body)
+
+
+def held_form(token: str, version: int, hub: str, **extra: str) -> dict[str, str]:
+    return {
+        "csrf_token": token,
+        "version": str(version),
+        "held": "yes",
+        **date_boxes("held_on", YESTERDAY.date()),
+        "actions.0.row": "0",
+        "actions.0.who": "Grandma Jean",
+        "actions.0.what": "School pick-ups",
+        "actions.0.how_often": "Mondays and Wednesdays",
+        **date_boxes("actions.0.by_when", YESTERDAY.date() + timedelta(days=30)),
+        "actions.0.checked_by": "Uncle Dev",
+        "items.0.row": "0",
+        "items.0.category": "equipment",
+        "items.0.description": "A sofa bed",
+        "items.0.cost": "£400",
+        "items.0.partner_id": hub,
+        "consent.0.partner_id": hub,
+        "consent.0.share": "yes",
+        **date_boxes("first_review", YESTERDAY.date() + timedelta(days=60)),
+        **extra,
+    }
+
+
+OUTCOME = "/staff/referrals/{reference}/outcome"
+
+
+def test_a_held_meeting_and_its_plan_are_recorded_from_the_form_by_the_apis_service(cloud: Cloud, booked: str) -> None:
+    hub = str(add(cloud, HUB)["json"]["partner_id"])
+    session, token = a_session(cloud)
+    path = f"/staff/referrals/{booked}/outcome"
+    version = int(referral_item(cloud, booked)["version"])
+    opened = get(cloud, session, path, OUTCOME, version=str(version))
+    assert opened["statusCode"] == 200
+    assert value_of(opened["body"], "held_on.day") == str(YESTERDAY.day)  # the day it was booked for
+    assert f'<option value="{hub}">Northside Family Hub</option>' in opened["body"]  # the directory to choose from
+
+    done = post(cloud, session, path, OUTCOME, held_form(token, version, hub))
+
+    assert done["statusCode"] == 303, summary(done["body"])
+    assert done["headers"]["Location"] == f"/staff/referrals/{booked}?done=held"
+    [plan] = [i for i in cloud.items() if i["pk"] == f"REFERRAL#{booked}" and i["sk"] == "PLAN"]
+    assert plan["network_actions"] == [
+        {
+            "who": "Grandma Jean",
+            "what": "School pick-ups",
+            "how_often": "Mondays and Wednesdays",
+            "by_when": (YESTERDAY.date() + timedelta(days=30)).isoformat(),
+            "checked_by": "Uncle Dev",
+        }
+    ]
+    [item] = plan["support_package"]
+    assert (item["estimated_cost_pence"], item["partner_id"], item["category"]) == (40000, hub, "equipment")
+    assert plan["partner_consent"] == [{"partner_id": hub, "share_contact_name": True}]
+    [connection] = [i for i in cloud.items() if i["kind"] == "connection"]
+    assert connection["partner_id"] == hub and connection["share_contact_name"] is True
+    [audit] = [i for i in cloud.items() if i["kind"] == "audit" and i["action"] == "meeting.held"]
+    assert audit["actor"] == "coordinator:sub-alex"
+
+    case = get(cloud, session, f"/staff/referrals/{booked}", "/staff/referrals/{reference}", done="held")["body"]
+    for shown in ("Grandma Jean", "Uncle Dev", "A sofa bed", "£400.00", "Northside Family Hub", "may be told"):
+        assert shown in case, shown
+    review_on = YESTERDAY.date() + timedelta(days=60)
+    assert f"Next review due {review_on:%-d %B %Y}" in case
+
+    # the same form again is stale: the case page as it now stands, with the reason, and nothing changes twice
+    again = post(cloud, session, path, OUTCOME, held_form(token, version, hub))
+    assert again["statusCode"] == 409 and "Someone else changed this referral since you opened it" in again["body"]
+    assert len([i for i in cloud.items() if i["kind"] == "audit" and i["action"] == "meeting.held"]) == 1
+
+
+def test_rows_are_added_and_removed_by_posting_the_form_back_with_every_answer_kept(cloud: Cloud, booked: str) -> None:
+    hub = str(add(cloud, HUB)["json"]["partner_id"])
+    session, token = a_session(cloud)
+    path = f"/staff/referrals/{booked}/outcome"
+    form = held_form(token, 3, hub, action="add-action")
+
+    added = post(cloud, session, path, OUTCOME, form)
+    assert added["statusCode"] == 200
+    assert 'name="actions.1.who"' in added["body"] and value_of(added["body"], "actions.0.who") == "Grandma Jean"
+    assert value_of(added["body"], "items.0.cost") == "£400"
+    assert referral_item(cloud, booked)["status"] == "meeting_scheduled"  # nothing recorded
+
+    removed = post(cloud, session, path, OUTCOME, {**form, "action": "remove-item-0"})
+    assert removed["statusCode"] == 200 and 'name="items.0.description"' not in removed["body"]
+    assert "No items in the package" in removed["body"]
+    assert 'name="consent.0.partner_id"' not in removed["body"]  # the partner is no longer named
+
+    # naming a partner, then updating the list: the family's answer is asked for it
+    church = str(add(cloud, CHURCH)["json"]["partner_id"])
+    refreshed = post(cloud, session, path, OUTCOME, {**form, "actions.0.partner_id": church, "action": "refresh"})
+    assert value_of(refreshed["body"], "consent.0.partner_id") == church  # named first, by the action
+    assert value_of(refreshed["body"], "consent.1.partner_id") == hub
+    assert "May St Anne&#39;s Community Kitchen be told" in refreshed["body"]
+    assert re.search(rf'id="consent-{hub}"[^>]*value="yes" checked', refreshed["body"])  # its answer kept
+
+
+PROBLEMS: list[tuple[dict[str, str], list[tuple[str, str]]]] = [
+    ({"held": ""}, [("#held", "Choose whether the meeting took place")]),
+    ({"held": "no"}, [("#reason", "Enter why the meeting did not take place")]),
+    (
+        {"held_on.day": "", "held_on.month": "", "held_on.year": ""},
+        [("#held_on-day", "Enter the date the meeting took place")],
+    ),
+    (
+        {"held_on.day": "31", "held_on.month": "2"},
+        [("#held_on-day", "The date the meeting took place must be a real date, like 27 3 2026")],
+    ),
+    (
+        {"actions.0.who": "", "items.0.cost": "four hundred", "items.0.category": ""},
+        [
+            ("#actions-0-who", "Action 1: enter who in the network will do it"),
+            ("#items-0-category", "Item 1: choose the kind of support"),
+            ("#items-0-cost", "Item 1: enter the estimated cost in pounds, like 85 or 85.50"),
+        ],
+    ),
+    ({"items.0.cost": "250000"}, [("#items-0-cost", "Item 1: the estimated cost must be £100,000 or less")]),
+    (
+        {"consent.0.share": ""},
+        [("#consent-HUB", "Choose whether the family agreed to Northside Family Hub being told their contact's name")],
+    ),
+    (
+        {"first_review.year": "2099"},
+        [("#first_review-day", "The first review must be after the meeting and within three months of it")],
+    ),
+    ({"first_review.day": ""}, [("#first_review-day", "The first review's date must be a real date, like 27 3 2026")]),
+]
+
+
+def test_each_problem_is_named_against_its_box_and_every_answer_is_kept(cloud: Cloud, booked: str) -> None:
+    hub = str(add(cloud, HUB)["json"]["partner_id"])
+    session, token = a_session(cloud)
+    path = f"/staff/referrals/{booked}/outcome"
+    for change, expected in PROBLEMS:
+        form = held_form(token, int(referral_item(cloud, booked)["version"]), hub, **change)
+
+        answer = post(cloud, session, path, OUTCOME, {k: v for k, v in form.items() if v != ""})
+
+        assert answer["statusCode"] == 422, change
+        shown = [(href.replace("HUB", hub), words.replace("'", "&#39;")) for href, words in expected]
+        assert summary(answer["body"]) == shown, change
+        assert value_of(answer["body"], "actions.0.what") == "School pick-ups"  # every answer kept
+    assert referral_item(cloud, booked)["status"] == "meeting_scheduled"
+    assert [i for i in cloud.items() if i["kind"] == "plan"] == []
+
+
+def test_a_meeting_not_held_goes_back_to_waiting_with_its_reason(cloud: Cloud, booked: str) -> None:
+    session, token = a_session(cloud)
+    version = str(referral_item(cloud, booked)["version"])
+    form = {"csrf_token": token, "version": version, "held": "no", "reason": "The family were unwell"}
+    done = post(cloud, session, f"/staff/referrals/{booked}/outcome", OUTCOME, form)
+    assert done["statusCode"] == 303 and done["headers"]["Location"].endswith("?done=not-held")
+    assert referral_item(cloud, booked)["status"] == "accepted"
+    [meeting] = [i for i in cloud.items() if i["pk"] == f"REFERRAL#{booked}" and i["sk"] == "MEETING"]
+    assert meeting["not_held_reason"] == "The family were unwell"
+
+
+def test_an_outcome_for_a_later_date_or_an_inactive_partner_is_refused_on_the_form(cloud: Cloud, booked: str) -> None:
+    hub = str(add(cloud, HUB)["json"]["partner_id"])
+    session, token = a_session(cloud)
+    version = int(referral_item(cloud, booked)["version"])
+    path = f"/staff/referrals/{booked}/outcome"
+    tomorrow = today() + timedelta(days=1)
+    early = post(cloud, session, path, OUTCOME, held_form(token, version, hub, **date_boxes("held_on", tomorrow)))
+    assert early["statusCode"] == 422
+    assert summary(early["body"])[0][0] == "#held_on-day"
+
+    from tests.integration.test_coordination import staff
+
+    assert (
+        staff(cloud, "PUT /partners/{partner_id}", f"/partners/{hub}", body={**HUB, "active": False})["statusCode"]
+        == 200
+    )
+    gone = post(cloud, session, path, OUTCOME, held_form(token, version, hub))
+    assert gone["statusCode"] == 422
+    assert summary(gone["body"]) == [
+        (
+            "#items-0-partner_id",
+            "Item 1: Northside Family Hub is no longer an active partner in the directory: choose another",
+        )
+    ]
+    assert referral_item(cloud, booked)["status"] == "meeting_scheduled"
+
+
+@pytest.mark.parametrize("csrf", [None, "wrong"])
+def test_an_outcome_without_its_csrf_token_changes_nothing(cloud: Cloud, booked: str, csrf: str | None) -> None:
+    session, _ = a_session(cloud)
+    form = {"version": "3", "held": "no", "reason": "Unwell", **({"csrf_token": csrf} if csrf else {})}
+    answer = post(cloud, session, f"/staff/referrals/{booked}/outcome", OUTCOME, form)
+    assert answer["statusCode"] == 403
+    assert referral_item(cloud, booked)["status"] == "meeting_scheduled"
