@@ -53,8 +53,8 @@ $(CHROMIUM):
 install: $(VENV)/.synced $(WEB_ASSETS) ## Install the Python tools and packages, the CDK CLI, the form's assets
 	@true
 
-run: $(VENV)/.synced $(WEB_ASSETS) ## Run the whole system locally on http://127.0.0.1:8000 (PORT overrides; Ctrl-C stops it)
-	@$(PY) -m infra.local
+run: $(VENV)/.synced $(WEB_ASSETS) ## Run the whole system locally on http://127.0.0.1:8000 (PORT overrides; FAULTS="dynamodb.throttle=0.05,..." fails a share of AWS calls; Ctrl-C stops it)
+	@$(PY) -m infra.local $(if $(FAULTS),--faults "$(FAULTS)")
 
 test: $(VENV)/.synced $(WEB_ASSETS) $(CHROMIUM) ## Run every test: unit, integration, infrastructure, end to end
 	@echo "==> running every test"

@@ -11,7 +11,7 @@ from shared.adapters.eventbridge import EventPublisher
 from shared.config import get_settings
 from shared.domain.errors import PublishFailed
 from shared.observability import correlate, logger, metrics
-from shared.service.event_relay import correlation_id_of, relay
+from shared.service.event_relay import correlation_id_of, outbox_events, relay
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -24,10 +24,17 @@ def handler(event: dict[str, Any], context: LambdaContext, publisher: EventPubli
         result = relay(records, publisher)
     except PublishFailed:
         # EventBridge unreachable: fail the whole batch so Lambda retries it (then bisects, then the DLQ).
-        logger.exception("No event of the batch could be published", extra={"records": len(records)})
+        found, _ = outbox_events(records)
+        logger.exception(
+            "No event of the batch could be published",
+            extra={"records": len(records), "event_ids": [event.event_id for _, event in found]},
+        )
         metrics.add_metric(name="EventsRelayFailed", unit=MetricUnit.Count, value=1)
         raise
     metrics.add_metric(name="EventsRelayed", unit=MetricUnit.Count, value=result.published)
+    for refused in result.refused:  # every failure with its event id: its stream record is retried, then DLQ'd
+        correlate(correlation_id_of(refused))
+        logger.warning("Event refused by EventBridge", extra={"event_id": refused.event_id})
     if result.failed_sequence_numbers:
         logger.warning("Some events were refused; retrying from the first", extra={"published": result.published})
         metrics.add_metric(name="EventsRelayFailed", unit=MetricUnit.Count, value=1)

@@ -3,6 +3,7 @@ and SES's delivery events through the configuration set)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -20,15 +21,38 @@ from shared.web.queue import EventRecord, batch_processor
 processor = batch_processor()
 
 
-def _on_event(record: EventRecord) -> None:
-    if record.body.source == "aws.ses":
-        _on_ses_event(record)
-        return
+def _time_left(context: LambdaContext | None) -> Callable[[], float]:
+    """Seconds left in the invocation: a send starts only with room to record it."""
+    return (lambda: context.get_remaining_time_in_millis() / 1000) if context is not None else (lambda: 30.0)
+
+
+def _on_event(record: EventRecord, lambda_context: LambdaContext | None = None) -> None:
+    logger.remove_keys(["event_id", "detail_type", "reference"])  # the batch's previous event's
+    try:
+        if record.body.source == "aws.ses":
+            _on_ses_event(record, lambda_context)
+        else:
+            _on_domain_event(record, lambda_context)
+    except Exception:
+        # Every failure with its event id (bound by bind_event; the bus's id otherwise): the record is retried,
+        # then dead-lettered.
+        logger.exception("Event not handled; it will be retried", extra={"bus_event_id": record.body.id})
+        raise
+
+
+def _on_domain_event(record: EventRecord, lambda_context: LambdaContext | None) -> None:
     envelope = record.envelope()
     bind_event(envelope)
     settings = get_settings()
     reader = ReferralReader(settings.table_name)
-    for sent in deliver(envelope, reader=reader, settings=settings, now=clock.now(), render=emails.render):
+    for sent in deliver(
+        envelope,
+        reader=reader,
+        settings=settings,
+        now=clock.now(),
+        render=emails.render,
+        time_left=_time_left(lambda_context),
+    ):
         logger.info("Email handled", extra={"template": sent.template, "outcome": sent.status})
         name = {"sent": "EmailsSent", "failed": "EmailsFailed", "duplicate": "EmailsDuplicate"}[sent.status]
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
@@ -36,7 +60,7 @@ def _on_event(record: EventRecord) -> None:
             metrics.add_metric(name=measure, unit=MetricUnit.Count, value=value)
 
 
-def _on_ses_event(record: EventRecord) -> None:
+def _on_ses_event(record: EventRecord, lambda_context: LambdaContext | None) -> None:
     # SES's own event carries no familynet metadata: its event id is the correlation id of what follows.
     correlate(f"ses-{record.body.id}")
     settings = get_settings()
@@ -47,6 +71,7 @@ def _on_ses_event(record: EventRecord) -> None:
         settings=settings,
         now=clock.now(),
         render=emails.render,
+        time_left=_time_left(lambda_context),
     )
     logger.info("Email status", extra={"outcome": status})
     names = {"delivered": "EmailsDelivered", "bounced": "EmailsBounced", "complained": "EmailsComplained"}

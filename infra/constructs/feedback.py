@@ -26,7 +26,7 @@ from shared.config import (
     ENV_TABLE_NAME,
 )
 from shared.domain.events import EVENT_SOURCE
-from shared.service.feedback import HANDLED_EVENTS
+from shared.service.feedback import FUNCTION_TIMEOUT_SECONDS, HANDLED_EVENTS
 
 EMAIL_DOMAIN_CONTEXT = "familynet:email_domain"
 SES_EVENT_TYPES = ["Email Delivered", "Email Bounced", "Email Complaint Received", "Email Rejected"]
@@ -87,7 +87,8 @@ class Feedback(Construct):
                 ENV_PUBLIC_URL: public_url,
             },
             memory_mb=512,
-            timeout=Duration.seconds(30),
+            # What its email claims assume: a claim older than this belongs to no running invocation.
+            timeout=Duration.seconds(FUNCTION_TIMEOUT_SECONDS),
         )
         self.function = function.function
         self.function.add_to_role_policy(

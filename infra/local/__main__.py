@@ -83,7 +83,7 @@ def _not_ready(_environ: dict[str, Any], start_response: Any) -> list[bytes]:
     return [b"familynet is starting\n"]
 
 
-def main(argv: list[str] | None = None) -> int:
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m infra.local", description=__doc__)
     parser.add_argument("--template", type=Path, help="run this synthesized template instead of the app's")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", DEFAULT_PORT)))
@@ -95,15 +95,44 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--logs", type=Path, default=BUILD / "logs", help="where each function's logs go")
     parser.add_argument("--echo-logs", action="store_true", help="also print the functions' logs")
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--faults",
+        default=os.environ.get("FAMILYNET_FAULTS", ""),
+        help="fail a share of the functions' AWS calls, e.g. dynamodb.throttle=0.05,events.fail=0.05,ses.throttle=0.05,"
+        "ses.reject=0.01,lambda.timeout=0.02 (make run FAULTS=...; default: $FAMILYNET_FAULTS)",
+    )
+    return parser.parse_args(argv)
 
+
+def _ready(url: str, runtime: Any, logs: Path, seconds: float) -> str:
+    faults = runtime.faults
+    return (
+        f"familynet is running at {url} (AWS APIs: {runtime.endpoint_url}; logs: {logs}; "
+        f"ready in {seconds:.1f} s; Ctrl-C stops it)\n"
+        f"  the referral form      {url}/\n"
+        f"  the staff console      {url}/staff  (sign in as any local user: no setup)\n"
+        f"  the emails sent        {url}/_local/outbox.html\n"
+        f'  the clock              {url}/_local/clock  (POST {{"advance_days": N}} moves it on)'
+        + (f"\n  faults injected        {url}/_local/faults  ({faults.plan})" if faults and faults.plan.rules else "")
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     started = time.monotonic()
+    from infra.local.faults import Faults, FaultSpecError  # noqa: PLC0415
     from infra.local.gateway import Gateway  # noqa: PLC0415
     from infra.local.runtime import LocalRuntime  # noqa: PLC0415
     from infra.local.template import Template  # noqa: PLC0415
 
-    path = args.template or template_path(BUILD / "cdk.out")
+    template = Template.load(args.template or template_path(BUILD / "cdk.out"))
+    try:
+        faults = Faults.from_text(args.faults)
+        faults.plan.check_functions(logical_id for logical_id, _ in template.of_type("AWS::Lambda::Function"))
+    except FaultSpecError as exc:
+        print(f"familynet did not start: {exc}", file=sys.stderr)
+        return 2
     # Listen first: the runtime needs the gateway's address (links in emails point at it) before it provisions.
     try:
         listening = _listen(args.port)
@@ -114,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         port = listening.getsockname()[1]  # the one bound when PORT is 0
         server = make_server("127.0.0.1", port, _not_ready, threaded=True, fd=listening.fileno())
     url = f"http://127.0.0.1:{port}"
-    runtime = LocalRuntime(Template.load(path), log_dir=args.logs, echo_logs=args.echo_logs, public_url=url)
+    runtime = LocalRuntime(template, log_dir=args.logs, echo_logs=args.echo_logs, public_url=url, faults=faults)
     # A plain flag, not a threading.Event: Event.set() in a signal handler can deadlock with the main thread's own
     # Event.wait() (the handler runs on that thread, which may hold the Event's lock).
     stop_requested: list[int] = []
@@ -136,15 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.state:
         args.state.parent.mkdir(parents=True, exist_ok=True)
         args.state.write_text(json.dumps({"url": url, "pid": os.getpid(), **runtime.describe()}, indent=1))
-    print(
-        f"familynet is running at {url} (AWS APIs: {runtime.endpoint_url}; logs: {args.logs}; "
-        f"ready in {time.monotonic() - started:.1f} s; Ctrl-C stops it)\n"
-        f"  the referral form      {url}/\n"
-        f"  the staff console      {url}/staff  (sign in as any local user: no setup)\n"
-        f"  the emails sent        {url}/_local/outbox.html\n"
-        f'  the clock              {url}/_local/clock  (POST {{"advance_days": N}} moves it on)',
-        flush=True,
-    )
+    print(_ready(url, runtime, args.logs, time.monotonic() - started), flush=True)
     while not stop_requested:
         time.sleep(0.1)
     # A stop that hangs tells where: every thread's stack goes to stderr after 10 seconds.
@@ -152,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     server.shutdown()
     runtime.stop()
     args.state.unlink(missing_ok=True)
+    for line in runtime.faults.summary() if runtime.faults else []:
+        print(line, flush=True)
     print("familynet stopped", flush=True)
     return 0
 

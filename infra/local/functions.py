@@ -9,11 +9,13 @@ import select
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+from infra.local.faults import APP_ID_PREFIX, Faults
 from infra.local.provision import LocalFunction
 from infra.local.template import LOCAL_ACCOUNT, LOCAL_REGION
 
@@ -48,6 +50,7 @@ class FunctionHost:
         log_dir: Path,
         echo_logs: bool = False,
         concurrency: int = DEFAULT_CONCURRENCY,
+        faults: Faults | None = None,
     ) -> None:
         self.function = function
         self.name = function.logical_id
@@ -63,6 +66,8 @@ class FunctionHost:
         self._starting = 0
         self._stopping = False
         self.invocations = 0
+        self._faults = faults
+        self._usual_seconds = 0.5  # a moving average of how long an invocation takes (where a timeout may strike)
 
     def environment(self) -> dict[str, str]:
         env = {key: os.environ[key] for key in _INHERITED if key in os.environ}
@@ -77,6 +82,8 @@ class FunctionHost:
                 "AWS_REGION": LOCAL_REGION,
                 "AWS_DEFAULT_REGION": LOCAL_REGION,
                 "AWS_LAMBDA_FUNCTION_NAME": self.name,
+                # Its calls name the function (User-Agent app/fn-<name>): the fault middleware fails only these.
+                "AWS_SDK_UA_APP_ID": (APP_ID_PREFIX + self.name)[:50],
                 "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.function.memory_mb),
                 "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
                 "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{self.name}",
@@ -176,11 +183,16 @@ class FunctionHost:
                     if process is not None:
                         self._workers.add(process)
                     self._ready.notify()
+        # An injected timeout: the deadline comes at a random point of the invocation's usual length.
+        cut = None
+        if self._faults is not None and self._faults.draw("lambda.timeout", self.name):
+            cut = self._faults.uniform(0.0, self._usual_seconds)
+        timeout = cut if cut is not None else self.function.timeout_seconds
         request = {
             "event": event,
             "function_name": self.name,
             "memory_mb": self.function.memory_mb,
-            "timeout_seconds": self.function.timeout_seconds,
+            "timeout_seconds": timeout,
             "request_id": str(uuid.uuid4()),
             "clock_offset_seconds": self._clock_offset(),
         }
@@ -188,18 +200,31 @@ class FunctionHost:
         with self._ready:
             self.invocations += 1
         healthy = False
+        started = time.monotonic()
         try:
             process.stdin.write(json.dumps(request) + "\n")
             process.stdin.flush()
-            answer = self._read(process, timeout=self.function.timeout_seconds + 1)
-            healthy = True
+            answer = self._read(process, timeout=timeout if cut is not None else timeout + 1)
+            healthy = cut is None  # after a timeout, Lambda starts the environment afresh
+        except FunctionError as exc:
+            if cut is not None and exc.kind == "Timeout":
+                self._timed_out("killed at the deadline")
+            raise
         except (BrokenPipeError, OSError, ValueError) as exc:
             raise FunctionError("Crashed", type(exc).__name__) from exc
         finally:
             self._release(process, healthy)
+        if cut is not None:  # it answered first: it timed out returning, and its answer is lost
+            self._timed_out("answer lost")
+            raise FunctionError("Timeout", f"{self.name} timed out after {cut:.2f} s (injected fault)")
+        self._usual_seconds = 0.8 * self._usual_seconds + 0.2 * (time.monotonic() - started)
         if "error" in answer:
             raise FunctionError(answer["error"]["errorType"], f"see {self._log_path}")
         return answer["result"]
+
+    def _timed_out(self, how: str) -> None:
+        assert self._faults is not None
+        self._faults.hit("lambda.timeout", f"{self.name} {how}")
 
     def stop(self) -> None:
         """End the workers: politely (end of their input) when idle, at once when still busy."""

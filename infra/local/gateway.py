@@ -23,6 +23,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
 from infra.local.cognito import LocalCognito
+from infra.local.faults import FaultPlan, FaultSpecError
 from infra.local.functions import FunctionError
 from infra.local.issuer import InvalidToken, LocalIssuer, api_gateway_claims
 from infra.local.outbox import attachment, outbox_page, sent_emails
@@ -294,6 +295,8 @@ class Gateway:
             return self._advance(request)
         if path == "/_local/clock" and method == "GET":
             return _json({"now": self.runtime.clock.now().isoformat()}, 200)
+        if path == "/_local/faults" and method in ("GET", "POST"):
+            return self._faults(request)
         if path == "/_local/openapi.json" and method == "GET":
             from generators.api_catalogue import render  # noqa: PLC0415
 
@@ -308,6 +311,22 @@ class Gateway:
             answer = {"token": token, "token_type": "Bearer", "role": role, "kind": kind, "expires_in": 3600}
             return _json(answer, 200)
         return _json({"message": "Not Found"}, 404)
+
+    def _faults(self, request: Request) -> Response:
+        """What the injected faults hit (GET); new rules for them from now on (POST {"spec": "..."})."""
+        if request.method == "POST":
+            body = request.get_json(silent=True)
+            spec = body.get("spec") if isinstance(body, dict) else None
+            if not isinstance(spec, str) or len(spec) > 2000:
+                return _json({"message": 'Send {"spec": "dynamodb.throttle=0.05,..."} ("" turns faults off)'}, 400)
+            try:
+                plan = FaultPlan.parse(spec)
+                plan.check_functions(self.runtime.hosts)
+            except FaultSpecError as exc:
+                return _json({"message": str(exc)}, 400)
+            assert self.runtime.faults is not None  # started: it has its faults (maybe none)
+            self.runtime.faults.replace(plan)
+        return _json(self.runtime.faults.describe() if self.runtime.faults else {}, 200)
 
     def _advance(self, request: Request) -> Response:
         body = request.get_json(silent=True)

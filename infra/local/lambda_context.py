@@ -13,7 +13,7 @@ from infra.local.template import LOCAL_ACCOUNT, LOCAL_REGION
 class LocalLambdaContext:
     function_name: str
     memory_limit_in_mb: int = 128
-    timeout_seconds: int = 3
+    timeout_seconds: float = 3
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     function_version: str = "$LATEST"
     log_group_name: str = ""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 import uuid
@@ -22,6 +23,7 @@ from botocore.config import Config
 
 from infra.local.clock import LocalClock, Occurrence, SchedulerDriver, input_of
 from infra.local.dead_letters import DeadLetterWatch, watched_queues
+from infra.local.faults import ENV_FAULTS, Faults, activate
 from infra.local.functions import FunctionError, FunctionHost
 from infra.local.moto_isolation import isolate_dynamodb, speed_up_server, trim_streams, wake_all
 from infra.local.outbox import keep_outbox
@@ -48,6 +50,9 @@ class LocalRuntime:
     hosts: dict[str, FunctionHost] = field(default_factory=dict)
     pollers: list[Poller] = field(default_factory=list)
     scheduler: SchedulerDriver | None = None
+    # Faults injected at the emulated AWS APIs (faults.py): those FAMILYNET_FAULTS names unless given; none at all
+    # by default (POST /_local/faults adds some to a running runtime).
+    faults: Faults | None = None
     _moto: Any = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -58,6 +63,8 @@ class LocalRuntime:
     def start(self) -> LocalRuntime:
         from moto.server import ThreadedMotoServer  # noqa: PLC0415 - the server is only needed locally
 
+        if self.faults is None:
+            self.faults = Faults.from_text(os.environ.get(ENV_FAULTS, ""))  # FaultSpecError says what is wrong
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto logs every request through werkzeug
         isolate_dynamodb()
         speed_up_server()
@@ -68,6 +75,8 @@ class LocalRuntime:
         self.endpoint_url = f"http://{host}:{port}"
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.provisioned = provision(self.template, self.client, public_url=self.public_url)
+        self.faults.plan.check_functions(self.provisioned.functions)
+        activate(self.faults)
         for logical_id, function in self.provisioned.functions.items():
             self.hosts[logical_id] = FunctionHost(
                 function,
@@ -75,6 +84,7 @@ class LocalRuntime:
                 clock_offset=self.clock.offset_seconds,
                 log_dir=self.log_dir,
                 echo_logs=self.echo_logs,
+                faults=self.faults,
             )
         for source in self.provisioned.event_sources:
             if source.function not in self.hosts:
@@ -121,6 +131,7 @@ class LocalRuntime:
         if self._moto is not None:
             self._moto.stop()
             self._moto = None
+        activate(None)
 
     def __enter__(self) -> LocalRuntime:
         return self.start()

@@ -33,13 +33,26 @@ class DynamoDBPort(Protocol):
 DynamoDBClientFactory = Callable[[], DynamoDBPort]
 
 
+# SES sends are not idempotent: the SDK must not send again after a timeout (it would, in its standard retry mode,
+# and SES may have accepted the first). One attempt, short timeouts; shared/service/feedback.py retries what SES
+# refused (nothing sent) and never what went unanswered.
+_ONE_ATTEMPT = {"sesv2": (3, 10)}  # connect and read timeouts, seconds
+
+
 @cache
 def _client(service: str) -> Any:
     import boto3  # noqa: PLC0415 - deferred so that importing a handler does not pay for boto3 twice
     from botocore.config import Config  # noqa: PLC0415
 
     name: Any = service
-    return boto3.client(name, config=Config(retries={"mode": "standard", "max_attempts": 3}))
+    if service in _ONE_ATTEMPT:
+        connect, read = _ONE_ATTEMPT[service]
+        config = Config(
+            retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=connect, read_timeout=read
+        )
+    else:
+        config = Config(retries={"mode": "standard", "max_attempts": 3})
+    return boto3.client(name, config=config)
 
 
 def dynamodb() -> DynamoDBClient:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,11 @@ class RelayResult:
     skipped: int
     failed_sequence_numbers: list[str]
     relayed: list[OutgoingEvent] = field(default_factory=list)
+    refused: list[OutgoingEvent] = field(default_factory=list)  # still refused after the retries
+
+
+RETRIES = 2  # refused entries are put again this many times within the invocation (EventBridge refuses a few)
+RETRY_DELAY_SECONDS = 0.1
 
 
 def outbox_events(records: list[dict[str, Any]]) -> tuple[list[tuple[str, OutgoingEvent]], int]:
@@ -42,15 +48,27 @@ def outbox_events(records: list[dict[str, Any]]) -> tuple[list[tuple[str, Outgoi
 def relay(records: list[dict[str, Any]], publisher: EventPublisher) -> RelayResult:
     """Publish a stream batch's outbox events; report failures from the first failed record on.
 
-    A stream is ordered per shard: Lambda retries from the first reported sequence number, so records after it are
-    relayed again. Consumers dedupe on the event id, so a repeat is harmless.
+    Entries EventBridge refuses are put again a couple of times first. A stream is ordered per shard: Lambda retries
+    from the first reported sequence number, so records after it are relayed again. Consumers dedupe on the event
+    id, so a repeat is harmless.
     """
     found, skipped = outbox_events(records)
     failed_ids = set(publisher.publish([event for _, event in found]))
+    for attempt in range(RETRIES):
+        if not failed_ids:
+            break
+        # Only the refused ones again: the rest are on the bus (EventBridge keeps no order between entries anyway).
+        time.sleep(RETRY_DELAY_SECONDS * 2**attempt)
+        failed_ids = set(publisher.publish([event for _, event in found if event.event_id in failed_ids]))
     failed = [sequence for sequence, event in found if event.event_id in failed_ids]
     relayed = [event for _, event in found if event.event_id not in failed_ids]
+    refused = [event for _, event in found if event.event_id in failed_ids]
     return RelayResult(
-        published=len(found) - len(failed), skipped=skipped, failed_sequence_numbers=failed[:1], relayed=relayed
+        published=len(found) - len(failed),
+        skipped=skipped,
+        failed_sequence_numbers=failed[:1],
+        relayed=relayed,
+        refused=refused,
     )
 
 

@@ -9,8 +9,13 @@ what they need by id: events carry no contact details.
 from __future__ import annotations
 
 import hashlib
+import random
+import time
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from email.message import EmailMessage
 from typing import Any
 
 from shared.adapters import ses, table
@@ -19,6 +24,7 @@ from shared.config import Settings
 from shared.domain import clock, emails
 from shared.domain.clock import LONDON
 from shared.domain.emails import Renderer
+from shared.domain.errors import ServiceUnavailable
 from shared.domain.events import (
     ConnectionAnswered,
     ConnectionRequested,
@@ -38,6 +44,7 @@ from shared.domain.events import (
     ReviewOverdue,
 )
 from shared.domain.participants import is_emailed
+from shared.observability import logger
 from shared.service.connections import connection_key, link_for, link_valid_for, redacted
 from shared.service.retention import inherited
 
@@ -311,6 +318,38 @@ VENUES = {
 }
 
 
+# Exactly once, as far as SES allows. An email item (the claim) is written before the send and records SES's answer
+# after it. The claim's `attempt` says which invocation holds it; it may be taken over only when SES said "not now"
+# (status not_sent) or when the invocation that wrote it has surely ended (claimed longer ago than the function may
+# run). A send starts only with SEND_MARGIN_SECONDS of the invocation left, so a timeout cannot strike between SES
+# accepting a message and its record; the record is retried until RECORD_RESERVE_SECONDS are left. What remains is
+# described in the README ("Emails, exactly once").
+FUNCTION_TIMEOUT_SECONDS = 30  # the feedback function's timeout (infra/constructs/feedback.py uses this)
+CLAIM_STALE_AFTER = timedelta(seconds=FUNCTION_TIMEOUT_SECONDS + 10)
+SEND_MARGIN_SECONDS = 10.0
+RECORD_RESERVE_SECONDS = 1.0
+CLAIM_WAIT_SECONDS = 5.0  # how long a duplicate delivery waits for another invocation's send to be recorded
+TimeLeft = Callable[[], float]  # seconds left in the invocation
+
+
+class EmailNotSentYet(ServiceUnavailable):
+    """The email could not be sent now (SES busy, too little time left, another invocation sending it): the event
+    is retried."""
+
+
+def _unbounded() -> float:
+    return float(FUNCTION_TIMEOUT_SECONDS)
+
+
+def _pause(tries: int, time_left: TimeLeft, reserve: float) -> bool:
+    """Wait before the next try (exponential, jittered, at most 2 s); False if that would leave under `reserve`."""
+    delay = min(2.0, 0.05 * 2**tries) * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not a secret
+    if time_left() - delay < reserve:
+        return False
+    time.sleep(delay)
+    return True
+
+
 def email_tag(event_id: str, template: str, to: str) -> str:
     """The email's id within its referral, in the characters SES allows in a tag value."""
     recipient = hashlib.sha256(to.strip().lower().encode()).hexdigest()[:16]
@@ -326,7 +365,13 @@ def key_of(reference: str, tag: str) -> dict[str, str]:
 
 
 def deliver(
-    envelope: Event[EventData], *, reader: ReferralReader, settings: Settings, now: datetime, render: Renderer
+    envelope: Event[EventData],
+    *,
+    reader: ReferralReader,
+    settings: Settings,
+    now: datetime,
+    render: Renderer,
+    time_left: TimeLeft = _unbounded,
 ) -> list[Sent]:
     reference = getattr(envelope.data, "reference", None)
     if reference is None:
@@ -362,7 +407,9 @@ def deliver(
             envelope.metadata.event_id,
             settings=settings,
             now=now,
+            reader=reader,
             retention=inherited(named["referral"]),
+            time_left=time_left,
         )
         if sent.status == "sent" and email.template == "feedback" and isinstance(envelope.data, MeetingHeld):
             sent = replace(sent, measures=meeting_measures(envelope.data, named["referral"], now))
@@ -388,9 +435,16 @@ def _send_once(
     *,
     settings: Settings,
     now: datetime,
+    reader: ReferralReader,
     retention: dict[str, Any] | None = None,
+    time_left: TimeLeft = _unbounded,
 ) -> Sent:
     key = email_key(reference, event_id, email.template, email.to)
+    tag = email_tag(event_id, email.template, email.to)
+    ids = {"event_id": event_id, "email": tag}
+    if time_left() < SEND_MARGIN_SECONDS:
+        raise EmailNotSentYet("too little of the invocation is left to send and record an email")
+    attempt = uuid.uuid4().hex
     item = {
         **(retention or {}),  # an email about an ended referral expires with it
         **key,
@@ -404,27 +458,140 @@ def _send_once(
         # what was sent, for the family's subject access request (less a partner's answer link); expires with it
         "text": email.kept_text if email.kept_text is not None else email.text,
         "status": "sending",
+        "attempt": attempt,
         "created_at": clock.iso(now),
     }
-    # A first attempt, or a retry of one that did not get as far as SES answering: "sending" may be retried.
-    condition = f"attribute_not_exists({table.PARTITION_KEY}) OR #status = :sending"
-    write = put(item, settings.table_name, condition, {":sending": "sending"}, names={"#status": "status"})
-    try:
-        transact([write], settings.table_name)
-    except Cancelled:
+    if not _claim(item, key, settings=settings, reader=reader, time_left=time_left, ids=ids):
         return Sent(email.template, "duplicate")
     message = emails.mime(email, settings.email_sender)
     try:
-        message_id = ses.send(
-            message,
-            configuration_set=settings.ses_configuration_set,
-            tags={"reference": reference, "email": email_tag(event_id, email.template, email.to)},
-        )
+        message_id = _send(message, reference, tag, settings=settings, time_left=time_left)
     except ses.PermanentSendFailure as failure:
-        _mark(key, settings, {"status": "failed", "failure": str(failure), "updated_at": clock.iso(now)})
+        logger.warning("Email refused by SES", extra={**ids, "failure": str(failure)})
+        failed = {"status": "failed", "failure": str(failure), "updated_at": clock.iso(now)}
+        _record(key, attempt, failed, settings=settings, time_left=time_left, ids=ids)
         return Sent(email.template, "failed")
-    _mark(key, settings, {"status": "sent", "ses_message_id": message_id, "updated_at": clock.iso(now)})
+    except ses.NotSent:
+        _record(key, attempt, {"status": "not_sent"}, settings=settings, time_left=lambda: 0.0, ids=ids)
+        logger.warning("SES did not take the email; the event will be retried", extra=ids)
+        raise
+    except ses.MaybeSent:
+        # Left as `sending`: a retry after the claim goes stale sends it again (at least once, not at most once).
+        logger.error("SES did not answer: the email may have been sent; the event will be retried", extra=ids)
+        raise
+    logger.info("Email sent", extra={**ids, "ses_message_id": message_id})
+    sent = {"status": "sent", "ses_message_id": message_id, "updated_at": clock.iso(now)}
+    if not _record(key, attempt, sent, settings=settings, time_left=time_left, ids=ids):
+        # Sending again would duplicate it: SES's delivery event records it instead (track), by its tag.
+        logger.error("Email sent but not recorded", extra={**ids, "ses_message_id": message_id})
     return Sent(email.template, "sent")
+
+
+def _claim(
+    item: dict[str, Any],
+    key: dict[str, str],
+    *,
+    settings: Settings,
+    reader: ReferralReader,
+    time_left: TimeLeft,
+    ids: dict[str, str],
+) -> bool:
+    """Write the claim; True when this invocation may send, False when the email was handled already. Raises
+    EmailNotSentYet when another invocation is sending it now, or DynamoDB refuses the claim for too long."""
+    condition = f"attribute_not_exists({table.PARTITION_KEY})"
+    values: dict[str, Any] = {}
+    names: dict[str, str] = {}
+    tries = 0
+    waiting_until = time.monotonic() + CLAIM_WAIT_SECONDS
+    while True:
+        write = put(item, settings.table_name, condition, values or None, names=names or None)
+        try:
+            transact([write], settings.table_name)
+            return True
+        except Cancelled:
+            current = reader.item(key)
+        except ServiceUnavailable:
+            current = None
+            if not _pause(tries, time_left, SEND_MARGIN_SECONDS):
+                raise EmailNotSentYet("DynamoDB did not take the email's claim") from None
+            tries += 1
+            continue
+        if current is None:  # gone meanwhile, or kept past its retention (an old email): handled
+            return False
+        status, holder = current.get("status"), current.get("attempt")
+        if holder == item["attempt"]:
+            return True  # our own claim: the answer to an earlier try was lost
+        if status == "sending" and not _stale(current):
+            # Another invocation (a duplicate delivery) is sending it now: wait for its record, else retry later.
+            if time.monotonic() < waiting_until and _pause(tries, time_left, SEND_MARGIN_SECONDS):
+                tries += 1
+                continue
+            raise EmailNotSentYet("another invocation is sending this email")
+        if status not in ("sending", "not_sent"):
+            return False  # sent, failed, delivered, bounced…: handled
+        if status == "sending":
+            logger.warning(
+                "Email claim left by an invocation that ended before SES answered; sending again",
+                extra={**ids, "claimed_at": current.get("created_at")},
+            )
+        # Take over exactly the claim read, and only if it is still as read.
+        names = {"#status": "status", "#attempt": "attempt"}
+        values = {":status": status, **({":attempt": holder} if holder else {})}
+        held = "#attempt = :attempt" if holder else "attribute_not_exists(#attempt)"
+        condition = f"#status = :status AND {held}"
+
+
+def _stale(claim: dict[str, Any]) -> bool:
+    """Whether the invocation that wrote this claim has surely ended (claimed longer ago than it may run)."""
+    claimed = datetime.fromisoformat(str(claim.get("created_at", "")).replace("Z", "+00:00"))
+    return clock.now() - claimed > CLAIM_STALE_AFTER
+
+
+def _send(message: EmailMessage, reference: str, tag: str, *, settings: Settings, time_left: TimeLeft) -> str:
+    """Send; what SES refused for now is tried again while the invocation has time (nothing was sent)."""
+    tries = 0
+    while True:
+        try:
+            return ses.send(
+                message, configuration_set=settings.ses_configuration_set, tags={"reference": reference, "email": tag}
+            )
+        except ses.NotSent:
+            if not _pause(tries, time_left, SEND_MARGIN_SECONDS):
+                raise
+            tries += 1
+
+
+def _record(
+    key: dict[str, str],
+    attempt: str,
+    values: dict[str, Any],
+    *,
+    settings: Settings,
+    time_left: TimeLeft,
+    ids: dict[str, str],
+) -> bool:
+    """SES's answer on the claim this invocation holds, retried while the invocation has time; False if not
+    recorded."""
+    write = update(
+        key,
+        settings.table_name,
+        values,
+        condition="#attempt = :attempt",
+        names={"#attempt": "attempt"},
+        values={":attempt": attempt},
+    )
+    tries = 0
+    while True:
+        try:
+            transact([write], settings.table_name)
+            return True
+        except Cancelled:
+            logger.error("Email claim taken over before SES's answer was recorded", extra=ids)
+            return False
+        except ServiceUnavailable:
+            if not _pause(tries, time_left, RECORD_RESERVE_SECONDS):
+                return False
+            tries += 1
 
 
 def _mark(key: dict[str, str], settings: Settings, values: dict[str, Any]) -> None:
@@ -443,6 +610,7 @@ def track(
     settings: Settings,
     now: datetime,
     render: Renderer,
+    time_left: TimeLeft = _unbounded,
 ) -> str:
     """An SES event (from the configuration set, through EventBridge): the email's status follows it; a bounce or
     complaint from a referrer or facilitator tells the coordinators, once."""
@@ -459,7 +627,10 @@ def track(
     status = SES_STATUS[kind]
     if kind == "Delivery" and item.get("status") in ("bounced", "complained"):
         return "ignored"  # events can arrive out of order: a bounce stands
-    _mark(key, settings, {"status": status, "updated_at": clock.iso(now), f"{status}_at": clock.iso(now)})
+    recorded = {"status": status, "updated_at": clock.iso(now), f"{status}_at": clock.iso(now)}
+    if message_id := (detail.get("mail") or {}).get("messageId"):
+        recorded["ses_message_id"] = str(message_id)  # an email sent but not recorded (see _send_once) is, now
+    _mark(key, settings, recorded)
     if kind in ("Bounce", "Complaint") and item.get("recipient_kind") != "coordinators":
         bounce = detail.get("bounce") or {}
         notice = render(
@@ -475,5 +646,5 @@ def track(
             },
             recipient_kind="coordinators",
         )
-        _send_once(notice, reference, event_id, settings=settings, now=now)
+        _send_once(notice, reference, event_id, settings=settings, now=now, reader=reader, time_left=time_left)
     return status

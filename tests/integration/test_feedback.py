@@ -7,11 +7,13 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ReadTimeoutError
 
 from infra.constants import FEEDBACK
 from infra.local.outbox import sent_emails
 from shared.adapters import aws
+from shared.domain import clock
+from shared.service import feedback
 from tests.integration.conftest import Cloud, invoke
 from tests.integration.test_intake import relay_outbox
 from tests.integration.test_proposals import sqs_batch
@@ -62,7 +64,7 @@ def test_a_duplicate_event_or_redelivered_batch_sends_nothing_twice(
     assert len(email_items(cloud)) == 2
 
 
-def test_a_throttled_send_is_retried_and_then_succeeds(
+def test_a_throttled_send_is_tried_again_within_the_invocation(
     cloud: Cloud, submit: Any, referral_body: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _, [event] = received_events(cloud, submit, referral_body)
@@ -77,12 +79,91 @@ def test_a_throttled_send_is_retried_and_then_succeeds(
         return real_send(**kwargs)
 
     monkeypatch.setattr(client, "send_email", throttled_once)
+    assert invoke(FEEDBACK, cloud, sqs_batch([event])) == {"batchItemFailures": []}
+    assert len(sent_emails()) == 2 and calls["n"] == 3
+    assert sorted(item["status"] for item in email_items(cloud)) == ["sent", "sent"]
+
+
+def test_ses_busy_for_longer_than_the_invocation_leaves_the_event_for_a_retry_that_sends_once(
+    cloud: Cloud, submit: Any, referral_body: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, [event] = received_events(cloud, submit, referral_body)
+    client = aws.sesv2()
+    real_send = client.send_email
+
+    def throttled(**_: Any) -> Any:
+        raise ClientError({"Error": {"Code": "TooManyRequestsException", "Message": "slow down"}}, "SendEmail")
+
+    monkeypatch.setattr(client, "send_email", throttled)
+    monkeypatch.setattr(feedback, "SEND_MARGIN_SECONDS", 29.0)  # the invocation's time runs out after a try or two
     # The whole batch failed: the function errors, so Lambda leaves every message on the queue for a retry.
     with pytest.raises(BatchProcessingError):
         invoke(FEEDBACK, cloud, sqs_batch([event]))
     assert sent_emails() == []
-    second = invoke(FEEDBACK, cloud, sqs_batch([event]))
-    assert second == {"batchItemFailures": []}
+    assert [item["status"] for item in email_items(cloud)] == ["not_sent"]  # SES took nothing: free to send
+    monkeypatch.setattr(client, "send_email", real_send)
+    assert invoke(FEEDBACK, cloud, sqs_batch([event])) == {"batchItemFailures": []}
+    assert len(sent_emails()) == 2
+    assert sorted(item["status"] for item in email_items(cloud)) == ["sent", "sent"]
+
+
+def test_a_throttled_write_after_the_send_sends_no_second_email(
+    cloud: Cloud, submit: Any, referral_body: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given DynamoDB refusing the first four writes that record SES's answer (each after the SDK's own retries)
+    _, [event] = received_events(cloud, submit, referral_body)
+    client = aws.dynamodb()
+    real_write = client.transact_write_items
+    refused = {"n": 0}
+
+    def throttled_records(**kwargs: Any) -> Any:
+        [only] = kwargs["TransactItems"]
+        if "Update" in only and only["Update"]["Key"]["sk"]["S"].startswith("EMAIL#") and refused["n"] < 4:
+            refused["n"] += 1
+            error = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "Rate exceeded"}}
+            raise ClientError(error, "TransactWriteItems")  # type: ignore[arg-type]
+        return real_write(**kwargs)
+
+    monkeypatch.setattr(client, "transact_write_items", throttled_records)
+    # When the event is handled, then delivered again (a relay retry, an SQS redelivery)
+    assert invoke(FEEDBACK, cloud, sqs_batch([event])) == {"batchItemFailures": []}
+    assert invoke(FEEDBACK, cloud, sqs_batch([event])) == {"batchItemFailures": []}
+    # Then each email went once, and its record holds SES's message id
+    assert refused["n"] == 4
+    assert len(sent_emails()) == 2
+    items = email_items(cloud)
+    assert sorted(item["status"] for item in items) == ["sent", "sent"]
+    assert all(item["ses_message_id"] for item in items)
+
+
+def test_a_claim_is_sent_again_only_once_the_invocation_that_held_it_has_surely_ended(
+    cloud: Cloud, submit: Any, referral_body: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an invocation whose sends went unanswered (SES may or may not have taken them)
+    _, [event] = received_events(cloud, submit, referral_body)
+    client = aws.sesv2()
+    real_send = client.send_email
+
+    def unanswered(**_: Any) -> Any:
+        raise ReadTimeoutError(endpoint_url="https://email.eu-west-2.amazonaws.com")
+
+    monkeypatch.setattr(client, "send_email", unanswered)
+    with pytest.raises(BatchProcessingError):
+        invoke(FEEDBACK, cloud, sqs_batch([event]))
+    monkeypatch.setattr(client, "send_email", real_send)
+    assert [item["status"] for item in email_items(cloud)] == ["sending"]
+    # When the event comes again while that invocation might still be running: nothing is sent
+    monkeypatch.setattr(feedback, "CLAIM_WAIT_SECONDS", 0.0)
+    with pytest.raises(BatchProcessingError):
+        invoke(FEEDBACK, cloud, sqs_batch([event]))
+    assert sent_emails() == []
+    # When it comes again after the function's timeout: sent (once each)
+    clock.set_offset(feedback.CLAIM_STALE_AFTER.total_seconds() + 1)
+    try:
+        assert invoke(FEEDBACK, cloud, sqs_batch([event])) == {"batchItemFailures": []}
+        assert invoke(FEEDBACK, cloud, sqs_batch([event])) == {"batchItemFailures": []}
+    finally:
+        clock.set_offset(0)
     assert len(sent_emails()) == 2
     assert sorted(item["status"] for item in email_items(cloud)) == ["sent", "sent"]
 

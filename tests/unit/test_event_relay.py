@@ -51,3 +51,21 @@ def test_a_partial_failure_reports_the_first_failed_record_so_the_retry_starts_t
     result = relay(records, publisher)  # type: ignore[arg-type]
     assert result.failed_sequence_numbers == ["2"]
     assert result.published == 2
+    assert [e.event_id for e in result.refused] == ["b", "c"]
+
+
+class RefusingOnce(RecordingPublisher):
+    """EventBridge refusing an entry the first time it is put (FailedEntryCount 1), taking it the next."""
+
+    def publish(self, events):
+        refused = super().publish(events)
+        self.refuse -= set(refused)
+        return refused
+
+
+def test_an_entry_refused_once_is_put_again_within_the_invocation_and_nothing_is_retried():
+    publisher = RefusingOnce(refuse={"b"})
+    records = [stream_record(str(n), event_id=eid) for n, eid in enumerate("abc", start=1)]
+    result = relay(records, publisher)  # type: ignore[arg-type]
+    assert sorted(e.event_id for e in publisher.published) == ["a", "b", "c"]
+    assert (result.published, result.failed_sequence_numbers, result.refused) == (3, [], [])
