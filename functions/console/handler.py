@@ -14,7 +14,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.console import cases, connections, directory, meetings, outcomes, privacy, reports, sign_in
+from functions.console import cases, connections, directory, meetings, outcomes, privacy, reports, reviews, sign_in
 from functions.console.common import FormRefused, SignInNeeded, sign_in_location
 from shared.observability import correlate, logger, metrics
 from shared.service.staff_sessions import NoAccess, SignInProblem
@@ -37,6 +37,7 @@ for router in (
     cases.router,
     meetings.router,
     outcomes.router,
+    reviews.router,
     directory.router,
     connections.router,
     privacy.router,

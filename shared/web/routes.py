@@ -117,6 +117,7 @@ _POSTED = {
     "422": "The form again, with what to fix",
 }
 _SIGN_IN = {"302": "To the managed login"}
+_REVIEW_GONE = "Illegal, stale or the review no longer open: the case page as it now stands, with the reason"
 _OUTCOME_POSTED = {
     **_POSTED,
     "200": "The form again with a row added or removed (nothing recorded)",
@@ -553,6 +554,30 @@ ROUTES = (
                 "Record the meeting's outcome and plan (or add and remove the form's rows)",
                 _OUTCOME_POSTED,
                 (REFERENCE,),
+            ),
+            (
+                "GET /staff/referrals/{reference}/reviews",
+                "The review form: continue, adjust the support package, or close the plan",
+                _PAGE,
+                (REFERENCE,),
+            ),
+            (
+                "POST /staff/referrals/{reference}/reviews",
+                "Record the open review (or add and remove the package's rows)",
+                _OUTCOME_POSTED,
+                (REFERENCE,),
+            ),
+            (
+                "GET /staff/referrals/{reference}/reviews/{number}/move",
+                "The form to move an open review",
+                {**_PAGE, "404": "No such referral, or no such review"},
+                (REFERENCE, REVIEW_NUMBER),
+            ),
+            (
+                "POST /staff/referrals/{reference}/reviews/{number}/move",
+                "Move an open review to another date, with a reason",
+                {**_OUTCOME_POSTED, "404": "No such referral, or no such review", "409": _REVIEW_GONE},
+                (REFERENCE, REVIEW_NUMBER),
             ),
             # A referral's connections with partners (functions/console/connections.py)
             (

@@ -127,32 +127,6 @@ def test_a_held_meeting_and_its_plan_are_recorded_from_the_form_by_the_apis_serv
     assert len([i for i in cloud.items() if i["kind"] == "audit" and i["action"] == "meeting.held"]) == 1
 
 
-def test_rows_are_added_and_removed_by_posting_the_form_back_with_every_answer_kept(cloud: Cloud, booked: str) -> None:
-    hub = str(add(cloud, HUB)["json"]["partner_id"])
-    session, token = a_session(cloud)
-    path = f"/staff/referrals/{booked}/outcome"
-    form = held_form(token, 3, hub, action="add-action")
-
-    added = post(cloud, session, path, OUTCOME, form)
-    assert added["statusCode"] == 200
-    assert 'name="actions.1.who"' in added["body"] and value_of(added["body"], "actions.0.who") == "Grandma Jean"
-    assert value_of(added["body"], "items.0.cost") == "£400"
-    assert referral_item(cloud, booked)["status"] == "meeting_scheduled"  # nothing recorded
-
-    removed = post(cloud, session, path, OUTCOME, {**form, "action": "remove-item-0"})
-    assert removed["statusCode"] == 200 and 'name="items.0.description"' not in removed["body"]
-    assert "No items in the package" in removed["body"]
-    assert 'name="consent.0.partner_id"' not in removed["body"]  # the partner is no longer named
-
-    # naming a partner, then updating the list: the family's answer is asked for it
-    church = str(add(cloud, CHURCH)["json"]["partner_id"])
-    refreshed = post(cloud, session, path, OUTCOME, {**form, "actions.0.partner_id": church, "action": "refresh"})
-    assert value_of(refreshed["body"], "consent.0.partner_id") == church  # named first, by the action
-    assert value_of(refreshed["body"], "consent.1.partner_id") == hub
-    assert "May St Anne&#39;s Community Kitchen be told" in refreshed["body"]
-    assert re.search(rf'id="consent-{hub}"[^>]*value="yes" checked', refreshed["body"])  # its answer kept
-
-
 PROBLEMS: list[tuple[dict[str, str], list[tuple[str, str]]]] = [
     ({"held": ""}, [("#held", "Choose whether the meeting took place")]),
     ({"held": "no"}, [("#reason", "Enter why the meeting did not take place")]),
@@ -185,7 +159,9 @@ PROBLEMS: list[tuple[dict[str, str], list[tuple[str, str]]]] = [
 ]
 
 
-def test_each_problem_is_named_against_its_box_and_every_answer_is_kept(cloud: Cloud, booked: str) -> None:
+def test_each_problem_is_named_against_its_box_and_rows_come_and_go_with_every_answer_kept(
+    cloud: Cloud, booked: str
+) -> None:
     hub = str(add(cloud, HUB)["json"]["partner_id"])
     session, token = a_session(cloud)
     path = f"/staff/referrals/{booked}/outcome"
@@ -198,14 +174,40 @@ def test_each_problem_is_named_against_its_box_and_every_answer_is_kept(cloud: C
         shown = [(href.replace("HUB", hub), words.replace("'", "&#39;")) for href, words in expected]
         assert summary(answer["body"]) == shown, change
         assert value_of(answer["body"], "actions.0.what") == "School pick-ups"  # every answer kept
-    assert referral_item(cloud, booked)["status"] == "meeting_scheduled"
+
+    # rows are added and removed by posting the form back, every answer kept and nothing recorded
+    form = held_form(token, 3, hub, action="add-action")
+
+    added = post(cloud, session, path, OUTCOME, form)
+    assert added["statusCode"] == 200
+    assert 'name="actions.1.who"' in added["body"] and value_of(added["body"], "actions.0.who") == "Grandma Jean"
+    assert value_of(added["body"], "items.0.cost") == "£400"
+    assert referral_item(cloud, booked)["status"] == "meeting_scheduled"  # nothing recorded
+
+    removed = post(cloud, session, path, OUTCOME, {**form, "action": "remove-item-0"})
+    assert removed["statusCode"] == 200 and 'name="items.0.description"' not in removed["body"]
+    assert "No items in the package" in removed["body"]
+    assert 'name="consent.0.partner_id"' not in removed["body"]  # the partner is no longer named
+
+    # naming a partner, then updating the list: the family's answer is asked for it
+    church = str(add(cloud, CHURCH)["json"]["partner_id"])
+    refreshed = post(cloud, session, path, OUTCOME, {**form, "actions.0.partner_id": church, "action": "refresh"})
+    assert value_of(refreshed["body"], "consent.0.partner_id") == church  # named first, by the action
+    assert value_of(refreshed["body"], "consent.1.partner_id") == hub
+    assert "May St Anne&#39;s Community Kitchen be told" in refreshed["body"]
+    assert re.search(rf'id="consent-{hub}"[^>]*value="yes" checked', refreshed["body"])  # its answer kept
     assert [i for i in cloud.items() if i["kind"] == "plan"] == []
 
 
-def test_a_meeting_not_held_goes_back_to_waiting_with_its_reason(cloud: Cloud, booked: str) -> None:
+def test_a_meeting_not_held_goes_back_to_waiting_with_its_reason_and_only_with_its_csrf_token(
+    cloud: Cloud, booked: str
+) -> None:
     session, token = a_session(cloud)
     version = str(referral_item(cloud, booked)["version"])
     form = {"csrf_token": token, "version": version, "held": "no", "reason": "The family were unwell"}
+    for forged in ({**form, "csrf_token": "wrong"}, {k: v for k, v in form.items() if k != "csrf_token"}):
+        assert post(cloud, session, f"/staff/referrals/{booked}/outcome", OUTCOME, forged)["statusCode"] == 403
+    assert referral_item(cloud, booked)["status"] == "meeting_scheduled"
     done = post(cloud, session, f"/staff/referrals/{booked}/outcome", OUTCOME, form)
     assert done["statusCode"] == 303 and done["headers"]["Location"].endswith("?done=not-held")
     assert referral_item(cloud, booked)["status"] == "accepted"
@@ -240,10 +242,214 @@ def test_an_outcome_for_a_later_date_or_an_inactive_partner_is_refused_on_the_fo
     assert referral_item(cloud, booked)["status"] == "meeting_scheduled"
 
 
-@pytest.mark.parametrize("csrf", [None, "wrong"])
-def test_an_outcome_without_its_csrf_token_changes_nothing(cloud: Cloud, booked: str, csrf: str | None) -> None:
-    session, _ = a_session(cloud)
-    form = {"version": "3", "held": "no", "reason": "Unwell", **({"csrf_token": csrf} if csrf else {})}
-    answer = post(cloud, session, f"/staff/referrals/{booked}/outcome", OUTCOME, form)
-    assert answer["statusCode"] == 403
-    assert referral_item(cloud, booked)["status"] == "meeting_scheduled"
+# --- reviews ----------------------------------------------------------------------------------------------------
+REVIEWS = "/staff/referrals/{reference}/reviews"
+MOVE = "/staff/referrals/{reference}/reviews/{number}/move"
+
+
+@pytest.fixture
+def in_force(cloud: Cloud, booked: str) -> str:
+    """A plan in force (through the API): an approved car seat and a requested counselling course, review 1 open."""
+    from tests.integration.test_outcome import PLAN, held, outcome
+
+    body = held({**PLAN, "first_review_due_on": (YESTERDAY.date() + timedelta(days=60)).isoformat()})
+    assert outcome(cloud, booked, body)["statusCode"] == 200
+    return booked
+
+
+def plan_item(cloud: Cloud, reference: str) -> dict[str, Any]:
+    [plan] = [i for i in cloud.items() if i["pk"] == f"REFERRAL#{reference}" and i["sk"] == "PLAN"]
+    return plan
+
+
+def review_form(token: str, version: int, **extra: str) -> dict[str, str]:
+    """Adjust: the counselling course's cost changed, the car seat removed, a partner's item added."""
+    return {
+        "csrf_token": token,
+        "version": str(version),
+        "outcome": "adjust",
+        **date_boxes("completed_on", today()),
+        **date_boxes("next_review", today() + timedelta(days=45)),
+        "items.0.row": "0",
+        "items.0.was": "1",
+        "items.0.category": "service",
+        "items.0.description": "Six counselling sessions",
+        "items.0.cost": "380.50",
+        **extra,
+    }
+
+
+def test_a_review_adjusts_the_package_keeping_each_items_status_and_connects_a_new_partner(
+    cloud: Cloud, in_force: str
+) -> None:
+    church = str(add(cloud, CHURCH)["json"]["partner_id"])
+    session, token = a_session(cloud)
+    path = f"/staff/referrals/{in_force}/reviews"
+    version = int(referral_item(cloud, in_force)["version"])
+    opened = get(cloud, session, path, REVIEWS, version=str(version))
+    assert opened["statusCode"] == 200 and "Record review 1" in opened["body"]
+    assert value_of(opened["body"], "items.0.description") == "Car seat"  # the package as the plan has it
+    assert value_of(opened["body"], "items.1.cost") == "360"
+    assert value_of(opened["body"], "items.1.was") == "1"
+
+    form = review_form(
+        token,
+        version,
+        **{
+            "items.1.row": "1",
+            "items.1.category": "item",
+            "items.1.description": "A school uniform",
+            "items.1.cost": "60",
+            "items.1.partner_id": church,
+            "consent.0.partner_id": church,
+            "consent.0.share": "no",
+        },
+    )
+    done = post(cloud, session, path, REVIEWS, form)
+
+    assert done["statusCode"] == 303, summary(done["body"])
+    assert done["headers"]["Location"] == f"/staff/referrals/{in_force}?done=reviewed-adjust#plan"
+    plan = plan_item(cloud, in_force)
+    assert [(i["description"], i["estimated_cost_pence"], i["status"]) for i in plan["support_package"]] == [
+        ("Six counselling sessions", 38050, "approved"),  # kept its status: the form sends none
+        ("A school uniform", 6000, "requested"),
+    ]
+    assert plan["partner_consent"] == [{"partner_id": church, "share_contact_name": False}]
+    [connection] = [i for i in cloud.items() if i["kind"] == "connection"]
+    assert connection["partner_id"] == church
+    [audit] = [i for i in cloud.items() if i["kind"] == "audit" and i["action"] == "review.adjust"]
+    assert audit["actor"] == "coordinator:sub-alex"
+
+    case = get(cloud, session, f"/staff/referrals/{in_force}", "/staff/referrals/{reference}")["body"]
+    reviews = re.search(r'<table class="govuk-table" id="reviews">.*?</table>', case, re.S)
+    assert reviews is not None
+    cells = [re.sub(r"<[^>]+>|\s+", " ", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", reviews.group(0), re.S)]
+    next_due = today() + timedelta(days=45)
+    assert cells[:4] == [
+        "1",
+        f"{YESTERDAY.date() + timedelta(days=60):%-d %B %Y}",
+        f"completed on {today():%-d %B %Y}",
+        "The support package adjusted",
+    ]
+    assert cells[5:8] == ["2", f"{next_due:%-d %B %Y}", "scheduled"]
+
+    stale = post(cloud, session, path, REVIEWS, form)
+    assert stale["statusCode"] == 409 and "Someone else changed this referral" in stale["body"]
+    forged = post(cloud, session, path, REVIEWS, {**form, "csrf_token": "forged"})
+    assert forged["statusCode"] == 403
+    assert len([i for i in cloud.items() if i["kind"] == "audit" and i["action"].startswith("review.")]) == 1
+
+
+REVIEW_PROBLEMS: list[tuple[dict[str, str], list[tuple[str, str]]]] = [
+    ({"outcome": ""}, [("#outcome", "Choose the review's outcome")]),
+    (
+        {"next_review.day": "", "next_review.month": "", "next_review.year": ""},
+        [("#next_review-day", "Enter the date of the next review")],
+    ),
+    (
+        {"items.0.description": "", "items.0.cost": "lots"},
+        [
+            ("#items-0-description", "Item 1: enter what the support is"),
+            ("#items-0-cost", "Item 1: enter the estimated cost in pounds, like 85 or 85.50"),
+        ],
+    ),
+    (
+        {"items.0.partner_id": "CHURCH"},
+        [
+            (
+                "#consent-CHURCH",
+                "Choose whether the family agreed to St Anne's Community Kitchen being told their contact's name",
+            )
+        ],
+    ),
+    (
+        {"next_review.month": "12", "next_review.year": str(today().year + 1)},
+        [("#next_review-day", "The next review must be after this one and within three months of it")],
+    ),
+    (
+        {"completed_on.year": str(today().year + 1)},
+        [("#completed_on-day", "A review cannot be recorded for a date still to come")],
+    ),
+]
+
+
+def test_each_review_problem_is_named_against_its_box_and_rows_come_and_go_without_recording(
+    cloud: Cloud, in_force: str
+) -> None:
+    church = str(add(cloud, CHURCH)["json"]["partner_id"])
+    session, token = a_session(cloud)
+    path = f"/staff/referrals/{in_force}/reviews"
+    version = int(referral_item(cloud, in_force)["version"])
+    for problem, expected in REVIEW_PROBLEMS:
+        change = {k: v.replace("CHURCH", church) for k, v in problem.items()}
+        form = {k: v for k, v in review_form(token, version, **change).items() if v != ""}
+
+        answer = post(cloud, session, path, REVIEWS, form)
+
+        assert answer["statusCode"] == 422, change
+        shown = [(h.replace("CHURCH", church), w.replace("'", "&#39;")) for h, w in expected]
+        assert summary(answer["body"]) == shown, change
+        assert value_of(answer["body"], "items.0.was") == "1"  # every answer kept, with the item it was
+
+    added = post(cloud, session, path, REVIEWS, review_form(token, version, action="add-item"))
+    assert added["statusCode"] == 200 and 'name="items.1.description"' in added["body"]
+    removed = post(cloud, session, path, REVIEWS, review_form(token, version, action="remove-item-0"))
+    assert removed["statusCode"] == 200 and "No items in the package" in removed["body"]
+    assert referral_item(cloud, in_force)["version"] == version  # nothing recorded
+    assert [i for i in cloud.items() if i["kind"] == "review" and i["status"] == "completed"] == []
+
+
+def test_a_review_moves_with_a_reason_and_a_bad_stale_or_forged_move_changes_nothing(
+    cloud: Cloud, in_force: str
+) -> None:
+    session, token = a_session(cloud)
+    path = f"/staff/referrals/{in_force}/reviews/1/move"
+
+    def move(**form: str) -> dict[str, Any]:
+        event = console_event(
+            "POST", path, MOVE, session=session, form=form, parameters={"reference": in_force, "number": "1"}
+        )
+        return invoke(CONSOLE, cloud, event)  # type: ignore[no-any-return]
+
+    version = str(referral_item(cloud, in_force)["version"])
+    opened = invoke(
+        CONSOLE,
+        cloud,
+        console_event("GET", path, MOVE, session=session, parameters={"reference": in_force, "number": "1"}),
+    )
+    due = YESTERDAY.date() + timedelta(days=60)
+    assert opened["statusCode"] == 200 and value_of(opened["body"], "due_on.day") == str(due.day)
+    new_day = today() + timedelta(days=20)
+    for form, expected in (
+        ({**date_boxes("due_on", new_day)}, [("#reason", "Enter why the review moves")]),
+        ({"reason": "The family is away"}, [("#due_on-day", "Enter the review&#39;s new date")]),
+        (
+            {**date_boxes("due_on", today() + timedelta(days=120)), "reason": "Away"},
+            [("#due_on-day", "The new date must be after today and within three months of it")],
+        ),
+        (
+            {**date_boxes("due_on", due), "reason": "Away"},
+            [("#due_on-day", "The review is already due on that date")],
+        ),
+    ):
+        refused = move(csrf_token=token, version=version, **form)
+        assert refused["statusCode"] == 422 and summary(refused["body"]) == expected, form
+    assert move(version=version, reason="Away", **date_boxes("due_on", new_day))["statusCode"] == 403
+
+    done = move(csrf_token=token, version=version, reason="The family is away", **date_boxes("due_on", new_day))
+    assert done["statusCode"] == 303 and done["headers"]["Location"].endswith("?done=review-moved#plan")
+    [review] = [i for i in cloud.items() if i["kind"] == "review"]
+    assert review["due_on"] == new_day.isoformat()
+    [audit] = [i for i in cloud.items() if i["kind"] == "audit" and i["action"] == "review.moved"]
+    assert audit["changes"]["reason"] == "The family is away"
+
+    stale = move(csrf_token=token, version=version, reason="Again", **date_boxes("due_on", new_day + timedelta(days=1)))
+    assert stale["statusCode"] == 409 and "Someone else changed this referral" in stale["body"]
+    nowhere = console_event(
+        "GET",
+        f"/staff/referrals/{in_force}/reviews/7/move",
+        MOVE,
+        session=session,
+        parameters={"reference": in_force, "number": "7"},
+    )
+    assert invoke(CONSOLE, cloud, nowhere)["statusCode"] == 404
