@@ -61,7 +61,7 @@ class Runtime:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         env.pop("AWS_ENDPOINT_URL", None)
         if faults:
-            env["FAULTS"] = faults
+            env["FAMILYNET_FAULTS"] = faults
         command = [sys.executable, "-m", "infra.local", "--template", str(path), "--port", "0"]
         command += ["--state", str(workdir / "state.json"), "--logs", str(workdir / "logs")]
         with (workdir / "runtime.stderr").open("w") as stderr:
@@ -193,6 +193,10 @@ class Load:
     posted: dict[int, tuple[dict[str, Any], str]] = field(default_factory=dict)  # plan index → (body, key)
     lock: threading.Lock = field(default_factory=threading.Lock)
     next_index: int = 0
+    # As a careful client does: a post answered 5xx (or not at all) is sent again, same body and key, this many times
+    retries: int = 0
+    retried: int = 0
+    references_of: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))  # submission → references
 
     def take(self) -> int | None:
         with self.lock:
@@ -215,22 +219,34 @@ class Load:
                 body, key = earlier[0], ""
             headers = {"Content-Type": "application/json", **({"Idempotency-Key": key} if key else {})}
             sent = time.time()
-            started = time.perf_counter()
-            try:
-                answer = session.post(f"{self.url}/referrals", data=json.dumps(body), headers=headers, timeout=60)
-                status = answer.status_code
-                reference = answer.json().get("reference") if status == 201 else None
-            except (requests.RequestException, ValueError):
-                status, reference = 0, None
-            elapsed = time.perf_counter() - started
+            for attempt in range(self.retries + 1):
+                status, reference = self.post(session, body, headers)
+                if status not in (0, 500, 502, 503, 504) or attempt == self.retries:
+                    break
+                with self.lock:
+                    self.retried += 1
+                time.sleep(0.5 * 2**attempt)
             with self.lock:
-                self.latencies.append(elapsed)
-                self.finished_at.append(time.perf_counter())
-                self.statuses[status] += 1
                 if kind == "new":
                     self.posted[n] = (body, key)
                 if reference:
                     self.first_sent.setdefault(reference, sent)
+                    self.references_of[n].add(reference)
+
+    def post(self, session: requests.Session, body: dict[str, Any], headers: dict[str, str]) -> tuple[int, str | None]:
+        started = time.perf_counter()
+        try:
+            answer = session.post(f"{self.url}/referrals", data=json.dumps(body), headers=headers, timeout=60)
+            status = answer.status_code
+            reference = answer.json().get("reference") if status in (200, 201) else None
+        except (requests.RequestException, ValueError):
+            status, reference = 0, None
+        elapsed = time.perf_counter() - started
+        with self.lock:
+            self.latencies.append(elapsed)
+            self.finished_at.append(time.perf_counter())
+            self.statuses[status] += 1
+        return status, reference
 
 
 def planned(n: int, seed: int = 17) -> list[tuple[str, int]]:

@@ -3,8 +3,10 @@
 `make run FAULTS="dynamodb.throttle=0.05,events.fail=0.05,ses.throttle=0.05,ses.reject=0.01,lambda.timeout=0.02"`
 (the env var FAMILYNET_FAULTS does the same for anything that starts a LocalRuntime, tests included). Each rule is
 `<kind>=<share>` (a number from 0 to 1, or a percentage: `5%`); `dynamodb.throttle` and `lambda.timeout` also take a
-target after a colon (`dynamodb.throttle:TransactWriteItems=0.3`, `lambda.timeout:EventRelay=0.1`: a DynamoDB
-operation, a fragment of a function's name), which then overrides the general share; `seed=N` fixes the random draws.
+target after a colon, which then overrides the general share: a DynamoDB operation (`TransactWriteItems`), or a
+write by its action and kind of item, the sort key's first part (`TransactWriteItems/Update/EMAIL`: the write that
+records SES's answer; `PutItem/EMAIL`), or a fragment of a function's name (`lambda.timeout:EventRelay=0.1`);
+`seed=N` fixes the random draws.
 
 Where each fault strikes (never in the runtime's own plumbing: its pollers, stream reader, clock and outbox make
 their calls without a function's identity and are never failed):
@@ -48,13 +50,15 @@ KINDS: dict[str, str] = {
     "lambda.timeout": "function invocations timing out",
 }
 TARGETED = {"dynamodb.throttle": "a DynamoDB operation", "lambda.timeout": "a fragment of a function's name"}
-_RULE = re.compile(r"^(?P<kind>[a-z]+\.[a-z]+)(?::(?P<target>[A-Za-z0-9_-]{1,64}))?$")
+_RULE = re.compile(r"^(?P<kind>[a-z]+\.[a-z]+)(?::(?P<target>[A-Za-z0-9_/-]{1,64}))?$")
+_WRITE_TARGET = re.compile(r"^(?P<operation>[A-Za-z]+)(?:/(?P<action>Put|Update|Delete|ConditionCheck))?/[A-Z_]+$")
 _SHARE = re.compile(r"^(?P<number>[0-9]{1,3}(?:\.[0-9]{1,6})?|\.[0-9]{1,6})(?P<percent>%?)$")
 USAGE = (
     "write the faults as comma-separated kind=share rules, a share from 0 to 1 (or 0% to 100%), e.g. "
     "dynamodb.throttle=0.05,events.fail=0.05,ses.throttle=0.05,ses.reject=0.01,lambda.timeout=0.02; "
-    f"the kinds are {', '.join(KINDS)}; dynamodb.throttle:<Operation> and lambda.timeout:<function> aim at one "
-    "operation or function; seed=N fixes the draws"
+    f"the kinds are {', '.join(KINDS)}; dynamodb.throttle:<Operation> (or <Operation>/<Action>/<KIND>, e.g. "
+    "TransactWriteItems/Update/EMAIL) and lambda.timeout:<function> aim at one operation, kind of write or function; "
+    "seed=N fixes the draws"
 )
 
 
@@ -99,9 +103,10 @@ class FaultPlan:
             kind, target = found["kind"], found["target"]
             if target and kind not in TARGETED:
                 raise FaultSpecError(f"FAULTS: {kind} takes no target (only {', '.join(TARGETED)} do): {USAGE}")
-            if target and kind == "dynamodb.throttle" and target not in dynamodb_operations():
+            if target and kind == "dynamodb.throttle" and not _dynamodb_target(target):
                 raise FaultSpecError(
-                    f"FAULTS: {target!r} is not a DynamoDB operation (e.g. TransactWriteItems, GetItem, Query)"
+                    f"FAULTS: {target!r} is not a DynamoDB operation (e.g. TransactWriteItems, GetItem, Query) or a "
+                    "write by action and kind of item (TransactWriteItems/Update/EMAIL, PutItem/REFERRAL)"
                 )
             share = _share(value)
             if share is None:
@@ -125,19 +130,27 @@ class FaultPlan:
                     + ", ".join(sorted(known))
                 )
 
-    def share(self, kind: str, target: str | None = None) -> float:
-        """The share for this kind at this target: a targeted rule overrides the general one."""
-        general = 0.0
+    def share(self, kind: str, target: str | None = None, detail: str | None = None) -> float:
+        """The share for this kind at this target (a DynamoDB operation, with the write's detail: its action and
+        kind of item; a function): the most precise rule that matches wins."""
+        general, operation = 0.0, None
         for rule in self.rules:
             if rule.kind != kind:
                 continue
             if rule.target is None:
                 general = rule.share
-            elif target is not None and (
-                rule.target == target if kind == "dynamodb.throttle" else rule.target.lower() in target.lower()
-            ):
+            elif kind != "dynamodb.throttle":
+                if target is not None and rule.target.lower() in target.lower():
+                    return rule.share
+            elif detail is not None and rule.target == detail:
                 return rule.share
-        return general
+            elif rule.target == target:
+                operation = rule.share
+        return operation if operation is not None else general
+
+    def by_detail(self, kind: str) -> bool:
+        """Whether a rule aims at a write's action and kind of item (the request must be read to know)."""
+        return any(rule.kind == kind and rule.target and "/" in rule.target for rule in self.rules)
 
     def has(self, *kinds: str) -> bool:
         return any(rule.kind in kinds and rule.share > 0 for rule in self.rules)
@@ -152,6 +165,11 @@ def _share(value: str) -> float | None:
         return None
     share = float(found["number"]) / (100 if found["percent"] else 1)
     return share if 0 <= share <= 1 else None
+
+
+def _dynamodb_target(target: str) -> bool:
+    found = _WRITE_TARGET.fullmatch(target)
+    return (found["operation"] if found else target) in dynamodb_operations()
 
 
 @functools.cache
@@ -186,9 +204,9 @@ class Faults:
                 self._random = random.Random(plan.seed)  # noqa: S311 - seeded draws, not secrets
             self.plan = plan
 
-    def draw(self, kind: str, target: str | None = None) -> bool:
+    def draw(self, kind: str, target: str | None = None, detail: str | None = None) -> bool:
         """Whether this call (entry, send, invocation) fails; counted as seen either way."""
-        share = self.plan.share(kind, target)
+        share = self.plan.share(kind, target, detail)
         with self._lock:
             self.seen[kind] += 1
             return share > 0 and self._random.random() < share
@@ -306,13 +324,13 @@ def _with_faults(faults: Faults, app: Application, environ: dict[str, Any], star
     target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
     if target.startswith("DynamoDB_20120810."):
         operation = target.split(".", 1)[1]
-        if faults.draw("dynamodb.throttle", operation):
+        what = _dynamodb_what(operation, _body(environ)) if faults.plan.by_detail("dynamodb.throttle") else None
+        if faults.draw("dynamodb.throttle", operation, what.replace(" ", "/") if what else None):
             code = (
                 "ThrottlingException" if operation.startswith("Transact") else "ProvisionedThroughputExceededException"
             )
-            faults.hit(
-                "dynamodb.throttle", _dynamodb_what(operation, _body(environ)), last_attempt=_last_attempt(environ)
-            )
+            what = what or _dynamodb_what(operation, _body(environ))
+            faults.hit("dynamodb.throttle", what, last_attempt=_last_attempt(environ))
             return _answer(
                 start_response,
                 "400 Bad Request",

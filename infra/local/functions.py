@@ -54,6 +54,7 @@ class FunctionHost:
     ) -> None:
         self.function = function
         self.name = function.logical_id
+        self.function_arn = f"arn:aws:lambda:{LOCAL_REGION}:{LOCAL_ACCOUNT}:function:{self.name}"
         self._endpoint_url = endpoint_url
         self._clock_offset = clock_offset
         self._log_path = log_dir / f"{self.name}.log"

@@ -13,6 +13,8 @@ import json
 import logging
 import threading
 import time
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from infra.local.functions import FunctionError, FunctionHost
@@ -191,21 +193,33 @@ class StreamPoller(Poller):
             index = next((i for i, r in enumerate(pending) if r["dynamodb"]["SequenceNumber"] == first), 0)
             pending = pending[index:]
             self.stopping.wait(min(0.2 * 2**attempt, 2))
-        self._send_to_failure_destination(pending)
+        self._send_to_failure_destination(pending, attempts + 1)
 
-    def _send_to_failure_destination(self, records: list[dict[str, Any]]) -> None:
+    def _send_to_failure_destination(self, records: list[dict[str, Any]], attempts: int) -> None:
         destination = self.source.on_failure_arn
         log.error("%s gave up on %d stream records; destination %s", self.host.name, len(records), destination)
         if not destination or ":sqs:" not in destination:
             return
         url = self.sqs.get_queue_url(QueueName=destination.rsplit(":", 1)[1])["QueueUrl"]
+        # What Lambda sends an on-failure destination for a stream batch: where the records are, not the records.
         info = {
-            "requestContext": {"condition": "RetryAttemptsExhausted", "functionArn": self.host.name},
+            "requestContext": {
+                "requestId": str(uuid.uuid4()),
+                "functionArn": self.host.function_arn,
+                "condition": "RetryAttemptsExhausted",
+                "approximateInvokeCount": attempts,
+            },
+            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+            "version": "1.0",
+            "timestamp": _iso(time.time()),
             "DDBStreamBatchInfo": {
-                "streamArn": self.source.source_arn,
+                "shardId": self.reader.shard_id,
                 "startSequenceNumber": records[0]["dynamodb"]["SequenceNumber"],
                 "endSequenceNumber": records[-1]["dynamodb"]["SequenceNumber"],
+                "approximateArrivalOfFirstRecord": _iso(records[0]["dynamodb"].get("ApproximateCreationDateTime")),
+                "approximateArrivalOfLastRecord": _iso(records[-1]["dynamodb"].get("ApproximateCreationDateTime")),
                 "batchSize": len(records),
+                "streamArn": self.source.source_arn,
             },
         }
         self.sqs.send_message(QueueUrl=url, MessageBody=json.dumps(info))
@@ -247,6 +261,11 @@ class AsyncTargetPoller(Poller):
                 dead_letters = self.sqs.get_queue_url(QueueName=self.target.dead_letter_arn.rsplit(":", 1)[1])
                 self.sqs.send_message(QueueUrl=dead_letters["QueueUrl"], MessageBody=message["Body"])
         self.sqs.delete_message(QueueUrl=url, ReceiptHandle=handle)
+
+
+def _iso(epoch: float | None) -> str:
+    moment = datetime.fromtimestamp(epoch if epoch is not None else time.time(), UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def poller_for(source: LocalEventSource, host: FunctionHost, clients: Any, stop: threading.Event) -> Poller:

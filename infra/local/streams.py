@@ -102,6 +102,7 @@ class ShardReader:
         self._table = resource.split("/", 2)[1]
         self._patterns = [EventPattern.load(json.dumps(f)) for f in filters or []]
         self._next: int | None = None  # the sequence number to read next
+        self.shard_id = ""  # the shard read (named in the on-failure destination's messages)
 
     def _raw(self) -> list[dict[str, Any]]:
         from moto.dynamodb.models import dynamodb_backends  # noqa: PLC0415 - moto runs in this process
@@ -113,6 +114,7 @@ class ShardReader:
             shard = table.stream_shard if table is not None else None
             if shard is None:
                 return []
+            self.shard_id = str(shard.id)
             first = int(shard.starting_sequence_number)
             start = first if self._next is None else max(self._next, first)  # trimmed records are gone
             return [record.to_json() for record in shard.items[start - first : start - first + MAX_RECORDS_PER_READ]]

@@ -13,7 +13,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 # The sweep must read under 1% of the table to pass: 12,000 plans is the least that leaves room (~15 s).
-TINY = {"BENCH_RUNS": "1", "BENCH_PLANS": "12000"}
+TINY = {
+    "BENCH_RUNS": "1",
+    "BENCH_PLANS": "12000",
+    # 12 referrals under faults that never hold a feedback batch back for its 3-minute visibility timeout
+    "BENCH_RELIABILITY_REFERRALS": "12",
+    "BENCH_RELIABILITY_FAULTS": "dynamodb.throttle=0.05,events.fail=0.05,ses.throttle=0.05,lambda.timeout:Relay=0.05",
+    "BENCH_RELIABILITY_OUTAGE": "0",
+    "BENCH_ACK_WAIT": "120",
+}
 
 
 @pytest.mark.parametrize(
@@ -23,6 +31,7 @@ TINY = {"BENCH_RUNS": "1", "BENCH_PLANS": "12000"}
         ("aws_calls", ["new referral", "GET /referrals/{reference}", "POST /connections/{token}", "30 facilitator"]),
         ("review_sweep", ["first run", "second run", "idempotent"]),
         ("local_start", ["make run, second start", "first referral answered"]),
+        ("reliability", ["lost 0, duplicated 0", "twice 0, missing 0", "faults   dynamodb.throttle"]),
     ],
 )
 def test_the_bench_runs_and_prints_its_figures(bench: str, expected: list[str]) -> None:

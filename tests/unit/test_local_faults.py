@@ -24,6 +24,7 @@ from infra.local.faults import FaultPlan, Faults, FaultSpecError, activate
         ("events.fail", "has no value"),
         ("ses.reject:FN-1=0.1", "ses.reject takes no target"),
         ("dynamodb.throttle:TransactWrites=0.1", "'TransactWrites' is not a DynamoDB operation"),
+        ("dynamodb.throttle:TransactWriteItems/Upsert/EMAIL=0.1", "is not a DynamoDB operation"),
         ("seed=-1", "is not a whole number"),
         ("ses.throttle=0.1,ses.throttle=0.2", "ses.throttle is given twice"),
     ],
@@ -79,7 +80,7 @@ def client(url: str, service: str, function: str | None = None, attempts: int = 
 
 
 def test_dynamodb_throttles_the_functions_calls_only_and_counts_what_it_hit(moto_url: str) -> None:
-    faults = Faults.from_text("dynamodb.throttle=1")
+    faults = Faults.from_text("dynamodb.throttle=1,dynamodb.throttle:PutItem/REFERRAL=0")
     activate(faults)
     runtime = client(moto_url, "dynamodb")
     runtime.create_table(
@@ -97,10 +98,11 @@ def test_dynamodb_throttles_the_functions_calls_only_and_counts_what_it_hit(moto
         function.transact_write_items(TransactItems=[{"Put": {"TableName": "throttled", "Item": item}}])
     assert cancelled.value.response["Error"]["Code"] == "ThrottlingException"
     assert "Item" not in runtime.get_item(TableName="throttled", Key={"pk": {"S": "a"}})  # the runtime's call: never
+    function.put_item(TableName="throttled", Item={"pk": {"S": "REFERRAL#FN-1"}, "sk": {"S": "REFERRAL"}})  # aimed: 0
     described = faults.describe()
     assert described["injected"]["dynamodb.throttle"] == {"GetItem": 2, "TransactWriteItems Put EMAIL": 2}
     assert described["sdk_gave_up"]["dynamodb.throttle"] == {"GetItem": 1, "TransactWriteItems Put EMAIL": 1}
-    assert any("dynamodb.throttle: 4 of 4" in line for line in faults.summary())
+    assert any("dynamodb.throttle: 4 of 5" in line for line in faults.summary())
 
 
 def test_put_events_fails_single_entries_and_delivers_the_others(moto_url: str) -> None:
