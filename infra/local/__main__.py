@@ -126,9 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     from infra.local.runtime import LocalRuntime  # noqa: PLC0415
     from infra.local.template import Template  # noqa: PLC0415
 
-    template = Template.load(args.template or template_path(BUILD / "cdk.out"))
     try:
-        faults = Faults.from_text(args.faults)
+        faults = Faults.from_text(args.faults)  # before the synth: a wrong value is told at once
+        template = Template.load(args.template or template_path(BUILD / "cdk.out"))
         faults.plan.check_functions(logical_id for logical_id, _ in template.of_type("AWS::Lambda::Function"))
     except FaultSpecError as exc:
         print(f"familynet did not start: {exc}", file=sys.stderr)
