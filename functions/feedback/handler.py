@@ -27,17 +27,12 @@ def _time_left(context: LambdaContext | None) -> Callable[[], float]:
 
 
 def _on_event(record: EventRecord, lambda_context: LambdaContext | None = None) -> None:
+    # A failure is logged with its event id by the batch processor (shared/web/queue.py).
     logger.remove_keys(["event_id", "detail_type", "reference"])  # the batch's previous event's
-    try:
-        if record.body.source == "aws.ses":
-            _on_ses_event(record, lambda_context)
-        else:
-            _on_domain_event(record, lambda_context)
-    except Exception:
-        # Every failure with its event id (bound by bind_event; the bus's id otherwise): the record is retried,
-        # then dead-lettered.
-        logger.exception("Event not handled; it will be retried", extra={"bus_event_id": record.body.id})
-        raise
+    if record.body.source == "aws.ses":
+        _on_ses_event(record, lambda_context)
+    else:
+        _on_domain_event(record, lambda_context)
 
 
 def _on_domain_event(record: EventRecord, lambda_context: LambdaContext | None) -> None:
