@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from shared.config import Settings
 from shared.domain.meetings import Availability, CancelRequest, MeetingRequest
-from shared.domain.plans import Outcome
+from shared.domain.plans import Delivery, Outcome, PackageDecline
 from shared.domain.referrals import ReferralSubmission
 from shared.service.connections import ConnectionAnswer
 from shared.service.decisions import DecisionBody
@@ -35,6 +35,13 @@ SOURCES: tuple[tuple[str, type[BaseModel], str, str], ...] = (
     ("The meeting's outcome and the plan", Outcome, "the meeting and plan items (`PLAN`)", "coordinators"),
     ("Reviews", ReviewRequest, "the plan and review items (`REVIEW#nnn`)", "coordinators"),
     ("Moving a review", ReviewMove, "the audit entry of the move", "coordinators"),
+    (
+        "A manager declining a support package item",
+        PackageDecline,
+        "the plan item (`PLAN`, the item's `decline_reason`) and the decision's audit entry",
+        "coordinators and managers (never in the event or the email)",
+    ),
+    ("A support package item delivered", Delivery, "the plan item (`PLAN`, the item)", "coordinators and managers"),
     ("Facilitators' availability (staff)", Availability, "the facilitator item (`FACILITATOR#id`)", "coordinators"),
     ("The Early Help network's directory", PartnerRequest, "the partner item (`PARTNER#id`)", "coordinators"),
     (
@@ -115,6 +122,10 @@ PURPOSES: dict[str, str] = {
     "ReviewRequest.partner_consent.share_contact_name": "the family's agreement to that partner being told their name",
     "ConnectionAnswer.answer": "whether the partner made contact with the family, or cannot help",
     "ConnectionAnswer.note": "what the partner wants the coordinators to know (free text; may name the family)",
+    "PackageDecline.reason": "why a manager declined spending on the item (may reveal the family's circumstances)",
+    "Delivery.actual_cost_pence": "what the council spent on the item (the managers' spend figures)",
+    "Delivery.supplier": "who supplied it (an organisation), for the council's accounts",
+    "Delivery.delivered_on": "when the family received it",
     "ReviewMove.due_on": "the review's new date",
     "ReviewMove.reason": "why the review moved",
     "Availability.locality": "which families a facilitator serves (staff data)",

@@ -41,12 +41,18 @@ ENV_STAFF_AUTH_URL = "STAFF_AUTH_URL"
 ENV_STAFF_ISSUER = "STAFF_ISSUER"
 ENV_STAFF_CLIENT_ID = "STAFF_CLIENT_ID"
 ENV_ORIGIN_SECRET = "ORIGIN_SECRET"  # noqa: S105 - an environment key, not a secret
+ENV_PACKAGE_APPROVAL_PENCE = "PACKAGE_APPROVAL_PENCE"
+ENV_PACKAGE_APPROVAL_TOTAL_PENCE = "PACKAGE_APPROVAL_TOTAL_PENCE"
+ENV_PACKAGE_ELIGIBILITY = "PACKAGE_ELIGIBILITY"
 
 # Referrals come from professional addresses only (issue 16): the public sector's domains in England, and the
 # council's own. A deployment names its own lists (`-c familynet:referrer_domains=…`, `familynet:locality_domains`).
 PROFESSIONAL_DOMAINS = ("gov.uk", "nhs.net", "nhs.uk", "sch.uk", "police.uk")
 # The council's own domain (the example council of this repository); its Locality Team's addresses are verified.
 COUNCIL_DOMAINS = ("council.example.org",)
+# What makes a referral eligible for a support package (shared/domain/plans.py): the referral names a lead
+# practitioner (it came from one), and the meeting took place. "none" in the environment: no rule.
+PACKAGE_RULES = ("lead_practitioner", "meeting_held")
 _DOMAIN = r"^(?=.{3,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
 
 # One CloudWatch namespace for every function; each function's `service` dimension tells them apart.
@@ -121,6 +127,26 @@ class Settings(BaseModel):
     # The value CloudFront adds to every request it sends to the API (shared/web/intake.py): a request carrying it came
     # through CloudFront, so its CloudFront-Viewer-Address is the client's. None: no CloudFront in front.
     origin_secret: str | None = Field(default=None, min_length=16, max_length=256, repr=False)
+    # Spending on support packages (shared/service/approvals.py): an item estimated over package_approval_pence, or
+    # any new item of a package whose estimated total is over package_approval_total_pence, waits for a manager's
+    # approval; the rest are approved as they are recorded. A package is recorded only for a referral meeting every
+    # rule of package_eligibility. CDK context: `familynet:package_approval_pence`, `familynet:package_approval_total_
+    # pence`, `familynet:package_eligibility` (infra/constructs/scheduling.py).
+    package_approval_pence: int = Field(default=25_000, ge=0, le=10_000_000)
+    package_approval_total_pence: int = Field(default=100_000, ge=0, le=100_000_000)
+    package_eligibility: tuple[str, ...] = Field(default=PACKAGE_RULES, max_length=len(PACKAGE_RULES))
+
+    @field_validator("package_eligibility", mode="before")
+    @classmethod
+    def _package_rules(cls, value: object) -> object:
+        """A comma-separated list (as the environment and CDK context give it) or a list; "none" for no rule."""
+        names = value.split(",") if isinstance(value, str) else value
+        if not isinstance(names, list | tuple):
+            return value
+        cleaned = tuple(dict.fromkeys(str(name).strip() for name in names if str(name).strip() not in ("", "none")))
+        if wrong := [name for name in cleaned if name not in PACKAGE_RULES]:
+            raise ValueError(f"not an eligibility rule: {', '.join(wrong)} (give {', '.join(PACKAGE_RULES)} or none)")
+        return cleaned
 
     @field_validator("referrer_domains", "locality_domains", mode="before")
     @classmethod
@@ -177,6 +203,9 @@ class Settings(BaseModel):
             "staff_issuer": env.get(ENV_STAFF_ISSUER),
             "staff_client_id": env.get(ENV_STAFF_CLIENT_ID),
             "origin_secret": env.get(ENV_ORIGIN_SECRET),
+            "package_approval_pence": env.get(ENV_PACKAGE_APPROVAL_PENCE),
+            "package_approval_total_pence": env.get(ENV_PACKAGE_APPROVAL_TOTAL_PENCE),
+            "package_eligibility": env.get(ENV_PACKAGE_ELIGIBILITY),
         }
         return cls.model_validate({k: v for k, v in values.items() if v not in (None, "")})
 

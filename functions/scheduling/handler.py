@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.scheduling import consumer
-from functions.scheduling.routes import meetings, partners, referrals, reviews
+from functions.scheduling.routes import meetings, partners, plan_items, referrals, reviews
 from shared.domain.meetings import DoubleBooked
 from shared.domain.workflow import IllegalTransition
 from shared.observability import correlate, logger, metrics
@@ -30,7 +30,7 @@ from shared.web.staff import Forbidden
 SCHEDULING = "scheduling"
 
 app = APIGatewayHttpResolver()
-for router in (referrals.router, partners.router, meetings.router, reviews.router):
+for router in (referrals.router, partners.router, meetings.router, reviews.router, plan_items.router):
     app.include_router(router)
 check_served(SCHEDULING)
 
@@ -42,7 +42,7 @@ REFUSAL_METRICS = {IllegalTransition: "DecisionsRefused", DoubleBooked: "DoubleB
 def _refused(error: Exception) -> Response[str]:
     status, body, headers = api_problem(error) or unexpected(error)
     if isinstance(error, Forbidden):
-        logger.info("Staff route refused: not a coordinator")
+        logger.info("Staff route refused: not in the group it needs")
     if isinstance(error, IllegalTransition):
         logger.info("Change refused", extra={"action": error.action, "current_status": error.current.value})
     if isinstance(error, ErasureRefused):

@@ -17,8 +17,42 @@ from infra.constructs.data import Data
 from infra.constructs.function import FamilynetFunction
 from infra.constructs.reminders import DEADLINES_CONTEXT, deadline_environment
 from shared.adapters import table as layout
-from shared.config import ENV_PARTNER_ANSWER_WORKING_DAYS, ENV_TABLE_NAME
+from shared.config import (
+    ENV_PACKAGE_APPROVAL_PENCE,
+    ENV_PACKAGE_APPROVAL_TOTAL_PENCE,
+    ENV_PACKAGE_ELIGIBILITY,
+    ENV_PARTNER_ANSWER_WORKING_DAYS,
+    ENV_TABLE_NAME,
+    Settings,
+)
 from shared.domain.events import EVENT_SOURCE, ReferralAccepted
+
+# Support package spending (shared/service/approvals.py): the item limit and the package total over which items wait
+# for a manager's approval, in pence (`-c familynet:package_approval_pence=25000`,
+# `-c familynet:package_approval_total_pence=100000`), and what makes a referral eligible for a package
+# (`-c familynet:package_eligibility=lead_practitioner,meeting_held`, or `none`).
+PACKAGE_APPROVAL_CONTEXT = "familynet:package_approval_pence"
+PACKAGE_APPROVAL_TOTAL_CONTEXT = "familynet:package_approval_total_pence"
+PACKAGE_ELIGIBILITY_CONTEXT = "familynet:package_eligibility"
+
+
+def spending_environment(scope: Construct) -> dict[str, str]:
+    """The deployment's spending rules, checked by the Settings model (a bad value fails the synth with its name), as
+    environment variables of every function that records or decides a package."""
+    given = {
+        field: scope.node.try_get_context(key)
+        for field, key in (
+            ("package_approval_pence", PACKAGE_APPROVAL_CONTEXT),
+            ("package_approval_total_pence", PACKAGE_APPROVAL_TOTAL_CONTEXT),
+            ("package_eligibility", PACKAGE_ELIGIBILITY_CONTEXT),
+        )
+    }
+    checked = Settings.model_validate({field: value for field, value in given.items() if value is not None})
+    return {
+        ENV_PACKAGE_APPROVAL_PENCE: str(checked.package_approval_pence),
+        ENV_PACKAGE_APPROVAL_TOTAL_PENCE: str(checked.package_approval_total_pence),
+        ENV_PACKAGE_ELIGIBILITY: ",".join(checked.package_eligibility) or "none",
+    }
 
 
 class Scheduling(Construct):
@@ -46,6 +80,7 @@ class Scheduling(Construct):
                 ENV_PARTNER_ANSWER_WORKING_DAYS: deadline_environment(self.node.try_get_context(DEADLINES_CONTEXT))[
                     ENV_PARTNER_ANSWER_WORKING_DAYS
                 ],
+                **spending_environment(self),
             },
             memory_mb=512,
             timeout=Duration.seconds(10),

@@ -483,6 +483,14 @@ def put(
     return {"Put": request}
 
 
+def delete(key: dict[str, Any], table_name: str, condition: str | None = None) -> Any:
+    """One Delete of a transaction (conditional, when `condition` is given)."""
+    request: dict[str, Any] = {"TableName": table_name, "Key": to_item(key)}
+    if condition:
+        request["ConditionExpression"] = condition
+    return {"Delete": request}
+
+
 def condition_check(
     key: dict[str, Any],
     table_name: str,

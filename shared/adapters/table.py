@@ -34,6 +34,9 @@ DEADLINE_INDEX_SK = "deadline_on"
 DEADLINE_RUNNING = "running"  # the by_deadline partition the daily check reads: what still waits for its day
 DEADLINE_BREACHED = "breached"  # clocks the daily check found breached (the console's work list reads them)
 DEADLINE_UNANSWERED = "unanswered"  # connections chased and still waiting for the partner's answer
+# Support package items waiting for a manager's approval, oldest first (sort key: when recorded, reference, item):
+# the managers' approvals page and their work list read it.
+DEADLINE_AWAITING_APPROVAL = "awaiting_approval"
 
 # The Early Help network's directory: partners by offer, by locality, or all (shared/service/partners.py).
 DIRECTORY_INDEX = "by_directory"

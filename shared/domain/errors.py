@@ -44,6 +44,10 @@ class NotFound(Refused):
     """There is no such thing (a referral, a review, a partner's connection)."""
 
 
+class NotAllowed(Refused):
+    """Not for this person's role (a coordinator approving spending only a manager may approve)."""
+
+
 class Conflict(Refused):
     """The thing is not in a state that allows the change (changed meanwhile, already answered, closed); `field`
     names the answer to change, where one does."""

@@ -413,6 +413,52 @@ class ConnectionAnswered(EventData):
     answered_at: datetime
 
 
+PackageCategory = Literal["item", "service", "equipment"]
+
+
+class PackageItemDecided(EventData):
+    """A manager approved or declined a support package item that waited for approval (over the item limit, or in a
+    package over the total). The reason for a decline stays on the plan, never in the event."""
+
+    detail_type: ClassVar[str] = "PackageItemDecided"
+    example: ClassVar[dict[str, Any]] = {
+        "reference": _REF,
+        "item_number": 2,
+        "decision": "approved",
+        "category": "equipment",
+        "estimated_cost_pence": 40000,
+        "decided_at": "2026-12-09T11:30:00Z",
+    }
+
+    reference: Reference
+    item_number: int = Field(ge=1, description="The item's number in the plan's package (stable through reviews).")
+    decision: Literal["approved", "declined"]
+    category: PackageCategory
+    estimated_cost_pence: int = Field(ge=0)
+    decided_at: datetime
+
+
+class PackageItemDelivered(EventData):
+    """An approved support package item was delivered: what it actually cost (the managers' spend figures)."""
+
+    detail_type: ClassVar[str] = "PackageItemDelivered"
+    example: ClassVar[dict[str, Any]] = {
+        "reference": _REF,
+        "item_number": 2,
+        "category": "equipment",
+        "estimated_cost_pence": 40000,
+        "actual_cost_pence": 38950,
+        "delivered_on": "2026-12-15",
+    }
+
+    reference: Reference
+    item_number: int = Field(ge=1)
+    category: PackageCategory
+    estimated_cost_pence: int = Field(ge=0)
+    actual_cost_pence: int = Field(ge=0)
+    delivered_on: date
+
+
 EVENT_TYPES: dict[str, type[EventData]] = {
     model.detail_type: model
     for model in (
@@ -435,6 +481,8 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         DeadlineBreached,
         ConnectionRequested,
         ConnectionAnswered,
+        PackageItemDecided,
+        PackageItemDelivered,
     )
 }
 

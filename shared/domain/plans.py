@@ -3,6 +3,7 @@ the family's consent, and the first review (within three months)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
@@ -32,11 +33,24 @@ class NetworkAction(_Input):
     )
 
 
+PackageStatus = Literal["requested", "approved", "delivered", "declined"]
+# A package item's life: requested (waiting for a manager's approval) ─approve─▶ approved ─delivery─▶ delivered
+#                                                                    └decline(reason)─▶ declined
+# An item within the spending limits is approved as it is recorded; the others stay requested until a manager decides.
+WAITING: PackageStatus = "requested"
+
+
 class PackageItem(_Input):
     category: Literal["item", "service", "equipment"] = Field(title="the kind of support")
     description: Text = Field(title="what the support is")
     estimated_cost_pence: Cost = Field(title="the estimated cost in pence")
-    status: Literal["requested", "approved", "delivered", "declined"] = Field(default="requested", title="its status")
+    status: PackageStatus = Field(
+        default="requested",
+        title="its status",
+        description="requested: waiting for a manager's approval (an item over the approval limit, or any new item "
+        "of a package over the total limit); approved; delivered; declined (with a reason). The service sets it: "
+        "give requested (or leave it out) for a new item, or the status the plan holds for an item it already has.",
+    )
     partner_id: PartnerId | None = Field(
         default=None, title="the community partner that provides it (its email quotes the description)"
     )
@@ -125,3 +139,133 @@ class Outcome(_Input):
             if self.plan is not None or self.held_on is not None:
                 raise ValueError("A meeting that did not take place has no date or plan: remove them")
         return self
+
+
+# --- spending: approval, eligibility, delivery -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SpendingRules:
+    """The deployment's limits (in pence) and eligibility rules for support packages (shared/config.py)."""
+
+    item_limit_pence: int
+    total_limit_pence: int
+    eligibility: tuple[str, ...] = ("lead_practitioner", "meeting_held")
+
+
+ELIGIBILITY_REFUSALS = {
+    "lead_practitioner": "A support package needs a named lead practitioner, and this referral is a request from "
+    "another professional: record the plan without a package, or ask the family's lead practitioner to refer",
+    "meeting_held": "A support package is agreed at a Family Network meeting that took place: record the meeting "
+    "as held first",
+}
+
+
+def ineligible_because(route: str, meeting_held: bool, rules: SpendingRules) -> list[str]:
+    """Why a referral may not have a support package (nothing: it may)."""
+    met = {"lead_practitioner": route == "lead_practitioner", "meeting_held": meeting_held}
+    return [ELIGIBILITY_REFUSALS[rule] for rule in rules.eligibility if not met.get(rule, False)]
+
+
+def numbered(package: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A plan's package items, each with its number (stable through reviews; a plan stored before items had
+    numbers: their places, from 1)."""
+    return [{**entry, "number": int(entry.get("number") or place)} for place, entry in enumerate(package, 1)]
+
+
+def _same_item(entry: dict[str, Any], item: PackageItem) -> bool:
+    return (
+        entry.get("category") == item.category
+        and entry.get("description") == item.description
+        and int(entry.get("estimated_cost_pence", -1)) == item.estimated_cost_pence
+        and entry.get("partner_id") == item.partner_id
+    )
+
+
+@dataclass(frozen=True)
+class SettledPackage:
+    """A package as recorded: each item with its number and status (new items approved, or waiting for a manager;
+    items the plan already had kept as they were)."""
+
+    entries: list[dict[str, Any]]
+    added: list[dict[str, Any]]  # items the plan did not have
+    waiting: list[dict[str, Any]]  # new items waiting for a manager's approval
+    dropped: list[dict[str, Any]] = field(default_factory=list)  # items the plan had and no longer has
+    last_number: int = 0
+    problems: list[dict[str, str]] = field(default_factory=list)  # [{"field", "message"}]
+
+
+def settle_package(
+    given: list[PackageItem],
+    held: list[dict[str, Any]],
+    rules: SpendingRules,
+    *,
+    last_number: int,
+    recorded_at: str,
+    field_prefix: str = "support_package",
+) -> SettledPackage:
+    """The package as given, with what the plan `held` before (matched item by item on category, description,
+    estimated cost and partner: an item whose cost changes is a new item, to be approved again). A new item over the
+    item limit, or any new item while the package's estimated total (less declined items) is over the total limit,
+    waits for a manager; the others are approved now."""
+    unmatched = numbered(held)
+    kept: list[dict[str, Any] | None] = []
+    for item in given:
+        match = next((entry for entry in unmatched if _same_item(entry, item)), None)
+        if match is not None:
+            unmatched.remove(match)
+        kept.append(match)
+    total = sum(
+        item.estimated_cost_pence if match is None else int(match["estimated_cost_pence"])
+        for item, match in zip(given, kept, strict=True)
+        if (match or {}).get("status") != "declined"
+    )
+    over_total = total > rules.total_limit_pence
+    entries, added, waiting, problems = [], [], [], []
+    number = max([last_number, *(int(e["number"]) for e in numbered(held))], default=0)
+    for place, (item, match) in enumerate(zip(given, kept, strict=True)):
+        stated = "status" in item.model_fields_set and item.status != WAITING
+        if match is not None:
+            if stated and item.status != match.get("status"):
+                problems.append(
+                    {
+                        "field": f"{field_prefix}.{place}.status",
+                        "message": f"Item {match['number']} is {match.get('status')}: its status changes only by a "
+                        "manager's decision or its delivery (leave status out)",
+                    }
+                )
+            entries.append(match)
+            continue
+        if stated:
+            problems.append(
+                {
+                    "field": f"{field_prefix}.{place}.status",
+                    "message": "A new item is approved by the limits or by a manager, not by the form: leave status "
+                    "out (or give requested)",
+                }
+            )
+        number += 1
+        entry = {
+            **{k: v for k, v in item.model_dump(mode="json").items() if not (k == "partner_id" and v is None)},
+            "number": number,
+            "recorded_at": recorded_at,
+        }
+        if item.estimated_cost_pence > rules.item_limit_pence or over_total:
+            entry["status"] = WAITING
+            entry["approval_needed"] = "item_limit" if item.estimated_cost_pence > rules.item_limit_pence else "total"
+            waiting.append(entry)
+        else:
+            entry["status"] = "approved"
+        entries.append(entry)
+        added.append(entry)
+    return SettledPackage(entries, added, waiting, dropped=unmatched, last_number=number, problems=problems)
+
+
+class PackageDecline(_Input):
+    reason: Reason = Field(title="why the item is declined (the coordinator reads it on the case page)")
+
+
+class Delivery(_Input):
+    actual_cost_pence: Cost = Field(title="what the item cost, in pence")
+    supplier: Text = Field(title="who supplied it")
+    delivered_on: date = Field(title="the date it was delivered")

@@ -48,6 +48,12 @@ MEETING_ACTIONS: dict[str, frozenset[S]] = {
     "record_review": frozenset({S.PLAN_ACTIVE}),
     "move_review": frozenset({S.PLAN_ACTIVE}),
 }
+# A plan in force: its support package items are approved or declined by a manager, and delivered. Not listed among
+# a referral's allowed actions (they act on one item of its plan, shown with that item).
+PLAN_ITEM_ACTIONS: dict[str, frozenset[S]] = {
+    "decide_package_item": frozenset({S.PLAN_ACTIVE}),
+    "record_delivery": frozenset({S.PLAN_ACTIVE}),
+}
 _CANNOT = {
     "accept": "be accepted",
     "decline": "be declined",
@@ -60,6 +66,8 @@ _CANNOT = {
     "move_review": "have a review moved (only a plan in force is reviewed)",
     "assign": "be assigned (it is no longer open)",
     "change_participants": "have its meeting's participants changed (it is no longer open)",
+    "decide_package_item": "have support package spending decided (only a plan in force has its package approved)",
+    "record_delivery": "have support delivered recorded (only a plan in force has its package delivered)",
 }
 
 
@@ -84,8 +92,9 @@ class IllegalTransition(Conflict):
 
 
 def check(action: str, current: S) -> None:
-    states = (
-        TRANSITIONS[Decision(action)].from_states if action in Decision._value2member_map_ else MEETING_ACTIONS[action]
-    )
+    if action in Decision._value2member_map_:
+        states = TRANSITIONS[Decision(action)].from_states
+    else:
+        states = MEETING_ACTIONS[action] if action in MEETING_ACTIONS else PLAN_ITEM_ACTIONS[action]
     if current not in states:
         raise IllegalTransition(action, current)

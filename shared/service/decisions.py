@@ -19,6 +19,7 @@ from shared.domain.errors import Invalid
 from shared.domain.events import EventData, ReferralAccepted, ReferralDeclined, ReferralWithdrawn, new_event
 from shared.domain.referrals import STATED, ReferralNotFound, ReferralStatus, check_reference
 from shared.domain.workflow import TRANSITIONS, Decision, IllegalTransition
+from shared.service.approvals import approval_removals
 from shared.service.meetings import withdrawal_operations
 from shared.service.outbox import outbox_item
 
@@ -120,6 +121,8 @@ def decide(
                 correlation_id=correlation_id,
                 now=now,
             )
+    if decision is Decision.WITHDRAW and current is ReferralStatus.PLAN_ACTIVE:
+        extra += approval_removals(reader.partition(reference), settings)  # nothing left waiting for a manager
     try:
         write_transition(
             settings.table_name,

@@ -36,6 +36,7 @@ from shared.domain.events import (
     MeetingRescheduled,
     MeetingScheduled,
     ParticipantInvited,
+    PackageItemDecided,
     ReferralAccepted,
     ReferralDeclined,
     ReferralReceived,
@@ -65,6 +66,7 @@ HANDLED_EVENTS: tuple[type[EventData], ...] = (
     DeadlineBreached,
     ConnectionRequested,
     ConnectionAnswered,
+    PackageItemDecided,
 )
 MEETING_EVENTS = (MeetingScheduled, MeetingRescheduled, MeetingCancelled, ParticipantInvited)
 # What each deadline clock measures, in the coordinators' words. An overdue review's breach sends no email of its
@@ -174,6 +176,14 @@ def emails_for(
                 settings.coordinators_email,
                 {**context, **answered},
                 recipient_kind="coordinators",
+            )
+        )
+    elif isinstance(data, PackageItemDecided):
+        # the reference, the item's number and the decision: never what the item is, or anyone's name
+        decided = {"item_number": data.item_number, "decision": data.decision}
+        found.append(
+            render(
+                "package_decided", settings.coordinators_email, {**context, **decided}, recipient_kind="coordinators"
             )
         )
     elif isinstance(data, ReviewDue | ReviewOverdue):

@@ -41,6 +41,7 @@ from shared.domain.meetings import (
 from shared.domain.plans import Outcome, Plan, named_partners, stored_entries
 from shared.domain.referrals import ReferralStatus
 from shared.domain.workflow import IllegalTransition
+from shared.service.approvals import record_package
 from shared.service.changes import audit_entry, commit_change, current_state, referral_update, refuse_if_referral_moved
 from shared.service.connections import request_connections
 from shared.service.outbox import outbox_item
@@ -447,11 +448,30 @@ def meeting_view(meeting: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def _plan_items(
-    reference: str, *, meeting: dict[str, Any], outcome: Outcome, plan: Plan, settings: Settings
-) -> list[Any]:
-    """The agreed plan, and its first review (open, in the reviews-by-due-date index)."""
+    reference: str,
+    *,
+    referral: dict[str, Any],
+    meeting: dict[str, Any],
+    outcome: Outcome,
+    plan: Plan,
+    settings: Settings,
+    now: datetime,
+) -> tuple[list[Any], list[int]]:
+    """The agreed plan (its package items approved, or waiting for a manager), and its first review (open, in the
+    reviews-by-due-date index); the numbers of the items waiting."""
     existing, pk = meeting, table.referral_pk(reference)
-    extra: list[Any] = []
+    package = record_package(
+        reference,
+        plan.support_package,
+        referral=referral,
+        held=[],
+        last_number=0,
+        meeting_held=outcome.held,
+        settings=settings,
+        now=now,
+        field_prefix="plan.support_package",
+    )
+    extra: list[Any] = list(package.writes)
     extra.append(
         put(
             {
@@ -463,7 +483,8 @@ def _plan_items(
                 "agreed_on": outcome.held_on.isoformat() if outcome.held_on else None,
                 **plan.model_dump(mode="json"),
                 "network_actions": stored_entries(plan.network_actions),
-                "support_package": stored_entries(plan.support_package),
+                "support_package": package.entries,
+                "last_item_number": package.last_number,
                 "next_review_due_on": plan.first_review_due_on.isoformat(),
                 "plan_status": "active",
                 "version": 1,
@@ -477,7 +498,7 @@ def _plan_items(
         reference, 1, plan.first_review_due_on, scheduled_on=outcome.held_on or plan.first_review_due_on
     )
     extra.append(put(first, settings.table_name, f"attribute_not_exists({table.PARTITION_KEY})"))
-    return extra
+    return extra, package.waiting
 
 
 def record_outcome(
@@ -513,6 +534,7 @@ def record_outcome(
         meeting["not_held_reason"] = outcome.reason
     extra: list[Any] = []
     requested: list[str] = []  # partners the plan connects the family with
+    waiting: list[int] = []  # package items waiting for a manager's approval
     plan = outcome.plan
     if not outcome.held:
         to_status = ReferralStatus.ACCEPTED
@@ -520,7 +542,15 @@ def record_outcome(
         to_status = ReferralStatus.MEETING_HELD
     else:
         to_status = ReferralStatus.PLAN_ACTIVE
-        extra = _plan_items(reference, meeting=existing, outcome=outcome, plan=plan, settings=settings)
+        extra, waiting = _plan_items(
+            reference,
+            referral=current.referral,
+            meeting=existing,
+            outcome=outcome,
+            plan=plan,
+            settings=settings,
+            now=now,
+        )
         named = named_partners(plan.network_actions, plan.support_package)
         if named:
             connected = request_connections(
@@ -551,8 +581,8 @@ def record_outcome(
         "status": {"from": status.value, "to": to_status.value},
         "meeting": {"from": "scheduled", "to": meeting["status"]},
     }
-    if requested:
-        audit_changes["connections_requested"] = requested
+    audit_changes |= {"connections_requested": requested} if requested else {}
+    audit_changes |= {"package_waiting_for_approval": waiting} if waiting else {}
     items = [*head, *extra, *_release(existing, settings)]
     if outcome.held and outcome.held_on is not None:
         event: EventData = MeetingHeld(

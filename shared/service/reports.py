@@ -2,7 +2,8 @@
 from them with one Query a month (never a scan of referrals).
 
 Each event adds to the figures of the month (in England) it belongs to: a referral to the month it was received, a
-decision to the month it was made, a meeting to the month it was held, a review to the month it was recorded. An
+decision to the month it was made, a meeting to the month it was held, a review to the month it was recorded, a
+package item's actual cost (spend) to the month it was delivered. An
 item per figure (`pk=REPORT#2026-11`, `sk=FIGURE#<name>`, `value`), added to with ADD in one transaction with a
 marker for the event's id: a duplicate event changes nothing. Figures hold counts and sums only, never a name.
 
@@ -28,6 +29,7 @@ from shared.domain.events import (
     ConnectionRequested,
     EventData,
     MeetingHeld,
+    PackageItemDelivered,
     ReferralAccepted,
     ReferralDeclined,
     ReferralReceived,
@@ -45,6 +47,7 @@ HANDLED = (
     ReviewCompleted,
     ConnectionRequested,
     ConnectionAnswered,
+    PackageItemDelivered,
 )
 KIND_FIGURE = "report_figure"
 KIND_COUNTED = "report_counted"
@@ -110,6 +113,9 @@ def figures_of(data: EventData, items: list[dict[str, Any]]) -> dict[str, dict[s
         count(data.requested_on, "connections_requested")
     elif isinstance(data, ConnectionAnswered):
         count(_day(data.answered_at), f"connections_{data.answer}")
+    elif isinstance(data, PackageItemDelivered):  # spend: what delivered items actually cost, when delivered
+        count(data.delivered_on, f"delivered_items#{data.category}")
+        count(data.delivered_on, f"spend_pence#{data.category}", data.actual_cost_pence)
     return added
 
 
@@ -202,10 +208,15 @@ class Report:
             ("Meetings", "Working days, referral to meeting: median", "" if median is None else str(median)),
             ("Meetings", "Working days, referral to meeting: 90th percentile", "" if p90 is None else str(p90)),
         ]
-        pence = self.by("package_pence#")
-        for category, n in self.by("package_items#").items():
-            rows.append(("Support package", f"{category}: items", str(n)))
-            rows.append(("Support package", f"{category}: estimated spend (£)", f"{pence.get(category, 0) / 100:.2f}"))
+        pence, agreed = self.by("package_pence#"), self.by("package_items#")
+        delivered, spend = self.by("delivered_items#"), self.by("spend_pence#")
+        for category in sorted(set(agreed) | set(delivered)):
+            if category in agreed:
+                rows.append(("Support package", f"{category}: items", str(agreed[category])))
+                rows.append(("Support package", f"{category}: estimated spend (£)", _pounds(pence.get(category, 0))))
+            if category in delivered:
+                rows.append(("Support package", f"{category}: items delivered", str(delivered[category])))
+                rows.append(("Support package", f"{category}: actual spend (£)", _pounds(spend.get(category, 0))))
         rows += [
             ("Reviews", "On time", str(self.get("reviews_on_time"))),
             ("Reviews", "Late", str(self.get("reviews_late"))),
@@ -221,6 +232,10 @@ class Report:
         writer.writerow(["period", "section", "measure", "value"])
         writer.writerows((self.period, *row) for row in self.rows())
         return out.getvalue()
+
+
+def _pounds(pence: int) -> str:
+    return f"{pence / 100:.2f}"
 
 
 def report(period: str, *, reader: ReferralReader) -> Report:

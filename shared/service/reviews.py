@@ -29,11 +29,11 @@ from shared.domain.plans import (
     PartnerConsent,
     check_consents,
     named_partners,
-    stored_entries,
 )
 from shared.domain.referrals import STATED, ReferralStatus, today
 from shared.domain.workflow import IllegalTransition
-from shared.service.changes import audit_entry, commit_change, current_state, referral_update
+from shared.service.approvals import approval_removals, item_view, record_package
+from shared.service.changes import CurrentState, audit_entry, commit_change, current_state, referral_update
 from shared.service.connections import end_connections, request_connections
 from shared.service.outbox import outbox_item
 
@@ -216,10 +216,9 @@ def record_review(
     }
     if status is not to_status:
         changes["status"] = {"from": status.value, "to": to_status.value}
-    if body.support_package is not None:
-        package = stored_entries(body.support_package)
-        plan_sets["support_package"] = package
-        changes["support_package"] = {"from": plan.get("support_package", []), "to": package}
+    approvals = _package_change(
+        reference, plan, body, current=current, plan_sets=plan_sets, changes=changes, settings=settings, now=now
+    )
     connected = _partner_connections(
         reference,
         plan,
@@ -252,7 +251,7 @@ def record_review(
     )
     writes.append(put(audit, settings.table_name))
     writes.append(put(outbox_item(pk, envelope, event.detail_type, now=now, settings=settings), settings.table_name))
-    writes += connected
+    writes += connected + approvals
     commit_change(writes, settings, reference, "record_review", status)
     return {
         "reference": reference,
@@ -261,6 +260,42 @@ def record_review(
         "review": {"review_number": number, "outcome": body.outcome, "completed_on": completed_on.isoformat()},
         "next_review": review_view(next_review) if next_review else None,
     }
+
+
+def _package_change(
+    reference: str,
+    plan: dict[str, Any],
+    body: ReviewRequest,
+    *,
+    current: CurrentState,
+    plan_sets: dict[str, Any],
+    changes: dict[str, Any],
+    settings: Settings,
+    now: datetime,
+) -> list[Any]:
+    """An adjusted package (new items approved or waiting for a manager, items kept as they were); a closed plan
+    leaves nothing waiting for a manager. The writes of its approval entries."""
+    if body.support_package is None:
+        return approval_removals(current.items, settings) if body.outcome == "close" else []
+    recorded = record_package(
+        reference,
+        body.support_package,
+        referral=current.referral,
+        held=list(plan.get("support_package") or []),
+        last_number=int(plan.get("last_item_number") or 0),
+        meeting_held=True,  # a plan in force was agreed at a meeting that took place
+        settings=settings,
+        now=now,
+    )
+    plan_sets["support_package"] = recorded.entries
+    plan_sets["last_item_number"] = recorded.last_number
+    changes["support_package"] = {
+        "from": [item_view(e) for e in plan.get("support_package", [])],
+        "to": [item_view(e) for e in recorded.entries],
+    }
+    if recorded.waiting:
+        changes["package_waiting_for_approval"] = recorded.waiting
+    return recorded.writes
 
 
 def _partner_connections(

@@ -17,6 +17,7 @@ from shared.config import Settings
 from shared.domain import clock
 from shared.domain.actors import Actor
 from shared.domain.errors import Unreadable
+from shared.domain.plans import numbered
 from shared.domain.referrals import ReferralNotFound, ReferralStatus, check_reference
 from shared.domain.workflow import allowed_decisions
 from shared.service.connections import connections_view
@@ -193,4 +194,7 @@ def _plan(found: list[dict[str, Any]] | None) -> dict[str, Any] | None:
         "last_review_number",
         "partner_consent",
     )
-    return {key: found[0][key] for key in keys if key in found[0]}
+    plan = {key: found[0][key] for key in keys if key in found[0]}
+    if "support_package" in plan:  # each item with its number (a plan stored before items had numbers: its place)
+        plan["support_package"] = numbered(list(plan["support_package"]))
+    return plan

@@ -116,6 +116,13 @@ class ReviewMoved(Change):
     review: dict[str, Any]
 
 
+class PackageItemChange(Change):
+    """A support package item decided or delivered (or, with `changed: false`, as it already was)."""
+
+    changed: bool = Field(title="false when the item already was so: nothing was done again")
+    item: dict[str, Any] = Field(title="the item: number, category, description, costs, status and its decision")
+
+
 class Facilitator(BaseModel):
     facilitator_id: str
     weekly: Any = Field(title="the weekly hours")

@@ -24,6 +24,7 @@ SUBJECTS = {
     "deadline_breached": "Deadline missed: {reference}",
     "connection": "Family Network connection: {reference}",
     "connection_answered": "Partner answered: {reference}",
+    "package_decided": "Support package decision: {reference}",
 }
 
 

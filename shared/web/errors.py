@@ -13,6 +13,7 @@ from shared.domain.errors import (
     ConfigurationError,
     Conflict,
     Invalid,
+    NotAllowed,
     NotFound,
     Refused,
     ServiceUnavailable,
@@ -35,6 +36,8 @@ def status_of(error: Refused) -> int:
         return 422
     if isinstance(error, NotFound):
         return 404
+    if isinstance(error, NotAllowed):
+        return 403
     if isinstance(error, Conflict):
         return 409
     if isinstance(error, Unreadable):
@@ -52,7 +55,7 @@ def api_problem(error: Exception) -> tuple[int, dict[str, Any], dict[str, str]] 
     if isinstance(error, Unauthorized):
         return 401, {"message": "Sign in to use this service"}, {"WWW-Authenticate": "Bearer"}
     if isinstance(error, Forbidden):
-        return 403, {"message": "Only coordinators can use this service"}, {}
+        return 403, {"message": error.message}, {}
     if isinstance(error, IllegalTransition):
         body = {
             "message": error.message,

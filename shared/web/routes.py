@@ -73,6 +73,13 @@ REVIEW_NUMBER = {
     "required": True,
     "schema": {"type": "integer", "minimum": 1, "maximum": 999},
 }
+ITEM_NUMBER = {
+    "name": "number",
+    "in": "path",
+    "required": True,
+    "description": "The support package item's number in the plan (stable through reviews)",
+    "schema": {"type": "integer", "minimum": 1, "maximum": 999},
+}
 IF_MATCH = {
     "name": "If-Match",
     "in": "header",
@@ -491,6 +498,55 @@ ROUTES = (
         parameters=(REFERENCE, REVIEW_NUMBER, IF_MATCH),
         answers={"200": "shared.web.answers:ReviewMoved"},
         unstated="the new date is after today and within three months of the last review or the meeting",
+    ),
+    # A plan's support package items (functions/scheduling/routes/plan_items.py, shared/service/approvals.py): an
+    # item over the approval limit, or a new item of a package over the total limit, is `requested` (waiting for a
+    # manager's approval); the others are `approved` as recorded; an approved item is `delivered` with its cost.
+    *(
+        Route(
+            f"POST /referrals/{{reference}}/plan/items/{{number}}/{action}",
+            "scheduling",
+            summary,
+            body=body,
+            responses={
+                **_CHANGE,
+                "200": "The item as it now stands (changed: false when it already was: nothing was done again)",
+                "403": forbidden,
+                "404": "No referral with this reference, or no such item in its plan",
+                "409": "Illegal or stale: the plan is not in force, the referral changed since it was read, or "
+                "the item is not in a state that allows it (" + conflict + ")",
+            },
+            parameters=(REFERENCE, ITEM_NUMBER, IF_MATCH),
+            answers={"200": "shared.web.answers:PackageItemChange"},
+            unstated=unstated,
+        )
+        for action, summary, body, forbidden, conflict, unstated in (
+            (
+                "approve",
+                "A manager approves a support package item waiting for approval (audited; the coordinators are told)",
+                None,
+                "Not a manager: only managers approve spending",
+                "declined or delivered already",
+                "",
+            ),
+            (
+                "decline",
+                "A manager declines a support package item waiting for approval, with the reason (shown on the case "
+                "page, never in the event or the email)",
+                "shared.domain.plans:PackageDecline",
+                "Not a manager: only managers decline spending",
+                "approved or delivered already",
+                "",
+            ),
+            (
+                "delivery",
+                "Record an approved item delivered: its actual cost, supplier and date (for the spend figures)",
+                "shared.domain.plans:Delivery",
+                "Not a coordinator",
+                "waiting for approval, declined, or delivered already with other details",
+                "the delivery date is today or earlier, and not before the plan was agreed",
+            ),
+        )
     ),
     # The staff console: pages for people, signed in through Cognito's managed login into a session cookie (no
     # JWT authorizer: the function checks the session, and every form's CSRF token and Origin).

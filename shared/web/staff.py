@@ -15,7 +15,11 @@ class Unauthorized(Exception):
 
 
 class Forbidden(Exception):
-    """A valid token without the coordinators group."""
+    """A valid token without the group the route needs (coordinators; managers for spending decisions)."""
+
+    def __init__(self, message: str = "Only coordinators can use this service") -> None:
+        super().__init__(message)
+        self.message = message
 
 
 def groups_of(claims: dict[str, Any]) -> set[str]:
@@ -33,3 +37,13 @@ def actor_from(event: dict[str, Any]) -> Actor:
     if COORDINATORS_GROUP not in groups_of(claims):
         raise Forbidden()
     return Actor(subject=str(claims["sub"]))
+
+
+def manager_from(event: dict[str, Any]) -> Actor:
+    """A manager calling (a route only managers may use: approving or declining spending)."""
+    claims = ((event.get("requestContext") or {}).get("authorizer") or {}).get("jwt", {}).get("claims")
+    if not isinstance(claims, dict) or not claims.get("sub"):
+        raise Unauthorized()
+    if MANAGERS_GROUP not in groups_of(claims):
+        raise Forbidden("Only managers can approve or decline support package spending")
+    return Actor(subject=str(claims["sub"]), role="manager")

@@ -467,6 +467,34 @@ def test_who_may_refer_comes_from_context_and_a_bad_domain_fails_the_synth_namin
         referrer_environment(App(context={"familynet:referrer_domains": "gov.uk,gmail com"}))
 
 
+def test_spending_rules_come_from_context_to_every_function_that_records_or_decides_a_package(template_body):
+    from aws_cdk import App
+
+    from infra.constructs.scheduling import spending_environment
+
+    for prefix in ("SchedulingFunction", "ConsoleFunction"):
+        [function] = [r for k, r in resources(template_body, "AWS::Lambda::Function").items() if k.startswith(prefix)]
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert (variables["PACKAGE_APPROVAL_PENCE"], variables["PACKAGE_APPROVAL_TOTAL_PENCE"]) == ("25000", "100000")
+        assert variables["PACKAGE_ELIGIBILITY"] == "lead_practitioner,meeting_held"
+    given = App(
+        context={
+            "familynet:package_approval_pence": 50000,
+            "familynet:package_approval_total_pence": "200000",
+            "familynet:package_eligibility": "none",
+        }
+    )
+    assert spending_environment(given) == {
+        "PACKAGE_APPROVAL_PENCE": "50000",
+        "PACKAGE_APPROVAL_TOTAL_PENCE": "200000",
+        "PACKAGE_ELIGIBILITY": "none",
+    }
+    with pytest.raises(ValueError, match="not an eligibility rule: named_practitioner"):
+        spending_environment(App(context={"familynet:package_eligibility": "named_practitioner"}))
+    with pytest.raises(ValueError, match="package_approval_pence"):
+        spending_environment(App(context={"familynet:package_approval_pence": -1}))
+
+
 def _get_att_ids(value: Any) -> set[str]:
     """Logical ids of every Fn::GetAtt …Arn inside a template value."""
     found: set[str] = set()

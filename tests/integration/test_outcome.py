@@ -22,8 +22,7 @@ PLAN = {
         {
             "category": "service",
             "description": "Six counselling sessions",
-            "estimated_cost_pence": 36000,
-            "status": "approved",
+            "estimated_cost_pence": 36000,  # over the £250 limit: waits for a manager's approval
         },
     ],
 }
@@ -67,7 +66,10 @@ def test_a_held_meeting_with_a_plan_makes_the_plan_active_and_opens_its_first_re
     assert response["json"]["status"] == "plan_active"
     view = get_one(cloud, reference)["json"]
     assert view["meeting"]["status"] == "held"
-    assert [item["status"] for item in view["plan"]["support_package"]] == ["requested", "approved"]
+    assert [(item["number"], item["status"]) for item in view["plan"]["support_package"]] == [
+        (1, "approved"),
+        (2, "requested"),
+    ]
     assert view["reviews"] == [
         {"review_number": 1, "due_on": review_on.isoformat(), "status": "scheduled", "escalations": 0}
     ]

@@ -131,7 +131,8 @@ def test_an_adjusted_package_is_recorded_with_what_it_was(cloud: Cloud, plan: st
     )
     assert response["statusCode"] == 200, response["json"]
     view = get_one(cloud, plan)["json"]
-    assert view["plan"]["support_package"] == [{**package[0], "status": "requested"}]
+    [item] = view["plan"]["support_package"]
+    assert item == {**package[0], "status": "approved", "number": 1, "recorded_at": item["recorded_at"]}  # £250
     change = view["audit"][-1]
     assert change["action"] == "review.adjust"
     assert change["changes"]["support_package"]["from"] == []

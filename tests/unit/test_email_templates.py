@@ -135,6 +135,8 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
         "connection_answered",
         {**CONTEXT, "partner_name": "North Food Bank", "answer": "declined", "note": ""},
     ),
+    "package_decided-approved": ("package_decided", {**CONTEXT, "item_number": 2, "decision": "approved"}),
+    "package_decided-declined": ("package_decided", {**CONTEXT, "item_number": 3, "decision": "declined"}),
 }
 
 

@@ -32,6 +32,8 @@ ARCHITECTURE_EVENTS = {
     "DeadlineBreached",
     "ConnectionRequested",  # the design's partner connections (issue 10), named as events here
     "ConnectionAnswered",
+    "PackageItemDecided",  # a manager's approval or decline of spending over the limit (issue 19, item 2)
+    "PackageItemDelivered",  # an approved item's actual cost: the managers' spend figures (issue 19, items 2 and 7)
 }
 
 
