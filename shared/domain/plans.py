@@ -48,8 +48,9 @@ class PackageItem(_Input):
         default="requested",
         title="its status",
         description="requested: waiting for a manager's approval (an item over the approval limit, or any new item "
-        "of a package over the total limit); approved; delivered; declined (with a reason). The service sets it: "
-        "give requested (or leave it out) for a new item, or the status the plan holds for an item it already has.",
+        "of a package over the total limit); approved; delivered; declined (with a reason). Set by the service, "
+        "never by a request: a new item is approved or requested by the limits, an item the plan already has "
+        "(the same category, description, cost and partner) keeps its status; a status given is not read.",
     )
     partner_id: PartnerId | None = Field(
         default=None, title="the community partner that provides it (its email quotes the description)"
@@ -192,7 +193,6 @@ class SettledPackage:
     waiting: list[dict[str, Any]]  # new items waiting for a manager's approval
     dropped: list[dict[str, Any]] = field(default_factory=list)  # items the plan had and no longer has
     last_number: int = 0
-    problems: list[dict[str, str]] = field(default_factory=list)  # [{"field", "message"}]
 
 
 def settle_package(
@@ -202,12 +202,12 @@ def settle_package(
     *,
     last_number: int,
     recorded_at: str,
-    field_prefix: str = "support_package",
 ) -> SettledPackage:
     """The package as given, with what the plan `held` before (matched item by item on category, description,
     estimated cost and partner: an item whose cost changes is a new item, to be approved again). A new item over the
     item limit, or any new item while the package's estimated total (less declined items) is over the total limit,
-    waits for a manager; the others are approved now."""
+    waits for a manager; the others are approved now. The status a client gives is never taken: the limits and the
+    managers set it."""
     unmatched = numbered(held)
     kept: list[dict[str, Any] | None] = []
     for item in given:
@@ -221,32 +221,17 @@ def settle_package(
         if (match or {}).get("status") != "declined"
     )
     over_total = total > rules.total_limit_pence
-    entries, added, waiting, problems = [], [], [], []
+    entries: list[dict[str, Any]] = []
+    added: list[dict[str, Any]] = []
+    waiting: list[dict[str, Any]] = []
     number = max([last_number, *(int(e["number"]) for e in numbered(held))], default=0)
-    for place, (item, match) in enumerate(zip(given, kept, strict=True)):
-        stated = "status" in item.model_fields_set and item.status != WAITING
-        if match is not None:
-            if stated and item.status != match.get("status"):
-                problems.append(
-                    {
-                        "field": f"{field_prefix}.{place}.status",
-                        "message": f"Item {match['number']} is {match.get('status')}: its status changes only by a "
-                        "manager's decision or its delivery (leave status out)",
-                    }
-                )
+    for item, match in zip(given, kept, strict=True):
+        if match is not None:  # as the plan holds it: a form's status never changes it
             entries.append(match)
             continue
-        if stated:
-            problems.append(
-                {
-                    "field": f"{field_prefix}.{place}.status",
-                    "message": "A new item is approved by the limits or by a manager, not by the form: leave status "
-                    "out (or give requested)",
-                }
-            )
         number += 1
         entry = {
-            **{k: v for k, v in item.model_dump(mode="json").items() if not (k == "partner_id" and v is None)},
+            **{k: v for k, v in item.model_dump(mode="json").items() if k != "partner_id" or v is not None},
             "number": number,
             "recorded_at": recorded_at,
         }
@@ -258,7 +243,7 @@ def settle_package(
             entry["status"] = "approved"
         entries.append(entry)
         added.append(entry)
-    return SettledPackage(entries, added, waiting, dropped=unmatched, last_number=number, problems=problems)
+    return SettledPackage(entries, added, waiting, dropped=unmatched, last_number=number)
 
 
 class PackageDecline(_Input):

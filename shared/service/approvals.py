@@ -109,14 +109,10 @@ def record_package(
     field_prefix: str = "support_package",
 ) -> PackageRecorded:
     """A plan's package as recorded (at the meeting's outcome, or a review's adjustment): new items approved or
-    waiting, items it had kept as they were; Invalid (422) for a status the form may not set, or a new item on a
-    referral the eligibility rules refuse a package (with the reason)."""
+    waiting, items it had kept as they were; Invalid (422) for a new item on a referral the eligibility rules refuse
+    a package, with the reason."""
     rules = spending_rules(settings)
-    settled = settle_package(
-        given, held, rules, last_number=last_number, recorded_at=clock.iso(now), field_prefix=field_prefix
-    )
-    if settled.problems:
-        raise Invalid("The support package has problems to fix", settled.problems)
+    settled = settle_package(given, held, rules, last_number=last_number, recorded_at=clock.iso(now))
     if settled.added and (refusals := ineligible_because(str(referral.get("route")), meeting_held, rules)):
         raise Invalid(refusals[0], [{"field": field_prefix, "message": refusal} for refusal in refusals])
     writes: list[Any] = [
