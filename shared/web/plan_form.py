@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from shared.domain.errors import Refused
 from shared.domain.meetings import OutcomeTooEarly
-from shared.domain.plans import Outcome
+from shared.domain.plans import Outcome, PartnerConsent, check_consents
 from shared.domain.validation import field_errors
 from shared.service.connections import UnknownPartner
 
@@ -267,6 +267,20 @@ def consent_problems(rows: Rows, required: list[str], partners: dict[str, str], 
         rows.add_error("partners", message)
 
 
+def unanswered(rows: Rows, required: list[str], partners: dict[str, str]) -> None:
+    """The domain's consent rule (`check_consents`, which the model runs only once every other answer is valid),
+    checked now so the family's missing answers are shown with the form's other problems."""
+    given = [
+        PartnerConsent(partner_id=p, share_contact_name=rows.consent[p] == "yes")
+        for p in required
+        if rows.consent.get(p) in ("yes", "no")
+    ]
+    try:
+        check_consents(set(required), given, required=set(required))
+    except ValueError as problem:
+        consent_problems(rows, required, partners, str(problem))
+
+
 def unknown_partner(rows: Rows, refused: UnknownPartner, partners: dict[str, str]) -> None:
     """A partner no longer active: against the first row naming it."""
     name = partners.get(refused.partner_id, refused.partner_id)
@@ -372,6 +386,8 @@ def _validated(
                     ("held", message),
                 )
                 checked.add_error(href, words)
+        if body.get("held"):
+            unanswered(checked, checked.named(), partners)
         return None
     return None if checked.errors else outcome
 

@@ -139,6 +139,8 @@ def read(checked: ReviewForm, plan: dict[str, Any], names: dict[str, str]) -> Re
                 checked.add_error("next_review-day", "Enter the date of the next review")
             else:
                 checked.add_error("outcome", message)
+        if checked.outcome == "adjust":
+            plan_form.unanswered(checked, newly_named(checked, plan), names)
         return None
     return None if checked.errors else request
 
