@@ -86,8 +86,9 @@ def record_review(reference: str) -> Response[str]:
 
 @register(router, "GET /staff/referrals/{reference}/reviews/{number}/move")
 def move_page(reference: str, number: str) -> Response[str]:
+    review_number = _number(number)  # an address that cannot be a review's is not found, signed in or not
     session = signed_in(router)
-    reference, review_number = check_reference(reference), _number(number)
+    reference = check_reference(reference)
     version = whole_number((router.current_event.query_string_parameters or {}).get("version", "")) or 0
     _, found = _plan_and_reviews(reference)
     review = next((r for r in found if int(r["review_number"]) == review_number), None)
@@ -99,7 +100,8 @@ def move_page(reference: str, number: str) -> Response[str]:
 
 @register(router, "POST /staff/referrals/{reference}/reviews/{number}/move")
 def move_review(reference: str, number: str) -> Response[str]:
-    reference, review_number = check_reference(reference), _number(number)
+    review_number = _number(number)
+    reference = check_reference(reference)
     session, form = checked_form(router, return_to=f"/staff/referrals/{reference}")
     version = whole_number(str(form.get("version", "")))
     checked = review_form.move_posted(form)
