@@ -398,9 +398,10 @@ def refused(checked: PlanForm, problem: Refused, partners: dict[str, str]) -> No
         unknown_partner(checked, problem, partners)
     elif isinstance(problem, OutcomeTooEarly):
         checked.add_error("held_on-day", problem.message)
-    else:
+    else:  # a package the eligibility rules refuse (shared/service/approvals.py), or what else the service says
         for found in problem.errors or [{"field": "", "message": problem.message}]:
-            checked.add_error("held", found["message"])
+            at = "items" if found["field"].startswith("plan.support_package") else "held"
+            checked.add_error(at, found["message"])
 
 
 def layout(checked: PlanForm) -> list[str]:

@@ -3,8 +3,9 @@ added, removed and changed as on the outcome form; or close the plan) with the n
 API's `ReviewRequest`; and move an open review to another date with a reason (the API's `ReviewMove`). Each of the
 domain's problems is named against the box to fix, every answer kept.
 
-A package row that was in the plan carries the index it had (`was`), so the item keeps what the form does not
-show (its status): the form sends nothing the coordinator may not set.
+A package row that was in the plan carries the index it had (`was`), to show the item's status beside it. The form
+sends no status: the service keeps an item the plan has as it was, and approves a new or changed one, or has it
+wait for a manager, by the spending limits (shared/service/approvals.py).
 """
 
 from __future__ import annotations
@@ -109,17 +110,11 @@ def read(checked: ReviewForm, plan: dict[str, Any], names: dict[str, str]) -> Re
             body["next_review_due_on"] = next_review
     rows: list[int] = []
     if checked.outcome == "adjust":
-        stored = plan.get("support_package", [])
         package = []
         for n, row in enumerate(checked.items):
-            if plan_form.is_blank(row):
-                continue
-            item = plan_form.item_body(row, n, checked)
-            was = row.get("was", "")
-            if was.isascii() and was.isdigit() and int(was) < len(stored) and stored[int(was)].get("status"):
-                item["status"] = stored[int(was)]["status"]  # what the form does not change stays as it was
-            package.append(item)
-            rows.append(n)
+            if not plan_form.is_blank(row):
+                package.append(plan_form.item_body(row, n, checked))  # no status: the service keeps or sets it
+                rows.append(n)
         body["support_package"] = package
         asked = newly_named(checked, plan)
         if asked:

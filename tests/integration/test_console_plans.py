@@ -263,7 +263,7 @@ def plan_item(cloud: Cloud, reference: str) -> dict[str, Any]:
 
 
 def review_form(token: str, version: int, **extra: str) -> dict[str, str]:
-    """Adjust: the counselling course's cost changed, the car seat removed, a partner's item added."""
+    """Adjust: the counselling course's cost changed (the tests add the other rows)."""
     return {
         "csrf_token": token,
         "version": str(version),
@@ -279,7 +279,7 @@ def review_form(token: str, version: int, **extra: str) -> dict[str, str]:
     }
 
 
-def test_a_review_adjusts_the_package_keeping_each_items_status_and_connects_a_new_partner(
+def test_a_review_adjusts_the_package_keeping_unchanged_items_and_connects_a_new_partner(
     cloud: Cloud, in_force: str
 ) -> None:
     church = str(add(cloud, CHURCH)["json"]["partner_id"])
@@ -291,16 +291,22 @@ def test_a_review_adjusts_the_package_keeping_each_items_status_and_connects_a_n
     assert value_of(opened["body"], "items.0.description") == "Car seat"  # the package as the plan has it
     assert value_of(opened["body"], "items.1.cost") == "360"
     assert value_of(opened["body"], "items.1.was") == "1"
+    assert "Item 1 (approved)" in opened["body"] and "Item 2 (requested)" in opened["body"]
 
     form = review_form(
         token,
         version,
         **{
             "items.1.row": "1",
+            "items.1.was": "0",  # the car seat, kept as it was
             "items.1.category": "item",
-            "items.1.description": "A school uniform",
-            "items.1.cost": "60",
-            "items.1.partner_id": church,
+            "items.1.description": "Car seat",
+            "items.1.cost": "85.00",
+            "items.2.row": "2",
+            "items.2.category": "item",
+            "items.2.description": "A school uniform",
+            "items.2.cost": "60",
+            "items.2.partner_id": church,
             "consent.0.partner_id": church,
             "consent.0.share": "no",
         },
@@ -313,8 +319,10 @@ def test_a_review_adjusts_the_package_keeping_each_items_status_and_connects_a_n
     assert [(i["description"], i["estimated_cost_pence"], i["status"]) for i in plan["support_package"]] == [
         # its cost changed: a new estimate over £250, to be approved again (shared/service/approvals.py)
         ("Six counselling sessions", 38050, "requested"),
+        ("Car seat", 8500, "approved"),  # kept as it was, with its status and number
         ("A school uniform", 6000, "approved"),  # within the limits: approved as recorded
     ]
+    assert [i["number"] for i in plan["support_package"]] == [3, 1, 4]
     assert plan["partner_consent"] == [{"partner_id": church, "share_contact_name": False}]
     [connection] = [i for i in cloud.items() if i["kind"] == "connection"]
     assert connection["partner_id"] == church
