@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from shared.config import Settings
 from shared.domain.meetings import Availability, CancelRequest, MeetingRequest
+from shared.domain.participants import ParticipantRequest
 from shared.domain.plans import Delivery, Outcome, PackageDecline
 from shared.domain.referrals import ReferralSubmission
 from shared.service.connections import ConnectionAnswer
@@ -32,6 +33,13 @@ SOURCES: tuple[tuple[str, type[BaseModel], str, str], ...] = (
     ("Decisions (decline, withdraw)", DecisionBody, "the referral item (`decision`)", "coordinators"),
     ("The meeting", MeetingRequest, "the meeting item (`MEETING`)", "coordinators; the venue in the invitation"),
     ("Cancelling a meeting", CancelRequest, "the meeting item", "coordinators"),
+    (
+        "The meeting's participants",
+        ParticipantRequest,
+        "the participant items (`PARTICIPANT#id`) of the referral's partition; events, logs and audit entries name "
+        "them by id only",
+        "coordinators; each participant emailed receives their own invitation, whose calendar file names them alone",
+    ),
     ("The meeting's outcome and the plan", Outcome, "the meeting and plan items (`PLAN`)", "coordinators"),
     ("Reviews", ReviewRequest, "the plan and review items (`REVIEW#nnn`)", "coordinators"),
     ("Moving a review", ReviewMove, "the audit entry of the move", "coordinators"),
@@ -89,6 +97,18 @@ PURPOSES: dict[str, str] = {
         "reveal the family's circumstances): kept with the meeting and its audit entry, never in an event"
     ),
     "CancelRequest.reason": "why a meeting was cancelled",
+    "ParticipantRequest.name": "who takes part in the meeting (family, network, professionals)",
+    "ParticipantRequest.role": "the part they play (family member, network member, professional, advocate, ...)",
+    "ParticipantRequest.contact_preference": "to contact them the way they asked (email, post, or a call)",
+    "ParticipantRequest.consent_to_contact": "nothing is sent to them without their agreement to be contacted",
+    "ParticipantRequest.email": "to send them the invitation and its changes (with their consent)",
+    "ParticipantRequest.phone": "for the coordinator to call them, when that is how they prefer (optional)",
+    "ParticipantRequest.address": "to send them the invitation by post, when that is how they prefer (optional)",
+    "ParticipantRequest.attendance": "whether they come: invited, confirmed, declined, excluded, attending separately",
+    "ParticipantRequest.attendance_reason": (
+        "why someone is excluded or attends separately (may reveal domestic abuse or other safety concerns): "
+        "kept with the participant, never in an event, a log, an audit entry or an email"
+    ),
     "Outcome.held": "whether the meeting took place",
     "Outcome.held_on": "when it took place",
     "Outcome.plan.network_actions.who": "who in the network helps (names of family and friends)",

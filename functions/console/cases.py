@@ -40,6 +40,8 @@ DONE = {
     "cancelled": "Meeting cancelled: everyone invited is told",
     "assigned": "Coordinator named",
     "noted": "Note added",
+    "participant-added": "Participant added",
+    "participant-changed": "Participant's details saved",
 }
 REASON_FORMS = {
     Decision.DECLINE: ("Why are you declining this referral?", "Decline referral", "The referrer is told by email."),

@@ -14,7 +14,18 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.console import cases, connections, directory, meetings, outcomes, privacy, reports, reviews, sign_in
+from functions.console import (
+    cases,
+    connections,
+    directory,
+    meetings,
+    outcomes,
+    participants,
+    privacy,
+    reports,
+    reviews,
+    sign_in,
+)
 from functions.console.common import FormRefused, SignInNeeded, sign_in_location
 from shared.observability import correlate, logger, metrics
 from shared.service.staff_sessions import NoAccess, SignInProblem
@@ -38,6 +49,7 @@ for router in (
     meetings.router,
     outcomes.router,
     reviews.router,
+    participants.router,
     directory.router,
     connections.router,
     privacy.router,

@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.scheduling import consumer
-from functions.scheduling.routes import meetings, partners, plan_items, referrals, reviews
+from functions.scheduling.routes import meetings, participants, partners, plan_items, referrals, reviews
 from shared.domain.meetings import DoubleBooked
 from shared.domain.workflow import IllegalTransition
 from shared.observability import correlate, logger, metrics
@@ -30,7 +30,14 @@ from shared.web.staff import Forbidden
 SCHEDULING = "scheduling"
 
 app = APIGatewayHttpResolver()
-for router in (referrals.router, partners.router, meetings.router, reviews.router, plan_items.router):
+for router in (
+    referrals.router,
+    partners.router,
+    meetings.router,
+    participants.router,
+    reviews.router,
+    plan_items.router,
+):
     app.include_router(router)
 check_served(SCHEDULING)
 

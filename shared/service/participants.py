@@ -91,7 +91,7 @@ def view(participant: dict[str, Any]) -> dict[str, Any]:
 def participants_view(items: list[dict[str, Any]], referral: dict[str, Any]) -> dict[str, Any]:
     """What the case page and `GET …/participants` show: everyone, who the coordinator must contact themselves (and
     why), and the tasks the participants leave open (an interpreter the referral asked for)."""
-    found = [view(p) for p in participants_of(items)]
+    found = [view(p) for p in participants_of(items) if not p.get("erased")]  # an erased one has nothing to show
     submission = referral.get("submission") if isinstance(referral.get("submission"), dict) else {}
     language = ((submission or {}).get("meeting_preferences") or {}).get("interpreter_language")
     tasks = []

@@ -153,6 +153,38 @@ class Connection(BaseModel):
     round: int = Field(ge=1)
 
 
+class Participant(BaseModel):
+    """One of the meeting's participants, as the coordinator keeps them."""
+
+    participant_id: str = Field(pattern=r"^pt-[a-f0-9]{10}$")
+    name: str
+    role: str
+    contact_preference: str
+    consent_to_contact: bool
+    attendance: str
+    version: int = Field(ge=1, title="the participant's version: its ETag, to send back as If-Match")
+    emailed: bool = Field(title="whether the invitation and its changes are emailed to them")
+    to_contact: str | None = Field(title="why the coordinator contacts them another way (null: emailed, or not)")
+
+
+class ToContact(BaseModel):
+    participant_id: str
+    name: str
+    why: str
+
+
+class Task(BaseModel):
+    task: str = Field(title="what is open: interpreter")
+    text: str
+
+
+class Participants(BaseModel):
+    reference: str = Reference
+    items: list[Participant]
+    to_contact: list[ToContact] = Field(title="whom the coordinator contacts themselves, and why")
+    tasks: list[Task]
+
+
 class Erased(BaseModel):
     reference: str = Reference
     erased: Literal[True]

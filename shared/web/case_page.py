@@ -9,6 +9,7 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from shared.domain.clock import LONDON
+from shared.domain.participants import ATTENDANCE_WORDS, PREFERENCE_WORDS, ROLE_WORDS
 from shared.domain.referrals import today
 
 ACTIONS = {
@@ -31,6 +32,8 @@ ACTIONS = {
     "connection.contacted": "Partner contacted the family",
     "connection.cannot_help": "Partner cannot help",
     "connection.resent": "Partner's request sent again",
+    "participant.added": "Participant added",
+    "participant.changed": "Participant changed",
 }
 VENUES = {
     "family_home": "At the family's home",
@@ -161,6 +164,9 @@ def values(view: dict[str, Any]) -> dict[str, Any]:
         },
         "day_words": day_words,
         "review_outcomes": REVIEW_OUTCOMES,
+        "role_words": ROLE_WORDS,
+        "preference_words": PREFERENCE_WORDS,
+        "attendance_words": ATTENDANCE_WORDS,
     }
 
 

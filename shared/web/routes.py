@@ -84,8 +84,8 @@ IF_MATCH = {
     "name": "If-Match",
     "in": "header",
     "required": False,
-    "description": "The ETag as read (the referral's, or the partner's): the change applies only if nothing changed "
-    "since (else 409).",
+    "description": "The ETag as read (the referral's, the partner's or the participant's): the change applies only if "
+    "nothing changed since (else 409).",
     "schema": {"type": "string", "pattern": '^(W/)?"?[0-9]{1,9}"?$'},
 }
 
@@ -96,6 +96,16 @@ PARTNER_ID = {
     "required": True,
     "schema": {"type": "string", "pattern": "^p-[a-z0-9]{1,30}$"},
 }
+PARTICIPANT_ID = {
+    "name": "participant_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^pt-[a-f0-9]{10}$"},
+}
+_PARTICIPANT_RULES = (
+    "the way they prefer to be contacted has its detail (an email address, a postal address or a phone number); "
+    "an exclusion has its reason"
+)
 TOKEN = {
     "name": "token",
     "in": "path",
@@ -457,6 +467,46 @@ ROUTES = (
         answers={"200": "shared.web.answers:Connection"},
     ),
     Route(
+        "GET /referrals/{reference}/participants",
+        "scheduling",
+        "The meeting's participants, those the coordinator contacts another way (and why), and open tasks (an "
+        "interpreter the referral asked for); recorded as a read",
+        responses={"200": "The participants", "404": "No referral with this reference"},
+        parameters=(REFERENCE,),
+        answers={"200": "shared.web.answers:Participants"},
+    ),
+    Route(
+        "POST /referrals/{reference}/participants",
+        "scheduling",
+        "Add a participant (audited by id); with an email address, consent and email as their preference, they are "
+        "sent the invitation and its changes (at once, if the meeting is booked)",
+        body="shared.domain.participants:ParticipantRequest",
+        responses={
+            "201": "The participant, with its id and version (ETag)",
+            "404": "No referral with this reference",
+            "409": "The referral is no longer open, or changed at the same moment (its meeting moved): try again",
+            "422": "Problems to fix, field by field",
+        },
+        parameters=(REFERENCE,),
+        answers={"201": "shared.web.answers:Participant"},
+        unstated=_PARTICIPANT_RULES,
+    ),
+    Route(
+        "PUT /referrals/{reference}/participants/{participant_id}",
+        "scheduling",
+        "Change a participant: contact details, consent, attendance (excluded with a reason: sent nothing more)",
+        body="shared.domain.participants:ParticipantRequest",
+        responses={
+            "200": "The participant as changed",
+            "404": "No such referral, or no participant with this id",
+            "409": "Stale (the participant changed since it was read), or the referral is no longer open",
+            "422": "Problems to fix, field by field",
+        },
+        parameters=(REFERENCE, PARTICIPANT_ID, IF_MATCH),
+        answers={"200": "shared.web.answers:Participant"},
+        unstated=_PARTICIPANT_RULES,
+    ),
+    Route(
         "POST /referrals/{reference}/erase",
         "scheduling",
         "Erase the referral's personal data where the rules allow it (never accepted, or withdrawn with no plan in "
@@ -634,6 +684,35 @@ ROUTES = (
                 "Move an open review to another date, with a reason",
                 {**_OUTCOME_POSTED, "404": "No such referral, or no such review", "409": _REVIEW_GONE},
                 (REFERENCE, REVIEW_NUMBER),
+            ),
+            # A meeting's participants (functions/console/participants.py)
+            (
+                "GET /staff/referrals/{reference}/participants/new",
+                "The form to add a participant to the meeting",
+                _PAGE,
+                (REFERENCE,),
+            ),
+            (
+                "POST /staff/referrals/{reference}/participants/new",
+                "Add a participant (sent the invitation by email where they can be)",
+                {**_POSTED, "404": "No such referral", "409": "The referral is no longer open, or changed meanwhile"},
+                (REFERENCE,),
+            ),
+            (
+                "GET /staff/referrals/{reference}/participants/{participant_id}",
+                "A participant's details, to change, or to exclude with a reason",
+                {**_PAGE, "404": "No such referral, or no such participant"},
+                (REFERENCE, PARTICIPANT_ID),
+            ),
+            (
+                "POST /staff/referrals/{reference}/participants/{participant_id}",
+                "Change a participant (or exclude them, with a reason)",
+                {
+                    **_POSTED,
+                    "404": "No such referral, or no such participant",
+                    "409": "Changed by someone else since it was read: the form again, as it now stands",
+                },
+                (REFERENCE, PARTICIPANT_ID),
             ),
             # A referral's connections with partners (functions/console/connections.py)
             (
