@@ -65,7 +65,7 @@ def sign_in(page: Page, as_whom: str = COORDINATOR) -> None:
 def accessible(page: Page, state: str) -> None:
     """axe-core on exactly what the page shows. axe needs JavaScript, which these walks have off: the page's HTML is
     replayed at its own address in a context with JavaScript on (its styles and scripts load from the system)."""
-    html, url = page.content(), page.url
+    html, url = page.content(), page.url.split("#", 1)[0]  # a request never carries the fragment: route without it
     assert page.context.browser is not None
     context = page.context.browser.new_context(viewport={"width": 1366, "height": 900})
     try:

@@ -386,7 +386,8 @@ def test_each_meeting_email_describes_its_own_event_when_changes_follow_each_oth
         "MeetingScheduled",
     ]
 
-    assert invoke(FEEDBACK, cloud, sqs_batch(events)) == {"batchItemFailures": []}
+    for event in events:  # one event a batch: a slow machine could run a batch past the send margin
+        assert invoke(FEEDBACK, cloud, sqs_batch([event])) == {"batchItemFailures": []}
 
     sent = [m for m in raw_messages() if str(m["To"]) == facilitator]
     assert len(sent) == len(events)
