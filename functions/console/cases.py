@@ -66,6 +66,7 @@ def home() -> Response[str]:
         cursor=params.get("cursor"),
         subject=session.subject,
         filters=filters,
+        manager=session.role == "manager",  # the approvals waiting come first
     )
     return as_response(
         page(

@@ -15,6 +15,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.console import (
+    approvals,
     cases,
     connections,
     directory,
@@ -54,6 +55,7 @@ for router in (
     connections.router,
     privacy.router,
     reports.router,
+    approvals.router,
 ):
     app.include_router(router)
 check_served(CONSOLE)

@@ -15,6 +15,7 @@ from shared.domain.errors import Unreadable
 from shared.views.referrals import decode_key, encode_cursor, summary
 
 PAGE = 10  # rows of each list on the work list; "more" pages through the rest
+APPROVALS_PAGE = 25  # rows of the managers' approvals page
 CLOCKS = {
     "decision": "A decision on the request",
     "meeting_held": "The meeting held",
@@ -88,6 +89,14 @@ def work_lists(now: datetime, review_lead_days: int) -> tuple[WorkList, ...]:
 
 CLOSED = ("declined", "withdrawn", "closed")
 
+# Support package items waiting for a manager's approval, oldest first: managers' work (shared/service/approvals.py).
+APPROVALS = WorkList(
+    "approvals",
+    "Support package items waiting for approval",
+    "No support package items are waiting for approval.",
+    IndexSpan(table.DEADLINE_INDEX, table.DEADLINE_AWAITING_APPROVAL),
+)
+
 
 def my_cases_list(subject: str) -> WorkList:
     return WorkList(
@@ -138,10 +147,13 @@ def work_list(
     cursor: str | None = None,
     subject: str | None = None,
     filters: Filters | None = None,
+    manager: bool = False,
 ) -> list[dict[str, Any]]:
     """Each list's count and first rows (or, with `only`, one list's page at `cursor`); `subject`: whose cases are
-    "mine"; `filters` narrow the lists of referrals (still one Query each)."""
-    lists = work_lists(now, review_lead_days) + ((my_cases_list(subject),) if subject else ())
+    "mine"; `filters` narrow the lists of referrals (still one Query each); a `manager` sees the approvals waiting
+    first."""
+    lists = ((APPROVALS,) if manager else ()) + work_lists(now, review_lead_days)
+    lists += (my_cases_list(subject),) if subject else ()
     lists = tuple((filters or Filters()).narrow(listed) for listed in lists)
     if only is not None and only not in {w.name for w in lists}:
         raise Unreadable("There is no such list: go back to the work list")
@@ -164,7 +176,33 @@ def work_list(
     return found
 
 
+def approvals_waiting(
+    reader: ReferralReader, *, now: datetime, cursor: str | None = None, limit: int = APPROVALS_PAGE
+) -> dict[str, Any]:
+    """The managers' approvals page: items waiting, oldest first, a page at a time (one Query), and how many."""
+    span = APPROVALS.span
+    page = reader.index_page(span, limit, decode_key(cursor, span.index))
+    today = now.astimezone(LONDON).date()
+    return {
+        "count": reader.index_count(span),
+        "rows": [_row(APPROVALS.name, item, today) for item in page.items],
+        "next_cursor": encode_cursor(page.last_key),
+    }
+
+
 def _row(name: str, item: dict[str, Any], today: date) -> dict[str, Any]:
+    if item.get(table.KIND_ATTRIBUTE) == "approval":
+        recorded = datetime.fromisoformat(str(item["recorded_at"]).replace("Z", "+00:00")).astimezone(LONDON).date()
+        return {
+            "kind": "approval",
+            "reference": item["reference"],
+            "item_number": int(item["item_number"]),
+            "category": item.get("category", ""),
+            "estimated_cost_pence": int(item.get("estimated_cost_pence", 0)),
+            "approval_needed": item.get("approval_needed", "item_limit"),
+            "recorded_on": recorded,
+            "waiting_days": (today - recorded).days,
+        }
     if item.get(table.KIND_ATTRIBUTE) == table.KIND_REFERRAL:
         row = summary(item)
         received = datetime.fromisoformat(row["received_at"].replace("Z", "+00:00")).astimezone(LONDON).date()

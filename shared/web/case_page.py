@@ -34,6 +34,9 @@ ACTIONS = {
     "connection.resent": "Partner's request sent again",
     "participant.added": "Participant added",
     "participant.changed": "Participant changed",
+    "package.approved": "Support package item approved",
+    "package.declined": "Support package item declined",
+    "package.delivered": "Support package item delivered",
 }
 VENUES = {
     "family_home": "At the family's home",
@@ -177,6 +180,8 @@ def timeline(view: dict[str, Any]) -> list[dict[str, Any]]:
         changes = entry.get("changes") or {}
         status = changes.get("status") or {}
         detail = f"Status: {status.get('from') or 'new'} to {status.get('to')}" if status else ""
+        if item := changes.get("package_item"):  # a package item decided or delivered: which, and its new status
+            detail = f"Item {item.get('number')}: {(item.get('status') or {}).get('to', '')}"
         entries.append(
             {
                 "title": ACTIONS.get(str(entry.get("action")), str(entry.get("action", "")).replace(".", " ")),

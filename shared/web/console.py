@@ -28,6 +28,13 @@ STATUS_TAGS = {
     "plan_active": ("Plan active", "govuk-tag--green"),
     "closed": ("Closed", "govuk-tag--grey"),
 }
+# A support package item's status (shared/domain/plans.py): `requested` waits for a manager's approval.
+PACKAGE_TAGS = {
+    "requested": ("Waiting for approval", "govuk-tag--yellow"),
+    "approved": ("Approved", "govuk-tag--blue"),
+    "delivered": ("Delivered", "govuk-tag--green"),
+    "declined": ("Declined", "govuk-tag--red"),
+}
 
 
 def cookies(event: dict[str, Any]) -> dict[str, str]:
@@ -68,7 +75,9 @@ def render(template: str, *, session: Session | None, **values: Any) -> str:
     page: str = (
         console_environment()
         .get_template(template)
-        .render(service_name=SERVICE_NAME, session=session, status_tags=STATUS_TAGS, **values)
+        .render(
+            service_name=SERVICE_NAME, session=session, status_tags=STATUS_TAGS, package_tags=PACKAGE_TAGS, **values
+        )
     )
     return page
 

@@ -181,12 +181,39 @@ _REPORT_PAGE = {
     "400": "A period that is not a month or a quarter",
     "403": "Not a manager, or in no staff group",
 }
+_CURSOR = (
+    {
+        "name": "cursor",
+        "in": "query",
+        "required": False,
+        "description": "The next page's start, as the page before gave it",
+        "schema": {"type": "string", "maxLength": 2048},
+    },
+)
+_ITEM = (REFERENCE, ITEM_NUMBER)
+_ITEM_PAGE = {**_PAGE, "404": "No such referral, or no such item in its plan"}
+_ITEM_POSTED = {
+    **_POSTED,
+    "404": "No such referral, or no such item in its plan",
+    "409": "The item is not in a state that allows it, or the referral changed since it was read: the page as it "
+    "now stands, saying why",
+}
+_DECISION_POSTED = {
+    **_ITEM_POSTED,
+    "403": "Not a manager (only managers approve or decline spending), not signed in, without the form's CSRF token, "
+    "or from another site",
+    "422": "The decline form again: the reason is missing or too long",
+}
 # Console answers that are files, not pages: their media type.
 _DOWNLOADS = {
     "GET /staff/referrals/{reference}/export/download": "application/json",
     "GET /staff/reports/download": "text/csv",
 }
 _SIGN_IN_STARTED = "the code and state are those of a sign-in this browser started (its cookie), not yet finished"
+_UNSTATED = {
+    "GET /staff/callback": _SIGN_IN_STARTED,
+    "GET /staff/approvals": "the cursor is one this service gave (the last page's link)",
+}
 ROUTES = (
     Route(
         "GET /",
@@ -610,7 +637,7 @@ ROUTES = (
             parameters=parameters,
             media_types=_FORM,
             pages=True,
-            unstated=_SIGN_IN_STARTED if key == "GET /staff/callback" else "",
+            unstated=_UNSTATED.get(key, ""),
             unstated_status="400",
             answers={"200": _DOWNLOADS[key]} if key in _DOWNLOADS else {},
         )
@@ -756,6 +783,37 @@ ROUTES = (
                     "409": "Erasure does not apply to this referral: the case page says why",
                 },
                 (REFERENCE,),
+            ),
+            # Support package spending (functions/console/approvals.py)
+            (
+                "GET /staff/approvals",
+                "Support package items waiting for a manager's approval, oldest first (managers)",
+                {**_PAGE, "400": "A cursor this service did not give", "403": "Not a manager, or in no staff group"},
+                _CURSOR,
+            ),
+            (
+                "GET /staff/referrals/{reference}/plan/items/{number}/approval",
+                "A support package item, to approve or decline with a reason (managers; a read of the case)",
+                {**_ITEM_PAGE, "403": "Not a manager, or in no staff group"},
+                _ITEM,
+            ),
+            (
+                "POST /staff/referrals/{reference}/plan/items/{number}/approve",
+                "Approve a support package item waiting for approval (managers)",
+                _DECISION_POSTED,
+                _ITEM,
+            ),
+            (
+                "POST /staff/referrals/{reference}/plan/items/{number}/decline",
+                "Decline a support package item waiting for approval, with the reason (managers)",
+                _DECISION_POSTED,
+                _ITEM,
+            ),
+            (
+                "POST /staff/referrals/{reference}/plan/items/{number}/delivery",
+                "Record an approved item's delivery: actual cost, supplier, date (from the case page)",
+                {**_ITEM_POSTED, "422": "The case page again, with what to fix in the item's delivery form"},
+                _ITEM,
             ),
             # The managers' figures (functions/console/reports.py)
             ("GET /staff/reports", "Figures for a month or a quarter, for managers", _REPORT_PAGE, _PERIOD),
