@@ -74,18 +74,21 @@ def approvals_page() -> Response[str]:
             section="approvals",
             waiting=waiting,
             done=done,
-            why=_why(),
+            limits=_limits(),
         )
     )
 
 
-def _why() -> dict[str, str]:
+def _limits() -> dict[str, str]:
     settings = get_settings()
-    limits = {
+    return {
         "item_limit": _pounds(settings.package_approval_pence),
         "total_limit": _pounds(settings.package_approval_total_pence),
     }
-    return {key: words.format(**limits) for key, words in WHY.items()}
+
+
+def _why() -> dict[str, str]:
+    return {key: words.format(**_limits()) for key, words in WHY.items()}
 
 
 def _approval_page(
