@@ -187,6 +187,12 @@ def test_a_manager_approves_once_the_coordinators_hear_once_and_the_delivery_cou
     figures = report_of(cloud, delivered_on[:7])
     assert (figures.by("delivered_items#"), figures.by("spend_pence#")) == ({"equipment": 1}, {"equipment": 38950})
     assert ("Support package", "equipment: actual spend (£)", "389.50") in figures.rows()
+    manager, _ = a_session(cloud, groups=("managers",))
+    month = delivered_on[:7]
+    shown = screen(cloud, manager, "GET", "/staff/reports", "/staff/reports", period=month)["body"]
+    assert re.search(r"equipment: actual spend \(£\)</th>\s*<td[^>]*>389\.50<", shown)
+    download = screen(cloud, manager, "GET", "/staff/reports/download", "/staff/reports/download", period=month)
+    assert f"{month},Support package,equipment: actual spend (£),389.50" in download["body"].splitlines()
 
 
 def test_a_decline_needs_a_reason_which_stays_on_the_plan(
@@ -236,7 +242,7 @@ def screen(
     cloud: Cloud, session: str, method: str, path: str, route: str, form: dict[str, str] | None = None, **query: str
 ) -> dict[str, Any]:
     parts = path.split("/")
-    parameters = {"reference": parts[3]} if len(parts) > 3 else {}
+    parameters = {"reference": parts[3]} if len(parts) > 3 and parts[2] == "referrals" else {}
     if len(parts) > 6:
         parameters["number"] = parts[6]
     event = console_event(
