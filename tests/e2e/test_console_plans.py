@@ -56,7 +56,9 @@ def a_booked_meeting(system: RunningSystem) -> str:
     clock (the console records an outcome on or after the day it took place)."""
     facilitator = f"fac-{uuid.uuid4().hex[:6]}"
     api(system, "PUT", f"/facilitators/{facilitator}/availability", {"locality": "Plans", "weekly": EVERY_DAY})
-    answer = system.post("/referrals", json=minimal_referral())
+    body = minimal_referral()  # its own referrer: the same body again would be the same referral (intake's dedupe)
+    body["referrer"] = {**body["referrer"], "email": f"lp-{uuid.uuid4().hex[:8]}@council.example.org"}
+    answer = system.post("/referrals", json=body)
     assert answer.status_code == 201, answer.text
     reference = str(answer.json()["reference"])
     now = datetime.fromisoformat(system.get("/_local/clock").json()["now"])
