@@ -58,7 +58,7 @@ def _pounds(pence: int) -> str:
 def approvals_page() -> Response[str]:
     params = router.current_event.query_string_parameters or {}
     decode_key(params.get("cursor"), APPROVALS.span.index)  # one this service never gave: 400, signed in or not
-    session = managers_only(signed_in(router))
+    session = managers_only(signed_in(router), approvals.MANAGERS_ONLY)
     waiting = approvals_waiting(reader(), now=clock.now(), cursor=params.get("cursor"))
     decided = params.get("done", "")
     done = None
@@ -133,7 +133,7 @@ def _approval_page(
 @register(router, "GET /staff/referrals/{reference}/plan/items/{number}/approval")
 def approval_page(reference: str, number: str) -> Response[str]:
     found = _number(number)  # an address that cannot be an item's is not found, signed in or not
-    session = managers_only(signed_in(router))
+    session = managers_only(signed_in(router), approvals.MANAGERS_ONLY)
     return _approval_page(session, check_reference(reference), found)
 
 
@@ -150,7 +150,7 @@ def decline(reference: str, number: str) -> Response[str]:
 def _decide(reference: str, number: int, decision: approvals.Decision) -> Response[str]:
     here = f"/staff/referrals/{reference}/plan/items/{number}/approval"
     session, form = checked_form(router, return_to=here)
-    managers_only(session)
+    managers_only(session, approvals.MANAGERS_ONLY)
     reason: str | None = None
     if decision == "decline":
         reason, problem = package_forms.decline_reason(form)

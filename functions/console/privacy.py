@@ -27,11 +27,9 @@ from shared.web import subject_access as subject_access_page
 from shared.web.console import CONSOLE_HEADERS, page, redirect
 from shared.web.http import as_response, html_response
 from shared.web.routes import register
+from shared.web.staff import PRIVACY_MANAGERS_ONLY
 
 router = Router()
-MANAGERS_ONLY = (
-    "Only managers can export or erase a referral's records. Ask a manager if the family has asked for this."
-)
 GROUNDS = {
     "consent_withdrawn": ("The family withdrew their consent", "UK GDPR Article 17(1)(b)"),
     "no_longer_necessary": ("The records are no longer needed for the purpose they were given for", "Article 17(1)(a)"),
@@ -41,11 +39,13 @@ GROUNDS = {
 assert set(GROUNDS) == set(typing.get_args(erasure.GROUNDS))
 
 
-def managers_only(session: Session) -> Session:
+def managers_only(session: Session, refusal: str = PRIVACY_MANAGERS_ONLY) -> Session:
+    """The session of a manager; anyone else is refused (403) with `refusal`."""
     if session.role != "manager":
-        logger.info("Privacy action refused: not a manager")
-        metrics.add_metric(name="PrivacyActionsRefused", unit=MetricUnit.Count, value=1)
-        raise NoAccess(MANAGERS_ONLY)
+        logger.info("Managers' page refused: not a manager")
+        if refusal == PRIVACY_MANAGERS_ONLY:
+            metrics.add_metric(name="PrivacyActionsRefused", unit=MetricUnit.Count, value=1)
+        raise NoAccess(refusal)
     return session
 
 

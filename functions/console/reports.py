@@ -23,6 +23,7 @@ from shared.web.routes import register
 router = Router()
 MONTHS_OFFERED = 12
 QUARTERS_OFFERED = 4
+MANAGERS_ONLY = "Only managers can see the service's figures. Ask a manager if you need them."
 
 
 def _period() -> str:
@@ -56,7 +57,7 @@ def choices(today: date) -> list[tuple[str, str]]:
 @register(router, "GET /staff/reports")
 def report_page() -> Response[str]:
     period = _period()
-    session = managers_only(signed_in(router))
+    session = managers_only(signed_in(router), MANAGERS_ONLY)
     report = reports.report(period, reader=reader())
     metrics.add_metric(name="ReportsShown", unit=MetricUnit.Count, value=1)
     sections: dict[str, list[tuple[str, str]]] = {}
@@ -81,7 +82,7 @@ def report_page() -> Response[str]:
 @register(router, "GET /staff/reports/download")
 def report_download() -> Response[str]:
     period = _period()
-    managers_only(signed_in(router))
+    managers_only(signed_in(router), MANAGERS_ONLY)
     report = reports.report(period, reader=reader())
     metrics.add_metric(name="ReportsDownloaded", unit=MetricUnit.Count, value=1)
     headers = {

@@ -389,9 +389,13 @@ ROUTES = (
     Route(
         "GET /referrals/{reference}/export",
         "scheduling",
-        "Subject access: everything held about the referral (JSON; a readable page with Accept: text/html); "
-        "the export is recorded as a read",
-        responses={"200": "The export", "404": "No referral with this reference"},
+        "Subject access (managers only): everything held about the referral (JSON; a readable page with Accept: "
+        "text/html); the export is recorded as a read",
+        responses={
+            "200": "The export",
+            "403": "Not a manager: only managers export or erase a referral's records",
+            "404": "No referral with this reference",
+        },
         parameters=(REFERENCE,),
         answers={"200": "shared.web.answers:SubjectAccess"},
         pages=True,
@@ -536,11 +540,12 @@ ROUTES = (
     Route(
         "POST /referrals/{reference}/erase",
         "scheduling",
-        "Erase the referral's personal data where the rules allow it (never accepted, or withdrawn with no plan in "
-        "force); ids, states, dates and the audit trail stay",
+        "Erase the referral's personal data (managers only) where the rules allow it (never accepted, or withdrawn "
+        "with no plan in force); ids, states, dates and the audit trail stay",
         body="shared.service.erasure:ErasureRequest",
         responses={
             "200": "Erased: how many items",
+            "403": "Not a manager: only managers export or erase a referral's records",
             "404": "No referral with this reference",
             "409": "Erasure does not apply to this referral, and why",
             "422": "The ground is missing or not one of the list",

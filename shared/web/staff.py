@@ -8,6 +8,11 @@ from shared.domain.actors import Actor
 
 COORDINATORS_GROUP = "coordinators"
 MANAGERS_GROUP = "managers"
+# What a person refused a managers' route is told (the console says the same).
+SPENDING_MANAGERS_ONLY = "Only managers can approve or decline support package spending"
+PRIVACY_MANAGERS_ONLY = (
+    "Only managers can export or erase a referral's records. Ask a manager if the family has asked for this."
+)
 
 
 class Unauthorized(Exception):
@@ -15,7 +20,7 @@ class Unauthorized(Exception):
 
 
 class Forbidden(Exception):
-    """A valid token without the group the route needs (coordinators; managers for spending decisions)."""
+    """A valid token without the group the route needs (coordinators; managers for spending, export and erasure)."""
 
     def __init__(self, message: str = "Only coordinators can use this service") -> None:
         super().__init__(message)
@@ -39,11 +44,12 @@ def actor_from(event: dict[str, Any]) -> Actor:
     return Actor(subject=str(claims["sub"]))
 
 
-def manager_from(event: dict[str, Any]) -> Actor:
-    """A manager calling (a route only managers may use: approving or declining spending)."""
+def manager_from(event: dict[str, Any], refusal: str = SPENDING_MANAGERS_ONLY) -> Actor:
+    """A manager calling a route only managers may use (spending decisions, subject access, erasure); anyone else
+    is refused (403) with `refusal`."""
     claims = ((event.get("requestContext") or {}).get("authorizer") or {}).get("jwt", {}).get("claims")
     if not isinstance(claims, dict) or not claims.get("sub"):
         raise Unauthorized()
     if MANAGERS_GROUP not in groups_of(claims):
-        raise Forbidden("Only managers can approve or decline support package spending")
+        raise Forbidden(refusal)
     return Actor(subject=str(claims["sub"]), role="manager")

@@ -277,7 +277,9 @@ def test_on_screen_a_manager_decides_from_the_approvals_page_and_a_coordinator_r
         ("POST", f"{item_1}/decline", f"{ITEM_ROUTE}/decline"),
     ):
         form = {"csrf_token": token, "version": "3", "reason": "x"} if method == "POST" else None
-        assert screen(cloud, coordinator, method, path, route, form)["statusCode"] == 403, path
+        refused = screen(cloud, coordinator, method, path, route, form)
+        assert refused["statusCode"] == 403, path
+        assert "Only a manager can approve or decline support package spending" in refused["body"], path
 
     opened = screen(cloud, manager, "GET", f"{item_1}/approval", f"{ITEM_ROUTE}/approval")
     assert opened["statusCode"] == 200 and "Washing machine" in opened["body"]

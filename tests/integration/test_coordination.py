@@ -14,6 +14,7 @@ from tests.integration.conftest import Cloud, invoke
 from tests.integration.test_intake import relay_outbox
 
 COORDINATOR = {"sub": "c0ffee00-0000-4000-8000-000000000001", "cognito:groups": "[coordinators]"}
+MANAGER = {"sub": "m0ffee00-0000-4000-8000-000000000009", "cognito:groups": "[managers]"}  # export and erasure
 
 
 def staff(

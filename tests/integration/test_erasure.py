@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from infra.constants import FEEDBACK
+from shared.web.staff import PRIVACY_MANAGERS_ONLY
 from tests.integration.conftest import Cloud, invoke
-from tests.integration.test_coordination import act, get_one, request_from_school, staff
+from tests.integration.test_coordination import COORDINATOR, MANAGER, act, get_one, request_from_school, staff
 from tests.integration.test_intake import relay_outbox
 from tests.integration.test_proposals import sqs_batch
 from tests.integration.test_reminders import held_with_plan
@@ -19,8 +20,10 @@ from tests.integration.test_reminders import held_with_plan
 SEEDED = ("Sam Okafor", "sam.okafor@council.example.org", "Jo Bloggs", "sw1a 1aa", "SW1A 1AA", "Alfie", "surgery")
 
 
-def erase(cloud: Cloud, reference: str, ground: Any = "consent_withdrawn") -> dict[str, Any]:
-    return staff(cloud, "POST /referrals/{reference}/erase", f"/referrals/{reference}/erase", body={"ground": ground})
+def erase(cloud: Cloud, reference: str, ground: Any = "consent_withdrawn", **kwargs: Any) -> dict[str, Any]:
+    kwargs.setdefault("claims", MANAGER)
+    path = f"/referrals/{reference}/erase"
+    return staff(cloud, "POST /referrals/{reference}/erase", path, body={"ground": ground}, **kwargs)
 
 
 def personal_values_left(cloud: Cloud) -> list[str]:
@@ -44,7 +47,7 @@ def test_a_withdrawn_request_is_erased_everywhere_and_the_record_of_what_happene
     emails_sent(cloud, capture)
     assert personal_values_left(cloud)  # the seeded values are there to find
 
-    # When a coordinator erases it (twice: a retried request)
+    # When a manager erases it (twice: a retried request)
     response = erase(cloud, reference)
     again = erase(cloud, reference)
 
@@ -61,6 +64,7 @@ def test_a_withdrawn_request_is_erased_everywhere_and_the_record_of_what_happene
     assert actions[:3] == ["referral.received", "referral.accepted", "referral.withdrawn"]
     assert actions.count("referral.erased") == 2
     assert view["audit"][-1]["changes"]["ground"] == "consent_withdrawn"
+    assert view["audit"][-1]["actor"] == f"manager:{MANAGER['sub']}"
     assert {e["to"] for e in view["emails"]} == {"[erased]"}
     assert staff(cloud, "GET /referrals", "/referrals", query={"status": "withdrawn"})["statusCode"] == 200
 
@@ -96,4 +100,15 @@ def test_an_erasure_needs_one_of_the_grounds(
     reference = request_from_school(submit, referral_body)
     response = erase(cloud, reference, ground)
     assert response["statusCode"] == 422
+    assert get_one(cloud, reference)["json"]["submission"]["family"]["contact_name"] == "Jo Bloggs"
+
+
+def test_a_coordinator_is_refused_erasure_with_words_to_act_on_and_nothing_changes(
+    cloud: Cloud, submit: Any, referral_body: dict[str, Any]
+) -> None:
+    reference = request_from_school(submit, referral_body)
+    refused = erase(cloud, reference, claims=COORDINATOR)
+    assert refused["statusCode"] == 403
+    assert refused["json"]["message"] == PRIVACY_MANAGERS_ONLY
+    assert erase(cloud, reference, claims={"sub": "someone", "cognito:groups": "[]"})["statusCode"] == 403
     assert get_one(cloud, reference)["json"]["submission"]["family"]["contact_name"] == "Jo Bloggs"

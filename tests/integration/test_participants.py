@@ -18,7 +18,7 @@ from shared.domain.meetings import MeetingRequest
 from shared.domain.workflow import IllegalTransition
 from shared.service import meetings
 from tests.integration.conftest import Cloud, invoke
-from tests.integration.test_coordination import act, staff
+from tests.integration.test_coordination import MANAGER, act, staff
 from tests.integration.test_feedback import raw_messages
 from tests.integration.test_intake import relay_outbox
 from tests.integration.test_meetings import MONDAY, WEEKLY, accepted_referral, book, cancel, meeting
@@ -262,7 +262,8 @@ def test_a_meeting_change_made_from_a_read_before_a_participant_was_added_is_ref
 def test_export_and_erasure_cover_the_participants(cloud: Cloud, submit: Any, referral_body: dict[str, Any]) -> None:
     reference = accepted_referral(submit, referral_body)
     add(cloud, reference, person("Gran Bloggs", "gran@example.org", attendance="excluded", attendance_reason=REASON))
-    exported = staff(cloud, "GET /referrals/{reference}/export", f"/referrals/{reference}/export")["json"]
+    path = f"/referrals/{reference}/export"
+    exported = staff(cloud, "GET /referrals/{reference}/export", path, claims=MANAGER)["json"]
     assert [(p["name"], p["attendance_reason"]) for p in exported["participants"]] == [("Gran Bloggs", REASON)]
     assert act(cloud, reference, "withdraw", {"reason": "The family withdrew consent"})["statusCode"] == 200
     erased = staff(
@@ -270,6 +271,7 @@ def test_export_and_erasure_cover_the_participants(cloud: Cloud, submit: Any, re
         "POST /referrals/{reference}/erase",
         f"/referrals/{reference}/erase",
         body={"ground": "consent_withdrawn"},
+        claims=MANAGER,
     )
     assert erased["statusCode"] == 200, erased["body"]
     [participant] = [i for i in cloud.items() if i["kind"] == "participant"]

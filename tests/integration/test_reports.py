@@ -129,6 +129,7 @@ def test_a_manager_sees_the_figures_and_downloads_them_and_a_coordinator_cannot(
 
     refused = get("/staff/reports", coordinator, period=month)
     assert refused["statusCode"] == 403
+    assert "Only managers can see the service&#39;s figures" in refused["body"]  # not the privacy actions' words
     assert get("/staff/reports/download", coordinator, period=month)["statusCode"] == 403
     assert 'href="/staff/reports"' not in get("/staff", coordinator)["body"]
     assert get("/staff/reports", manager, period="2026-13")["statusCode"] == 400

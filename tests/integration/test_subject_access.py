@@ -8,8 +8,9 @@ from typing import Any
 
 from infra.constants import FEEDBACK
 from shared.adapters import table
+from shared.web.staff import PRIVACY_MANAGERS_ONLY
 from tests.integration.conftest import Cloud, invoke
-from tests.integration.test_coordination import staff
+from tests.integration.test_coordination import COORDINATOR, MANAGER, staff
 from tests.integration.test_proposals import sqs_batch
 from tests.integration.test_reminders import held_with_plan
 
@@ -17,6 +18,7 @@ ROUTE = "GET /referrals/{reference}/export"
 
 
 def export(cloud: Cloud, reference: str, **kwargs: Any) -> dict[str, Any]:
+    kwargs.setdefault("claims", MANAGER)
     return staff(cloud, ROUTE, f"/referrals/{reference}/export", **kwargs)
 
 
@@ -28,7 +30,7 @@ def test_the_export_holds_every_item_and_email_of_the_referral_and_is_itself_rec
     invoke(FEEDBACK, cloud, sqs_batch([held]))
     items = [i for i in cloud.items() if i[table.PARTITION_KEY] == table.referral_pk(reference)]
 
-    # When a coordinator exports it
+    # When a manager exports it
     response = export(cloud, reference)
 
     # Then every item but the relay's event copies is in it, emails with the text that was sent
@@ -66,9 +68,14 @@ def test_the_export_reads_as_a_page_with_everything_escaped(
     assert "Jo Bloggs" in page and "Mum &lt;b&gt;needs&lt;/b&gt; help" in page and "<b>needs" not in page
 
 
-def test_only_coordinators_export_and_only_what_exists(
-    cloud: Cloud, submit: Any, referral_body: dict[str, Any]
-) -> None:
+def test_only_managers_export_and_only_what_exists(cloud: Cloud, submit: Any, referral_body: dict[str, Any]) -> None:
     reference = submit(referral_body)["json"]["reference"]
+    refused = export(cloud, reference, claims=COORDINATOR)
+    assert refused["statusCode"] == 403
+    assert refused["json"]["message"] == PRIVACY_MANAGERS_ONLY
+    assert "Content-Disposition" not in refused["headers"]
     assert export(cloud, reference, claims={"sub": "someone", "cognito:groups": "[]"})["statusCode"] == 403
+    # a refused export is no read of the case
+    accesses = export(cloud, reference)["json"]["accesses"]
+    assert [a["route"] for a in accesses] == [ROUTE]
     assert export(cloud, "FN-AAAAAAAA")["statusCode"] == 404

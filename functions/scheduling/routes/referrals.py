@@ -20,6 +20,7 @@ from shared.web import subject_access as subject_access_page
 from shared.web.api import answer, body_as, etag
 from shared.web.http import HttpError, html_response, whole_number
 from shared.web.routes import register
+from shared.web.staff import PRIVACY_MANAGERS_ONLY, manager_from
 
 router = Router()
 DECISION_METRICS = {
@@ -54,7 +55,8 @@ def one_referral(reference: str) -> Response[str]:
 
 @register(router, "GET /referrals/{reference}/export")
 def subject_access_export(reference: str) -> Response[str]:
-    access = Access(caller(router), "GET /referrals/{reference}/export", get_settings(), clock.now())
+    actor = manager_from(router.current_event.raw_event, PRIVACY_MANAGERS_ONLY)
+    access = Access(actor, "GET /referrals/{reference}/export", get_settings(), clock.now())
     document = subject_access.export(reader(), reference, access)
     logger.info("Subject access export made", extra={"reference": reference})
     metrics.add_metric(name="SubjectAccessExports", unit=MetricUnit.Count, value=1)
@@ -67,7 +69,7 @@ def subject_access_export(reference: str) -> Response[str]:
 
 @register(router, "POST /referrals/{reference}/erase")
 def erase(reference: str) -> Response[str]:
-    actor = caller(router)
+    actor = manager_from(router.current_event.raw_event, PRIVACY_MANAGERS_ONLY)
     body = body_as(router.current_event.raw_event, erasure.ErasureRequest)
     outcome = erasure.erase(
         reference, body, actor=actor, reader=reader(), settings=get_settings(), correlation_id=correlation_id()
