@@ -3,7 +3,6 @@ and SES's delivery events through the configuration set)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -14,16 +13,11 @@ from shared.adapters.dynamodb import ReferralReader
 from shared.config import get_settings
 from shared.domain import clock
 from shared.observability import bind_event, correlate, logger, metrics
-from shared.service.feedback import deliver, track
+from shared.service.feedback import FUNCTION_TIMEOUT_SECONDS, deliver, track
 from shared.web import emails
-from shared.web.queue import EventRecord, batch_processor
+from shared.web.queue import EventRecord, batch_processor, seconds_left
 
 processor = batch_processor()
-
-
-def _time_left(context: LambdaContext | None) -> Callable[[], float]:
-    """Seconds left in the invocation: a send starts only with room to record it."""
-    return (lambda: context.get_remaining_time_in_millis() / 1000) if context is not None else (lambda: 30.0)
 
 
 def _on_event(record: EventRecord, lambda_context: LambdaContext | None = None) -> None:
@@ -46,7 +40,7 @@ def _on_domain_event(record: EventRecord, lambda_context: LambdaContext | None) 
         settings=settings,
         now=clock.now(),
         render=emails.render,
-        time_left=_time_left(lambda_context),
+        time_left=seconds_left(lambda_context, without=FUNCTION_TIMEOUT_SECONDS),
     ):
         logger.info("Email handled", extra={"template": sent.template, "outcome": sent.status})
         name = {"sent": "EmailsSent", "failed": "EmailsFailed", "duplicate": "EmailsDuplicate"}[sent.status]
@@ -66,7 +60,7 @@ def _on_ses_event(record: EventRecord, lambda_context: LambdaContext | None) -> 
         settings=settings,
         now=clock.now(),
         render=emails.render,
-        time_left=_time_left(lambda_context),
+        time_left=seconds_left(lambda_context, without=FUNCTION_TIMEOUT_SECONDS),
     )
     logger.info("Email status", extra={"outcome": status})
     names = {"delivered": "EmailsDelivered", "bounced": "EmailsBounced", "complained": "EmailsComplained"}

@@ -34,6 +34,7 @@ from shared.domain.events import EVENT_SOURCE, ReferralAccepted
 PACKAGE_APPROVAL_CONTEXT = "familynet:package_approval_pence"
 PACKAGE_APPROVAL_TOTAL_CONTEXT = "familynet:package_approval_total_pence"
 PACKAGE_ELIGIBILITY_CONTEXT = "familynet:package_eligibility"
+PROPOSALS_BATCH_SIZE = 5  # ReferralAccepted records per invocation (see the consumer below)
 
 
 def spending_environment(scope: Construct) -> dict[str, str]:
@@ -117,13 +118,17 @@ class Scheduling(Construct):
             )
         )
         function.grant_table_key(data.key)
-        # On ReferralAccepted (intake's automatic acceptance, or a coordinator's): allocate and propose slots.
+        # On ReferralAccepted (intake's automatic acceptance, or a coordinator's): allocate and propose slots. A
+        # proposal reads the facilitators' calendars and writes a transaction: under load one took over a second, and
+        # batches of 10 ran past the 10 s timeout again and again until their records were dead-lettered. Batches of
+        # 5 fit, and a batch short of time leaves its last records for later (shared/web/queue.py).
         self.consumer = EventConsumer(
             self,
             "OnAccepted",
             bus=bus.bus,
             function=self.function,
             event_pattern=events.EventPattern(source=[EVENT_SOURCE], detail_type=[ReferralAccepted.detail_type]),
+            batch_size=PROPOSALS_BATCH_SIZE,
         )
         for route_key in STAFF_ROUTES:
             api.add_staff_route(route_key, self.function, auth.authorizer, scopes=[STAFF_SCOPE])

@@ -7,12 +7,15 @@ Plain pydantic models rather than Powertools' parser models: importing the parse
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.batch.base import FailureResponse
 from aws_lambda_powertools.utilities.batch.exceptions import ExceptionInfo
-from pydantic import BaseModel, ConfigDict, Field, Json
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict, Field, Json, ValidationError
 
 from shared.domain.events import Event, EventData, parse_detail
 from shared.observability import logger
@@ -24,25 +27,72 @@ def batch_processor() -> BatchProcessor:
     return LoggedBatchProcessor(event_type=EventType.SQS, model=EventRecord)  # type: ignore[arg-type]
 
 
+# A record is started only with this much of the invocation left, and with twice the longest record so far: one
+# started later could run into the function's timeout, which fails the whole batch (every record, the ones already
+# handled too, comes back and counts a receive towards the DLQ).
+RESERVE_SECONDS = 1.0
+
+
+def seconds_left(context: LambdaContext | None, without: float = float("inf")) -> Callable[[], float]:
+    """Seconds left in the invocation; `without` when there is no Lambda context (a test calling a handler)."""
+    if context is None:
+        return lambda: without
+    return lambda: context.get_remaining_time_in_millis() / 1000
+
+
 class LoggedBatchProcessor(BatchProcessor):
     """Every record that fails is logged with its event id (and the bus's and SQS's ids): it comes back after the
-    queue's visibility timeout, and goes to the DLQ after maxReceiveCount, where an operator finds it by them."""
+    queue's visibility timeout, and goes to the DLQ after maxReceiveCount, where an operator finds it by them.
+
+    Records are taken while the invocation has time for them: when too little is left, the rest of the batch is
+    reported as batch item failures without being started, and comes back after the visibility timeout, instead of
+    the function timing out with the whole batch (under load a batch of slow records did so again and again, until
+    every one of its records was dead-lettered)."""
+
+    def process(self) -> list[tuple[Any, ...]]:
+        left = seconds_left(getattr(self, "lambda_context", None))
+        results: list[tuple[Any, ...]] = []
+        slowest = 0.0
+        for index, record in enumerate(self.records):
+            if index and left() < max(RESERVE_SECONDS, 2 * slowest):
+                results.extend(self._left_for_later(later, left()) for later in self.records[index:])
+                break
+            started = time.monotonic()
+            results.append(self._process_record(record))
+            slowest = max(slowest, time.monotonic() - started)
+        return results
+
+    def _left_for_later(self, record: dict[str, Any], seconds: float) -> FailureResponse:
+        """A record not started: reported as a failure (not an error: it is not counted as one of the batch's)."""
+        try:
+            data: Any = self._to_batch_type(record=record, event_type=self.event_type, model=self.model)
+        except ValidationError:  # a record that does not parse is still reported by its message id
+            data = self._to_batch_type(record=record, event_type=self.event_type)
+        logger.warning(
+            "Event left for the next invocation: too little time left to handle it",
+            extra={**_ids(data), "seconds_left": round(seconds, 3)},
+        )
+        self.fail_messages.append(data)
+        return ("fail", "left for the next invocation", data)
 
     def failure_handler(self, record: Any, exception: ExceptionInfo) -> FailureResponse:
-        body = getattr(record, "body", None)
-        detail = body.detail if isinstance(body, QueuedEvent) else {}
-        metadata = detail.get("metadata")
-        metadata = metadata if isinstance(metadata, dict) else {}
         logger.error(
-            "Event not handled; it will be retried, then dead-lettered",
-            exc_info=exception[1],
-            extra={
-                "event_id": metadata.get("event_id"),  # None, not the previous record's, when unreadable
-                "bus_event_id": body.id if isinstance(body, QueuedEvent) else None,
-                "message_id": getattr(record, "messageId", None) or getattr(record, "message_id", None),
-            },
+            "Event not handled; it will be retried, then dead-lettered", exc_info=exception[1], extra=_ids(record)
         )
         return super().failure_handler(record, exception)
+
+
+def _ids(record: Any) -> dict[str, Any]:
+    """A record's event id (None, not the previous record's, when unreadable), and the bus's and SQS's ids."""
+    body = getattr(record, "body", None)
+    detail = body.detail if isinstance(body, QueuedEvent) else {}
+    metadata = detail.get("metadata")
+    metadata = metadata if isinstance(metadata, dict) else {}
+    return {
+        "event_id": metadata.get("event_id"),
+        "bus_event_id": body.id if isinstance(body, QueuedEvent) else None,
+        "message_id": getattr(record, "messageId", None) or getattr(record, "message_id", None),
+    }
 
 
 class UnexpectedEvent(Exception):

@@ -207,14 +207,19 @@ def api_event(
     }
 
 
-def invoke(name: str, cloud: Cloud, event: dict[str, Any], **collaborators: Any) -> Any:
-    """Import the function's handler as the template names it and call it with a Lambda context."""
+def invoke(
+    name: str, cloud: Cloud, event: dict[str, Any], *, seconds_left: float | None = None, **collaborators: Any
+) -> Any:
+    """Import the function's handler as the template names it and call it with a Lambda context (with the function's
+    timeout, or `seconds_left`)."""
     import importlib
 
     function = cloud.use_environment_of(name)
     module_name, attribute = function.handler.rsplit(".", 1)
     handler = getattr(importlib.import_module(module_name), attribute)
-    context = LocalLambdaContext(function.logical_id, function.memory_mb, function.timeout_seconds)
+    context = LocalLambdaContext(
+        function.logical_id, function.memory_mb, function.timeout_seconds if seconds_left is None else seconds_left
+    )
     from shared.adapters.secrets import forget_link_keys
 
     forget_link_keys()  # each function reads the link key itself (a process-wide cache would hide its call)

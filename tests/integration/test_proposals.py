@@ -74,6 +74,28 @@ def test_a_repeated_event_proposes_nothing_new(cloud: Cloud, submit: Any, referr
     assert len(second["audit"]) == len(first["audit"])
 
 
+def test_a_batch_stops_taking_records_when_the_invocation_is_short_of_time_and_leaves_the_rest_for_later(
+    cloud: Cloud, submit: Any, referral_body: dict[str, Any]
+) -> None:
+    # Given three accepted referrals on the queue, and an invocation with under a second left after the first
+    availability(cloud, "fac-1")
+    capture = cloud.capture_events()
+    references = [
+        submit({**referral_body, "reason": f"{referral_body['reason']} ({n})"})["json"]["reference"] for n in range(3)
+    ]
+    events = sorted(accepted_events(cloud, capture), key=lambda e: references.index(e["detail"]["data"]["reference"]))
+
+    # When the batch is handled with 0.5 s left
+    short = invoke(SCHEDULING, cloud, sqs_batch(events), seconds_left=0.5)
+
+    # Then the first is proposed, and the two it had no time for are reported back untouched (not timed out with it)
+    assert short == {"batchItemFailures": [{"itemIdentifier": "m-1"}, {"itemIdentifier": "m-2"}]}
+    assert [bool(get_one(cloud, r)["json"]["proposals"]) for r in references] == [True, False, False]
+    # and when they come back, they are proposed
+    assert invoke(SCHEDULING, cloud, sqs_batch(events[1:])) == {"batchItemFailures": []}
+    assert all(get_one(cloud, r)["json"]["proposals"]["slots"] for r in references)
+
+
 def test_with_no_facilitator_the_proposal_says_so(cloud: Cloud, submit: Any, referral_body: dict[str, Any]) -> None:
     capture = cloud.capture_events()
     school = {**referral_body, "route": "professional_request"}
