@@ -37,6 +37,16 @@ class FunctionError(Exception):
 DEFAULT_CONCURRENCY = 3  # execution environments per function locally (a reserved concurrency caps it further)
 
 
+def reap(processes: list[subprocess.Popen[str]], deadline: float) -> None:
+    """Wait for ending workers until `deadline`, then kill those still there."""
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 class FunctionHost:
     """A function's execution environments: worker processes started on first use (a cold start) and kept warm, up
     to `concurrency` of them invoked at once, as Lambda scales a function out; an invocation beyond them waits."""
@@ -227,12 +237,14 @@ class FunctionHost:
         assert self._faults is not None
         self._faults.hit("lambda.timeout", f"{self.name} {how}")
 
-    def stop(self) -> None:
-        """End the workers: politely (end of their input) when idle, at once when still busy."""
+    def stop(self, *, wait: bool = True) -> list[subprocess.Popen[str]]:
+        """End the workers: politely (end of their input) when idle, at once when still busy. Returns them; with
+        `wait=False` the caller reaps them (`reap`), so that every function's workers end at the same time."""
         with self._ready:
             self._stopping = True
             idle, busy = list(self._idle), [p for p in self._workers if p not in self._idle]
             self._idle.clear()
+            self._workers.clear()
             self._ready.notify_all()
         for process in busy:
             process.kill()
@@ -240,11 +252,6 @@ class FunctionHost:
             if process.poll() is None and process.stdin is not None:
                 with contextlib.suppress(OSError):
                     process.stdin.close()
-        for process in [*idle, *busy]:
-            try:
-                process.wait(timeout=3)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        with self._ready:
-            self._workers.clear()
+        if wait:
+            reap([*idle, *busy], time.monotonic() + 3)
+        return [*idle, *busy]

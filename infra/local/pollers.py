@@ -131,7 +131,8 @@ class SqsPoller(Poller):
         try:
             result = self.host.invoke(event)
         except FunctionError as exc:
-            log.warning("%s failed a batch of %d: %s", self.host.name, len(messages), exc)
+            if not self.stopping.is_set():  # stopping: the batch was cut short, not failed
+                log.warning("%s failed a batch of %d: %s", self.host.name, len(messages), exc)
             return  # every message becomes visible again after the visibility timeout
         failed: set[str] = set()
         if self.source.report_batch_item_failures and isinstance(result, dict):
@@ -183,6 +184,8 @@ class StreamPoller(Poller):
             try:
                 result = self.host.invoke({"Records": pending})
             except FunctionError as exc:
+                if self.stopping.is_set():
+                    return  # cut short by the stop: not a failure, nothing to dead-letter
                 log.warning("%s failed a stream batch (attempt %d): %s", self.host.name, attempt + 1, exc)
                 self.stopping.wait(min(0.2 * 2**attempt, 2))
                 continue
@@ -250,6 +253,8 @@ class AsyncTargetPoller(Poller):
         try:
             self.host.invoke(json.loads(message["Body"]))
         except FunctionError as exc:
+            if self.stopping.is_set():
+                return  # cut short by the stop: left on its queue
             attempt = int(message["Attributes"]["ApproximateReceiveCount"])
             log.warning("%s failed an event from %s (attempt %d): %s", self.host.name, self.target.rule, attempt, exc)
             if attempt <= self.target.maximum_retry_attempts:

@@ -24,7 +24,7 @@ from botocore.config import Config
 from infra.local.clock import LocalClock, Occurrence, SchedulerDriver, input_of
 from infra.local.dead_letters import DeadLetterWatch, watched_queues
 from infra.local.faults import ENV_FAULTS, Faults, activate
-from infra.local.functions import FunctionError, FunctionHost
+from infra.local.functions import FunctionError, FunctionHost, reap
 from infra.local.moto_isolation import isolate_dynamodb, speed_up_server, trim_streams, wake_all
 from infra.local.outbox import keep_outbox
 from infra.local.pollers import AsyncTargetPoller, Poller, poller_for
@@ -123,9 +123,9 @@ class LocalRuntime:
         pollers and the clock, then moto."""
         self._stop.set()
         wake_all()
-        for host in self.hosts.values():
-            host.stop()
-        deadline = time.monotonic() + 5
+        # Every function's workers at once: idle ones end on their own within a moment, busy ones are killed.
+        reap([p for host in self.hosts.values() for p in host.stop(wait=False)], time.monotonic() + 1.5)
+        deadline = time.monotonic() + 2
         for thread in [*self.pollers, *self._threads]:
             thread.join(timeout=max(0.1, deadline - time.monotonic()))
         if self._moto is not None:

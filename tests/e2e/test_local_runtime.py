@@ -6,6 +6,8 @@ import json
 import signal
 import subprocess
 import sys
+import threading
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import requests
 
 from infra.local.runtime import wait_for
 from tests.conftest import minimal_referral
@@ -330,19 +333,40 @@ def test_unknown_roles_get_no_token(system: RunningSystem, path: str) -> None:
     assert system.get(path).status_code == 400
 
 
-def test_make_run_says_where_everything_is_and_stops_cleanly_on_ctrl_c(
+def test_make_run_says_where_everything_is_and_stops_within_5_s_of_ctrl_c_while_its_functions_are_busy(
     template_body: dict[str, Any], tmp_path: Path
 ) -> None:
     template = tmp_path / "app.template.json"
     template.write_text(json.dumps(template_body))
     running = start_system(template, tmp_path)
+    posting = threading.Event()
+
+    def post() -> None:  # a client submitting referrals until the system stops answering
+        n = 0
+        while True:
+            n += 1
+            body = minimal_referral(reason=f"Ctrl-C test referral {uuid.uuid4()} ({n}).")
+            try:
+                requests.post(running.url + "/referrals", json=body, timeout=10)
+            except requests.RequestException:
+                return
+            posting.set()
+
+    clients = [threading.Thread(target=post, daemon=True) for _ in range(4)]
     try:
         assert running.ready_line.startswith(f"familynet is running at {running.url}")
         assert running.get("/").status_code == 200
+        for client in clients:
+            client.start()
+        assert posting.wait(60)
+        time.sleep(2)  # intake, the relay and the consumers all at work
     finally:
+        interrupted = time.monotonic()
         running.process.send_signal(signal.SIGINT)
         code = running.process.wait(timeout=20)
+    stopped_in = time.monotonic() - interrupted
     assert code == 0
+    assert stopped_in < 5, f"stopped {stopped_in:.1f} s after Ctrl-C"
     assert running.process.stdout is not None
     rest = running.process.stdout.read().strip().splitlines()
     assert rest[-1] == "familynet stopped"
