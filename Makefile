@@ -88,13 +88,14 @@ schemas: $(VENV)/.synced ## Write events/ (event JSON Schemas and examples) and 
 	@$(PY) -m generators.api_catalogue
 	@$(PY) -m generators.data_protection
 
-bench: $(VENV)/.synced $(WEB_ASSETS) ## Benchmarks: cold initialisation, AWS calls per intake, the daily check over 100,000 plans, make run to ready, 2,000 referrals through make run (BENCH_REFERRALS), 10,000 under faults (BENCH_RELIABILITY_REFERRALS)
+bench: $(VENV)/.synced $(WEB_ASSETS) ## Benchmarks: cold initialisation, AWS calls per intake, the daily check over 100,000 plans, make run to ready, 2,000 referrals through make run (BENCH_REFERRALS), 10,000 under faults (BENCH_RELIABILITY_REFERRALS), the AWS cost per 1,000 referrals (BENCH_COST_REFERRALS)
 	@$(PY) -m bench.cold_init
 	@$(PY) -m bench.aws_calls
 	@$(PY) -m bench.review_sweep
 	@$(PY) -m bench.local_start
 	@$(PY) -m bench.load
 	@$(PY) -m bench.reliability
+	@$(PY) -m bench.cost
 
 redrive: $(VENV)/.synced ## Move a dead-letter queue's messages back to their source: make redrive QUEUE=<name> (local runtime if running, else AWS)
 	@$(PY) -m infra.redrive "$(QUEUE)"

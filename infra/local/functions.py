@@ -18,6 +18,7 @@ from typing import IO, Any
 from infra.local.faults import APP_ID_PREFIX, Faults
 from infra.local.provision import LocalFunction
 from infra.local.template import LOCAL_ACCOUNT, LOCAL_REGION
+from infra.local.usage import Usage
 
 ROOT = Path(__file__).resolve().parents[2]
 _INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "VIRTUAL_ENV")
@@ -61,6 +62,7 @@ class FunctionHost:
         echo_logs: bool = False,
         concurrency: int = DEFAULT_CONCURRENCY,
         faults: Faults | None = None,
+        usage: Usage | None = None,
     ) -> None:
         self.function = function
         self.name = function.logical_id
@@ -78,6 +80,7 @@ class FunctionHost:
         self._stopping = False
         self.invocations = 0
         self._faults = faults
+        self._usage = usage
         self._usual_seconds = 0.5  # a moving average of how long an invocation takes (where a timeout may strike)
 
     def environment(self) -> dict[str, str]:
@@ -225,6 +228,8 @@ class FunctionHost:
             raise FunctionError("Crashed", type(exc).__name__) from exc
         finally:
             self._release(process, healthy)
+            if self._usage is not None:  # billed, whatever its outcome
+                self._usage.invoked(self.name, self.function.memory_mb, time.monotonic() - started)
         if cut is not None:  # it answered first: it timed out returning, and its answer is lost
             self._timed_out("answer lost")
             raise FunctionError("Timeout", f"{self.name} timed out after {cut:.2f} s (injected fault)")

@@ -297,6 +297,8 @@ class Gateway:
             return _json({"now": self.runtime.clock.now().isoformat()}, 200)
         if path == "/_local/faults" and method in ("GET", "POST"):
             return self._faults(request)
+        if path == "/_local/usage" and method == "GET":  # what the functions' work would be billed for (usage.py)
+            return _json(self.runtime.usage.describe(), 200)
         if path == "/_local/openapi.json" and method == "GET":
             from generators.api_catalogue import render  # noqa: PLC0415
 

@@ -30,6 +30,8 @@ from infra.local.outbox import keep_outbox
 from infra.local.pollers import AsyncTargetPoller, Poller, poller_for
 from infra.local.provision import LOCAL_PUBLIC_URL, Provisioned, provision
 from infra.local.template import LOCAL_REGION, Template
+from infra.local.usage import Usage
+from infra.local.usage import activate as meter
 
 log = logging.getLogger("familynet.local")
 SCHEDULER_TICK_SECONDS = 1.0
@@ -53,6 +55,8 @@ class LocalRuntime:
     # Faults injected at the emulated AWS APIs (faults.py): those FAMILYNET_FAULTS names unless given; none at all
     # by default (POST /_local/faults adds some to a running runtime).
     faults: Faults | None = None
+    # What the functions' work would be billed for (usage.py; GET /_local/usage, bench/cost.py)
+    usage: Usage = field(default_factory=Usage)
     _moto: Any = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -77,6 +81,7 @@ class LocalRuntime:
         self.provisioned = provision(self.template, self.client, public_url=self.public_url)
         self.faults.plan.check_functions(self.provisioned.functions)
         activate(self.faults)
+        meter(self.usage)
         for logical_id, function in self.provisioned.functions.items():
             self.hosts[logical_id] = FunctionHost(
                 function,
@@ -85,6 +90,7 @@ class LocalRuntime:
                 log_dir=self.log_dir,
                 echo_logs=self.echo_logs,
                 faults=self.faults,
+                usage=self.usage,
             )
         for source in self.provisioned.event_sources:
             if source.function not in self.hosts:
@@ -132,6 +138,7 @@ class LocalRuntime:
             self._moto.stop()
             self._moto = None
         activate(None)
+        meter(None)
 
     def __enter__(self) -> LocalRuntime:
         return self.start()
@@ -188,6 +195,7 @@ class LocalRuntime:
             return
         payload = input_of(target)
         service = arn.split(":")[2]
+        self.usage.scheduled()  # a Scheduler invocation (an EventBridge scheduled rule, above, is free)
         if service == "lambda":
             # Scheduler invokes Lambda asynchronously; the effect is awaited by settle().
             host = self.host_for_arn(arn)

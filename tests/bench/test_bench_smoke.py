@@ -21,6 +21,7 @@ TINY = {
     "BENCH_RELIABILITY_FAULTS": "dynamodb.throttle=0.05,events.fail=0.05,ses.throttle=0.05,lambda.timeout:Relay=0.05",
     "BENCH_RELIABILITY_OUTAGE": "0",
     "BENCH_ACK_WAIT": "120",
+    "BENCH_COST_REFERRALS": "2",
 }
 
 
@@ -32,6 +33,7 @@ TINY = {
         ("review_sweep", ["first run", "second run", "idempotent"]),
         ("local_start", ["make run, second start", "first referral answered"]),
         ("reliability", ["lost 0, duplicated 0", "twice 0, missing 0", "faults   dynamodb.throttle"]),
+        ("cost", ["2 referrals from intake to a closed plan", "DynamoDB", "Secrets Manager", "per 1,000 referrals"]),
     ],
 )
 def test_the_bench_runs_and_prints_its_figures(bench: str, expected: list[str]) -> None:
