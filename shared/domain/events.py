@@ -459,6 +459,24 @@ class PackageItemDelivered(EventData):
     delivered_on: date
 
 
+class FeedbackSent(EventData):
+    """The referrer's feedback after a held meeting was sent (SES took it): the end of the meeting-to-feedback time
+    in the managers' figures. Published by the feedback function, in the transaction that records the email sent."""
+
+    detail_type: ClassVar[str] = "FeedbackSent"
+    example: ClassVar[dict[str, Any]] = {
+        "reference": _REF,
+        "meeting_id": "M1",
+        "held_on": "2026-12-01",
+        "sent_at": "2026-12-03T09:12:00Z",
+    }
+
+    reference: Reference
+    meeting_id: Identifier
+    held_on: date
+    sent_at: datetime
+
+
 EVENT_TYPES: dict[str, type[EventData]] = {
     model.detail_type: model
     for model in (
@@ -483,6 +501,7 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         ConnectionAnswered,
         PackageItemDecided,
         PackageItemDelivered,
+        FeedbackSent,
     )
 }
 

@@ -3,7 +3,8 @@
 Before a message is sent, an email item keyed by (event id, template, recipient) is written in the referral's
 partition with a conditional put: a duplicate event finds it and sends nothing. A message SES refuses for good is
 marked failed (and counted); a throttled or failed call leaves the event on the queue to be retried. Handlers read
-what they need by id: events carry no contact details.
+what they need by id: events carry no contact details. The referrer's feedback after a meeting, once sent, is
+announced (FeedbackSent, through the outbox, in the transaction that records it sent) for the managers' figures.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from shared.domain.events import (
     DeadlineBreached,
     Event,
     EventData,
+    FeedbackSent,
     MeetingCancelled,
     MeetingHeld,
     MeetingRescheduled,
@@ -43,10 +45,12 @@ from shared.domain.events import (
     ReferralWithdrawn,
     ReviewDue,
     ReviewOverdue,
+    new_event,
 )
 from shared.domain.participants import is_emailed
 from shared.observability import logger
 from shared.service.connections import connection_key, link_for, link_valid_for, redacted
+from shared.service.outbox import outbox_item
 from shared.service.retention import inherited
 
 KIND_EMAIL = "email"
@@ -68,6 +72,7 @@ HANDLED_EVENTS: tuple[type[EventData], ...] = (
     ConnectionAnswered,
     PackageItemDecided,
 )
+_FEEDBACK_SENT = uuid.UUID("6c1e4a0e-3f0b-4b8e-9a57-2d1f6e5b7c41")  # FeedbackSent's id, from its email's
 MEETING_EVENTS = (MeetingScheduled, MeetingRescheduled, MeetingCancelled, ParticipantInvited)
 # What each deadline clock measures, in the coordinators' words. An overdue review's breach sends no email of its
 # own: the review's escalation (ReviewOverdue) already tells the coordinators.
@@ -411,6 +416,9 @@ def deliver(
     facilitator = reader.item(table.facilitator_key(facilitator_id)) if facilitator_id else None
     results = []
     for email in emails_for(envelope, named, facilitator, settings, render=render):
+        announce = None
+        if email.template == "feedback" and isinstance(envelope.data, MeetingHeld):
+            announce = feedback_sent_item(envelope, envelope.data, email, named["referral"], settings=settings, now=now)
         sent = _send_once(
             email,
             reference,
@@ -420,11 +428,40 @@ def deliver(
             reader=reader,
             retention=inherited(named["referral"]),
             time_left=time_left,
+            announce=announce,
         )
         if sent.status == "sent" and email.template == "feedback" and isinstance(envelope.data, MeetingHeld):
             sent = replace(sent, measures=meeting_measures(envelope.data, named["referral"], now))
         results.append(sent)
     return results
+
+
+def feedback_sent_item(
+    envelope: Event[EventData],
+    held: MeetingHeld,
+    email: emails.Email,
+    referral: dict[str, Any],
+    *,
+    settings: Settings,
+    now: datetime,
+) -> dict[str, Any]:
+    """FeedbackSent, as an outbox item written with the record that the referrer's feedback was sent. Its id comes
+    from the email's, so a record written again (a retried transaction) announces the same event."""
+    reference = str(referral["reference"])
+    tag = email_tag(envelope.metadata.event_id, email.template, email.to)
+    event = new_event(
+        FeedbackSent(reference=reference, meeting_id=held.meeting_id, held_on=held.held_on, sent_at=now),
+        correlation_id=envelope.metadata.correlation_id,
+        occurred_at=now,
+        event_id=str(uuid.uuid5(_FEEDBACK_SENT, tag)),
+    )
+    item = outbox_item(
+        table.referral_pk(reference), envelope=event, detail_type=FeedbackSent.detail_type, now=now, settings=settings
+    )
+    ends = inherited(referral).get(table.TTL_ATTRIBUTE)  # never kept longer than the ended referral it is about
+    if ends is not None:
+        item[table.TTL_ATTRIBUTE] = min(int(item[table.TTL_ATTRIBUTE]), int(ends))
+    return item
 
 
 def meeting_measures(held: MeetingHeld, referral: dict[str, Any], now: datetime) -> tuple[tuple[str, int], ...]:
@@ -448,7 +485,9 @@ def _send_once(
     reader: ReferralReader,
     retention: dict[str, Any] | None = None,
     time_left: TimeLeft = _unbounded,
+    announce: dict[str, Any] | None = None,
 ) -> Sent:
+    """Send the email once; `announce`, an outbox item, is written with the record that it was sent."""
     key = email_key(reference, event_id, email.template, email.to)
     tag = email_tag(event_id, email.template, email.to)
     ids = {"event_id": event_id, "email": tag}
@@ -491,7 +530,8 @@ def _send_once(
         raise
     logger.info("Email sent", extra={**ids, "ses_message_id": message_id})
     sent = {"status": "sent", "ses_message_id": message_id, "updated_at": clock.iso(now)}
-    if not _record(key, attempt, sent, settings=settings, time_left=time_left, ids=ids):
+    also = [put(announce, settings.table_name)] if announce else []
+    if not _record(key, attempt, sent, settings=settings, time_left=time_left, ids=ids, also=also):
         # Sending again would duplicate it: SES's delivery event records it instead (track), by its tag.
         logger.error("Email sent but not recorded", extra={**ids, "ses_message_id": message_id})
     return Sent(email.template, "sent")
@@ -579,9 +619,10 @@ def _record(
     settings: Settings,
     time_left: TimeLeft,
     ids: dict[str, str],
+    also: list[Any] | None = None,
 ) -> bool:
-    """SES's answer on the claim this invocation holds, retried while the invocation has time; False if not
-    recorded."""
+    """SES's answer on the claim this invocation holds (with `also`, in the same transaction), retried while the
+    invocation has time; False if not recorded."""
     write = update(
         key,
         settings.table_name,
@@ -593,7 +634,7 @@ def _record(
     tries = 0
     while True:
         try:
-            transact([write], settings.table_name)
+            transact([write, *(also or [])], settings.table_name)
             return True
         except Cancelled:
             logger.error("Email claim taken over before SES's answer was recorded", extra=ids)

@@ -7,8 +7,9 @@ package item's actual cost (spend) to the month it was delivered. An
 item per figure (`pk=REPORT#2026-11`, `sk=FIGURE#<name>`, `value`), added to with ADD in one transaction with a
 marker for the event's id: a duplicate event changes nothing. Figures hold counts and sums only, never a name.
 
-Times from referral to meeting are kept as a histogram (one item per number of working days), so that a period's
-median and 90th percentile come from counts alone.
+Times from referral to meeting (counted in the month of the meeting) and from meeting to the referrer's feedback
+(counted in the month the feedback was sent: FeedbackSent) are kept as histograms (one item per number of working
+days), so that a period's median and 90th percentile come from counts alone.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from shared.domain.events import (
     ConnectionAnswered,
     ConnectionRequested,
     EventData,
+    FeedbackSent,
     MeetingHeld,
     PackageItemDelivered,
     ReferralAccepted,
@@ -48,11 +50,13 @@ HANDLED = (
     ConnectionRequested,
     ConnectionAnswered,
     PackageItemDelivered,
+    FeedbackSent,
 )
 KIND_FIGURE = "report_figure"
 KIND_COUNTED = "report_counted"
 MARKER_DAYS = 35  # longer than any redelivery or replay of an event (EventBridge retries for 24 h)
 DAYS = "days_to_meeting#"
+FEEDBACK_DAYS = "days_to_feedback#"
 UNKNOWN = "not known"
 PERIOD = re.compile(r"^(?P<year>20[0-9]{2})-(?:(?P<month>0[1-9]|1[0-2])|Q(?P<quarter>[1-4]))$")
 
@@ -113,6 +117,9 @@ def figures_of(data: EventData, items: list[dict[str, Any]]) -> dict[str, dict[s
         count(data.requested_on, "connections_requested")
     elif isinstance(data, ConnectionAnswered):
         count(_day(data.answered_at), f"connections_{data.answer}")
+    elif isinstance(data, FeedbackSent):  # the referrer heard what was agreed: working days after the meeting
+        sent = _day(data.sent_at)
+        count(sent, FEEDBACK_DAYS + str(max(working_days_between(data.held_on, sent), 0)))
     elif isinstance(data, PackageItemDelivered):  # spend: what delivered items actually cost, when delivered
         count(data.delivered_on, f"delivered_items#{data.category}")
         count(data.delivered_on, f"spend_pence#{data.category}", data.actual_cost_pence)
@@ -178,6 +185,7 @@ class Report:
     period: str
     figures: dict[str, int] = field(default_factory=dict)
     days_to_meeting: dict[int, int] = field(default_factory=dict)
+    days_to_feedback: dict[int, int] = field(default_factory=dict)
 
     def get(self, name: str) -> int:
         return self.figures.get(name, 0)
@@ -193,6 +201,14 @@ class Report:
     def p90_days_to_meeting(self) -> int | None:
         return _percentile(self.days_to_meeting, 0.9)
 
+    @property
+    def median_days_to_feedback(self) -> int | None:
+        return _percentile(self.days_to_feedback, 0.5)
+
+    @property
+    def p90_days_to_feedback(self) -> int | None:
+        return _percentile(self.days_to_feedback, 0.9)
+
     def rows(self) -> list[tuple[str, str, str]]:
         """(section, measure, value): the report as the page and the CSV show it."""
         rows = [("Referrals", "Received", str(self.get("referrals")))]
@@ -207,6 +223,20 @@ class Report:
             ("Meetings", "Plans agreed", str(self.get("plans_agreed"))),
             ("Meetings", "Working days, referral to meeting: median", "" if median is None else str(median)),
             ("Meetings", "Working days, referral to meeting: 90th percentile", "" if p90 is None else str(p90)),
+        ]
+        median, p90 = self.median_days_to_feedback, self.p90_days_to_feedback
+        rows += [
+            ("Feedback to referrers", "Sent", str(sum(self.days_to_feedback.values()))),
+            (
+                "Feedback to referrers",
+                "Working days, meeting to feedback: median",
+                "" if median is None else str(median),
+            ),
+            (
+                "Feedback to referrers",
+                "Working days, meeting to feedback: 90th percentile",
+                "" if p90 is None else str(p90),
+            ),
         ]
         pence, agreed = self.by("package_pence#"), self.by("package_items#")
         delivered, spend = self.by("delivered_items#"), self.by("spend_pence#")
@@ -241,14 +271,15 @@ def _pounds(pence: int) -> str:
 def report(period: str, *, reader: ReferralReader) -> Report:
     """The period's figures: one Query of each month's aggregate items."""
     figures: dict[str, int] = {}
-    histogram: dict[int, int] = {}
+    histograms: dict[str, dict[int, int]] = {DAYS: {}, FEEDBACK_DAYS: {}}
     for month in months(period):
         for item in reader.partition_of(f"REPORT#{month}"):
             name = str(item[table.SORT_KEY]).removeprefix("FIGURE#")
             value = int(item.get("value", 0))
-            if name.startswith(DAYS):
-                days = int(name.removeprefix(DAYS))
-                histogram[days] = histogram.get(days, 0) + value
+            prefix = next((p for p in histograms if name.startswith(p)), None)
+            if prefix:
+                days = int(name.removeprefix(prefix))
+                histograms[prefix][days] = histograms[prefix].get(days, 0) + value
             else:
                 figures[name] = figures.get(name, 0) + value
-    return Report(period, figures, histogram)
+    return Report(period, figures, histograms[DAYS], histograms[FEEDBACK_DAYS])

@@ -3,14 +3,16 @@ period's report is read back with one Query a month."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from infra.constants import REPORTS
+from infra.constants import FEEDBACK, REPORTS
 from shared.adapters.dynamodb import ReferralReader
+from shared.domain.clock import LONDON
 from shared.domain.working_days import working_days_between
 from shared.service import reports
 from tests.integration.conftest import Cloud, invoke
@@ -87,6 +89,30 @@ def test_a_held_meeting_counts_its_plan_package_and_time_from_referral(
     assert csv[0] == "period,section,measure,value"
     assert len(csv) == len(rows) + 1
 
+    # When the referrer's feedback is sent (the event delivered twice: one email, one FeedbackSent)
+    capture = cloud.capture_events()
+    sent_on = datetime.now(LONDON).date()
+    assert invoke(FEEDBACK, cloud, sqs_batch([held])) == {"batchItemFailures": []}
+    assert invoke(FEEDBACK, cloud, sqs_batch([held])) == {"batchItemFailures": []}
+    relay_outbox(cloud)
+    [feedback] = [e for e in capture.received() if e["detail-type"] == "FeedbackSent"]
+    assert feedback["detail"]["data"] == {
+        "reference": reference,
+        "meeting_id": held["detail"]["data"]["meeting_id"],
+        "held_on": held_at.date().isoformat(),
+        "sent_at": feedback["detail"]["data"]["sent_at"],
+    }
+    assert invoke(REPORTS, cloud, sqs_batch([feedback, feedback])) == {"batchItemFailures": []}
+
+    # Then the month it was sent counts its working days since the meeting, once
+    after = report_of(cloud, reports.month_of(sent_on))
+    waited = working_days_between(held_at.date(), sent_on)
+    assert after.days_to_feedback == {waited: 1}
+    assert after.median_days_to_feedback == after.p90_days_to_feedback == waited
+    assert ("Feedback to referrers", "Sent", "1") in after.rows()
+    assert ("Feedback to referrers", "Working days, meeting to feedback: median", str(waited)) in after.rows()
+    assert f'Feedback to referrers,"Working days, meeting to feedback: 90th percentile",{waited}\r\n' in after.csv()
+
 
 def test_a_period_is_a_month_or_a_quarter_and_percentiles_come_from_counts() -> None:
     for wrong in ("2026-13", "2026-Q5", "26-11", "2026-11-01", ""):
@@ -117,6 +143,26 @@ def test_a_manager_sees_the_figures_and_downloads_them_and_a_coordinator_cannot(
         answer: dict[str, Any] = invoke(CONSOLE, cloud, event)
         return answer
 
+    from shared.adapters import aws
+
+    calls: list[tuple[str, str]] = []
+
+    def seen(event_name: str, params: dict[str, Any], **_: Any) -> None:
+        calls.append((event_name.rsplit(".", 1)[1], json.dumps(params, default=str)))
+
+    aws.dynamodb().meta.events.register("before-parameter-build.dynamodb.*", seen)
+    try:
+        shown = get("/staff/reports", manager, period="2026-Q4")
+        get("/staff/reports/download", manager, period=month)
+    finally:
+        aws.dynamodb().meta.events.unregister("before-parameter-build.dynamodb.*", seen)
+    # the figures are read from their aggregate items only: a Query of each month's REPORT# partition (and the
+    # manager's session), never a Scan, never a referral
+    assert shown["statusCode"] == 200
+    queries = [params for operation, params in calls if operation == "Query"]
+    assert len(queries) == 3 + 1 and all('"REPORT#' in params for params in queries)
+    assert {operation for operation, _ in calls} <= {"Query", "GetItem"}
+    assert not [params for _, params in calls if "REFERRAL#" in params]
     shown = get("/staff/reports", manager, period=month)
     assert shown["statusCode"] == 200
     assert re.search(r"Received</th>\s*<td[^>]*>2</td>", shown["body"])
