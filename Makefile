@@ -15,7 +15,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help install web run test unit integration infra-tests e2e lint synth schemas bench redrive deploy clean
+.PHONY: help install web run demo test unit integration infra-tests e2e lint synth schemas bench redrive deploy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -53,8 +53,11 @@ $(CHROMIUM):
 install: $(VENV)/.synced $(WEB_ASSETS) ## Install the Python tools and packages, the CDK CLI, the form's assets
 	@true
 
-run: $(VENV)/.synced $(WEB_ASSETS) ## Run the whole system locally on http://127.0.0.1:8000 (PORT overrides; FAULTS="dynamodb.throttle=0.05,..." fails a share of AWS calls; Ctrl-C stops it)
-	@$(PY) -m infra.local $(if $(FAULTS),--faults "$(FAULTS)")
+run: $(VENV)/.synced $(WEB_ASSETS) ## Run the whole system locally on http://127.0.0.1:8000 (PORT overrides; FAULTS="dynamodb.throttle=0.05,..." fails a share of AWS calls; DEMO=1 populates it; Ctrl-C stops it)
+	@$(PY) -m infra.local $(if $(FAULTS),--faults "$(FAULTS)") $(if $(DEMO),--demo)
+
+demo: ## make run DEMO=1: the system populated with facilitators, partners and referrals in every state
+	@$(MAKE) --no-print-directory run DEMO=1
 
 test: $(VENV)/.synced $(WEB_ASSETS) $(CHROMIUM) ## Run every test: unit, integration, infrastructure, end to end
 	@echo "==> running every test"

@@ -111,6 +111,7 @@ def run(n: int = N, workdir: Path | None = None) -> dict[str, Any]:
     from infra.local import demo
 
     workdir = workdir or Path(f"/tmp/familynet-cost-{os.getpid()}")
+    os.environ["FAMILYNET_USAGE"] = "1"  # the runtime meters (infra/local/usage.py)
     runtime = load.Runtime.start(load.template(), workdir)
     try:
         facilitators, [partner] = demo.setup_for_lifecycles(runtime.url, "cost")

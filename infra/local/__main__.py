@@ -101,6 +101,17 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         help="fail a share of the functions' AWS calls, e.g. dynamodb.throttle=0.05,events.fail=0.05,ses.throttle=0.05,"
         "ses.reject=0.01,lambda.timeout=0.02 (make run FAULTS=...; default: $FAMILYNET_FAULTS)",
     )
+    parser.add_argument(
+        "--usage",
+        action="store_true",
+        default=os.environ.get("FAMILYNET_USAGE") == "1",
+        help="meter what the functions' work would be billed for (GET /_local/usage; bench/cost.py prices it)",
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="populate the system once it is ready: facilitators, partners, a few dozen referrals in every state",
+    )
     return parser.parse_args(argv)
 
 
@@ -115,6 +126,24 @@ def _ready(url: str, runtime: Any, logs: Path, seconds: float) -> str:
         f'  the clock              {url}/_local/clock  (POST {{"advance_days": N}} moves it on)'
         + (f"\n  faults injected        {url}/_local/faults  ({faults.plan})" if faults and faults.plan.rules else "")
     )
+
+
+def _usage(args: argparse.Namespace) -> Any:
+    """A meter of what the functions' work would be billed for, when asked for (--usage)."""
+    from infra.local.usage import Usage  # noqa: PLC0415
+
+    return Usage() if args.usage else None
+
+
+def _populate(url: str) -> None:
+    """`make run DEMO=1`: the demo's referrals made through the running system, while it serves."""
+    from infra.local.demo import DemoError, populate  # noqa: PLC0415
+
+    print("demo: making facilitators, partners and a few dozen referrals through the API (about a minute)", flush=True)
+    try:
+        populate(url, say=lambda line: print(line, flush=True))
+    except (DemoError, OSError) as exc:
+        print(f"demo: stopped: {exc}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -143,7 +172,9 @@ def main(argv: list[str] | None = None) -> int:
         port = listening.getsockname()[1]  # the one bound when PORT is 0
         server = make_server("127.0.0.1", port, _not_ready, threaded=True, fd=listening.fileno())
     url = f"http://127.0.0.1:{port}"
-    runtime = LocalRuntime(template, log_dir=args.logs, echo_logs=args.echo_logs, public_url=url, faults=faults)
+    runtime = LocalRuntime(
+        template, log_dir=args.logs, echo_logs=args.echo_logs, public_url=url, faults=faults, usage=_usage(args)
+    )
     # A plain flag, not a threading.Event: Event.set() in a signal handler can deadlock with the main thread's own
     # Event.wait() (the handler runs on that thread, which may hold the Event's lock).
     stop_requested: list[int] = []
@@ -166,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
         args.state.parent.mkdir(parents=True, exist_ok=True)
         args.state.write_text(json.dumps({"url": url, "pid": os.getpid(), **runtime.describe()}, indent=1))
     print(_ready(url, runtime, args.logs, time.monotonic() - started), flush=True)
+    if args.demo:
+        threading.Thread(target=_populate, args=(url,), name="demo", daemon=True).start()
     while not stop_requested:
         time.sleep(0.1)
     # A stop that hangs tells where: every thread's stack goes to stderr after 10 seconds.

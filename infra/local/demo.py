@@ -1,4 +1,4 @@
-"""The whole life of a referral, walked through a running local system (bench/cost.py).
+"""A populated system for a newcomer (`make run DEMO=1`), and the whole life of a referral for bench/cost.py.
 
 Everything is made as people and the service would make it, through the running system's addresses: facilitators
 and partners through the staff API (a local coordinator's token), referrals through the public `POST /referrals`,
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -120,7 +121,7 @@ def add_facilitators(system: System, count: int, tag: str) -> list[str]:
 
 
 def add_partners(system: System, count: int, tag: str) -> list[dict[str, str]]:
-    kinds = (("family_hub", "activities"), ("charity", "items"), ("community_group", "befriending"))
+    kinds = (("family_hub", "activities"), ("charity", "items"), ("faith_or_community_group", "practical_support"))
     made = []
     for n in range(count):
         kind, offer = kinds[n % len(kinds)]
@@ -197,6 +198,22 @@ def prepare(system: System, reference: str) -> bool:
             return False  # no preparation stage in this system
         if not answer.ok:
             raise DemoError(f"preparation {path} of {reference}: {answer.status_code} {answer.text[:300]}")
+    return True
+
+
+def start_preparing(system: System, reference: str) -> bool:
+    """The family's agreement recorded, the checklist left to do (issue 20's `preparing`); False without it."""
+    decided_on = system.now().astimezone(LONDON).date().isoformat()
+    answer = system.session.put(
+        f"{system.url}/referrals/{reference}/preparation/decision",
+        json={"go_ahead": True, "decided_on": decided_on},
+        headers={"Authorization": f"Bearer {system._token('coordinator')}"},
+        timeout=system.timeout,
+    )
+    if answer.status_code == 404:
+        return False
+    if not answer.ok:
+        raise DemoError(f"preparation decision of {reference}: {answer.status_code} {answer.text[:300]}")
     return True
 
 
@@ -282,6 +299,74 @@ def sequence(system: System) -> int:
     """The outbox's last email now (links are looked for in what is sent after it)."""
     newest = system.local("GET", "/_local/outbox")
     return max((int(m.get("sequence", 0)) for m in newest[:1]), default=0)
+
+
+# --- the demo ------------------------------------------------------------------------------------------------------
+def populate(url: str, say: Callable[[str], None] = print) -> Counter[str]:
+    """Facilitators, partners and a few dozen referrals in every state the system has, with reviews due and plans
+    waiting for agreement where it asks for one; returns how many referrals are in each state."""
+    system = System(url)
+    tag = "demo"
+    facilitators = add_facilitators(system, 3, tag)
+    partners = add_partners(system, 3, tag)
+    start = system.now().astimezone(LONDON).date() + timedelta(days=1)
+
+    # 1. Fourteen referrals whose meetings are held: booked for the next days, then the clock moves past them.
+    held = [refer(system, n) for n in range(14)]
+    for index, reference in enumerate(held):
+        proposed(system, reference)
+        prepare(system, reference)
+        book(system, reference, *slot(start, index, facilitators))
+    system.advance(4)
+    mark = sequence(system)
+    for index, reference in enumerate(held):
+        _, starts = slot(start, index, facilitators)
+        if index < 2:  # held, no plan agreed at the meeting
+            hold(system, reference, starts.date(), partner=None, review_in_days=None)
+            continue
+        partner = partners[index % len(partners)]
+        # first reviews: four within the week (due, reminded below), the rest in six weeks
+        hold(system, reference, starts.date(), partner=partner["id"], review_in_days=9 if index < 6 else 42)
+        if index >= 12:
+            continue  # left waiting for the lead practitioner's agreement, where the system asks for it
+        agree(system, reference, mark)
+        if index % 2 == 0:
+            answer_connection(system, reference, partner["email"], mark)
+    for reference in held[9:12]:  # three plans closed at their first review
+        review(system, reference, "close")
+    system.advance(3)  # the four reviews fall due: their reminders are sent
+
+    # 2. Referrals of this week, in the states before a meeting.
+    base = 100
+    waiting = [refer(system, base + n, route="professional_request") for n in range(10)]
+    for reference in waiting[:3]:
+        decide(system, reference, "decline", "The family is already supported by a Family Group Conference.")
+    for reference in waiting[3:5]:
+        decide(system, reference, "withdraw", "The family asked for the referral to be withdrawn.")
+    for reference in waiting[5:7]:
+        decide(system, reference, "accept")
+    accepted = [refer(system, base + 20 + n) for n in range(10)]
+    booked_from = system.now().astimezone(LONDON).date() + timedelta(days=7)
+    for index, reference in enumerate(accepted[:5]):
+        proposed(system, reference)
+        prepare(system, reference)
+        book(system, reference, *slot(booked_from, index, facilitators))
+    for reference in accepted[5:7]:  # withdrawn after acceptance
+        decide(system, reference, "withdraw", "The family moved out of the area.")
+    for reference in accepted[7:9]:  # preparing: the family has agreed, the checklist is not yet met
+        start_preparing(system, reference)
+
+    states: Counter[str] = Counter()
+    for reference in [*held, *waiting, *accepted]:
+        states[system.referral(reference)["status"]] += 1
+    say(
+        f"demo: {sum(states.values())} referrals ("
+        + ", ".join(f"{state} {count}" for state, count in sorted(states.items()))
+        + f"), {len(facilitators)} facilitators, {len(partners)} partners; the local clock is at "
+        + system.now().astimezone(LONDON).strftime("%d %B %Y")
+        + f"; see {url}/staff and {url}/_local/outbox.html"
+    )
+    return states
 
 
 # --- whole lives, for the cost bench -------------------------------------------------------------------------------

@@ -298,6 +298,9 @@ class Gateway:
         if path == "/_local/faults" and method in ("GET", "POST"):
             return self._faults(request)
         if path == "/_local/usage" and method == "GET":  # what the functions' work would be billed for (usage.py)
+            if self.runtime.usage is None:
+                message = "Nothing is metered: start the runtime with --usage (or FAMILYNET_USAGE=1) to meter it"
+                return _json({"message": message}, 404)
             return _json(self.runtime.usage.describe(), 200)
         if path == "/_local/openapi.json" and method == "GET":
             from generators.api_catalogue import render  # noqa: PLC0415

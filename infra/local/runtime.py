@@ -30,7 +30,7 @@ from infra.local.outbox import keep_outbox
 from infra.local.pollers import AsyncTargetPoller, Poller, poller_for
 from infra.local.provision import LOCAL_PUBLIC_URL, Provisioned, provision
 from infra.local.template import LOCAL_REGION, Template
-from infra.local.usage import Usage
+from infra.local.usage import ENV_USAGE, Usage
 from infra.local.usage import activate as meter
 
 log = logging.getLogger("familynet.local")
@@ -55,8 +55,9 @@ class LocalRuntime:
     # Faults injected at the emulated AWS APIs (faults.py): those FAMILYNET_FAULTS names unless given; none at all
     # by default (POST /_local/faults adds some to a running runtime).
     faults: Faults | None = None
-    # What the functions' work would be billed for (usage.py; GET /_local/usage, bench/cost.py)
-    usage: Usage = field(default_factory=Usage)
+    # What the functions' work would be billed for (usage.py; GET /_local/usage, bench/cost.py): metered only when
+    # given or FAMILYNET_USAGE=1 (python -m infra.local --usage), as it costs the emulator some time on every call.
+    usage: Usage | None = None
     _moto: Any = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -81,6 +82,8 @@ class LocalRuntime:
         self.provisioned = provision(self.template, self.client, public_url=self.public_url)
         self.faults.plan.check_functions(self.provisioned.functions)
         activate(self.faults)
+        if self.usage is None and os.environ.get(ENV_USAGE) == "1":
+            self.usage = Usage()
         meter(self.usage)
         for logical_id, function in self.provisioned.functions.items():
             self.hosts[logical_id] = FunctionHost(
@@ -195,7 +198,8 @@ class LocalRuntime:
             return
         payload = input_of(target)
         service = arn.split(":")[2]
-        self.usage.scheduled()  # a Scheduler invocation (an EventBridge scheduled rule, above, is free)
+        if self.usage is not None:
+            self.usage.scheduled()  # a Scheduler invocation (an EventBridge scheduled rule, above, is free)
         if service == "lambda":
             # Scheduler invokes Lambda asynchronously; the effect is awaited by settle().
             host = self.host_for_arn(arn)

@@ -12,7 +12,8 @@ names its function in its User-Agent) and each answer, and counts what AWS bills
   Lambda's event source mapping would make (a receive that found messages, a delete, and the send that put each
   message there); Lambda: each invocation's duration at the function's memory (`invoked`, from functions.py).
 The runtime's own plumbing (pollers' empty receives, the stream reader, the clock, the outbox) is not counted,
-except SQS as above. `GET /_local/usage` answers the totals; bench/cost.py prices them.
+except SQS as above. `GET /_local/usage` answers the totals; bench/cost.py prices them. Off unless asked for
+(`python -m infra.local --usage`, or FAMILYNET_USAGE=1): reading item sizes costs the emulator time on every call.
 
 Written for moto 5.2 (its DynamoDB JSON protocol, `Item.size()`, `SecondaryIndex.project`).
 """
@@ -29,6 +30,7 @@ from typing import Any
 
 from infra.local.faults import _caller
 
+ENV_USAGE = "FAMILYNET_USAGE"  # 1: a runtime started from now on meters (python -m infra.local --usage sets it)
 _APPLIED = "_familynet_usage"
 _ACTIVE: list[Usage] = []
 EVENT_CHUNK = 64 * 1024  # EventBridge bills each 64 KB of an entry as one event
