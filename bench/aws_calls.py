@@ -113,6 +113,31 @@ def _staff_routes(functions: dict[str, Any], reference: str, counter: CallCounte
         ("GET /facilitators", "/facilitators", None, None),
         ("GET /referrals", "/referrals", None, {"status": "accepted"}),
         ("GET /referrals/{reference}", f"/referrals/{reference}", None, None),
+        # preparation: a contact starts it; the family agrees; the checklist; a child's voice
+        (
+            "POST /referrals/{reference}/preparation/contacts",
+            f"/referrals/{reference}/preparation/contacts",
+            {"method": "visit", "contacted_on": today.isoformat(), "note": "Bench"},
+            None,
+        ),
+        (
+            "PUT /referrals/{reference}/preparation/decision",
+            f"/referrals/{reference}/preparation/decision",
+            {"go_ahead": True, "decided_on": today.isoformat()},
+            None,
+        ),
+        (
+            "PUT /referrals/{reference}/preparation/checklist",
+            f"/referrals/{reference}/preparation/checklist",
+            {"done": ["network_identified", "child_views_sought"]},
+            None,
+        ),
+        (
+            "PUT /referrals/{reference}/children/{child}/voice",
+            f"/referrals/{reference}/children/1/voice",
+            {"participation": "attends", "advocate_allocated": False},
+            None,
+        ),
         ("PUT /referrals/{reference}/meeting", f"/referrals/{reference}/meeting", meeting, None),
         (
             "PUT /referrals/{reference}/meeting",
@@ -151,7 +176,7 @@ def _staff_routes(functions: dict[str, Any], reference: str, counter: CallCounte
     from shared.observability import logger
 
     logger.setLevel("ERROR")
-    notes = {4: " (book)", 5: " (move)", 7: " (book again)", 8: " (a plan naming 2 partners)"}
+    notes = {8: " (book)", 9: " (move)", 11: " (book again)", 12: " (a plan naming 2 partners)"}
     for index, (route_key, path, body, query) in enumerate(steps):
         if route_key.endswith("/withdraw"):  # before the referral ends: a partner answers through its link
             results += _partner_answers(functions, reference, partner_ids[0], counter)

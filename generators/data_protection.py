@@ -19,6 +19,7 @@ from shared.config import Settings
 from shared.domain.meetings import Availability, CancelRequest, MeetingRequest
 from shared.domain.participants import ParticipantRequest
 from shared.domain.plans import Delivery, Outcome, PackageDecline
+from shared.domain.preparation import ChildVoice, Contact, FamilyDecision
 from shared.domain.referrals import ReferralSubmission
 from shared.service.connections import ConnectionAnswer
 from shared.service.decisions import DecisionBody
@@ -39,6 +40,24 @@ SOURCES: tuple[tuple[str, type[BaseModel], str, str], ...] = (
         "the participant items (`PARTICIPANT#id`) of the referral's partition; events, logs and audit entries name "
         "them by id only",
         "coordinators; each participant emailed receives their own invitation, whose calendar file names them alone",
+    ),
+    (
+        "Preparation: contacts with the family and the network",
+        Contact,
+        "a contact item (`CONTACT#…`) of the referral; the audit entry names its id, method and date only",
+        "coordinators",
+    ),
+    (
+        "Preparation: the family's decision to go ahead",
+        FamilyDecision,
+        "the preparation item (`PREPARATION`); the referrer is told only that the referral closed",
+        "coordinators",
+    ),
+    (
+        "The child's voice",
+        ChildVoice,
+        "one item per child (`CHILD#nn`) of the referral; never in an event, a log line or an email",
+        "coordinators",
     ),
     ("The meeting's outcome and the plan", Outcome, "the meeting and plan items (`PLAN`)", "coordinators"),
     ("Reviews", ReviewRequest, "the plan and review items (`REVIEW#nnn`)", "coordinators"),
@@ -109,6 +128,19 @@ PURPOSES: dict[str, str] = {
         "why someone is excluded or attends separately (may reveal domestic abuse or other safety concerns): "
         "kept with the participant, never in an event, a log, an audit entry or an email"
     ),
+    "Contact.method": "whether the coordinator visited or called, to show the preparation done",
+    "Contact.contacted_on": "when, to show the preparation done (FGC practice: 25-30 hours before a meeting)",
+    "Contact.note": "what the coordinator needs to remember of the contact (free text; may reveal circumstances)",
+    "FamilyDecision.go_ahead": "whether the family goes ahead: a meeting needs their agreement; no closes the referral",
+    "FamilyDecision.decided_on": "when the family decided",
+    "FamilyDecision.note": "what the family said, in short (free text; optional)",
+    "ChildVoice.wishes_and_feelings": (
+        "the child's wishes and feelings, so the meeting hears them (free text about a child; may reveal health or "
+        "circumstances)"
+    ),
+    "ChildVoice.participation": "how the child takes part, to arrange the meeting around them",
+    "ChildVoice.advocate_allocated": "whether the child has an advocate, as the child may want one",
+    "ChildVoice.advocate_name": "who the advocate is, to invite them (a professional's name)",
     "Outcome.held": "whether the meeting took place",
     "Outcome.held_on": "when it took place",
     "Outcome.plan.network_actions.who": "who in the network helps (names of family and friends)",
@@ -223,7 +255,8 @@ def render() -> str:
         "  SQS, SES, Cognito, KMS, CloudWatch (logs without personal data), X-Ray (traces without payloads).",
         "",
         "## How long",
-        "- Open referrals: while open. Declined, closed, or withdrawn after acceptance (a children's record): until"
+        "- Open referrals: while open. Declined, closed, withdrawn after acceptance, or closed because the"
+        " family did not go ahead (a children's record): until"
         f" the youngest child is **{settings.retention_until_age}** or **{settings.retention_closed_years} years**"
         " after that day, whichever is later (a child of 2 when the case ends: until they are"
         f" {settings.retention_until_age}; a young person of 20: {settings.retention_closed_years} years).",
@@ -241,8 +274,9 @@ def render() -> str:
         "  month.",
         "- **Erasure** (managers): `POST /referrals/{reference}/erase` (in the console",
         "  `/staff/referrals/{reference}/erase`) with a ground from Art. 17(1), where the rules allow it (never",
-        "  accepted, or withdrawn with no plan in force); otherwise 409 with the reason. Ids, states, dates and the",
-        "  audit trail stay; every other value becomes `[erased]`. Coordinators are refused (403).",
+        "  accepted, withdrawn with no plan in force, or closed because the family did not go ahead); otherwise 409",
+        "  with the reason. Ids, states, dates and the audit trail stay; every other value becomes `[erased]`.",
+        "  Coordinators are refused (403).",
         "",
         "## The personal data, field by field",
     ]

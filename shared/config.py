@@ -44,6 +44,7 @@ ENV_ORIGIN_SECRET = "ORIGIN_SECRET"  # noqa: S105 - an environment key, not a se
 ENV_PACKAGE_APPROVAL_PENCE = "PACKAGE_APPROVAL_PENCE"
 ENV_PACKAGE_APPROVAL_TOTAL_PENCE = "PACKAGE_APPROVAL_TOTAL_PENCE"
 ENV_PACKAGE_ELIGIBILITY = "PACKAGE_ELIGIBILITY"
+ENV_PREPARATION_CHECKLIST = "PREPARATION_CHECKLIST"
 
 # Referrals come from professional addresses only (issue 16): the public sector's domains in England, and the
 # council's own. A deployment names its own lists (`-c familynet:referrer_domains=…`, `familynet:locality_domains`).
@@ -54,6 +55,11 @@ COUNCIL_DOMAINS = ("council.example.org",)
 # practitioner (it came from one), and the meeting took place. "none" in the environment: no rule.
 PACKAGE_RULES = ("lead_practitioner", "meeting_held")
 _DOMAIN = r"^(?=.{3,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+
+# What must be done before a meeting is booked (`-c familynet:preparation_checklist=family_agreed,...`): items of
+# the catalogue in shared/domain/preparation.py (the synth checks each is one of them).
+DEFAULT_PREPARATION_CHECKLIST = ("family_agreed", "network_identified", "child_views_sought")
+_CHECKLIST_ITEM = r"^[a-z][a-z_]{1,39}$"
 
 # One CloudWatch namespace for every function; each function's `service` dimension tells them apart.
 METRICS_NAMESPACE = "Familynet"
@@ -148,6 +154,9 @@ class Settings(BaseModel):
             raise ValueError(f"not an eligibility rule: {', '.join(wrong)} (give {', '.join(PACKAGE_RULES)} or none)")
         return cleaned
 
+    # The preparation checklist a booking waits for (shared/domain/preparation.py names each item); may be empty.
+    preparation_checklist: tuple[str, ...] = Field(default=DEFAULT_PREPARATION_CHECKLIST, max_length=20)
+
     @field_validator("referrer_domains", "locality_domains", mode="before")
     @classmethod
     def _domain_list(cls, value: object) -> object:
@@ -162,6 +171,20 @@ class Settings(BaseModel):
             raise ValueError(f"not a domain name: {', '.join(wrong[:3])} (give names like council.gov.uk)")
         if len(cleaned) > 50:
             raise ValueError("give at most 50 domains")
+        return cleaned
+
+    @field_validator("preparation_checklist", mode="before")
+    @classmethod
+    def _checklist(cls, value: object) -> object:
+        """A comma-separated list (the environment, CDK context) or a list of item names, each once; "none" for no
+        checklist at all."""
+        names = value.split(",") if isinstance(value, str) else value
+        if not isinstance(names, list | tuple):
+            return value
+        cleaned = tuple(dict.fromkeys(str(name).strip() for name in names if str(name).strip() not in ("", "none")))
+        wrong = [name for name in cleaned if not re.match(_CHECKLIST_ITEM, name)]
+        if wrong:
+            raise ValueError(f"not a checklist item: {', '.join(wrong[:3])}")
         return cleaned
 
     def allowed_referrer_domains(self) -> tuple[str, ...]:
@@ -206,6 +229,7 @@ class Settings(BaseModel):
             "package_approval_pence": env.get(ENV_PACKAGE_APPROVAL_PENCE),
             "package_approval_total_pence": env.get(ENV_PACKAGE_APPROVAL_TOTAL_PENCE),
             "package_eligibility": env.get(ENV_PACKAGE_ELIGIBILITY),
+            "preparation_checklist": env.get(ENV_PREPARATION_CHECKLIST),
         }
         return cls.model_validate({k: v for k, v in values.items() if v not in (None, "")})
 

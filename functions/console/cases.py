@@ -35,6 +35,7 @@ DONE = {
     "accepted": "Referral accepted",
     "declined": "Referral declined",
     "withdrawn": "Referral withdrawn",
+    "family_declined": "The family does not want to go ahead: the referral is closed and the referrer is told",
     "booked": "Meeting booked: the invitations are on their way",
     "moved": "Meeting moved: everyone invited is told",
     "cancelled": "Meeting cancelled: everyone invited is told",

@@ -14,6 +14,7 @@ from functions.console.cases import case, in_words, reason_page
 from functions.console.common import apply, checked_form, reader, signed_in
 from shared.config import get_settings
 from shared.domain.meetings import CancelRequest, DoubleBooked, MeetingTimeRefused
+from shared.domain.preparation import PreparationIncomplete
 from shared.domain.referrals import check_reference
 from shared.domain.workflow import IllegalTransition
 from shared.observability import logger, metrics
@@ -62,6 +63,13 @@ def book_or_move(reference: str) -> Response[str]:
         return _form(session, reference, version or 0, checked, moving=moving, status=422)
     try:
         outcome = apply(meetings.book_or_move, session, version, reference, request)
+    except PreparationIncomplete as refused:  # each item not yet done, to the preparation page's checklist
+        metrics.add_metric(name="BookingsBeforePreparation", unit=MetricUnit.Count, value=1)
+        checked.errors += [
+            {"text": problem["message"], "href": f"/staff/referrals/{reference}/preparation#checklist"}
+            for problem in refused.errors or []
+        ]
+        return _form(session, reference, version or 0, checked, moving=moving, status=422)
     except MeetingTimeRefused as refused:
         metrics.add_metric(name="MeetingTimesRefused", unit=MetricUnit.Count, value=1)
         checked.refused_time(refused)

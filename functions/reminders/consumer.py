@@ -10,6 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from shared.adapters.dynamodb import ReferralReader
 from shared.config import get_settings
 from shared.domain.events import (
+    FamilyDeclined,
     MeetingHeld,
     ReferralAccepted,
     ReferralDeclined,
@@ -78,7 +79,7 @@ def on_event(record: EventRecord) -> None:
             _schedule(data.reference, data.review_number + 1, data.next_review_due_on, cid)
     elif isinstance(data, ReviewDue) and mark_due(data.reference, data.review_number, data.due_on, settings=settings):
         metrics.add_metric(name="ReviewRemindersSent", unit=MetricUnit.Count, value=1)
-    ending = isinstance(data, ReferralDeclined | ReferralWithdrawn | ReviewCompleted)
+    ending = isinstance(data, ReferralDeclined | ReferralWithdrawn | FamilyDeclined | ReviewCompleted)
     if ending and (expires_at := retention.expiry(data, settings)) is not None:
         # the referral ended: its records are kept for the retention period (by its children's ages), then go
         reference = data.reference  # type: ignore[attr-defined]  # each ending event names its referral

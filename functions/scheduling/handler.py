@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.scheduling import consumer
-from functions.scheduling.routes import meetings, participants, partners, plan_items, referrals, reviews
+from functions.scheduling.routes import meetings, participants, partners, plan_items, preparation, referrals, reviews
 from shared.domain.meetings import DoubleBooked
 from shared.domain.workflow import IllegalTransition
 from shared.observability import correlate, logger, metrics
@@ -35,6 +35,7 @@ for router in (
     partners.router,
     meetings.router,
     participants.router,
+    preparation.router,
     reviews.router,
     plan_items.router,
 ):

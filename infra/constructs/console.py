@@ -14,7 +14,7 @@ from infra.constructs.api import Api
 from infra.constructs.auth import StaffAuth
 from infra.constructs.data import Data
 from infra.constructs.function import FamilynetFunction
-from infra.constructs.scheduling import spending_environment
+from infra.constructs.scheduling import preparation_environment, spending_environment
 from shared.adapters import table as layout
 from shared.config import (
     ENV_PUBLIC_URL,
@@ -55,6 +55,7 @@ class Console(Construct):
                 ENV_STAFF_ISSUER: auth.issuer,
                 ENV_STAFF_CLIENT_ID: auth.console_client.user_pool_client_id,
                 **spending_environment(self),  # the console records, approves and delivers packages too
+                **preparation_environment(self),
             },
             memory_mb=512,
             timeout=Duration.seconds(10),

@@ -22,10 +22,29 @@ from shared.config import (
     ENV_PACKAGE_APPROVAL_TOTAL_PENCE,
     ENV_PACKAGE_ELIGIBILITY,
     ENV_PARTNER_ANSWER_WORKING_DAYS,
+    ENV_PREPARATION_CHECKLIST,
     ENV_TABLE_NAME,
     Settings,
 )
 from shared.domain.events import EVENT_SOURCE, ReferralAccepted
+from shared.domain.preparation import check_checklist
+
+# What must be done before a meeting is booked: `-c familynet:preparation_checklist=family_agreed,network_identified`
+# (a list or a comma-separated string of the items in shared/domain/preparation.py; `[]` for none).
+PREPARATION_CHECKLIST_CONTEXT = "familynet:preparation_checklist"
+
+
+def preparation_environment(scope: Construct) -> dict[str, str]:
+    """The preparation checklist of this deployment, checked against the catalogue (an unknown item fails the synth
+    with its name), as the environment variable both the API and the console read ("none": no checklist)."""
+    given = scope.node.try_get_context(PREPARATION_CHECKLIST_CONTEXT)
+    checked = Settings.model_validate({} if given is None else {"preparation_checklist": given})
+    try:
+        items = check_checklist(checked.preparation_checklist)
+    except ValueError as wrong:
+        raise ValueError(f"{PREPARATION_CHECKLIST_CONTEXT}: {wrong}") from None
+    return {ENV_PREPARATION_CHECKLIST: ",".join(items) or "none"}
+
 
 # Support package spending (shared/service/approvals.py): the item limit and the package total over which items wait
 # for a manager's approval, in pence (`-c familynet:package_approval_pence=25000`,
@@ -82,6 +101,7 @@ class Scheduling(Construct):
                     ENV_PARTNER_ANSWER_WORKING_DAYS
                 ],
                 **spending_environment(self),
+                **preparation_environment(self),
             },
             memory_mb=512,
             timeout=Duration.seconds(10),

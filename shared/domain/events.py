@@ -136,9 +136,47 @@ class ReferralWithdrawn(EventData):
     }
 
     reference: Reference
-    previous_status: Literal["received", "accepted", "meeting_scheduled", "meeting_held", "plan_active"]
+    previous_status: Literal["received", "accepted", "preparing", "meeting_scheduled", "meeting_held", "plan_active"]
     status: Literal["withdrawn"] = "withdrawn"
     withdrawn_at: datetime
+
+
+class PreparationStarted(EventData):
+    """The coordinator recorded the first thing in preparing the family and the network (a contact, the family's
+    decision, a checklist item or a child's voice): the referral is preparing for its meeting."""
+
+    detail_type: ClassVar[str] = "PreparationStarted"
+    example: ClassVar[dict[str, Any]] = {
+        "reference": _REF,
+        "previous_status": "accepted",
+        "status": "preparing",
+        "started_at": "2026-11-25T14:00:00Z",
+    }
+
+    reference: Reference
+    previous_status: Literal["accepted"] = "accepted"
+    status: Literal["preparing"] = "preparing"
+    started_at: datetime
+
+
+class FamilyDeclined(EventData):
+    """The family decided not to go ahead with the meeting: the referral is closed (`family_declined`) and the
+    referrer is told. What the family said stays in the table, never in the event."""
+
+    detail_type: ClassVar[str] = "FamilyDeclined"
+    example: ClassVar[dict[str, Any]] = {
+        "reference": _REF,
+        "previous_status": "preparing",
+        "status": "family_declined",
+        "decided_on": "2026-11-27",
+        "declined_at": "2026-11-27T16:30:00Z",
+    }
+
+    reference: Reference
+    previous_status: Literal["accepted", "preparing"]
+    status: Literal["family_declined"] = "family_declined"
+    decided_on: date
+    declined_at: datetime
 
 
 class _MeetingEvent(EventData):
@@ -484,6 +522,8 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         ReferralAccepted,
         ReferralDeclined,
         ReferralWithdrawn,
+        PreparationStarted,
+        FamilyDeclined,
         MeetingScheduled,
         MeetingRescheduled,
         MeetingCancelled,

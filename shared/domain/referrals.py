@@ -234,6 +234,8 @@ class ReferralSubmission(_Input):
 class ReferralStatus(StrEnum):
     RECEIVED = "received"
     ACCEPTED = "accepted"
+    PREPARING = "preparing"  # the coordinator prepares the family and the network (shared/domain/preparation.py)
+    FAMILY_DECLINED = "family_declined"  # the family decided not to go ahead: closed
     DECLINED = "declined"
     WITHDRAWN = "withdrawn"
     MEETING_SCHEDULED = "meeting_scheduled"

@@ -1,10 +1,16 @@
 """The referral's state machine: which decision may move a referral from which state, and to which.
 
 ```
-received ──accept──▶ accepted ──▶ meeting_scheduled ──▶ meeting_held ──▶ plan_active ──review(close)──▶ closed
-    └─decline(reason)─▶ declined
+received ──accept──▶ accepted ──prepare──▶ preparing ──book (checklist met)──▶ meeting_scheduled ──▶ meeting_held
+    │                    │                  ▲    │                               │ cancel / not held
+    │                    └─family says no───┼────┴──▶ family_declined            ▼
+    │                                       └──────────────────────────────── preparing
+    └─decline(reason)─▶ declined                     meeting_held ──▶ plan_active ──review(close)──▶ closed
     └─withdraw(reason) from any open state ─▶ withdrawn
 ```
+The first thing recorded in preparation (a contact, the family's decision, a checklist item, a child's voice)
+moves an accepted referral to preparing; a meeting cancelled or not held returns it to preparing (its preparation
+stands), to book again.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ class Transition:
     needs_reason: bool
 
 
-OPEN_STATES = frozenset({S.RECEIVED, S.ACCEPTED, S.MEETING_SCHEDULED, S.MEETING_HELD, S.PLAN_ACTIVE})
+OPEN_STATES = frozenset({S.RECEIVED, S.ACCEPTED, S.PREPARING, S.MEETING_SCHEDULED, S.MEETING_HELD, S.PLAN_ACTIVE})
 TRANSITIONS: dict[Decision, Transition] = {
     Decision.ACCEPT: Transition(frozenset({S.RECEIVED}), S.ACCEPTED, needs_reason=False),
     Decision.DECLINE: Transition(frozenset({S.RECEIVED}), S.DECLINED, needs_reason=True),
@@ -37,10 +43,10 @@ TRANSITIONS: dict[Decision, Transition] = {
 }
 
 
-# Meeting actions: book a meeting for an accepted referral; move or cancel it (cancelling returns the referral to
-# accepted); record its outcome.
+# Meeting actions: book a meeting for a referral in preparation (once its checklist is met); move or cancel it
+# (cancelling returns the referral to preparing); record its outcome.
 MEETING_ACTIONS: dict[str, frozenset[S]] = {
-    "book_meeting": frozenset({S.ACCEPTED}),
+    "book_meeting": frozenset({S.PREPARING}),
     "move_meeting": frozenset({S.MEETING_SCHEDULED}),
     "cancel_meeting": frozenset({S.MEETING_SCHEDULED}),
     "record_outcome": frozenset({S.MEETING_SCHEDULED}),
@@ -54,11 +60,20 @@ PLAN_ITEM_ACTIONS: dict[str, frozenset[S]] = {
     "decide_package_item": frozenset({S.PLAN_ACTIVE}),
     "record_delivery": frozenset({S.PLAN_ACTIVE}),
 }
+# Preparation (shared/domain/preparation.py): on an accepted referral the first of these starts preparing it. The
+# family's decision and the checklist gate the booking; contacts and the children's voices go on after it.
+PREPARATION_ACTIONS: dict[str, frozenset[S]] = {
+    "record_contact": frozenset({S.ACCEPTED, S.PREPARING, S.MEETING_SCHEDULED}),
+    "record_family_decision": frozenset({S.ACCEPTED, S.PREPARING}),
+    "update_checklist": frozenset({S.ACCEPTED, S.PREPARING}),
+    "record_child_voice": frozenset({S.ACCEPTED, S.PREPARING, S.MEETING_SCHEDULED}),
+}
+ACTIONS: dict[str, frozenset[S]] = {**MEETING_ACTIONS, **PREPARATION_ACTIONS}
 _CANNOT = {
     "accept": "be accepted",
     "decline": "be declined",
     "withdraw": "be withdrawn",
-    "book_meeting": "have a meeting booked",
+    "book_meeting": "have a meeting booked (only a referral in preparation is booked)",
     "move_meeting": "have its meeting moved",
     "cancel_meeting": "have its meeting cancelled",
     "record_outcome": "have a meeting outcome recorded",
@@ -68,13 +83,17 @@ _CANNOT = {
     "change_participants": "have its meeting's participants changed (it is no longer open)",
     "decide_package_item": "have support package spending decided (only a plan in force has its package approved)",
     "record_delivery": "have support delivered recorded (only a plan in force has its package delivered)",
+    "record_contact": "have a preparation contact recorded",
+    "record_family_decision": "have the family's decision recorded",
+    "update_checklist": "have its preparation checklist changed",
+    "record_child_voice": "have a child's voice recorded",
 }
 
 
 def allowed_decisions(status: S) -> list[str]:
     """What a coordinator may do next, in a stable order (shown with every 409)."""
     decisions = [decision.value for decision, rule in TRANSITIONS.items() if status in rule.from_states]
-    return decisions + [action for action, states in MEETING_ACTIONS.items() if status in states]
+    return decisions + [action for action, states in ACTIONS.items() if status in states]
 
 
 class IllegalTransition(Conflict):
@@ -95,6 +114,6 @@ def check(action: str, current: S) -> None:
     if action in Decision._value2member_map_:
         states = TRANSITIONS[Decision(action)].from_states
     else:
-        states = MEETING_ACTIONS[action] if action in MEETING_ACTIONS else PLAN_ITEM_ACTIONS[action]
+        states = ACTIONS[action] if action in ACTIONS else PLAN_ITEM_ACTIONS[action]
     if current not in states:
         raise IllegalTransition(action, current)

@@ -20,6 +20,7 @@ OPEN = frozenset(
     {
         ReferralStatus.RECEIVED,
         ReferralStatus.ACCEPTED,
+        ReferralStatus.PREPARING,
         ReferralStatus.MEETING_SCHEDULED,
         ReferralStatus.MEETING_HELD,
         ReferralStatus.PLAN_ACTIVE,

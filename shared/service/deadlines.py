@@ -103,7 +103,7 @@ def clock_state(clock: str, items: list[dict[str, Any]]) -> Literal["met", "stop
         met = status in (ReferralStatus.MEETING_HELD, ReferralStatus.PLAN_ACTIVE, ReferralStatus.CLOSED)
     if met:
         return "met"
-    return "stopped" if status is ReferralStatus.WITHDRAWN else "breached"
+    return "stopped" if status in (ReferralStatus.WITHDRAWN, ReferralStatus.FAMILY_DECLINED) else "breached"
 
 
 @dataclass

@@ -2,7 +2,8 @@
 
 The service's processing is a public task, so the right to erasure is limited: a referral may be erased only when
 it was never accepted (received, declined, or withdrawn before acceptance), or when it was withdrawn (the family
-withdrew its consent) with no plan in force. Anything else answers 409 with the reason.
+withdrew its consent) with no plan in force, or closed because the family decided not to go ahead (no plan was ever
+made). Anything else answers 409 with the reason.
 
 Erasing keeps every item, so the record of what happened stays (ids, states, dates, who acted), but replaces every
 other value with a tombstone: an allow-list of attributes survives, nothing else does, so a field added later is
@@ -79,11 +80,32 @@ KEPT = frozenset(
         "route_key",
         "erased",
         "erased_at",
+        # preparation: ids, choices and dates (notes, wishes and feelings and advocates' names go)
+        "contact_id",
+        "method",
+        "contacted_on",
+        "child",
+        "participation",
+        "advocate_allocated",
     }
 )
 # Audit changes keep their state transitions only.
 KEPT_CHANGES = frozenset(
-    {"status", "version", "meeting", "review", "next_review", "ground", "items", "participant", "attendance"}
+    {
+        "status",
+        "version",
+        "meeting",
+        "review",
+        "next_review",
+        "ground",
+        "items",
+        "participant",
+        "attendance",
+        "contact",
+        "checklist",
+        "child_voice",
+        "family_decision",
+    }
 )
 GROUNDS = Literal["consent_withdrawn", "no_longer_necessary", "objection", "unlawfully_processed"]
 
@@ -104,6 +126,8 @@ def why_not(referral: dict[str, Any], items: list[dict[str, Any]]) -> str | None
     status = ReferralStatus(referral["status"])
     accepted_ever = any(i.get("action") == "referral.accepted" for i in items)
     if status in (ReferralStatus.RECEIVED, ReferralStatus.DECLINED) and not accepted_ever:
+        return None
+    if status is ReferralStatus.FAMILY_DECLINED:
         return None
     if status is ReferralStatus.WITHDRAWN:
         plan = next((i for i in items if i.get(table.KIND_ATTRIBUTE) == "plan"), None)

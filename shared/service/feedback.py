@@ -32,6 +32,7 @@ from shared.domain.events import (
     DeadlineBreached,
     Event,
     EventData,
+    FamilyDeclined,
     FeedbackSent,
     MeetingCancelled,
     MeetingHeld,
@@ -60,6 +61,7 @@ HANDLED_EVENTS: tuple[type[EventData], ...] = (
     ReferralAccepted,
     ReferralDeclined,
     ReferralWithdrawn,
+    FamilyDeclined,
     MeetingScheduled,
     MeetingRescheduled,
     MeetingCancelled,
@@ -127,6 +129,8 @@ def emails_for(
         to_referrer.append(("declined", {"reason": (referral.get("decision") or {}).get("reason", "")}))
     elif isinstance(data, ReferralWithdrawn):
         to_referrer.append(("withdrawn", {}))
+    elif isinstance(data, FamilyDeclined):  # the reference and a fixed sentence: what the family said stays here
+        to_referrer.append(("family_declined", {}))
     elif isinstance(data, MeetingScheduled | MeetingRescheduled | MeetingCancelled | ParticipantInvited):
         found += _meeting_emails(
             data,

@@ -46,6 +46,7 @@ from shared.service.changes import audit_entry, commit_change, current_state, re
 from shared.service.connections import request_connections
 from shared.service.outbox import outbox_item
 from shared.service.participants import emailed, roster_check
+from shared.service.preparation import require_ready
 from shared.service.proposals import KIND_FACILITATOR, Recomputed, noting_proposal, proposal_writes, recompute_waiting
 from shared.service.reviews import review_item
 
@@ -205,6 +206,8 @@ def book_or_move(
     status, version, existing = current.status, current.version, current.scheduled
     action = "move_meeting" if existing else "book_meeting"
     current.allow(action, expected_version)
+    if not existing:  # a meeting is booked once the family and the network are prepared (the checklist met)
+        require_ready(current, settings)
     facilitator = reader.item(table.facilitator_key(request.facilitator_id))
     if facilitator is None:
         raise UnknownFacilitator(request.facilitator_id)
@@ -369,7 +372,8 @@ def cancel(
     correlation_id: str,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Cancel the meeting: its facilitator's time is freed and the referral is accepted again, to book anew."""
+    """Cancel the meeting: its facilitator's time is freed and the referral is preparing again (its preparation
+    stands), to book anew."""
     now = now or clock.now()
     current = current_state(reader, reference)
     status, version = current.status, current.version
@@ -385,7 +389,7 @@ def cancel(
         at=at,
         actor=actor,
         action="meeting.cancelled",
-        changes={"status": {"from": status.value, "to": ReferralStatus.ACCEPTED.value}, "reason": request.reason},
+        changes={"status": {"from": status.value, "to": ReferralStatus.PREPARING.value}, "reason": request.reason},
         event_id=envelope.metadata.event_id,
         cid=correlation_id,
     )
@@ -394,7 +398,7 @@ def cancel(
         current.referral, reader=reader, settings=settings, now=now, leaving=existing["meeting_id"], because="cancel"
     )
     head = [
-        noting_proposal(referral_update(settings, reference, version, ReferralStatus.ACCEPTED, at), proposal),
+        noting_proposal(referral_update(settings, reference, version, ReferralStatus.PREPARING, at), proposal),
         put(meeting, settings.table_name, "version = :v", {":v": int(existing["version"])}),
     ]
     _commit(
@@ -410,7 +414,7 @@ def cancel(
         now=now,
         tail=tuple(proposed),
     )
-    return {"reference": reference, "status": "accepted", "version": version + 1, "meeting": meeting_view(meeting)}
+    return {"reference": reference, "status": "preparing", "version": version + 1, "meeting": meeting_view(meeting)}
 
 
 def withdrawal_operations(
@@ -513,7 +517,7 @@ def record_outcome(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Held (with the plan, if one was agreed) or not held. A held meeting with a plan makes the plan active and
-    opens its first review; one that did not take place returns the referral to accepted, to book again."""
+    opens its first review; one that did not take place returns the referral to preparing, to book again."""
     now = now or clock.now()
     current = current_state(reader, reference)
     status, version = current.status, current.version
@@ -537,7 +541,7 @@ def record_outcome(
     waiting: list[int] = []  # package items waiting for a manager's approval
     plan = outcome.plan
     if not outcome.held:
-        to_status = ReferralStatus.ACCEPTED
+        to_status = ReferralStatus.PREPARING
     elif plan is None:
         to_status = ReferralStatus.MEETING_HELD
     else:

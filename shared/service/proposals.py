@@ -1,8 +1,9 @@
 """Proposals: a facilitator and three real choices of time for a referral waiting for its meeting.
 
-Made on ReferralAccepted (once per referral: a duplicate event changes nothing), and made again for every referral
-waiting for a meeting when a facilitator is added or their availability changes (`recompute_waiting`), and for one
-referral when its meeting is cancelled (`proposal_writes`, in the cancellation's own transaction).
+Waiting for a meeting: accepted, or preparing for it. Made on ReferralAccepted (once per referral: a duplicate event
+changes nothing), and made again for every referral waiting for a meeting when a facilitator is added or their
+availability changes (`recompute_waiting`), and for one referral when its meeting is cancelled (`proposal_writes`, in
+the cancellation's own transaction).
 
 The facilitator: one of the referral's locality (the referrer's Locality Team) if any, else any; the one with the
 fewest upcoming meetings, then by id. The slots: from the next working day up to the target (working days after
@@ -12,9 +13,9 @@ the days run out, in different parts of a day (morning, afternoon, evening). Few
 
 What it costs, whatever the number of facilitators: the facilitators (one Query of their partition) and every
 scheduled meeting from now on (one Query of the by_facilitator index, which gives both each facilitator's load and
-their booked time); recomputing every waiting referral adds one Query of the by_status index (`accepted`: the
-referral items, with the fingerprint of their current proposal) and one transaction per referral whose proposal
-changed. No read per referral or per facilitator.
+their booked time); recomputing every waiting referral adds one Query of the by_status index per waiting state
+(`accepted`, `preparing`: the referral items, with the fingerprint of their current proposal) and one transaction per
+referral whose proposal changed. No read per referral or per facilitator.
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sun
 KIND_FACILITATOR = "facilitator"
 KIND_PROPOSALS = "proposals"
 PROPOSAL_KEY = "proposal_key"  # on the referral item: the fingerprint of its current proposal
-WAITING = (ReferralStatus.ACCEPTED,)  # the states in which a referral waits for its meeting to be booked
+# the states in which a referral waits for its meeting to be booked: accepted, and preparing for it
+WAITING = (ReferralStatus.ACCEPTED, ReferralStatus.PREPARING)
 SYSTEM = "system:scheduling"
 
 

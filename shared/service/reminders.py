@@ -18,6 +18,7 @@ from shared.config import Settings
 from shared.domain.events import (
     EVENT_SOURCE,
     EventData,
+    FamilyDeclined,
     MeetingHeld,
     ReferralAccepted,
     ReferralDeclined,
@@ -37,6 +38,7 @@ HANDLED_EVENTS: tuple[type[EventData], ...] = (
     ReferralAccepted,
     ReferralDeclined,
     ReferralWithdrawn,
+    FamilyDeclined,  # its retention
     MeetingHeld,
     ReviewDue,
     ReviewRescheduled,

@@ -3,15 +3,16 @@
 The rule (UK GDPR storage limitation; defaults for the council's DPO to confirm, each configurable per council,
 `familynet:retention`):
 - a referral withdrawn before it was accepted: RETENTION_WITHDRAWN_DAYS (90) days after the withdrawal;
-- a referral declined, closed, or withdrawn after acceptance (a children's record: the service worked with the
-  family): until the youngest child's RETENTION_UNTIL_AGE (25th) birthday or RETENTION_CLOSED_YEARS (6) years after
-  that day, whichever is later (children's social care records are kept to 25, as councils' retention schedules do);
+- a referral declined, closed, withdrawn after acceptance, or closed because the family decided not to go ahead (a
+  children's record: the service worked with the family): until the youngest child's RETENTION_UNTIL_AGE (25th)
+  birthday or RETENTION_CLOSED_YEARS (6) years after that day, whichever is later (children's social care records are
+  kept to 25, as councils' retention schedules do);
 - an open referral: no expiry while it is open.
 
-The event that ends a referral (ReferralDeclined, ReferralWithdrawn, ReviewCompleted closing the plan) sets the
-expiry on every item of its partition, each only if it has none or a later one (an outbox item keeps its week); an
-item written afterwards (an email, an access entry) copies the referral's. Reads leave expired items out at once
-(`shared/adapters/dynamodb.is_live`): DynamoDB deletes them up to a few days later.
+The event that ends a referral (ReferralDeclined, ReferralWithdrawn, FamilyDeclined, ReviewCompleted closing the
+plan) sets the expiry on every item of its partition, each only if it has none or a later one (an outbox item keeps
+its week); an item written afterwards (an email, an access entry) copies the referral's. Reads leave expired items
+out at once (`shared/adapters/dynamodb.is_live`): DynamoDB deletes them up to a few days later.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 from shared.adapters import aws, table
 from shared.adapters.dynamodb import Cancelled, ReferralReader, transact, update
 from shared.config import Settings
-from shared.domain.events import EventData, ReferralDeclined, ReferralWithdrawn, ReviewCompleted
+from shared.domain.events import EventData, FamilyDeclined, ReferralDeclined, ReferralWithdrawn, ReviewCompleted
 
 NOT_YET_ACCEPTED = ("received",)
 
@@ -66,6 +67,8 @@ def expiry(event: EventData, settings: Settings, youngest_born_on: date | None =
             return int((ended + timedelta(days=settings.retention_withdrawn_days)).timestamp())
         return _end_of(kept_until(ended.date(), youngest_born_on, settings))
     if isinstance(event, ReferralDeclined):
+        return _end_of(kept_until(event.declined_at.astimezone(UTC).date(), youngest_born_on, settings))
+    if isinstance(event, FamilyDeclined):
         return _end_of(kept_until(event.declined_at.astimezone(UTC).date(), youngest_born_on, settings))
     if isinstance(event, ReviewCompleted) and event.outcome == "close":
         return _end_of(kept_until(event.completed_on, youngest_born_on, settings))

@@ -13,7 +13,7 @@ from typing import Any
 
 from shared.adapters import table
 from shared.adapters.dynamodb import ReferralReader, put, transact
-from shared.config import Settings
+from shared.config import DEFAULT_PREPARATION_CHECKLIST, Settings
 from shared.domain import clock
 from shared.domain.actors import Actor
 from shared.domain.errors import Unreadable
@@ -23,6 +23,7 @@ from shared.domain.workflow import allowed_decisions
 from shared.service.connections import connections_view
 from shared.service.notes import notes_view
 from shared.service.participants import participants_view
+from shared.service.preparation import child_voices_view, preparation_view
 from shared.service.retention import inherited
 from shared.service.reviews import review_view
 
@@ -113,9 +114,16 @@ def record_access(referral: dict[str, Any], access: Access) -> dict[str, Any]:
     return entry
 
 
-def referral_view(reader: ReferralReader, reference: str, access: Access | None = None) -> dict[str, Any]:
+def referral_view(
+    reader: ReferralReader,
+    reference: str,
+    access: Access | None = None,
+    *,
+    checklist: tuple[str, ...] | None = None,
+) -> dict[str, Any]:
     """The referral with everything under it, as a coordinator needs it on one screen; `access` records this
-    read in the read audit (and the view shows it with the earlier ones)."""
+    read in the read audit (and the view shows it with the earlier ones); `checklist`: the deployment's preparation
+    checklist (else the access's settings', else the default)."""
 
     items = reader.partition(check_reference(reference))
     by_kind: dict[str, list[dict[str, Any]]] = {}
@@ -141,6 +149,15 @@ def referral_view(reader: ReferralReader, reference: str, access: Access | None 
         "allowed_actions": allowed_decisions(status),
         "meeting": _meeting(by_kind.get("meeting")),
         "proposals": _proposals(by_kind.get("proposals")),
+        "preparation": preparation_view(
+            items,
+            checklist
+            if checklist is not None
+            else access.settings.preparation_checklist
+            if access is not None
+            else DEFAULT_PREPARATION_CHECKLIST,
+        ),
+        "child_voices": child_voices_view(items),
         "plan": _plan(by_kind.get("plan")),
         "participants": participants_view(items, referral),
         "connections": connections_view(items),

@@ -2,6 +2,7 @@
 
 Everything is every item of the referral's partition, less only the table's own keys: the referral as submitted,
 its decision, meetings (and each change to them, as their emails described it), their participants, proposals,
+preparation (contacts, the family's decision, the checklist), each child's voice,
 plan, reviews, connections with partners (and their answers), every email sent (with the text that was sent), the
 audit trail and every staff read. The export is itself recorded as a read (an access entry naming the export route).
 """
@@ -25,6 +26,12 @@ SECTIONS = (
     ("meetings", "Meetings", ("meeting", "proposals")),
     ("meeting_versions", "Each change to a meeting, as its emails described it", ("meeting_version",)),
     ("participants", "Meeting participants", ("participant",)),
+    (
+        "preparation",
+        "Preparing for the meeting: contacts, the family's decision, the checklist",
+        ("preparation", "contact"),
+    ),
+    ("children", "The children's voices: wishes and feelings, how they take part, advocates", ("child_voice",)),
     ("plan", "Family Plan and support package", ("plan",)),
     ("reviews", "Reviews", ("review",)),
     ("connections", "Connections with community partners", ("connection",)),

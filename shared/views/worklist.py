@@ -44,10 +44,16 @@ def work_lists(now: datetime, review_lead_days: int) -> tuple[WorkList, ...]:
             IndexSpan(table.STATUS_INDEX, "received"),
         ),
         WorkList(
-            "to_book",
-            "Accepted, no meeting yet",
-            "Every accepted referral has a meeting.",
+            "to_prepare",
+            "Accepted, preparation not started",
+            "Every accepted referral is being prepared.",
             IndexSpan(table.STATUS_INDEX, "accepted"),
+        ),
+        WorkList(
+            "preparing",
+            "Preparing, no meeting yet",
+            "No referral is being prepared for its meeting.",
+            IndexSpan(table.STATUS_INDEX, "preparing"),
         ),
         WorkList(
             "this_week",
@@ -87,7 +93,7 @@ def work_lists(now: datetime, review_lead_days: int) -> tuple[WorkList, ...]:
     )
 
 
-CLOSED = ("declined", "withdrawn", "closed")
+CLOSED = ("declined", "withdrawn", "closed", "family_declined")
 
 # Support package items waiting for a manager's approval, oldest first: managers' work (shared/service/approvals.py).
 APPROVALS = WorkList(

@@ -77,6 +77,22 @@ class Access(BaseModel):
     route: str
 
 
+class ChecklistItem(BaseModel):
+    item: str
+    label: str
+    done: bool
+    from_decision: bool = Field(title="met by the family's decision to go ahead, not ticked")
+
+
+class Preparation(BaseModel):
+    """Preparing for the meeting: contacts (newest first), the family's decision, the checklist, what is missing."""
+
+    contacts: list[dict[str, Any]]
+    family_decision: dict[str, Any] | None
+    checklist: list[ChecklistItem]
+    missing: list[str] = Field(title="the checklist items not yet done: a meeting is booked when there are none")
+
+
 class Referral(Summary):
     """One referral with everything under it (ETag: its version)."""
 
@@ -86,6 +102,8 @@ class Referral(Summary):
     allowed_actions: list[str]
     meeting: Meeting | None
     proposals: dict[str, Any] | None
+    preparation: Preparation
+    child_voices: list[dict[str, Any]] = Field(title="each child's voice recorded, by the child's number")
     plan: dict[str, Any] | None
     connections: list[dict[str, Any]]
     reviews: list[dict[str, Any]]
@@ -101,6 +119,13 @@ class Change(BaseModel):
     reference: str = Reference
     status: ReferralStatus
     version: int = Version
+
+
+class PreparationChange(Change):
+    """A preparation record: the referral's status (preparing, or family_declined) and new version."""
+
+    contact_id: str | None = Field(default=None, title="a contact recorded: its id")
+    child: int | None = Field(default=None, title="a child's voice recorded: the child's number")
 
 
 class MeetingChange(Change):
@@ -203,6 +228,8 @@ class SubjectAccess(BaseModel):
     meetings: list[dict[str, Any]]
     meeting_versions: list[dict[str, Any]]
     participants: list[dict[str, Any]]
+    preparation: list[dict[str, Any]]
+    children: list[dict[str, Any]]
     reviews: list[dict[str, Any]]
     connections: list[dict[str, Any]]
     emails: list[dict[str, Any]]

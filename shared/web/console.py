@@ -21,6 +21,8 @@ CONSOLE_HEADERS = {"Referrer-Policy": "same-origin"}
 STATUS_TAGS = {
     "received": ("New request", "govuk-tag--blue"),
     "accepted": ("Accepted", "govuk-tag--turquoise"),
+    "preparing": ("Preparing", "govuk-tag--light-blue"),
+    "family_declined": ("Family declined", "govuk-tag--grey"),
     "declined": ("Declined", "govuk-tag--grey"),
     "withdrawn": ("Withdrawn", "govuk-tag--grey"),
     "meeting_scheduled": ("Meeting booked", "govuk-tag--purple"),

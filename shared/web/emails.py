@@ -15,6 +15,7 @@ SUBJECTS = {
     "accepted": "Referral {reference} accepted",
     "declined": "Referral {reference} not accepted",
     "withdrawn": "Referral {reference} withdrawn",
+    "family_declined": "Referral {reference} closed",
     "invitation": "Family Network meeting for {reference}",
     "cancellation": "Cancelled: Family Network meeting for {reference}",
     "feedback": "Feedback on the meeting for {reference}",

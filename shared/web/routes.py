@@ -80,6 +80,13 @@ ITEM_NUMBER = {
     "description": "The support package item's number in the plan (stable through reviews)",
     "schema": {"type": "integer", "minimum": 1, "maximum": 999},
 }
+CHILD = {
+    "name": "child",
+    "in": "path",
+    "required": True,
+    "description": "The child's number on the referral: 1 for the first child named",
+    "schema": {"type": "integer", "minimum": 1, "maximum": 12},
+}
 IF_MATCH = {
     "name": "If-Match",
     "in": "header",
@@ -140,6 +147,11 @@ _OUTCOME_POSTED = {
     "200": "The form again with a row added or removed (nothing recorded)",
     "404": "No such referral",
     "409": "Illegal or stale (changed since the form was read): the case page as it now stands, with the reason",
+}
+_CHANGE_POSTED = {
+    **_POSTED,
+    "404": "No such referral",
+    "409": "Changed by someone else, or not in preparation: the page as it now stands, with the reason",
 }
 _DIRECTORY_PAGE = {**_PAGE, "404": "No such facilitator or partner"}
 _DIRECTORY_POSTED = {
@@ -361,8 +373,52 @@ ROUTES = (
         unstated=(
             "the meeting ends after it starts and lasts at most 4 hours; it starts in the future, after "
             "the referral was received, within the facilitator's availability unless the exception is "
-            "confirmed with a reason"
+            "confirmed with a reason; a first booking waits for the preparation checklist (422 names each item "
+            "not yet done)"
         ),
+    ),
+    Route(
+        "POST /referrals/{reference}/preparation/contacts",
+        "scheduling",
+        "Record a preparation contact: a visit or a call, its date and a short note (kept with the referral, audited "
+        "by id, never in an event or email); the first preparation record moves an accepted referral to preparing",
+        body="shared.domain.preparation:Contact",
+        responses=_CHANGE,
+        parameters=(REFERENCE, IF_MATCH),
+        answers={"200": "shared.web.answers:PreparationChange"},
+        unstated="the date of the contact is not before the referral was received",
+    ),
+    Route(
+        "PUT /referrals/{reference}/preparation/decision",
+        "scheduling",
+        "Record the family's decision: going ahead meets the checklist's family_agreed; not going ahead closes the "
+        "referral (family_declined) and the referrer is told",
+        body="shared.domain.preparation:FamilyDecision",
+        responses=_CHANGE,
+        parameters=(REFERENCE, IF_MATCH),
+        answers={"200": "shared.web.answers:PreparationChange"},
+        unstated="the date of the decision is not before the referral was received",
+    ),
+    Route(
+        "PUT /referrals/{reference}/preparation/checklist",
+        "scheduling",
+        "The preparation checklist's ticked items as they now stand (the family's agreement comes from its decision)",
+        body="shared.domain.preparation:ChecklistUpdate",
+        responses=_CHANGE,
+        parameters=(REFERENCE, IF_MATCH),
+        answers={"200": "shared.web.answers:PreparationChange"},
+        unstated="each item is on this deployment's checklist (familynet:preparation_checklist)",
+    ),
+    Route(
+        "PUT /referrals/{reference}/children/{child}/voice",
+        "scheduling",
+        "Record a child's voice: wishes and feelings (kept with the referral, never in an event or email), how they "
+        "take part, and their advocate",
+        body="shared.domain.preparation:ChildVoice",
+        responses={**_CHANGE, "404": "No referral with this reference, or no such child on it"},
+        parameters=(REFERENCE, CHILD, IF_MATCH),
+        answers={"200": "shared.web.answers:PreparationChange"},
+        unstated="the child is one the referral names",
     ),
     Route(
         "DELETE /referrals/{reference}/meeting",
@@ -672,7 +728,49 @@ ROUTES = (
                 _PAGE,
                 (REFERENCE,),
             ),
-            ("POST /staff/referrals/{reference}/meeting", "Book or move the meeting", _POSTED, (REFERENCE,)),
+            (
+                "POST /staff/referrals/{reference}/meeting",
+                "Book or move the meeting (a first booking waits for the preparation checklist)",
+                _POSTED,
+                (REFERENCE,),
+            ),
+            # Preparing for the meeting (functions/console/preparation.py)
+            (
+                "GET /staff/referrals/{reference}/preparation",
+                "Preparation: contacts, the family's decision, the checklist, the children's voices",
+                _PAGE,
+                (REFERENCE,),
+            ),
+            (
+                "POST /staff/referrals/{reference}/preparation/contacts",
+                "Record a visit or a call",
+                _CHANGE_POSTED,
+                (REFERENCE,),
+            ),
+            (
+                "POST /staff/referrals/{reference}/preparation/decision",
+                "Record the family's decision (not going ahead closes the referral)",
+                _CHANGE_POSTED,
+                (REFERENCE,),
+            ),
+            (
+                "POST /staff/referrals/{reference}/preparation/checklist",
+                "Tick or untick the preparation checklist",
+                _CHANGE_POSTED,
+                (REFERENCE,),
+            ),
+            (
+                "GET /staff/referrals/{reference}/children/{child}/voice",
+                "A child's voice: the form",
+                {**_PAGE, "404": "No such referral, or no such child on it"},
+                (REFERENCE, CHILD),
+            ),
+            (
+                "POST /staff/referrals/{reference}/children/{child}/voice",
+                "Record a child's voice",
+                {**_CHANGE_POSTED, "404": "No such referral, or no such child on it"},
+                (REFERENCE, CHILD),
+            ),
             ("GET /staff/referrals/{reference}/meeting/cancel", "The cancel-meeting form", _PAGE, (REFERENCE,)),
             (
                 "POST /staff/referrals/{reference}/meeting/cancel",

@@ -19,6 +19,7 @@ from infra.local.runtime import wait_for
 from tests.conftest import minimal_referral
 from tests.e2e.browser import ROOT, Keyboard, audit
 from tests.e2e.conftest import RunningSystem
+from tests.preparation import prepare_through_api
 
 ARTIFACTS = ROOT / "test-artifacts" / "console"
 NO_VIOLATIONS = {"critical": 0, "serious": 0, "moderate": 0, "minor": 0}
@@ -290,6 +291,7 @@ def test_a_coordinator_books_a_proposed_slot_moves_it_and_cancels_it_with_the_ke
     page.goto(f"{system.url}/staff/referrals/{reference}")
     sign_in(page)
     Keyboard(page).press_button("Accept referral")
+    prepare_through_api(system.url, token, reference)  # booking waits for the preparation checklist
 
     def proposed() -> bool:  # the scheduling consumer proposes slots on ReferralAccepted, through its queue
         page.reload()
@@ -338,6 +340,6 @@ def test_a_coordinator_books_a_proposed_slot_moves_it_and_cancels_it_with_the_ke
     keys.type("reason", "The family asked to wait until after the school holidays.")
     keys.press_button("Cancel meeting")
     assert page.url.endswith("?done=cancelled")
-    assert status_of(page) == "Accepted"  # to book anew
+    assert status_of(page) == "Preparing"  # its preparation stands: to book anew
     timeline = page.locator(".moj-timeline").inner_text()
     assert "Meeting booked" in timeline and "Meeting moved" in timeline and "Meeting cancelled" in timeline

@@ -17,6 +17,7 @@ from infra.local.runtime import wait_for
 from tests.e2e.browser import Keyboard, audit
 from tests.e2e.conftest import RunningSystem
 from tests.e2e.test_referral_form import fill_with_keyboard, new_page
+from tests.preparation import prepare_through_api
 
 EVERY_DAY = [
     {"day": day, "start": "08:00", "end": "20:00"}
@@ -58,7 +59,9 @@ def test_from_the_form_to_a_held_meeting_a_plan_and_its_review(browser: Browser,
     proposals = view["proposals"]
     assert proposals["facilitator_id"] == facilitator and len(proposals["slots"]) == 3
 
-    # 3. The coordinator books the first proposed slot.
+    # 3. The coordinator prepares the family (they agree to go ahead, the checklist is met), then books the first
+    # proposed slot.
+    prepare_through_api(system.url, token, reference)
     slot = proposals["slots"][0]
     booked = staff(
         "PUT",

@@ -495,6 +495,24 @@ def test_spending_rules_come_from_context_to_every_function_that_records_or_deci
         spending_environment(App(context={"familynet:package_approval_pence": -1}))
 
 
+def test_the_preparation_checklist_comes_from_context_and_an_unknown_item_fails_the_synth_naming_it(template_body):
+    from aws_cdk import App
+
+    from infra.constructs.scheduling import preparation_environment
+
+    functions = resources(template_body, "AWS::Lambda::Function").values()
+    variables = [f["Properties"].get("Environment", {}).get("Variables", {}) for f in functions]
+    given = [v["PREPARATION_CHECKLIST"] for v in variables if "PREPARATION_CHECKLIST" in v]
+    assert given == ["family_agreed,network_identified,child_views_sought"] * 2  # the API's and the console's
+    checklist = "familynet:preparation_checklist"
+    assert preparation_environment(App(context={checklist: ["venue_agreed", "family_agreed"]})) == {
+        "PREPARATION_CHECKLIST": "family_agreed,venue_agreed"  # in the catalogue's order
+    }
+    assert preparation_environment(App(context={checklist: []})) == {"PREPARATION_CHECKLIST": "none"}
+    with pytest.raises(ValueError, match="familynet:preparation_checklist: not a checklist item: tea_made"):
+        preparation_environment(App(context={checklist: "family_agreed,tea_made"}))
+
+
 def _get_att_ids(value: Any) -> set[str]:
     """Logical ids of every Fn::GetAtt …Arn inside a template value."""
     found: set[str] = set()

@@ -459,10 +459,10 @@ def test_the_meeting_form_refuses_a_past_or_out_of_hours_time_and_takes_an_excep
     from datetime import datetime
 
     from shared.domain.clock import LONDON
-    from tests.integration.test_meetings import DAYS, availability, next_weekday
+    from tests.integration.test_meetings import DAYS, availability, next_weekday, prepared
 
     availability(cloud, "fac-1", weekly=[{"day": day, "start": "09:00", "end": "17:00"} for day in DAYS[:5]])
-    reference = str(submit(referral_body)["json"]["reference"])  # a lead practitioner's: accepted
+    reference = prepared(cloud, str(submit(referral_body)["json"]["reference"]))  # accepted, then prepared
     session, token = a_session(cloud)
 
     def post(day: Any, at: str, **extra: str) -> dict[str, Any]:
@@ -501,7 +501,7 @@ def test_the_meeting_form_refuses_a_past_or_out_of_hours_time_and_takes_an_excep
     assert "outside the facilitator&#39;s availability" in out_of_hours["body"]
     assert 'href="#time"' in out_of_hours["body"] and 'href="#exception_reason"' in out_of_hours["body"]
     assert 'id="exception_reason"' in out_of_hours["body"]  # the box to confirm the exception with its reason
-    assert referral_item(cloud, reference)["status"] == "accepted"
+    assert referral_item(cloud, reference)["status"] == "preparing"  # nothing of a refused booking written
 
     booked = post(saturday, "20:00", exception_reason="Only time the family's network can all come")
 

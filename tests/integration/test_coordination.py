@@ -174,7 +174,13 @@ def test_an_illegal_decision_answers_409_with_the_state_and_what_is_allowed(
     response = act(cloud, reference, "decline", {"reason": "Too late"})
     assert response["statusCode"] == 409
     assert response["json"]["current_status"] == "accepted"
-    assert response["json"]["allowed_actions"] == ["withdraw", "book_meeting"]
+    assert response["json"]["allowed_actions"] == [
+        "withdraw",
+        "record_contact",
+        "record_family_decision",
+        "update_checklist",
+        "record_child_voice",
+    ]
     assert "cannot be declined" in response["json"]["message"]
     withdrawn = act(cloud, reference, "withdraw", {"reason": "The family moved away."})
     assert withdrawn["json"]["status"] == "withdrawn"

@@ -8,12 +8,14 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from infra.constants import SCHEDULING
 from shared.domain import clock
 from shared.domain.clock import LONDON
 from shared.domain.events import parse_detail
 from tests.integration.conftest import Cloud
 from tests.integration.test_coordination import act, get_one, staff
 from tests.integration.test_intake import relay_outbox
+from tests.preparation import prepare_for_meeting
 
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 WEEKLY = [{"day": day, "start": "09:00", "end": "17:00"} for day in DAYS]  # every day, 09:00 to 17:00
@@ -67,7 +69,18 @@ def meeting(
     }
 
 
-def book(cloud: Cloud, reference: str, body: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+def prepared(cloud: Cloud, reference: str) -> str:
+    """The referral's preparation checklist met, through the service with the scheduling function's settings."""
+    cloud.use_environment_of(SCHEDULING)
+    prepare_for_meeting(reference)
+    return reference
+
+
+def book(cloud: Cloud, reference: str, body: dict[str, Any], *, prepare: bool = True, **kwargs: Any) -> dict[str, Any]:
+    """PUT the meeting; first (unless `prepare=False`) the referral's preparation checklist is met through the
+    service, as a coordinator would meet it (tests/preparation.py): a booking still waits for it."""
+    if prepare:
+        prepared(cloud, reference)
     return staff(cloud, "PUT /referrals/{reference}/meeting", f"/referrals/{reference}/meeting", body=body, **kwargs)
 
 
@@ -99,7 +112,7 @@ def test_booking_a_meeting_schedules_it_and_announces_it(
     cloud: Cloud, submit: Any, referral_body: dict[str, Any]
 ) -> None:
     availability(cloud, "fac-1")
-    reference = accepted_referral(submit, referral_body)
+    reference = prepared(cloud, accepted_referral(submit, referral_body))
     relay_outbox(cloud)
     capture = cloud.capture_events()
 
@@ -109,7 +122,14 @@ def test_booking_a_meeting_schedules_it_and_announces_it(
     assert response["json"]["status"] == "meeting_scheduled"
     view = get_one(cloud, reference)["json"]
     assert view["meeting"]["status"] == "scheduled" and view["meeting"]["sequence"] == 0
-    assert view["allowed_actions"] == ["withdraw", "move_meeting", "cancel_meeting", "record_outcome"]
+    assert view["allowed_actions"] == [
+        "withdraw",
+        "move_meeting",
+        "cancel_meeting",
+        "record_outcome",
+        "record_contact",
+        "record_child_voice",
+    ]
     relay_outbox(cloud)
     [event] = capture.received()
     detail = parse_detail(event["detail-type"], event["detail"])
@@ -144,7 +164,7 @@ def test_a_meeting_in_the_past_is_refused_naming_the_time(
     assert refused["statusCode"] == 422
     assert refused["json"]["errors"] == [{"field": "starts_at", "message": refused["json"]["message"]}]
     assert "must start in the future" in refused["json"]["message"]
-    assert get_one(cloud, reference)["json"]["status"] == "accepted"  # nothing written
+    assert get_one(cloud, reference)["json"]["status"] == "preparing"  # nothing of the booking written
     minute_ago = datetime.now(UTC) - timedelta(minutes=1)
     assert book(cloud, reference, meeting(minute_ago))["statusCode"] == 422
 
@@ -163,7 +183,7 @@ def test_a_meeting_before_the_referral_was_received_is_refused(
 ) -> None:
     availability(cloud, "fac-1")
     with clock_at(MONDAY + timedelta(days=7)):  # received a week after that Monday...
-        reference = accepted_referral(submit, referral_body)
+        reference = prepared(cloud, accepted_referral(submit, referral_body))  # and prepared then
     refused = book(cloud, reference, meeting(MONDAY))  # ...so the Monday, still to come, is before it
 
     assert refused["statusCode"] == 422
@@ -211,7 +231,7 @@ def test_a_facilitator_is_never_double_booked(cloud: Cloud, submit: Any, referra
     overlapping = book(cloud, second, meeting(MONDAY + timedelta(hours=1, minutes=59)))
     assert overlapping["statusCode"] == 409
     assert "already booked" in overlapping["json"]["message"]
-    assert get_one(cloud, second)["json"]["status"] == "accepted"  # nothing of the refused booking was written
+    assert get_one(cloud, second)["json"]["status"] == "preparing"  # nothing of the refused booking was written
     assert book(cloud, second, meeting(MONDAY + timedelta(hours=2)))["statusCode"] == 200  # back to back is fine
     assert book(cloud, third, meeting(MONDAY, facilitator="fac-2"))["statusCode"] == 422  # unknown facilitator
     availability(cloud, "fac-2")
@@ -227,7 +247,7 @@ def test_two_coordinators_booking_one_slot_at_once_get_one_success_and_one_409(
         responses = list(pool.map(lambda ref: book(cloud, ref, meeting(MONDAY)), references))
     assert sorted(r["statusCode"] for r in responses) == [200, 409]
     statuses = sorted(get_one(cloud, ref)["json"]["status"] for ref in references)
-    assert statuses == ["accepted", "meeting_scheduled"]
+    assert statuses == ["meeting_scheduled", "preparing"]
 
 
 def test_moving_a_meeting_frees_its_old_time_and_raises_its_sequence(
@@ -264,7 +284,7 @@ def test_cancelling_frees_the_facilitator_and_lets_the_referral_be_booked_again(
 
     cancelled = cancel(cloud, reference, {"reason": "The family is unwell."})
 
-    assert cancelled["json"]["status"] == "accepted"
+    assert cancelled["json"]["status"] == "preparing"  # its preparation stands: it can be booked again
     assert cancelled["json"]["meeting"]["status"] == "cancelled"
     assert cancel(cloud, reference, {"reason": "Again"})["statusCode"] == 409
     assert book(cloud, other, meeting(MONDAY))["statusCode"] == 200

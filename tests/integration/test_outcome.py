@@ -95,7 +95,7 @@ def test_a_held_meeting_without_a_plan_and_one_that_did_not_take_place(
         other = str(submit({**referral_body, "reason": "Another family"})["json"]["reference"])
         assert book(cloud, other, meeting(YESTERDAY + timedelta(hours=3)))["statusCode"] == 200
     not_held = outcome(cloud, other, {"held": False, "reason": "The family did not come."})
-    assert not_held["json"]["status"] == "accepted"
+    assert not_held["json"]["status"] == "preparing"
     assert not_held["json"]["meeting"]["status"] == "not_held"
     waiting = get_one(cloud, other)["json"]  # waiting again for a meeting: proposed the times it could have now
     assert waiting["audit"][-1]["changes"]["because"] == "not_held"
@@ -131,13 +131,19 @@ def test_an_outcome_needs_a_scheduled_meeting(cloud: Cloud, submit: Any, referra
     reference = str(submit(referral_body)["json"]["reference"])
     response = outcome(cloud, reference, held(None))
     assert response["statusCode"] == 409
-    assert response["json"]["allowed_actions"] == ["withdraw", "book_meeting"]
+    assert response["json"]["allowed_actions"] == [
+        "withdraw",
+        "record_contact",
+        "record_family_decision",
+        "update_checklist",
+        "record_child_voice",
+    ]
 
 
 def test_a_recorded_outcome_frees_the_facilitator_s_time(
     cloud: Cloud, submit: Any, referral_body: dict[str, Any]
 ) -> None:
-    # Given a meeting recorded as not having taken place (the referral is accepted again)
+    # Given a meeting recorded as not having taken place (the referral is preparing again)
     reference = scheduled(cloud, submit, referral_body)
     assert outcome(cloud, reference, {"held": False, "reason": "The family was unwell."})["statusCode"] == 200
     # When the same facilitator is booked at the same time again (as it could be then, before that time)

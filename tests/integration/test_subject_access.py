@@ -44,7 +44,17 @@ def test_the_export_holds_every_item_and_email_of_the_referral_and_is_itself_rec
     feedback = [e for e in document["emails"] if e["template"] == "feedback"]
     assert feedback and f"{reference}" in feedback[0]["text"]
     assert [v["status"] for v in document["meeting_versions"]] == ["scheduled"]  # as the invitations described it
-    sections = ("meetings", "meeting_versions", "participants", "reviews", "emails", "audit", "deadlines")
+    sections = (
+        "meetings",
+        "meeting_versions",
+        "participants",
+        "preparation",
+        "children",
+        "reviews",
+        "emails",
+        "audit",
+        "deadlines",
+    )
     exported = sum(len(document[key]) for key in sections)
     exported += len(document["accesses"]) - 1 + 2 + len(document["other"])  # less this export; plus referral, plan
     assert exported == len([i for i in items if i["kind"] != "outbox_event"])

@@ -1,8 +1,8 @@
 """Random sequences of coordinators' calls never reach an illegal state, lose an audit entry or double-book.
 
-A hypothesis state machine keeps a model of each referral (status, meeting, audit count) and of each facilitator's
-booked hours, drives the real handlers against moto, and after every step compares what the API says with the
-model: statuses, allowed actions, audit trails, and no two scheduled meetings of a facilitator overlapping.
+A hypothesis state machine keeps a model of each referral (status, meeting, audit count, preparation) and of each
+facilitator's booked hours, drives the real handlers against moto, and after every step compares what the API says
+with the model: statuses, allowed actions, audit trails, and no two scheduled meetings of a facilitator overlapping.
 """
 
 from __future__ import annotations
@@ -29,10 +29,13 @@ from tests.integration.conftest import Cloud, api_event, invoke
 from tests.integration.test_coordination import act, get_one
 from tests.integration.test_meetings import WEEKLY, availability, book, cancel
 from tests.integration.test_outcome import outcome
+from tests.integration.test_preparation import decide as decide_to_go_ahead
+from tests.integration.test_preparation import tick
 
 BASE = datetime.now(LONDON).date() + timedelta(days=10)  # in England: the facilitators work 09:00 to 17:00 daily
 TRANSITIONS = {"accept": ({S.RECEIVED}, S.ACCEPTED), "decline": ({S.RECEIVED}, S.DECLINED)}
-OPEN = {S.RECEIVED, S.ACCEPTED, S.MEETING_SCHEDULED, S.MEETING_HELD, S.PLAN_ACTIVE}
+OPEN = {S.RECEIVED, S.ACCEPTED, S.PREPARING, S.MEETING_SCHEDULED, S.MEETING_HELD, S.PLAN_ACTIVE}
+PREPARED = {S.ACCEPTED, S.PREPARING}  # where the family's decision and the checklist are recorded
 
 
 @dataclass
@@ -42,6 +45,7 @@ class Model:
     meeting: tuple[str, datetime, datetime] | None = None  # facilitator, start, end (when scheduled)
     history: list[str] = field(default_factory=list)
     proposed: bool = False  # waited for a meeting while a facilitator existed: it has a proposal naming one
+    prepared: bool = False  # the family agreed and the checklist is met
 
 
 class Workflow(RuleBasedStateMachine):
@@ -60,7 +64,7 @@ class Workflow(RuleBasedStateMachine):
         facilitator = f"f{self.run}-{n}"
         assert availability(self.cloud, facilitator)["statusCode"] == 200
         for model in self.model.values():  # every referral waiting for a meeting is proposed times again
-            model.proposed = model.proposed or model.status is S.ACCEPTED
+            model.proposed = model.proposed or model.status in PREPARED
         return facilitator
 
     @rule(target=referrals, lead=st.booleans())
@@ -90,6 +94,26 @@ class Workflow(RuleBasedStateMachine):
             assert response["statusCode"] == 409, response["json"]
             assert response["json"]["current_status"] == model.status.value
 
+    @rule(reference=referrals, go_ahead=st.sampled_from([True, True, False]))
+    def prepare(self, reference: str, go_ahead: bool) -> None:
+        """The family's decision, then (going ahead) the checklist: a referral in preparation can be booked; a family
+        saying no closes it."""
+        model = self.model[reference]
+        decided = decide_to_go_ahead(self.cloud, reference, go_ahead)
+        if model.status not in PREPARED:
+            assert decided["statusCode"] == 409 and decided["json"]["current_status"] == model.status.value
+            return
+        assert decided["statusCode"] == 200, decided["json"]
+        model.audit += 1
+        model.history.append("prepare" if go_ahead else "family_declined")
+        if not go_ahead:
+            model.status = S.FAMILY_DECLINED
+            return
+        model.status = S.PREPARING
+        assert tick(self.cloud, reference, "network_identified", "child_views_sought")["statusCode"] == 200
+        model.audit += 1
+        model.prepared = True
+
     @rule(
         reference=referrals,
         facilitator=facilitators,
@@ -111,7 +135,7 @@ class Workflow(RuleBasedStateMachine):
             "facilitator_id": facilitator,
             **({"exception_reason": exception} if exception else {}),
         }
-        response = book(self.cloud, reference, body)
+        response = book(self.cloud, reference, body, prepare=False)
         clash = any(
             other is not model
             and other.meeting
@@ -122,9 +146,12 @@ class Workflow(RuleBasedStateMachine):
         )
         # every day 09:00 to 17:00 in England (WEEKLY), on the meeting's own day
         within = any(w["start"] <= f"{start:%H:%M}" and f"{end:%H:%M}" <= w["end"] for w in WEEKLY)
-        if model.status not in (S.ACCEPTED, S.MEETING_SCHEDULED):
+        if model.status not in (S.PREPARING, S.MEETING_SCHEDULED):
             assert response["statusCode"] == 409
             assert response["json"]["current_status"] == model.status.value
+        elif model.status is S.PREPARING and not model.prepared:
+            assert response["statusCode"] == 422, response["json"]
+            assert response["json"]["errors"][0]["field"].startswith("preparation.checklist.")
         elif start <= datetime.now(UTC):
             assert response["statusCode"] == 422, response["json"]
             assert "must start in the future" in response["json"]["message"]
@@ -145,7 +172,7 @@ class Workflow(RuleBasedStateMachine):
         response = cancel(self.cloud, reference, {"reason": "Unwell"})
         if model.status is S.MEETING_SCHEDULED:
             assert response["statusCode"] == 200, response["json"]
-            model.status, model.audit, model.meeting, model.proposed = S.ACCEPTED, model.audit + 1, None, True
+            model.status, model.audit, model.meeting, model.proposed = S.PREPARING, model.audit + 1, None, True
         else:
             assert response["statusCode"] == 409
 
@@ -163,7 +190,7 @@ class Workflow(RuleBasedStateMachine):
             assert response["statusCode"] == 200, response["json"]
             model.audit += 1
             model.meeting = None
-            model.status = (S.PLAN_ACTIVE if with_plan else S.MEETING_HELD) if held else S.ACCEPTED
+            model.status = (S.PLAN_ACTIVE if with_plan else S.MEETING_HELD) if held else S.PREPARING
             model.proposed = model.proposed or not held
         else:
             assert response["statusCode"] == 409

@@ -36,6 +36,7 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "accepted": ("accepted", CONTEXT),
     "declined": ("declined", {**CONTEXT, "reason": "The family already has a plan with Early Help."}),
     "withdrawn": ("withdrawn", CONTEXT),
+    "family_declined": ("family_declined", CONTEXT),
     "invitation": ("invitation", {**CONTEXT, **MEETING}),
     "invitation-moved": (
         "invitation",

@@ -17,6 +17,8 @@ ARCHITECTURE_EVENTS = {
     "ReferralAccepted",
     "ReferralDeclined",
     "ReferralWithdrawn",
+    "PreparationStarted",  # the preparation stage (issue 20): the referral is preparing for its meeting
+    "FamilyDeclined",  # the family decided not to go ahead: the referral closes (issue 20)
     "MeetingScheduled",
     "MeetingRescheduled",
     "MeetingCancelled",

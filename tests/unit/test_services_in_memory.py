@@ -30,6 +30,7 @@ from shared.service.proposals import propose
 from shared.service.reminders import follow_review, schedule_name
 from tests.conftest import minimal_referral
 from tests.fakes import InMemoryDynamoDB, RecordingScheduler, StaticSecrets
+from tests.preparation import prepare_for_meeting
 
 COORDINATOR = Actor(subject="coordinator-1")
 SETTINGS = Settings(link_key_secret_arn="arn:aws:secretsmanager:eu-west-2:123456789012:secret:links")
@@ -83,6 +84,8 @@ def book(
     facilitator_id: str = "fac-1",
     now: datetime | None = None,
 ) -> dict[str, Any]:
+    """Book the meeting, the referral prepared first through the service (tests/preparation.py)."""
+    prepare_for_meeting(reference, settings=SETTINGS)
     request = MeetingRequest(
         starts_at=starts_at,
         ends_at=starts_at + timedelta(minutes=minutes),
@@ -117,7 +120,7 @@ def test_two_meetings_overlapping_by_a_minute_cannot_both_hold_the_facilitator(f
         book(second, at(day, 10, 59))
 
     referral = reader().referral(second)
-    assert referral is not None and referral["status"] == ReferralStatus.ACCEPTED.value  # nothing of it was written
+    assert referral is not None and referral["status"] == ReferralStatus.PREPARING.value  # nothing of it was written
     assert book(second, at(day, 11))["meeting"]["starts_at"].startswith(day.isoformat())  # back to back is fine
 
 
@@ -347,7 +350,7 @@ def test_a_facilitator_added_later_gives_a_waiting_referral_three_days_to_choose
     ]
 
 
-def test_recomputing_writes_only_what_changed_and_costs_one_read_and_three_queries_whatever_the_numbers(fakes):
+def test_recomputing_writes_only_what_changed_and_costs_one_read_and_four_queries_whatever_the_numbers(fakes):
     facilitator("fac-0")
     waiting = [accepted_referral() for _ in range(6)]
     booked = accepted_referral()
@@ -371,10 +374,11 @@ def test_recomputing_writes_only_what_changed_and_costs_one_read_and_three_queri
 
     assert (again.proposals.waiting, again.proposals.changed) == (6, 6)  # the facilitator now works Mondays only
     assert (unchanged.proposals.waiting, unchanged.proposals.changed) == (6, 0)
-    # the facilitator's own item (its name and localities are kept), then facilitators, by_facilitator, by_status
-    assert [c for c in first if c != "TransactWriteItems"] == ["GetItem", "Query", "Query", "Query"]
+    # the facilitator's own item (its name and localities are kept), then facilitators, by_facilitator, and by_status
+    # once per waiting state (accepted, preparing)
+    assert [c for c in first if c != "TransactWriteItems"] == ["GetItem", "Query", "Query", "Query", "Query"]
     assert first.count("TransactWriteItems") == 1 + 6  # the availability, then one per changed proposal
-    assert second == ["GetItem", "TransactWriteItems", "Query", "Query", "Query"]  # nothing changed: nothing written
+    assert second == ["GetItem", "TransactWriteItems", "Query", "Query", "Query", "Query"]  # nothing changed: no write
     assert all(len(proposed_audits(r)) == 1 for r in waiting)  # proposed once, by the first change
     assert proposed_audits(booked) == []  # booked: it waits for nothing
 
