@@ -210,7 +210,7 @@ def test_a_meeting_not_held_goes_back_to_waiting_with_its_reason_and_only_with_i
     assert referral_item(cloud, booked)["status"] == "meeting_scheduled"
     done = post(cloud, session, f"/staff/referrals/{booked}/outcome", OUTCOME, form)
     assert done["statusCode"] == 303 and done["headers"]["Location"].endswith("?done=not-held")
-    assert referral_item(cloud, booked)["status"] == "accepted"
+    assert referral_item(cloud, booked)["status"] == "preparing"  # waiting again, its preparation standing
     [meeting] = [i for i in cloud.items() if i["pk"] == f"REFERRAL#{booked}" and i["sk"] == "MEETING"]
     assert meeting["not_held_reason"] == "The family were unwell"
 
