@@ -226,6 +226,8 @@ def _voice_page(
 
 @register(router, "GET /staff/referrals/{reference}/children/{child}/voice")
 def voice_page(reference: str, child: str) -> Response[str]:
+    if child_number(child) is None:  # an address that cannot be a child's is not found, signed in or not
+        raise NoSuchChild()
     session = signed_in(router)
     return _voice_page(session, check_reference(reference), child)
 

@@ -117,6 +117,8 @@ def test_from_the_form_to_a_held_meeting_a_plan_and_its_review(browser: Browser,
         "referral.received",
         "referral.accepted",
         "meeting.proposed",
+        "preparation.family_decision",
+        "preparation.checklist",
         "meeting.scheduled",
         "meeting.held",
     ]
