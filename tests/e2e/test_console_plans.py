@@ -18,6 +18,7 @@ from tests.conftest import minimal_referral
 from tests.e2e.browser import ROOT, Keyboard, audit
 from tests.e2e.conftest import RunningSystem
 from tests.e2e.test_console import EVERY_DAY, NO_VIOLATIONS, browser_page, follow_link, sign_in, status_of
+from tests.preparation import prepare_through_api
 
 ARTIFACTS = ROOT / "test-artifacts" / "console-plans"
 
@@ -52,8 +53,9 @@ def api(system: RunningSystem, method: str, path: str, body: dict[str, Any]) -> 
 
 
 def a_booked_meeting(system: RunningSystem) -> str:
-    """A lead practitioner's referral (accepted at intake) with a meeting booked a few minutes from the system's
-    clock (the console records an outcome on or after the day it took place)."""
+    """A lead practitioner's referral (accepted at intake), prepared (the family agreed, the checklist met), with a
+    meeting booked a few minutes from the system's clock (the console records an outcome on or after the day it took
+    place)."""
     facilitator = f"fac-{uuid.uuid4().hex[:6]}"
     api(system, "PUT", f"/facilitators/{facilitator}/availability", {"locality": "Plans", "weekly": EVERY_DAY})
     body = minimal_referral()  # its own referrer: the same body again would be the same referral (intake's dedupe)
@@ -61,6 +63,8 @@ def a_booked_meeting(system: RunningSystem) -> str:
     answer = system.post("/referrals", json=body)
     assert answer.status_code == 201, answer.text
     reference = str(answer.json()["reference"])
+    token = system.get("/_local/token", params={"role": "coordinator"}).json()["token"]
+    prepare_through_api(system.url, token, reference)
     now = datetime.fromisoformat(system.get("/_local/clock").json()["now"])
     starts = (now + timedelta(minutes=5)).replace(second=0, microsecond=0)
     booking = {

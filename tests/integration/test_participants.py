@@ -21,7 +21,7 @@ from tests.integration.conftest import Cloud, invoke
 from tests.integration.test_coordination import MANAGER, act, staff
 from tests.integration.test_feedback import raw_messages
 from tests.integration.test_intake import relay_outbox
-from tests.integration.test_meetings import MONDAY, WEEKLY, accepted_referral, book, cancel, meeting
+from tests.integration.test_meetings import MONDAY, WEEKLY, accepted_referral, book, cancel, meeting, prepared
 from tests.integration.test_proposals import sqs_batch
 
 FACILITATOR = "fac.one@council.example.org"
@@ -85,7 +85,7 @@ def test_three_participants_with_emails_each_receive_the_invitation_and_its_chan
     cloud: Cloud, submit: Any, referral_body: dict[str, Any]
 ) -> None:
     with_facilitator(cloud)
-    reference = accepted_referral(submit, referral_body)
+    reference = prepared(cloud, accepted_referral(submit, referral_body))  # ready to book (PreparationStarted)
     emailed = ["gran.bloggs@example.org", "uncle.ray@example.org", "ms.hart@school.example.org"]
     added = [
         add(cloud, reference, person("Gran Bloggs", emailed[0], role="family_member")),
@@ -231,7 +231,7 @@ def test_a_meeting_change_made_from_a_read_before_a_participant_was_added_is_ref
     """The roster: a booking names whom it is emailed to, so a participant added between its read and its write
     makes it stale (409), never a booking that leaves the new participant uninvited."""
     with_facilitator(cloud)
-    reference = accepted_referral(submit, referral_body)
+    reference = prepared(cloud, accepted_referral(submit, referral_body))  # ready to book
     real = ReferralReader(get_settings().table_name)
     read_before = real.partition(reference)
     assert add(cloud, reference, person("Gran Bloggs", "gran@example.org"))["statusCode"] == 201
