@@ -14,7 +14,7 @@ from infra.constants import FEEDBACK, REMINDERS, SCHEDULING
 from infra.local.outbox import sent_emails
 from shared.domain.referrals import today
 from tests.integration.conftest import Cloud, invoke
-from tests.integration.test_coordination import act, get_one, staff
+from tests.integration.test_coordination import MANAGER, act, get_one, staff
 from tests.integration.test_intake import relay_outbox
 from tests.integration.test_meetings import MONDAY, availability, book, cancel, meeting
 from tests.integration.test_proposals import sqs_batch
@@ -178,7 +178,7 @@ def test_the_child_s_voice_never_reaches_an_event_a_log_line_or_an_email(
     # stored, shown to coordinators and in the subject access export...
     view = get_one(cloud, reference)["json"]
     assert marker in view["child_voices"][0]["wishes_and_feelings"]
-    export = staff(cloud, "GET /referrals/{reference}/export", f"/referrals/{reference}/export")["json"]
+    export = staff(cloud, "GET /referrals/{reference}/export", f"/referrals/{reference}/export", claims=MANAGER)["json"]
     assert marker in json.dumps(export["children"]) and marker in json.dumps(export["preparation"])
     # ...and nowhere else: no event (outbox items or bus), no audit entry, no log line, no email
     assert [e["detail-type"] for e in events] == ["PreparationStarted", "MeetingScheduled"]
