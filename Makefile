@@ -15,7 +15,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help install web run demo test unit integration infra-tests e2e lint synth schemas bench redrive deploy clean
+.PHONY: help install web run demo test unit integration infra-tests e2e lint synth schemas bench redrive rebuild-reports deploy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -102,6 +102,9 @@ bench: $(VENV)/.synced $(WEB_ASSETS) ## Benchmarks: cold initialisation, AWS cal
 
 redrive: $(VENV)/.synced ## Move a dead-letter queue's messages back to their source: make redrive QUEUE=<name> (local runtime if running, else AWS)
 	@$(PY) -m infra.redrive "$(QUEUE)"
+
+rebuild-reports: $(VENV)/.synced ## Recompute a period's managers' figures from the reports' log, safely while events flow: make rebuild-reports PERIOD=2026-11 (or 2026-Q4; DRY_RUN=1 only prints what would change; local runtime if running, else AWS)
+	@$(PY) -m infra.rebuild_reports "$(PERIOD)" $(if $(DRY_RUN),--dry-run)
 
 deploy: synth ## Deploy to the AWS account of the current credentials (not run in CI)
 	@npx cdk deploy --no-notices --require-approval broadening

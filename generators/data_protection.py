@@ -24,6 +24,7 @@ from shared.domain.referrals import ReferralSubmission
 from shared.service.connections import ConnectionAnswer
 from shared.service.decisions import DecisionBody
 from shared.service.partners import PartnerRequest
+from shared.service.reports import LOG_DAYS
 from shared.service.reviews import ReviewMove, ReviewRequest
 
 DOCUMENT = Path(__file__).resolve().parent.parent / "docs" / "data-protection.md"
@@ -267,6 +268,9 @@ def render() -> str:
         f' "withdrawn_days": {settings.retention_withdrawn_days}}}\'` (`until_age` 0: no age rule).',
         f"- Copies of events for the relay: {settings.outbox_retention_days} days. Duplicate-submission markers"
         f" (hashes only): {settings.submission_dedupe_hours} hours. Logs: 3 months (no personal data).",
+        "- The managers' figures (counts and sums by month, never a name or a reference): kept. The reports' log"
+        " of the events they count (dates, states, postcode districts, meeting and partner ids; no reference):"
+        f" {LOG_DAYS} days, to recompute a month or quarter of the last year.",
         "",
         "## Rights",
         "- **Access** (managers): `GET /referrals/{reference}/export` (JSON, or a readable page; in the console",

@@ -37,11 +37,18 @@ class Reports(Construct):
             timeout=Duration.seconds(15),
         )
         self.function = function.function
-        # Reads a referral's partition (where it came from, the package agreed); adds to figures in a transaction
-        # with a put of the event's marker.
+        # Reads a referral's partition (where it came from, the package agreed) and each month's pointer (which
+        # generation of figures is current, and whether a rebuild runs); adds to figures in a transaction with the
+        # pointer's check, a put of the event's marker and its entry in the reports' log.
         self.function.add_to_role_policy(
             iam.PolicyStatement(
-                actions=["dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+                actions=[
+                    "dynamodb:Query",
+                    "dynamodb:GetItem",
+                    "dynamodb:PutItem",
+                    "dynamodb:UpdateItem",
+                    "dynamodb:ConditionCheckItem",
+                ],
                 resources=[data.table.table_arn],
             )
         )

@@ -1,11 +1,14 @@
 """The managers' figures: aggregate items a consumer keeps up to date from the events, and a period's report read
-from them with one Query a month (never a scan of referrals).
+from them with a Query or two a month (never a scan of referrals).
 
 Each event adds to the figures of the month (in England) it belongs to: a referral to the month it was received, a
-decision to the month it was made, a meeting to the month it was held, a review to the month it was recorded, a
-package item's actual cost (spend) to the month it was delivered. An
-item per figure (`pk=REPORT#2026-11`, `sk=FIGURE#<name>`, `value`), added to with ADD in one transaction with a
-marker for the event's id: a duplicate event changes nothing. Figures hold counts and sums only, never a name.
+decision to the month it was made, a meeting to the month it was held, a review to the month it was recorded, the
+referrer's feedback to the month it was sent, a package item's actual cost (spend) to the month it was delivered.
+An item per figure (`pk=REPORT#2026-11`, `sk=FIGURE#<name>`, `value`), added to with ADD in one transaction with a
+marker for the event's id (a duplicate event changes nothing) and the event's entry in the reports' log
+(`REPORT_LOG#<month>`: the event's data less its reference, and the facts read with it, kept LOG_DAYS), from which
+`python -m infra.rebuild_reports` recomputes a period (shared/service/report_rebuild.py). Figures hold counts and
+sums only, never a name.
 
 Times from referral to meeting (counted in the month of the meeting) and from meeting to the referrer's feedback
 (counted in the month the feedback was sent: FeedbackSent) are kept as histograms (one item per number of working
@@ -16,16 +19,19 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from shared.adapters import table
-from shared.adapters.dynamodb import Cancelled, ReferralReader, add, put, transact
+from shared.adapters.dynamodb import Cancelled, Contention, ReferralReader, add, condition_check, put, transact
 from shared.config import Settings
+from shared.domain import clock
 from shared.domain.clock import LONDON
 from shared.domain.events import (
+    EVENT_TYPES,
     ConnectionAnswered,
     ConnectionRequested,
     EventData,
@@ -54,7 +60,13 @@ HANDLED = (
 )
 KIND_FIGURE = "report_figure"
 KIND_COUNTED = "report_counted"
+KIND_LOGGED = "report_logged_event"
+KIND_POINTER = "report_generation"
+POINTER = "GENERATION"
 MARKER_DAYS = 35  # longer than any redelivery or replay of an event (EventBridge retries for 24 h)
+LOG_DAYS = 400  # the reports' log: any month or quarter of the last year can be rebuilt
+POINTER_TRIES = 5
+STAND_IN_REFERENCE = "FN-22222222"  # a logged event's reference: the log keeps none, and the figures never read it
 DAYS = "days_to_meeting#"
 FEEDBACK_DAYS = "days_to_feedback#"
 UNKNOWN = "not known"
@@ -76,12 +88,30 @@ def district(postcode: Any) -> str:
     return postcode.split(" ", 1)[0]
 
 
-def figures_of(data: EventData, items: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
-    """What the event adds, by month and figure. `items`: the referral's partition, for what the event does not
-    carry (where the family lives, when the referral came, the package agreed)."""
+def facts_of(data: EventData, items: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the figures need that the event does not carry, read from the referral's partition when it is counted
+    (and kept with it in the reports' log, so that a rebuild counts the same facts): where the family lives (the
+    postcode district only), when the referral came, the package agreed (categories and amounts)."""
     kinds = {item.get(table.KIND_ATTRIBUTE): item for item in items}
     referral = kinds.get(table.KIND_REFERRAL) or {}
-    submission = referral.get("submission") if isinstance(referral.get("submission"), dict) else {}
+    if isinstance(data, ReferralReceived):
+        submission = referral.get("submission") if isinstance(referral.get("submission"), dict) else {}
+        return {"locality": district(((submission or {}).get("family") or {}).get("postcode"))}
+    if isinstance(data, MeetingHeld):
+        received = referral.get("received_at")
+        received_on = _day(datetime.fromisoformat(str(received).replace("Z", "+00:00"))) if received else None
+        package = (kinds.get("plan") or {}).get("support_package") or [] if data.plan_agreed else []
+        return {
+            "received_on": received_on.isoformat() if received_on else None,
+            "package": [
+                [str(item.get("category", UNKNOWN)), int(item.get("estimated_cost_pence") or 0)] for item in package
+            ],
+        }
+    return {}
+
+
+def figures_of(data: EventData, facts: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """What the event adds, by month and figure; `facts` as facts_of gives them."""
     added: dict[str, dict[str, int]] = {}
 
     def count(day: date, name: str, amount: int = 1) -> None:
@@ -92,7 +122,7 @@ def figures_of(data: EventData, items: list[dict[str, Any]]) -> dict[str, dict[s
         day = _day(data.received_at)
         count(day, "referrals")
         count(day, f"route#{data.route}")
-        count(day, f"locality#{district((submission or {}).get('family', {}).get('postcode'))}")
+        count(day, f"locality#{facts.get('locality') or UNKNOWN}")
     elif isinstance(data, ReferralAccepted):
         count(_day(data.accepted_at), "accepted")
     elif isinstance(data, ReferralDeclined):
@@ -101,16 +131,14 @@ def figures_of(data: EventData, items: list[dict[str, Any]]) -> dict[str, dict[s
         count(_day(data.withdrawn_at), "withdrawn")
     elif isinstance(data, MeetingHeld):
         count(data.held_on, "meetings_held")
-        received = referral.get("received_at")
-        if received:
-            start = _day(datetime.fromisoformat(str(received).replace("Z", "+00:00")))
+        if facts.get("received_on"):
+            start = date.fromisoformat(str(facts["received_on"]))
             count(data.held_on, DAYS + str(max(working_days_between(start, data.held_on), 0)))
         if data.plan_agreed:
             count(data.held_on, "plans_agreed")
-            for item in (kinds.get("plan") or {}).get("support_package") or []:
-                category = str(item.get("category", UNKNOWN))
+            for category, pence in facts.get("package") or []:
                 count(data.held_on, f"package_items#{category}")
-                count(data.held_on, f"package_pence#{category}", int(item.get("estimated_cost_pence") or 0))
+                count(data.held_on, f"package_pence#{category}", int(pence))
     elif isinstance(data, ReviewCompleted):
         count(data.completed_on, "reviews_on_time" if data.completed_on <= data.due_on else "reviews_late")
     elif isinstance(data, ConnectionRequested):
@@ -126,31 +154,152 @@ def figures_of(data: EventData, items: list[dict[str, Any]]) -> dict[str, dict[s
     return added
 
 
-def record(event_id: str, data: EventData, *, reader: ReferralReader, settings: Settings, now: datetime) -> bool:
-    """Add the event to the figures, once: False when its id was counted before (nothing changes)."""
-    needs_items = isinstance(data, ReferralReceived | MeetingHeld)
-    items = reader.partition(data.reference) if needs_items else []  # type: ignore[attr-defined]
-    added = figures_of(data, items)
-    if not added:
-        return True
-    marker = {
+# --- where the figures are --------------------------------------------------------------------------------------
+# A month's figures are a *generation*: "" (the first, at `REPORT#<month>`) or a rebuild's (`REPORT#<month>#<id>`).
+# The month's pointer (`REPORT#<month>`, `GENERATION`) names the current one and, while a rebuild runs, the pending
+# one: the consumer then adds each event to both, so the rebuilt set misses nothing counted meanwhile.
+
+
+def figures_pk(month: str, generation: str) -> str:
+    return f"REPORT#{month}" + (f"#{generation}" if generation else "")
+
+
+def pointer_key(month: str) -> dict[str, str]:
+    return {table.PARTITION_KEY: f"REPORT#{month}", table.SORT_KEY: POINTER}
+
+
+def log_pk(month: str) -> str:
+    return f"REPORT_LOG#{month}"
+
+
+def marker_key(event_id: str, generation: str) -> dict[str, str]:
+    return {
         table.PARTITION_KEY: f"REPORTED#{event_id}",
-        table.SORT_KEY: "EVENT",
+        table.SORT_KEY: "EVENT" + (f"#{generation}" if generation else ""),
+    }
+
+
+def generations(pointer: dict[str, Any] | None) -> list[str]:
+    """The generations an event is added to: the current one, and a rebuild's while it runs."""
+    current = str((pointer or {}).get("current") or "")
+    pending = (pointer or {}).get("pending")
+    return [current, *([str(pending)] if pending else [])]
+
+
+def marker(event_id: str, generation: str, settings: Settings, now: datetime) -> Any:
+    """The event's mark in a generation: a second put fails, so an event is added to each generation once."""
+    item = {
+        **marker_key(event_id, generation),
         table.KIND_ATTRIBUTE: KIND_COUNTED,
         table.TTL_ATTRIBUTE: int((now + timedelta(days=MARKER_DAYS)).timestamp()),
     }
-    writes = [put(marker, settings.table_name, "attribute_not_exists(#pk)", names={"#pk": table.PARTITION_KEY})]
-    for month, figures in sorted(added.items()):
-        for name, amount in sorted(figures.items()):
-            key = {table.PARTITION_KEY: f"REPORT#{month}", table.SORT_KEY: f"FIGURE#{name}"}
-            writes.append(add(key, settings.table_name, "value", amount))
-    try:
-        transact(writes, settings.table_name, busy="The figures were being changed at the same moment")
-    except Cancelled as cancelled:
-        if cancelled.failed(0):
+    return put(item, settings.table_name, "attribute_not_exists(#pk)", names={"#pk": table.PARTITION_KEY})
+
+
+def additions(month: str, generation: str, figures: dict[str, int], settings: Settings) -> list[Any]:
+    return [
+        add(
+            {table.PARTITION_KEY: figures_pk(month, generation), table.SORT_KEY: f"FIGURE#{name}"},
+            settings.table_name,
+            "value",
+            amount,
+        )
+        for name, amount in sorted(figures.items())
+    ]
+
+
+def log_item(month: str, event_id: str, data: EventData, facts: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The event as the figures counted it, for a rebuild: its data less the reference (the log names no case),
+    and the facts read with it."""
+    return {
+        table.PARTITION_KEY: log_pk(month),
+        table.SORT_KEY: f"EVENT#{event_id}",
+        table.KIND_ATTRIBUTE: KIND_LOGGED,
+        "event_id": event_id,
+        "detail_type": data.detail_type,
+        "data": data.model_dump_json(exclude={"reference"}),
+        "facts": facts,
+        "counted_at": clock.iso(now),
+        table.TTL_ATTRIBUTE: int((now + timedelta(days=LOG_DAYS)).timestamp()),
+    }
+
+
+def logged_event(item: dict[str, Any]) -> EventData:
+    """A log item's event again (with a stand-in reference: figures never read it)."""
+    model = EVENT_TYPES[str(item["detail_type"])]
+    return model.model_validate({**json.loads(str(item["data"])), "reference": STAND_IN_REFERENCE})
+
+
+def _pointer_write(
+    month: str, pointer: dict[str, Any] | None, reader: ReferralReader, settings: Settings, now: datetime
+) -> Any:
+    """The transaction's hold on the month's pointer: it commits only if no rebuild began or ended since it was
+    read. A month's first event writes it, saying whether every figure of the month is in the log (a month counted
+    before the log began is not, and cannot be rebuilt)."""
+    if pointer is None:
+        counted_before = any(
+            str(i[table.SORT_KEY]).startswith("FIGURE#") for i in reader.partition_of(figures_pk(month, ""))
+        )
+        item = {
+            **pointer_key(month),
+            table.KIND_ATTRIBUTE: KIND_POINTER,
+            "current": "",
+            "logged": not counted_before,
+            "created_at": clock.iso(now),
+        }
+        return put(item, settings.table_name, "attribute_not_exists(#pk)", names={"#pk": table.PARTITION_KEY})
+    names = {"#current": "current", "#pending": "pending"}
+    if pointer.get("pending"):
+        return condition_check(
+            pointer_key(month),
+            settings.table_name,
+            "#current = :current AND #pending = :pending",
+            names=names,
+            values={":current": str(pointer.get("current") or ""), ":pending": str(pointer["pending"])},
+        )
+    return condition_check(
+        pointer_key(month),
+        settings.table_name,
+        "#current = :current AND attribute_not_exists(#pending)",
+        names=names,
+        values={":current": str(pointer.get("current") or "")},
+    )
+
+
+def record(event_id: str, data: EventData, *, reader: ReferralReader, settings: Settings, now: datetime) -> bool:
+    """Add the event to the figures (and the reports' log), once: False when its id was counted before (nothing
+    changes). One transaction: the pointers as read, the event's marks, its log entry and the additions."""
+    needs_items = isinstance(data, ReferralReceived | MeetingHeld)
+    items = reader.partition(data.reference) if needs_items else []  # type: ignore[attr-defined]
+    facts = facts_of(data, items)
+    added = figures_of(data, facts)
+    if not added:
+        return True
+    done: set[str] = set()  # generations that have this event already
+    for _ in range(POINTER_TRIES):
+        pointers = {month: reader.item(pointer_key(month)) for month in sorted(added)}
+        targets = {month: [g for g in generations(pointers[month]) if g not in done] for month in pointers}
+        wanted = sorted({g for found in targets.values() for g in found})
+        if not wanted:
             return False
-        raise
-    return True
+        writes = [_pointer_write(month, pointer, reader, settings, now) for month, pointer in pointers.items()]
+        writes += [marker(event_id, generation, settings, now) for generation in wanted]
+        writes += [put(log_item(month, event_id, data, facts, now), settings.table_name) for month in pointers]
+        for month, found in targets.items():
+            for generation in found:
+                writes += additions(month, generation, added[month], settings)
+        try:
+            transact(writes, settings.table_name, busy="The figures were being changed at the same moment")
+        except Cancelled as cancelled:
+            if any(cancelled.failed(i) for i in range(len(pointers))):
+                continue  # a rebuild began or ended since the pointers were read: read them again
+            failed = {g for i, g in enumerate(wanted) if cancelled.failed(len(pointers) + i)}
+            if not failed:
+                raise
+            done |= failed
+            continue
+        return True
+    raise Contention("The figures were being rebuilt at the same moment; the event will be counted on its retry")
 
 
 # --- reading ----------------------------------------------------------------------------------------------------
@@ -268,14 +417,26 @@ def _pounds(pence: int) -> str:
     return f"{pence / 100:.2f}"
 
 
+def month_figures(month: str, *, reader: ReferralReader) -> dict[str, int]:
+    """A month's figures by name, from its current generation: one Query (two once it has been rebuilt)."""
+    items = reader.partition_of(figures_pk(month, ""))
+    pointer = next((i for i in items if i[table.SORT_KEY] == POINTER), None)
+    current = str((pointer or {}).get("current") or "")
+    if current:
+        items = reader.partition_of(figures_pk(month, current))
+    return {
+        str(i[table.SORT_KEY]).removeprefix("FIGURE#"): int(i.get("value", 0))
+        for i in items
+        if str(i[table.SORT_KEY]).startswith("FIGURE#")
+    }
+
+
 def report(period: str, *, reader: ReferralReader) -> Report:
     """The period's figures: one Query of each month's aggregate items."""
     figures: dict[str, int] = {}
     histograms: dict[str, dict[int, int]] = {DAYS: {}, FEEDBACK_DAYS: {}}
     for month in months(period):
-        for item in reader.partition_of(f"REPORT#{month}"):
-            name = str(item[table.SORT_KEY]).removeprefix("FIGURE#")
-            value = int(item.get("value", 0))
+        for name, value in month_figures(month, reader=reader).items():
             prefix = next((p for p in histograms if name.startswith(p)), None)
             if prefix:
                 days = int(name.removeprefix(prefix))

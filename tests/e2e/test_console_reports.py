@@ -4,6 +4,7 @@ JavaScript off, and downloaded as CSV with the same numbers; axe-core on the pag
 
 from __future__ import annotations
 
+import csv
 import re
 
 from playwright.sync_api import Browser, Page
@@ -17,10 +18,22 @@ ARTIFACTS = ROOT / "test-artifacts" / "console-reports"
 MANAGER = "Sign in as Chris Lee (managers)"
 
 
+def shown(page: Page) -> dict[tuple[str, str], str]:
+    """(section, measure) -> figure, as the page's tables show them."""
+    figures: dict[tuple[str, str], str] = {}
+    for table in page.locator("table.govuk-table").all():
+        section = table.locator("caption").inner_text().strip()
+        for row in table.locator("tbody tr").all():
+            figures[(section, row.locator("th").inner_text().strip())] = row.locator("td").inner_text().strip()
+    return figures
+
+
 def received(page: Page) -> int:
-    found = re.search(r"Received\s+(\d+)", page.locator("main").inner_text())
-    assert found, page.locator("main").inner_text()
-    return int(found.group(1))
+    return int(shown(page).get(("Referrals", "Received"), "0"))
+
+
+def count(figures: dict[tuple[str, str], str], section: str, measure: str) -> int:
+    return int(figures.get((section, measure), "0"))
 
 
 def accessible(page: Page, state: str) -> None:
@@ -46,7 +59,7 @@ def test_a_manager_reads_the_months_figures_and_downloads_them_a_coordinator_can
         sign_in(page, MANAGER)
         follow_link(page, "Reports")
         assert page.url == f"{system.url}/staff/reports"
-        before = received(page)
+        before = shown(page)
         month = page.locator("#period").input_value()  # this month on the system's clock (tests may move it)
         assert re.fullmatch(r"\d{4}-\d{2}", month)
         for _ in range(3):
@@ -54,10 +67,14 @@ def test_a_manager_reads_the_months_figures_and_downloads_them_a_coordinator_can
 
         def counted() -> bool:
             page.reload()
-            return received(page) == before + 3
+            return received(page) == count(before, "Referrals", "Received") + 3
 
         wait_for(counted, timeout=30)
         accessible(page, "reports")
+        # the three requests this test made, by route and by postcode district (minimal_referral's "sw1a 1aa")
+        now = shown(page)
+        for section, measure in (("Referrals by route", "professional request"), ("Referrals by locality", "SW1A")):
+            assert count(now, section, measure) == count(before, section, measure) + 3, (section, measure)
 
         keys = Keyboard(page)
         keys.tab_to("period")
@@ -70,8 +87,13 @@ def test_a_manager_reads_the_months_figures_and_downloads_them_a_coordinator_can
             follow_download.focus()
             page.keyboard.press("Enter")
         assert downloaded.value.suggested_filename == f"familynet-figures-{month}.csv"
-        lines = open(downloaded.value.path(), encoding="utf-8").read().splitlines()  # noqa: SIM115
-        assert f"{month},Referrals,Received,{before + 3}" in lines
+        with open(downloaded.value.path(), encoding="utf-8", newline="") as file:
+            rows = list(csv.reader(file))
+        assert rows[0] == ["period", "section", "measure", "value"]
+        # the CSV holds the page's figures, every one (the page shows a figure not known yet as "None yet")
+        on_page = {key: ("" if value == "None yet" else value) for key, value in shown(page).items()}
+        assert {(section, measure): value for _, section, measure, value in rows[1:]} == on_page
+        assert [month, "Referrals", "Received", str(count(now, "Referrals", "Received"))] in rows
     finally:
         context.close()
 

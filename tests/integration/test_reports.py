@@ -14,7 +14,7 @@ from infra.constants import FEEDBACK, REPORTS
 from shared.adapters.dynamodb import ReferralReader
 from shared.domain.clock import LONDON
 from shared.domain.working_days import working_days_between
-from shared.service import reports
+from shared.service import report_rebuild, reports
 from tests.integration.conftest import Cloud, invoke
 from tests.integration.test_intake import relay_outbox
 from tests.integration.test_meetings import availability, book, clock_at, meeting
@@ -112,6 +112,12 @@ def test_a_held_meeting_counts_its_plan_package_and_time_from_referral(
     assert ("Feedback to referrers", "Sent", "1") in after.rows()
     assert ("Feedback to referrers", "Working days, meeting to feedback: median", str(waited)) in after.rows()
     assert f'Feedback to referrers,"Working days, meeting to feedback: 90th percentile",{waited}\r\n' in after.csv()
+
+    # And the reports' log holds what a rebuild needs to count them the same way (the package as agreed)
+    reader = ReferralReader(cloud.function(REPORTS).environment["TABLE_NAME"])
+    for month in {reports.month_of(held_at.date()), reports.month_of(sent_on)}:
+        again = report_rebuild.recompute(month, reader=reader, now=datetime.now(UTC))
+        assert again.events_read and again.changes() == []
 
 
 def test_a_period_is_a_month_or_a_quarter_and_percentiles_come_from_counts() -> None:
