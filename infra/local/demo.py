@@ -201,12 +201,13 @@ def prepare(system: System, reference: str) -> bool:
     return True
 
 
-def start_preparing(system: System, reference: str) -> bool:
-    """The family's agreement recorded, the checklist left to do (issue 20's `preparing`); False without it."""
+def start_preparing(system: System, reference: str, *, go_ahead: bool = True) -> bool:
+    """The family's decision recorded (issue 20): agreed, the checklist left to do (`preparing`), or declined (the
+    referral closes). False where the system has no preparation stage."""
     decided_on = system.now().astimezone(LONDON).date().isoformat()
     answer = system.session.put(
         f"{system.url}/referrals/{reference}/preparation/decision",
-        json={"go_ahead": True, "decided_on": decided_on},
+        json={"go_ahead": go_ahead, "decided_on": decided_on},
         headers={"Authorization": f"Bearer {system._token('coordinator')}"},
         timeout=system.timeout,
     )
@@ -355,6 +356,7 @@ def populate(url: str, say: Callable[[str], None] = print) -> Counter[str]:
         decide(system, reference, "withdraw", "The family moved out of the area.")
     for reference in accepted[7:9]:  # preparing: the family has agreed, the checklist is not yet met
         start_preparing(system, reference)
+    start_preparing(system, accepted[9], go_ahead=False)  # the family said no: the referral closes
 
     states: Counter[str] = Counter()
     for reference in [*held, *waiting, *accepted]:
