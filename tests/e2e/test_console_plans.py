@@ -165,7 +165,15 @@ def test_a_coordinator_records_a_held_meeting_with_its_plan_then_a_review_that_a
         assert "A sofa bed" in package and "£400.00" in package and partner_name in package
         assert f"{partner_name}: may be told the family contact's name" in page.locator("#plan-partners").inner_text()
         accessible(page, "case-page-plan")
-        # Approval of the £400 item by a manager (issue 19, item 2) is another helper's: not part of this walk yet.
+        # (a manager's approval of a £400 item and its delivery: test_console_approvals.py)
+
+        # the partner named was asked; the answer they gave by phone is recorded on screen (issue 19, item 5)
+        follow_link(page, f"Record answer or ask again: {partner_name}")
+        accessible(page, "connection-answer")
+        keys.tick("answer")  # the partner has made contact with the family
+        keys.press_button("Record answer")
+        assert page.url == f"{system.url}/staff/referrals/{reference}?done=partner-answered#plan"
+        assert f"{partner_name}: contacted" in page.locator("main").inner_text()
 
         follow_link(page, "Record the review")
         accessible(page, "review-form")
