@@ -131,7 +131,10 @@ class SchedulerDriver:
         found = []
         for group in groups:
             for summary in self.scheduler.list_schedules(GroupName=group).get("Schedules", []):
-                schedule = self.scheduler.get_schedule(GroupName=group, Name=summary["Name"])
+                try:
+                    schedule = self.scheduler.get_schedule(GroupName=group, Name=summary["Name"])
+                except self.scheduler.exceptions.ResourceNotFoundException:
+                    continue  # deleted since it was listed (a review recorded meanwhile deletes its reminder)
                 if schedule.get("State", "ENABLED") == "ENABLED":
                     found.append(schedule)
         return found + self.static

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from infra.local.clock import occurrences
+import boto3
+import pytest
+from moto import mock_aws
+
+from infra.local.clock import LocalClock, SchedulerDriver, occurrences
 
 START = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # a Wednesday
 
@@ -61,3 +65,28 @@ def test_start_and_end_dates_bound_the_occurrences() -> None:
     )
     found = occurrences(bounded, START, START + timedelta(days=10))
     assert found == [START + timedelta(days=n) for n in (2, 3, 4)]
+
+
+def test_a_schedule_deleted_between_listing_and_reading_is_passed_over(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a one-time schedule that a function deletes (a review recorded) just after the clock listed it
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        scheduler = boto3.client("scheduler", region_name="eu-west-2")
+        due = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S")
+        for name in ("review-gone", "review-kept"):
+            scheduler.create_schedule(
+                Name=name,
+                ScheduleExpression=f"at({due})",
+                FlexibleTimeWindow={"Mode": "OFF"},
+                Target={"Arn": "arn:aws:sqs:eu-west-2:123456789012:q", "RoleArn": "arn:aws:iam::123456789012:role/r"},
+            )
+        listed = scheduler.list_schedules()
+        scheduler.delete_schedule(Name="review-gone")
+        monkeypatch.setattr(scheduler, "list_schedules", lambda **_: listed)
+        fired: list[str] = []
+        driver = SchedulerDriver(LocalClock(), scheduler, lambda _target, o: fired.append(o.name), lambda: None)
+
+        # When the clock moves past them, the other schedule fires and the gone one is not an error
+        assert driver.run_until(datetime.now(UTC) + timedelta(hours=2)) == 1
+        assert fired == ["review-kept"]
