@@ -21,6 +21,7 @@ from shared.domain.participants import ParticipantRequest
 from shared.domain.plans import Delivery, Outcome, PackageDecline
 from shared.domain.preparation import ChildVoice, Contact, FamilyDecision
 from shared.domain.referrals import ReferralSubmission
+from shared.service.agreement import AgreementAnswer
 from shared.service.connections import ConnectionAnswer
 from shared.service.decisions import DecisionBody
 from shared.service.partners import PartnerRequest
@@ -61,6 +62,12 @@ SOURCES: tuple[tuple[str, type[BaseModel], str, str], ...] = (
         "coordinators",
     ),
     ("The meeting's outcome and the plan", Outcome, "the meeting and plan items (`PLAN`)", "coordinators"),
+    (
+        "The plan's agreement by the lead practitioner",
+        AgreementAnswer,
+        "the agreement items (`AGREEMENT#nnn`) of the referral and their audit entries",
+        "coordinators (the reasons are never emailed, nor in an event)",
+    ),
     ("Reviews", ReviewRequest, "the plan and review items (`REVIEW#nnn`)", "coordinators"),
     ("Moving a review", ReviewMove, "the audit entry of the move", "coordinators"),
     (
@@ -163,6 +170,10 @@ PURPOSES: dict[str, str] = {
         "coordinators' address otherwise)"
     ),
     "Outcome.reason": "why a meeting did not take place",
+    "AgreementAnswer.decision": "whether the lead practitioner (or the referrer of a request) agrees the plan made at "
+    "the meeting: only an agreed plan comes into force",
+    "AgreementAnswer.reasons": "what they ask to change in the plan, for the coordinator to revise it with the family "
+    "(free text; may reveal the family's circumstances)",
     "ReviewRequest.outcome": "the review's outcome",
     "ReviewRequest.completed_on": "when the review took place",
     "ReviewRequest.support_package.category": "the kind of support after the review",
@@ -242,6 +253,9 @@ def render() -> str:
         "  the reference, what was agreed with them, the coordinators' address, and the family contact's name only",
         "  if the family agreed for that partner. They answer through a signed link that expires after"
         f" {settings.connection_link_days} days.",
+        "- The **lead practitioner** (or the referrer of a professional's request) reads the plan made at the meeting",
+        "  through a signed link (its email: the reference and dates only) that expires after"
+        f" {settings.agreement_link_days} days, and agrees it or asks for changes; opening it is recorded as a read.",
         "",
         "## Where it is kept and who sees it",
         "- One DynamoDB table in **eu-west-2 (London)**, encrypted with a customer-managed KMS key, point-in-time",

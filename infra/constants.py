@@ -39,8 +39,10 @@ FORM_ASSETS_ROUTE = routes.BY_KEY["GET /assets/{file}"].key
 FORM_PAGE_ROUTES = tuple(key for key in INTAKE_ROUTES if key not in (REFERRALS_ROUTE, FORM_ROUTE, FORM_ASSETS_ROUTE))
 # The coordinators' routes (JWT authorizer; the coordinators group is checked by the function).
 STAFF_ROUTES = routes.keys(SCHEDULING, staff=True)
-# Partners answer a connection through a signed link (no login): public, throttled, small bodies.
+# Partners answer a connection, the lead practitioner agrees a plan, through a signed link (no login): public,
+# throttled, small bodies; the paths they start with (each link's purpose) share the edge's rate rule.
 CONNECTION_ROUTES = routes.keys(CONNECTIONS, staff=False)
+SIGNED_LINK_PATHS = tuple(sorted({"/" + key.split(" ", 1)[1].split("/")[1] + "/" for key in CONNECTION_ROUTES}))
 CONNECTIONS_RATE_LIMIT = 5
 CONNECTIONS_BURST_LIMIT = 10
 # The staff console's pages: a few dozen people, a page and its files at a time.

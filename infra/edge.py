@@ -2,7 +2,8 @@
 a web ACL of scope CLOUDFRONT and a certificate from us-east-1; the distribution itself lives in the main stack,
 which reads both through CDK's cross-region references (SSM parameters written by a custom resource at deploy).
 
-Rules, in order: a rate limit per client address on POST /referrals, one on /connections/*, one on everything; then
+Rules, in order: a rate limit per client address on POST /referrals, one on the signed links' pages
+(/connections/*, /agreements/*), one on everything; then
 AWS's managed common and known-bad-inputs rule groups. Limits come from `-c 'familynet:waf_rate_limits={...}'`.
 Sampled requests are off: a sample keeps whole requests' headers (cookies, bearer tokens) for hours in the console.
 """
@@ -17,7 +18,7 @@ from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
-from infra.constants import EDGE_REGION
+from infra.constants import EDGE_REGION, SIGNED_LINK_PATHS
 
 WAF_RATE_LIMITS_CONTEXT = "familynet:waf_rate_limits"
 # Requests per client address per 5 minutes. A referrer sends a handful of referrals a day and a partner answers a
@@ -104,7 +105,7 @@ class EdgeStack(Stack):
             description="familynet: per-client rate limits and AWS managed rules in front of the API",
             rules=[
                 _rate_rule("RateReferrals", 0, self.rate_limits["referrals"], _post_referrals()),
-                _rate_rule("RateConnections", 1, self.rate_limits["connections"], _path_starts("/connections/")),
+                _rate_rule("RateConnections", 1, self.rate_limits["connections"], _signed_links()),
                 _rate_rule("RateAll", 2, self.rate_limits["all"], None),
                 _managed_rule("AWSManagedRulesCommonRuleSet", 3),
                 _managed_rule("AWSManagedRulesKnownBadInputsRuleSet", 4),
@@ -157,6 +158,14 @@ def _path(value: str, where: str) -> wafv2.CfnWebACL.StatementProperty:
 
 def _path_starts(prefix: str) -> wafv2.CfnWebACL.StatementProperty:
     return _path(prefix, "STARTS_WITH")
+
+
+def _signed_links() -> wafv2.CfnWebACL.StatementProperty:
+    """The pages signed links open (partners' connections, plans' agreement): one limit per client for them all."""
+    starts = [_path_starts(prefix) for prefix in SIGNED_LINK_PATHS]
+    if len(starts) == 1:
+        return starts[0]
+    return wafv2.CfnWebACL.StatementProperty(or_statement=wafv2.CfnWebACL.OrStatementProperty(statements=starts))
 
 
 def _post_referrals() -> wafv2.CfnWebACL.StatementProperty:

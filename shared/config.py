@@ -33,6 +33,8 @@ ENV_LINK_KEY_SECRET_ARN = "LINK_KEY_SECRET_ARN"  # noqa: S105 - an environment k
 ENV_PUBLIC_URL = "PUBLIC_URL"
 ENV_CONNECTION_LINK_DAYS = "CONNECTION_LINK_DAYS"
 ENV_PARTNER_ANSWER_WORKING_DAYS = "PARTNER_ANSWER_WORKING_DAYS"
+ENV_AGREEMENT_WORKING_DAYS = "AGREEMENT_WORKING_DAYS"
+ENV_AGREEMENT_LINK_DAYS = "AGREEMENT_LINK_DAYS"
 ENV_REFERRER_DOMAINS = "REFERRER_DOMAINS"
 ENV_LOCALITY_DOMAINS = "LOCALITY_DOMAINS"
 ENV_REFERRER_DAILY_CAP = "REFERRER_DAILY_CAP"
@@ -109,6 +111,10 @@ class Settings(BaseModel):
     # A partner that has not answered its connection this many working days after it was asked: the coordinators
     # are told (the daily check), once.
     partner_answer_working_days: int = Field(default=10, ge=1, le=60)
+    # The plan made at the meeting is agreed by the lead practitioner (or the referrer) within this many working days
+    # of the meeting (the `plan_agreed` clock), through a signed link that works this many days.
+    agreement_working_days: int = Field(default=10, ge=1, le=60)
+    agreement_link_days: int = Field(default=28, ge=1, le=90)
     # Who may refer (shared/domain/referrals.py checks the referrer's address against it): email domains, each
     # allowing its subdomains (`gov.uk` allows `leeds.gov.uk`). A lead practitioner's referral is accepted at
     # intake only from a Locality Team domain (verified: the council's own); those are allowed referrers too.
@@ -218,6 +224,8 @@ class Settings(BaseModel):
             "public_url": env.get(ENV_PUBLIC_URL),
             "connection_link_days": env.get(ENV_CONNECTION_LINK_DAYS),
             "partner_answer_working_days": env.get(ENV_PARTNER_ANSWER_WORKING_DAYS),
+            "agreement_working_days": env.get(ENV_AGREEMENT_WORKING_DAYS),
+            "agreement_link_days": env.get(ENV_AGREEMENT_LINK_DAYS),
             "referrer_domains": env.get(ENV_REFERRER_DOMAINS),
             "locality_domains": env.get(ENV_LOCALITY_DOMAINS),
             "referrer_daily_cap": env.get(ENV_REFERRER_DAILY_CAP),

@@ -1,8 +1,10 @@
-"""The connections function: a partner's answer through the signed link in its connection email.
+"""The connections function: the public pages behind signed links, opened without login (each link made for one
+purpose: shared/domain/links.py).
 
-`GET /connections/{token}` shows the question and changes nothing (mail scanners follow links);
-`POST /connections/{token}` records the answer once. A link that is not valid, has expired, was already used or
-belongs to a request the plan has replaced answers a page saying so, and changes nothing.
+- partners.py: a community partner's answer to a connection (`/connections/{token}`);
+- agreements.py: the lead practitioner's agreement to the family's plan (`/agreements/{token}`).
+
+A link that is not valid, has expired, was used or replaced answers a page saying so, and shows or changes nothing.
 """
 
 from __future__ import annotations
@@ -11,28 +13,19 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
 
-from shared.adapters.dynamodb import ReferralReader
-from shared.config import get_settings
-from shared.domain import clock
-from shared.domain.errors import ConfigurationError, ServiceUnavailable
-from shared.domain.validation import field_errors
+from functions.connections import agreements, partners
 from shared.observability import correlate, logger, metrics
-from shared.service import connections
 from shared.web import partner_page
-from shared.web.errors import status_of, unexpected
-from shared.web.http import HttpError, as_response, json_response, media_type, parse_body
-from shared.web.routes import check_served, register
+from shared.web.errors import unexpected
+from shared.web.http import as_response
+from shared.web.routes import check_served
 
 app = APIGatewayHttpResolver()
-
-
-def _answer_from(event: dict[str, Any]) -> connections.ConnectionAnswer:
-    body = parse_body(event)
-    return connections.ConnectionAnswer.model_validate({k: v for k, v in body.items() if v not in ("", None)})
+for router in (partners.router, agreements.router):
+    app.include_router(router)
+check_served("connections")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
@@ -40,16 +33,6 @@ def _answer_from(event: dict[str, Any]) -> connections.ConnectionAnswer:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     correlate(logger.get_correlation_id() or context.aws_request_id)
     return app.resolve(event, context)
-
-
-@register(app, "GET /connections/{token}")
-def show(token: str) -> Response[str]:
-    return _link(posting=False)
-
-
-@register(app, "POST /connections/{token}")
-def reply(token: str) -> Response[str]:
-    return _link(posting=True)
 
 
 @app.exception_handler(Exception)
@@ -60,57 +43,10 @@ def _bug(error: Exception) -> Response[str]:
 
 @app.not_found
 def _unmatched(_: Exception) -> Response[str]:
-    # API Gateway routed it here, but the token has characters the resolver's path pattern refuses: an invalid link
-    return _link(posting=app.current_event.http_method == "POST")
-
-
-def _link(*, posting: bool) -> Response[str]:
-    """The token as API Gateway passed it (decoded), whatever the resolver's own pattern made of the path."""
+    # API Gateway routed it here, but the token has characters the resolver's path pattern refuses: an invalid link,
+    # answered by the page of the link's purpose (its route, as API Gateway matched it)
     event = app.current_event.raw_event
-    token = (event.get("pathParameters") or {}).get("token", "")
-    return as_response(_respond(event, token, posting=posting))
-
-
-check_served("connections")
-
-
-def _respond(event: dict[str, Any], token: str, *, posting: bool) -> dict[str, Any]:
-    settings = get_settings()
-    reader = ReferralReader(settings.table_name)
-    try:
-        connection = connections.open_link(token, reader=reader, settings=settings, now=clock.now())
-        if not posting:
-            metrics.add_metric(name="ConnectionLinksOpened", unit=MetricUnit.Count, value=1)
-            return partner_page.form(connection)
-        try:
-            body = _answer_from(event)
-        except ValidationError as exc:
-            return partner_page.form(connection, field_errors(connections.ConnectionAnswer, exc))
-        answered = connections.answer(
-            connection, body, settings=settings, correlation_id=logger.get_correlation_id() or "none", now=clock.now()
-        )
-    except connections.LinkProblem as problem:
-        status = status_of(problem)
-        logger.info("Connection link refused", extra={"outcome": status})
-        metrics.add_metric(name="ConnectionLinksRefused", unit=MetricUnit.Count, value=1)
-        return partner_page.page(status, "problem", problem.title, problem.message)
-    except HttpError as error:
-        if media_type(event) not in ("", "application/x-www-form-urlencoded"):
-            return json_response(error.status, {"message": error.message})
-        return partner_page.page(error.status, "problem", "We could not read your answer", error.message)
-    except (ServiceUnavailable, ConfigurationError) as error:
-        logger.exception("Connection request failed", extra={"error_kind": type(error).__name__})
-        return partner_page.page(
-            503, "problem", "Sorry, there is a problem with the service", "Please try again later."
-        )
-    logger.info(
-        "Connection answered",
-        extra={"reference": answered.reference, "partner_id": answered.partner_id, "answer": answered.status},
-    )
-    metrics.add_metric(name="ConnectionsAnswered", unit=MetricUnit.Count, value=1)
-    metrics.add_metric(
-        name="ConnectionsContacted" if answered.status == "contacted" else "ConnectionsDeclined",
-        unit=MetricUnit.Count,
-        value=1,
-    )
-    return partner_page.recorded(answered)
+    posting = app.current_event.http_method == "POST"
+    if "/agreements/" in str(event.get("routeKey", "")):
+        return agreements.link_page(event, posting=posting)
+    return partners.link_page(event, posting=posting)

@@ -15,6 +15,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.console import (
+    agreement,
     approvals,
     cases,
     connections,
@@ -55,6 +56,7 @@ for router in (
     preparation.router,
     directory.router,
     connections.router,
+    agreement.router,
     privacy.router,
     reports.router,
     approvals.router,

@@ -12,6 +12,7 @@ from shared.config import get_settings
 from shared.domain.events import (
     FamilyDeclined,
     MeetingHeld,
+    PlanAgreed,
     ReferralAccepted,
     ReferralDeclined,
     ReferralReceived,
@@ -68,9 +69,11 @@ def on_event(record: EventRecord) -> None:
         deleted = delete_reviews(data.reference, settings=settings, reader=_reader())
         logger.info("Review reminders deleted", extra={"deleted": deleted})
     elif isinstance(data, MeetingHeld):
-        _start(data.reference, "feedback_sent", data.held_on)
-        if data.first_review_due_on is not None:
-            _schedule(data.reference, 1, data.first_review_due_on, cid)
+        # a plan made waits for the lead practitioner's agreement (the referrer's feedback follows it); without one,
+        # the referrer is told so
+        _start(data.reference, "plan_agreed" if data.plan_agreed else "feedback_sent", data.held_on)
+    elif isinstance(data, PlanAgreed):  # the plan in force: its first review's reminder
+        _schedule(data.reference, 1, data.first_review_due_on, cid)
     elif isinstance(data, ReviewRescheduled):
         _schedule(data.reference, data.review_number, data.due_on, cid)
     elif isinstance(data, ReviewCompleted):

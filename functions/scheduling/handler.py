@@ -17,7 +17,16 @@ from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.scheduling import consumer
-from functions.scheduling.routes import meetings, participants, partners, plan_items, preparation, referrals, reviews
+from functions.scheduling.routes import (
+    meetings,
+    participants,
+    partners,
+    plan_items,
+    plans,
+    preparation,
+    referrals,
+    reviews,
+)
 from shared.domain.meetings import DoubleBooked
 from shared.domain.workflow import IllegalTransition
 from shared.observability import correlate, logger, metrics
@@ -36,6 +45,7 @@ for router in (
     meetings.router,
     participants.router,
     preparation.router,
+    plans.router,
     reviews.router,
     plan_items.router,
 ):

@@ -1,5 +1,6 @@
-"""Partners' connections: the key that signs their links (a Secrets Manager secret, encrypted with the data key),
-and the connections function behind the public GET/POST /connections/{token} (the signed link is the authorisation).
+"""Signed links: the key that signs them (a Secrets Manager secret, encrypted with the data key), and the connections
+function behind the public pages they open: GET/POST /connections/{token} (a partner's answer), GET/POST
+/agreements/{token} (the lead practitioner's agreement to a plan). The signed link is the authorisation.
 """
 
 from __future__ import annotations
@@ -15,13 +16,21 @@ from infra.constructs.api import Api
 from infra.constructs.data import Data
 from infra.constructs.feedback import coordinators_email
 from infra.constructs.function import FamilynetFunction
+from infra.constructs.reminders import DEADLINES_CONTEXT, deadline_environment
 from infra.nag import acknowledge
-from shared.config import ENV_COORDINATORS_EMAIL, ENV_LINK_KEY_SECRET_ARN, ENV_TABLE_NAME, Settings
+from shared.adapters import table as layout
+from shared.config import (
+    ENV_COORDINATORS_EMAIL,
+    ENV_LINK_KEY_SECRET_ARN,
+    ENV_PARTNER_ANSWER_WORKING_DAYS,
+    ENV_TABLE_NAME,
+    Settings,
+)
 
 LINK_KEY_LENGTH = 64
 PARTNERS_USE_LINKS = (
-    "community partners take part by email only (no account); the signed, expiring link in the path is the "
-    "authorisation; the route is throttled."
+    "community partners and lead practitioners take part by email only (no account); the signed, expiring link in "
+    "the path is the authorisation; the route is throttled."
 )
 
 
@@ -53,12 +62,16 @@ class Connections(Construct):
             self,
             "Connections",
             name=CONNECTIONS,
-            description="GET/POST /connections/{token}: a community partner answers a connection through its link",
+            description="Signed links' pages: a partner answers a connection; a lead practitioner agrees a plan",
             layer=layer,
             environment={
                 ENV_TABLE_NAME: data.table.table_name,
                 ENV_LINK_KEY_SECRET_ARN: self.link_key.secret_arn,
                 ENV_COORDINATORS_EMAIL: coordinators_email(self),
+                # a plan agreed through its link asks its partners, whose answers are due this many working days on
+                ENV_PARTNER_ANSWER_WORKING_DAYS: deadline_environment(self.node.try_get_context(DEADLINES_CONTEXT))[
+                    ENV_PARTNER_ANSWER_WORKING_DAYS
+                ],
             },
             memory_mb=256,
             timeout=Duration.seconds(10),
@@ -66,8 +79,9 @@ class Connections(Construct):
             with_web=True,  # the partner's page uses the web form's layout and assets
         )
         self.function = function.function
-        # Least privilege: GetItem by key only (a link names its items), conditional writes of the answer and its
-        # outbox event; no Query, no Scan, no Delete.
+        # Least privilege: GetItem by key (a link names its items), conditional writes of the answer, its audit entry
+        # and outbox events; a Query of one referral's partition only (a plan's agreement reads the case it changes:
+        # its plan, meeting and connections); no index, no Scan, no Delete.
         self.function.add_to_role_policy(
             iam.PolicyStatement(
                 actions=[
@@ -77,6 +91,13 @@ class Connections(Construct):
                     "dynamodb:ConditionCheckItem",
                 ],
                 resources=[data.table.table_arn],
+            )
+        )
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:Query"],
+                resources=[data.table.table_arn],
+                conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [layout.referral_pk("*")]}},
             )
         )
         function.grant_table_key(data.key)

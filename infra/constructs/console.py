@@ -14,9 +14,12 @@ from infra.constructs.api import Api
 from infra.constructs.auth import StaffAuth
 from infra.constructs.data import Data
 from infra.constructs.function import FamilynetFunction
+from infra.constructs.reminders import DEADLINES_CONTEXT, deadline_environment
 from infra.constructs.scheduling import preparation_environment, spending_environment
 from shared.adapters import table as layout
 from shared.config import (
+    ENV_AGREEMENT_WORKING_DAYS,
+    ENV_PARTNER_ANSWER_WORKING_DAYS,
     ENV_PUBLIC_URL,
     ENV_STAFF_AUTH_URL,
     ENV_STAFF_CLIENT_ID,
@@ -42,6 +45,7 @@ class Console(Construct):
         layer: lambda_.ILayerVersion,
     ) -> None:
         super().__init__(scope, construct_id)
+        deadlines = deadline_environment(self.node.try_get_context(DEADLINES_CONTEXT))
         function = FamilynetFunction(
             self,
             "Console",
@@ -56,6 +60,9 @@ class Console(Construct):
                 ENV_STAFF_CLIENT_ID: auth.console_client.user_pool_client_id,
                 **spending_environment(self),  # the console records, approves and delivers packages too
                 **preparation_environment(self),
+                # the days a partner's answer and a plan's agreement are due (`familynet:deadlines`), as scheduling's
+                ENV_PARTNER_ANSWER_WORKING_DAYS: deadlines[ENV_PARTNER_ANSWER_WORKING_DAYS],
+                ENV_AGREEMENT_WORKING_DAYS: deadlines[ENV_AGREEMENT_WORKING_DAYS],
             },
             memory_mb=512,
             timeout=Duration.seconds(10),

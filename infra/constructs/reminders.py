@@ -23,6 +23,7 @@ from infra.constructs.function import FamilynetFunction
 from infra.nag import acknowledge
 from shared.adapters import table as layout
 from shared.config import (
+    ENV_AGREEMENT_WORKING_DAYS,
     ENV_DECISION_WORKING_DAYS,
     ENV_EVENT_BUS_ARN,
     ENV_FEEDBACK_WORKING_DAYS,
@@ -53,6 +54,9 @@ DEADLINE_SETTINGS = {
     "review_escalation": (ENV_REVIEW_ESCALATION_WORKING_DAYS, "review_escalation_working_days"),
     # set by the scheduling function when a plan asks a partner; checked by the daily check
     "partner_answer": (ENV_PARTNER_ANSWER_WORKING_DAYS, "partner_answer_working_days"),
+    # the plan made at the meeting agreed by the lead practitioner: the clock (reminders), the day asked (scheduling,
+    # console)
+    "plan_agreed": (ENV_AGREEMENT_WORKING_DAYS, "agreement_working_days"),
 }
 
 

@@ -18,6 +18,7 @@ from infra.constructs.function import FamilynetFunction
 from infra.constructs.reminders import DEADLINES_CONTEXT, deadline_environment
 from shared.adapters import table as layout
 from shared.config import (
+    ENV_AGREEMENT_WORKING_DAYS,
     ENV_PACKAGE_APPROVAL_PENCE,
     ENV_PACKAGE_APPROVAL_TOTAL_PENCE,
     ENV_PACKAGE_ELIGIBILITY,
@@ -88,6 +89,7 @@ class Scheduling(Construct):
         layer: lambda_.ILayerVersion,
     ) -> None:
         super().__init__(scope, construct_id)
+        deadlines = deadline_environment(self.node.try_get_context(DEADLINES_CONTEXT))
         function = FamilynetFunction(
             self,
             "Scheduling",
@@ -96,10 +98,10 @@ class Scheduling(Construct):
             layer=layer,
             environment={
                 ENV_TABLE_NAME: data.table.table_name,
-                # a plan that asks a partner sets the day its answer is due (`familynet:deadlines`)
-                ENV_PARTNER_ANSWER_WORKING_DAYS: deadline_environment(self.node.try_get_context(DEADLINES_CONTEXT))[
-                    ENV_PARTNER_ANSWER_WORKING_DAYS
-                ],
+                # a plan that asks a partner sets the day its answer is due, a plan made at a meeting the day its
+                # agreement is (`familynet:deadlines`)
+                ENV_PARTNER_ANSWER_WORKING_DAYS: deadlines[ENV_PARTNER_ANSWER_WORKING_DAYS],
+                ENV_AGREEMENT_WORKING_DAYS: deadlines[ENV_AGREEMENT_WORKING_DAYS],
                 **spending_environment(self),
                 **preparation_environment(self),
             },

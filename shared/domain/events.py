@@ -136,7 +136,15 @@ class ReferralWithdrawn(EventData):
     }
 
     reference: Reference
-    previous_status: Literal["received", "accepted", "preparing", "meeting_scheduled", "meeting_held", "plan_active"]
+    previous_status: Literal[
+        "received",
+        "accepted",
+        "preparing",
+        "meeting_scheduled",
+        "meeting_held",
+        "awaiting_agreement",
+        "plan_active",
+    ]
     status: Literal["withdrawn"] = "withdrawn"
     withdrawn_at: datetime
 
@@ -288,7 +296,10 @@ class MeetingHeld(EventData):
     reference: Reference
     meeting_id: Identifier
     held_on: date
-    plan_agreed: bool
+    plan_agreed: bool = Field(
+        description="True when the meeting made a plan: it then waits for the lead practitioner's agreement "
+        "(PlanAgreementRequested, then PlanAgreed or PlanChangesRequested)."
+    )
     support_package_items: int = Field(ge=0)
     first_review_due_on: date | None = None
 
@@ -404,7 +415,15 @@ class DeadlineBreached(EventData):
     }
 
     reference: Reference
-    clock: Literal["acknowledgement", "decision", "meeting_held", "feedback_sent", "review_completed", "partner_answer"]
+    clock: Literal[
+        "acknowledgement",
+        "decision",
+        "meeting_held",
+        "feedback_sent",
+        "plan_agreed",
+        "review_completed",
+        "partner_answer",
+    ]
     started_on: date
     target_working_days: int = Field(ge=0)
     due_on: date
@@ -515,6 +534,81 @@ class FeedbackSent(EventData):
     sent_at: datetime
 
 
+Answerer = Literal["lead_practitioner", "referrer"]
+RecordedVia = Literal["link", "coordinator"]
+
+
+class PlanAgreementRequested(EventData):
+    """The plan made at the meeting (or revised after changes were asked) waits for the lead practitioner's agreement
+    (the referrer's, for a professional's request): they are emailed a signed link to agree it or ask for changes.
+    One event per round; a new round's link replaces the last."""
+
+    detail_type: ClassVar[str] = "PlanAgreementRequested"
+    example: ClassVar[dict[str, Any]] = {
+        "reference": _REF,
+        "round": 1,
+        "agreement_id": "A5e0a4c1d9b2f4e7a",
+        "answerer": "lead_practitioner",
+        "requested_on": "2026-12-08",
+        "due_on": "2026-12-22",
+    }
+
+    reference: Reference
+    round: int = Field(ge=1)
+    agreement_id: Identifier
+    answerer: Answerer = Field(description="Who is asked: the lead practitioner, or the referrer of a request.")
+    requested_on: date
+    due_on: date = Field(description="The day the agreement clock falls due (working days after the meeting).")
+
+
+class PlanAgreed(EventData):
+    """The plan is agreed (through the answerer's link, or recorded by a coordinator on their behalf): it is in
+    force, its first review is open, the partners it names are asked, and the referrer gets the feedback."""
+
+    detail_type: ClassVar[str] = "PlanAgreed"
+    example: ClassVar[dict[str, Any]] = {
+        "reference": _REF,
+        "meeting_id": "M1",
+        "round": 1,
+        "answerer": "lead_practitioner",
+        "recorded_via": "link",
+        "agreed_at": "2026-12-10T14:02:00Z",
+        "held_on": "2026-12-08",
+        "support_package_items": 2,
+        "first_review_due_on": "2027-03-08",
+    }
+
+    reference: Reference
+    meeting_id: Identifier = Field(description="The meeting that made the plan.")
+    round: int = Field(ge=1)
+    answerer: Answerer
+    recorded_via: RecordedVia
+    agreed_at: datetime
+    held_on: date
+    support_package_items: int = Field(ge=0)
+    first_review_due_on: date
+
+
+class PlanChangesRequested(EventData):
+    """The answerer asked for changes to the plan (their reasons stay in the table): it goes back to the
+    coordinator, who revises it and asks again."""
+
+    detail_type: ClassVar[str] = "PlanChangesRequested"
+    example: ClassVar[dict[str, Any]] = {
+        "reference": _REF,
+        "round": 1,
+        "answerer": "lead_practitioner",
+        "recorded_via": "link",
+        "requested_at": "2026-12-10T14:02:00Z",
+    }
+
+    reference: Reference
+    round: int = Field(ge=1)
+    answerer: Answerer
+    recorded_via: RecordedVia
+    requested_at: datetime
+
+
 EVENT_TYPES: dict[str, type[EventData]] = {
     model.detail_type: model
     for model in (
@@ -542,6 +636,9 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         PackageItemDecided,
         PackageItemDelivered,
         FeedbackSent,
+        PlanAgreementRequested,
+        PlanAgreed,
+        PlanChangesRequested,
     )
 }
 

@@ -240,6 +240,7 @@ class ReferralStatus(StrEnum):
     WITHDRAWN = "withdrawn"
     MEETING_SCHEDULED = "meeting_scheduled"
     MEETING_HELD = "meeting_held"
+    AWAITING_AGREEMENT = "awaiting_agreement"  # the plan made at the meeting, waiting for the lead practitioner
     PLAN_ACTIVE = "plan_active"
     CLOSED = "closed"
 

@@ -2,10 +2,13 @@
 
 ```
 received ──accept──▶ accepted ──prepare──▶ preparing ──book (checklist met)──▶ meeting_scheduled ──▶ meeting_held
-    │                    │                  ▲    │                               │ cancel / not held
+    │                    │                  ▲    │                               │ cancel / not held   (no plan)
     │                    └─family says no───┼────┴──▶ family_declined            ▼
     │                                       └──────────────────────────────── preparing
-    └─decline(reason)─▶ declined                     meeting_held ──▶ plan_active ──review(close)──▶ closed
+    │     meeting_held (a plan) ─▶ awaiting_agreement ─agree─▶ plan_active ──review(close)──▶ closed
+    │                                ▲ └─changes asked─┐ (back to the coordinator, who
+    │                                └──ask again──────┘  revises the plan and asks again)
+    └─decline(reason)─▶ declined
     └─withdraw(reason) from any open state ─▶ withdrawn
 ```
 The first thing recorded in preparation (a contact, the family's decision, a checklist item, a child's voice)
@@ -35,7 +38,17 @@ class Transition:
     needs_reason: bool
 
 
-OPEN_STATES = frozenset({S.RECEIVED, S.ACCEPTED, S.PREPARING, S.MEETING_SCHEDULED, S.MEETING_HELD, S.PLAN_ACTIVE})
+OPEN_STATES = frozenset(
+    {
+        S.RECEIVED,
+        S.ACCEPTED,
+        S.PREPARING,
+        S.MEETING_SCHEDULED,
+        S.MEETING_HELD,
+        S.AWAITING_AGREEMENT,
+        S.PLAN_ACTIVE,
+    }
+)
 TRANSITIONS: dict[Decision, Transition] = {
     Decision.ACCEPT: Transition(frozenset({S.RECEIVED}), S.ACCEPTED, needs_reason=False),
     Decision.DECLINE: Transition(frozenset({S.RECEIVED}), S.DECLINED, needs_reason=True),
@@ -50,6 +63,10 @@ MEETING_ACTIONS: dict[str, frozenset[S]] = {
     "move_meeting": frozenset({S.MEETING_SCHEDULED}),
     "cancel_meeting": frozenset({S.MEETING_SCHEDULED}),
     "record_outcome": frozenset({S.MEETING_SCHEDULED}),
+    # The plan made at the meeting is agreed by the lead practitioner (or the referrer), or changes are asked and the
+    # coordinator asks again (the plan revised, or as it was): shared/service/agreement.py.
+    "record_agreement": frozenset({S.AWAITING_AGREEMENT}),
+    "ask_agreement_again": frozenset({S.AWAITING_AGREEMENT}),
     # A plan in force is reviewed (a review may close it, closing the referral) and its open review may move.
     "record_review": frozenset({S.PLAN_ACTIVE}),
     "move_review": frozenset({S.PLAN_ACTIVE}),
@@ -77,6 +94,8 @@ _CANNOT = {
     "move_meeting": "have its meeting moved",
     "cancel_meeting": "have its meeting cancelled",
     "record_outcome": "have a meeting outcome recorded",
+    "record_agreement": "have its plan agreed (only a plan waiting for agreement is)",
+    "ask_agreement_again": "have its plan sent for agreement (only a plan waiting for agreement is)",
     "record_review": "have a review recorded (only a plan in force is reviewed)",
     "move_review": "have a review moved (only a plan in force is reviewed)",
     "assign": "be assigned (it is no longer open)",

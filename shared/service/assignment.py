@@ -23,6 +23,7 @@ OPEN = frozenset(
         ReferralStatus.PREPARING,
         ReferralStatus.MEETING_SCHEDULED,
         ReferralStatus.MEETING_HELD,
+        ReferralStatus.AWAITING_AGREEMENT,
         ReferralStatus.PLAN_ACTIVE,
     }
 )

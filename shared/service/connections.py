@@ -214,6 +214,7 @@ def link_for(reference: str, partner_id: str, connection_id: str, *, settings: S
     """The partner's answer link, signed at `now`: it works for `link_valid_for(settings)` from then."""
     token = links.sign(
         {"r": reference, "p": partner_id, "c": connection_id},
+        purpose="connection",
         key=link_key(settings),
         now=now,
         valid_for=link_valid_for(settings),
@@ -275,7 +276,7 @@ def open_link(token: str, *, reader: ReferralReader, settings: Settings, now: da
     """The connection a link is for, while it may still be answered; LinkProblem otherwise. Reads only: a GET
     (an email scanner following the link) never answers."""
     try:
-        claims = links.verify(token, key=link_key(settings), now=now)
+        claims = links.verify(token, purpose="connection", key=link_key(settings), now=now)
     except links.LinkRefused as refused:
         raise _problem(refused.reason, settings) from None
     reference, partner_id, connection_id = (str(claims.get(k, "")) for k in ("r", "p", "c"))

@@ -1,8 +1,9 @@
 """Deadline clocks and the daily check: practice standards in working days (England, with its bank holidays).
 
 Clocks: `decision` (a professional's request decided), `meeting_held` (after acceptance), `feedback_sent` (after
-the meeting) are items `CLOCK#<name>` in the referral's partition, started by the event that starts them and
-indexed by the day they fall due (`by_deadline`). `review_completed` is the open review's own due date, in the
+a meeting without a plan), `plan_agreed` (the plan made at the meeting agreed by the lead practitioner) are items
+`CLOCK#<name>` in the referral's partition, started by the event that starts them and indexed by the day they fall
+due (`by_deadline`). `review_completed` is the open review's own due date, in the
 reviews-by-due-date index.
 
 The daily check (07:00 Europe/London) reads through those two indexes only what has fallen due (a Query, never a
@@ -33,7 +34,7 @@ from shared.service.connections import CHASE_CLOCK, KIND_CONNECTION, update_wait
 from shared.service.outbox import outbox_item
 from shared.service.reviews import IS_OPEN, OPEN_VALUES, cancel_open_review
 
-ClockName = Literal["decision", "meeting_held", "feedback_sent"]
+ClockName = Literal["decision", "meeting_held", "feedback_sent", "plan_agreed"]
 KIND_CLOCK = "clock"
 RUNNING = table.DEADLINE_RUNNING
 _NAMESPACE = uuid.UUID("0f7f3d55-93a4-4cf0-8d3e-52b1e53f6a2e")
@@ -44,6 +45,7 @@ def target_working_days(clock: ClockName, settings: Settings) -> int:
         "decision": settings.decision_working_days,
         "meeting_held": settings.meeting_target_working_days,
         "feedback_sent": settings.feedback_working_days,
+        "plan_agreed": settings.agreement_working_days,
     }[clock]
 
 
@@ -97,10 +99,17 @@ def clock_state(clock: str, items: list[dict[str, Any]]) -> Literal["met", "stop
             i.get(table.KIND_ATTRIBUTE) == "email" and i.get("template") == "feedback" and i.get("status") == "sent"
             for i in items
         )
+    elif clock == "plan_agreed":
+        met = status in (ReferralStatus.PLAN_ACTIVE, ReferralStatus.CLOSED)
     elif clock == "decision":
         met = status not in (ReferralStatus.RECEIVED, ReferralStatus.WITHDRAWN)
     else:
-        met = status in (ReferralStatus.MEETING_HELD, ReferralStatus.PLAN_ACTIVE, ReferralStatus.CLOSED)
+        met = status in (
+            ReferralStatus.MEETING_HELD,
+            ReferralStatus.AWAITING_AGREEMENT,
+            ReferralStatus.PLAN_ACTIVE,
+            ReferralStatus.CLOSED,
+        )
     if met:
         return "met"
     return "stopped" if status in (ReferralStatus.WITHDRAWN, ReferralStatus.FAMILY_DECLINED) else "breached"

@@ -121,7 +121,7 @@ def decide(
                 correlation_id=correlation_id,
                 now=now,
             )
-    if decision is Decision.WITHDRAW and current is ReferralStatus.PLAN_ACTIVE:
+    if decision is Decision.WITHDRAW and current in (ReferralStatus.AWAITING_AGREEMENT, ReferralStatus.PLAN_ACTIVE):
         extra += approval_removals(reader.partition(reference), settings)  # nothing left waiting for a manager
     try:
         write_transition(

@@ -78,6 +78,13 @@ KEPT = frozenset(
         "target_working_days",
         "checked_on",
         "route_key",
+        "round",  # a plan's agreement: its round, states and dates (its reasons go)
+        "answerer",
+        "requested_on",
+        "answered_at",
+        "recorded_via",
+        "agreement_round",
+        "agreement_status",
         "erased",
         "erased_at",
         # preparation: ids, choices and dates (notes, wishes and feelings and advocates' names go)
@@ -105,6 +112,7 @@ KEPT_CHANGES = frozenset(
         "checklist",
         "child_voice",
         "family_decision",
+        "agreement",
     }
 )
 GROUNDS = Literal["consent_withdrawn", "no_longer_necessary", "objection", "unlawfully_processed"]

@@ -40,6 +40,9 @@ from shared.domain.events import (
     MeetingScheduled,
     PackageItemDecided,
     ParticipantInvited,
+    PlanAgreed,
+    PlanAgreementRequested,
+    PlanChangesRequested,
     ReferralAccepted,
     ReferralDeclined,
     ReferralReceived,
@@ -50,6 +53,7 @@ from shared.domain.events import (
 )
 from shared.domain.participants import is_emailed
 from shared.observability import logger
+from shared.service import agreement
 from shared.service.connections import connection_key, link_for, link_valid_for, redacted
 from shared.service.outbox import outbox_item
 from shared.service.retention import inherited
@@ -73,6 +77,9 @@ HANDLED_EVENTS: tuple[type[EventData], ...] = (
     ConnectionRequested,
     ConnectionAnswered,
     PackageItemDecided,
+    PlanAgreementRequested,
+    PlanAgreed,
+    PlanChangesRequested,
 )
 _FEEDBACK_SENT = uuid.UUID("6c1e4a0e-3f0b-4b8e-9a57-2d1f6e5b7c41")  # FeedbackSent's id, from its email's
 MEETING_EVENTS = (MeetingScheduled, MeetingRescheduled, MeetingCancelled, ParticipantInvited)
@@ -83,6 +90,7 @@ DEADLINES = {
     "decision": "a decision on the professional's request for a Family Network meeting",
     "meeting_held": "holding the Family Network meeting after the referral was accepted",
     "feedback_sent": "sending feedback to the referrer after the meeting",
+    "plan_agreed": "the lead practitioner's agreement to the plan made at the meeting",
     "partner_answer": "an answer from {partner}, a community partner the family's plan connects them with",
 }
 
@@ -143,19 +151,20 @@ def emails_for(
             envelope=envelope,
             render=render,
         )
-    elif isinstance(data, MeetingHeld):
-        plan = items.get("plan") or {}
-        to_referrer.append(
-            (
-                "feedback",
-                {
-                    "held_on": _day(data.held_on),
-                    "plan_agreed": data.plan_agreed,
-                    "package_items": data.support_package_items,
-                    "review_due_on": _day(data.first_review_due_on) if data.first_review_due_on else "",
-                    "has_plan": bool(plan),
-                },
-            )
+    elif isinstance(data, MeetingHeld) and not data.plan_agreed:  # a plan made waits for its agreement first
+        to_referrer.append(("feedback", _feedback(data.held_on, plan_agreed=False)))
+    elif isinstance(data, PlanAgreed):
+        feedback = _feedback(data.held_on, plan_agreed=True, items=data.support_package_items)
+        to_referrer.append(("feedback", {**feedback, "review_due_on": _day(data.first_review_due_on)}))
+    elif isinstance(data, PlanAgreementRequested):
+        found += _agreement_email(
+            data,
+            items,
+            context=context,
+            to=referrer,
+            settings=settings,
+            signed_at=envelope.metadata.occurred_at,
+            render=render,
         )
     elif isinstance(data, DeadlineBreached) and data.clock == "partner_answer" and not _still_waiting(items):
         pass  # the partner answered (or the connection ended) after the daily check: nothing to chase
@@ -173,28 +182,9 @@ def emails_for(
         )
     elif isinstance(data, ConnectionRequested):
         found += _connection_email(data, items, context, settings, envelope.metadata.occurred_at, render=render)
-    elif isinstance(data, ConnectionAnswered):
-        answered = {
-            "partner_name": _partner_name(items, data.partner_id),
-            "answer": data.answer,
-            "note": (items.get("connection") or {}).get("note") or "",
-        }
-        found.append(
-            render(
-                "connection_answered",
-                settings.coordinators_email,
-                {**context, **answered},
-                recipient_kind="coordinators",
-            )
-        )
-    elif isinstance(data, PackageItemDecided):
-        # the reference, the item's number and the decision: never what the item is, or anyone's name
-        decided = {"item_number": data.item_number, "decision": data.decision}
-        found.append(
-            render(
-                "package_decided", settings.coordinators_email, {**context, **decided}, recipient_kind="coordinators"
-            )
-        )
+    elif isinstance(data, PlanChangesRequested | ConnectionAnswered | PackageItemDecided):
+        template, told = _to_coordinators(data, items)
+        found.append(render(template, settings.coordinators_email, {**context, **told}, recipient_kind="coordinators"))
     elif isinstance(data, ReviewDue | ReviewOverdue):
         template = "review_due" if isinstance(data, ReviewDue) else "review_overdue"
         extra = {"review_number": data.review_number, "due_on": _day(data.due_on)}
@@ -208,6 +198,69 @@ def emails_for(
     if referrer:
         found = [render(t, referrer, {**context, **extra}) for t, extra in to_referrer] + found
     return found
+
+
+def _to_coordinators(
+    data: PlanChangesRequested | ConnectionAnswered | PackageItemDecided, items: dict[str, dict[str, Any]]
+) -> tuple[str, dict[str, Any]]:
+    """An email only the coordinators get: its template and what it says besides the reference."""
+    if isinstance(data, PlanChangesRequested):  # who asked, how and when: the reasons stay in the table
+        return "plan_changes_requested", {
+            "answerer": data.answerer,
+            "via": data.recorded_via,
+            "on": _day(data.requested_at),
+        }
+    if isinstance(data, ConnectionAnswered):
+        return "connection_answered", {
+            "partner_name": _partner_name(items, data.partner_id),
+            "answer": data.answer,
+            "note": (items.get("connection") or {}).get("note") or "",
+        }
+    # the reference, the item's number and the decision: never what the item is, or anyone's name
+    return "package_decided", {"item_number": data.item_number, "decision": data.decision}
+
+
+def _feedback(held_on: date, *, plan_agreed: bool, items: int = 0) -> dict[str, Any]:
+    return {
+        "held_on": _day(held_on),
+        "plan_agreed": plan_agreed,
+        "package_items": items,
+        "review_due_on": "",
+        "has_plan": plan_agreed,
+    }
+
+
+def _agreement_email(
+    data: PlanAgreementRequested,
+    items: dict[str, dict[str, Any]],
+    *,
+    context: dict[str, Any],
+    to: str | None,
+    settings: Settings,
+    signed_at: datetime,
+    render: Renderer,
+) -> list[emails.Email]:
+    """The lead practitioner's (or referrer's) email asking them to agree the plan: the reference, the meeting's
+    date, the day it is due and the signed link (never the plan itself). Nothing when this round is no longer the
+    one waiting (answered, or asked again since) or the referral moved on."""
+    round_ = items.get("agreement") or {}
+    if not to or round_.get("agreement_id") != data.agreement_id or round_.get("status") != "requested":
+        return []
+    if items["referral"].get("status") != "awaiting_agreement":
+        return []
+    link = agreement.link_for(data.reference, data.round, data.agreement_id, settings=settings, now=signed_at)
+    expires = (signed_at + agreement.link_valid_for(settings)).astimezone(LONDON).date()
+    held_on = (items.get("meeting") or {}).get("held_on")
+    values = {
+        "answerer": data.answerer,
+        "round": data.round,
+        "held_on": _day(date.fromisoformat(str(held_on))) if held_on else "",
+        "due_on": _day(data.due_on),
+        "link": link,
+        "expires_on": _day(expires),
+    }
+    email = render("agreement_request", to, {**context, **values}, recipient_kind=data.answerer)
+    return [replace(email, kept_text=agreement.redacted(email.text, link))]
 
 
 def _partner_name(items: dict[str, dict[str, Any]], partner_id: str | None) -> str:
@@ -259,7 +312,9 @@ def _connection_email(
     return [replace(email, kept_text=redacted(email.text, link))]
 
 
-def _day(value: date) -> str:
+def _day(value: date | datetime) -> str:
+    if isinstance(value, datetime):
+        value = value.astimezone(LONDON).date()
     return f"{value.day} {value:%B %Y}"
 
 
@@ -403,7 +458,12 @@ def deliver(
         data = envelope.data
         snapshot_sk = table.meeting_snapshot_key(reference, data.meeting_id, data.meeting_version)[table.SORT_KEY]
         participant_sks = [table.participant_key(reference, p)[table.SORT_KEY] for p in data.participant_ids]
-    wanted = {"REFERRAL", "PLAN", connection_sk, snapshot_sk, *participant_sks}
+    # a plan's agreement email: the round it asks about, and the meeting's date
+    round_ = envelope.data.round if isinstance(envelope.data, PlanAgreementRequested) else None
+    agreement_sk = agreement.agreement_key(reference, round_)[table.SORT_KEY] if round_ else None
+    wanted = {"REFERRAL", "PLAN", connection_sk, snapshot_sk, agreement_sk, *participant_sks}
+    if agreement_sk:
+        wanted.add("MEETING")
     items = {item[table.SORT_KEY]: item for item in reader.partition(reference) if item[table.SORT_KEY] in wanted}
     if "REFERRAL" not in items or items["REFERRAL"].get("erased"):
         return []  # nothing to say about a referral that is gone, or erased
@@ -413,6 +473,9 @@ def deliver(
         "plan": items.get("PLAN", {}),
         "participants": {sk: items[sk] for sk in participant_sks if sk in items},
     }
+    if agreement_sk:
+        named["agreement"] = items.get(agreement_sk, {})
+        named["meeting"] = items.get("MEETING", {})
     if partner_id:  # a connection's emails: the partner, and its connection (read with the partition)
         named["partner"] = reader.item(table.partner_key(partner_id)) or {}
         named["connection"] = items.get(str(connection_sk), {})
@@ -421,7 +484,7 @@ def deliver(
     results = []
     for email in emails_for(envelope, named, facilitator, settings, render=render):
         announce = None
-        if email.template == "feedback" and isinstance(envelope.data, MeetingHeld):
+        if email.template == "feedback" and isinstance(envelope.data, MeetingHeld | PlanAgreed):
             announce = feedback_sent_item(envelope, envelope.data, email, named["referral"], settings=settings, now=now)
         sent = _send_once(
             email,
@@ -434,7 +497,11 @@ def deliver(
             time_left=time_left,
             announce=announce,
         )
-        if sent.status == "sent" and email.template == "feedback" and isinstance(envelope.data, MeetingHeld):
+        if (
+            sent.status == "sent"
+            and email.template == "feedback"
+            and isinstance(envelope.data, MeetingHeld | PlanAgreed)
+        ):
             sent = replace(sent, measures=meeting_measures(envelope.data, named["referral"], now))
         results.append(sent)
     return results
@@ -442,7 +509,7 @@ def deliver(
 
 def feedback_sent_item(
     envelope: Event[EventData],
-    held: MeetingHeld,
+    held: MeetingHeld | PlanAgreed,
     email: emails.Email,
     referral: dict[str, Any],
     *,
@@ -468,7 +535,9 @@ def feedback_sent_item(
     return item
 
 
-def meeting_measures(held: MeetingHeld, referral: dict[str, Any], now: datetime) -> tuple[tuple[str, int], ...]:
+def meeting_measures(
+    held: MeetingHeld | PlanAgreed, referral: dict[str, Any], now: datetime
+) -> tuple[tuple[str, int], ...]:
     """Calendar days from the referral to its meeting, and from the meeting to the referrer's feedback."""
     received = datetime.fromisoformat(str(referral["received_at"]).replace("Z", "+00:00")).astimezone(LONDON)
     today = now.astimezone(LONDON).date()

@@ -41,14 +41,14 @@ from shared.domain.meetings import (
 from shared.domain.plans import Outcome, Plan, named_partners, stored_entries
 from shared.domain.referrals import ReferralStatus
 from shared.domain.workflow import IllegalTransition
+from shared.service import agreement
 from shared.service.approvals import record_package
 from shared.service.changes import audit_entry, commit_change, current_state, referral_update, refuse_if_referral_moved
-from shared.service.connections import request_connections
+from shared.service.connections import UnknownPartner
 from shared.service.outbox import outbox_item
 from shared.service.participants import emailed, roster_check
 from shared.service.preparation import require_ready
 from shared.service.proposals import KIND_FACILITATOR, Recomputed, noting_proposal, proposal_writes, recompute_waiting
-from shared.service.reviews import review_item
 
 BLOCK_RETENTION = timedelta(days=90)
 FACILITATORS_PK = table.FACILITATORS_PK
@@ -461,9 +461,9 @@ def _plan_items(
     settings: Settings,
     now: datetime,
 ) -> tuple[list[Any], list[int]]:
-    """The agreed plan (its package items approved, or waiting for a manager), and its first review (open, in the
-    reviews-by-due-date index); the numbers of the items waiting."""
-    existing, pk = meeting, table.referral_pk(reference)
+    """The plan made at the meeting (its package items approved, or waiting for a manager), waiting for the lead
+    practitioner's agreement (shared/service/agreement.py): its first review opens, and its partners are asked, only
+    once it is agreed. The numbers of the items waiting for a manager."""
     package = record_package(
         reference,
         plan.support_package,
@@ -475,34 +475,38 @@ def _plan_items(
         now=now,
         field_prefix="plan.support_package",
     )
-    extra: list[Any] = list(package.writes)
-    extra.append(
+    return [
+        *package.writes,
         put(
             {
-                table.PARTITION_KEY: pk,
+                table.PARTITION_KEY: table.referral_pk(reference),
                 table.SORT_KEY: "PLAN",
                 table.KIND_ATTRIBUTE: "plan",
                 "reference": reference,
-                "meeting_id": existing["meeting_id"],
-                "agreed_on": outcome.held_on.isoformat() if outcome.held_on else None,
+                "meeting_id": meeting["meeting_id"],
+                "agreed_on": outcome.held_on.isoformat() if outcome.held_on else None,  # by the family, at the meeting
                 **plan.model_dump(mode="json"),
                 "network_actions": stored_entries(plan.network_actions),
                 "support_package": package.entries,
                 "last_item_number": package.last_number,
                 "next_review_due_on": plan.first_review_due_on.isoformat(),
-                "plan_status": "active",
+                "plan_status": "awaiting_agreement",
+                "agreement_round": 1,
+                "agreement_status": "requested",
                 "version": 1,
             },
             settings.table_name,
             f"attribute_not_exists({table.PARTITION_KEY})",
-        )
-    )
+        ),
+    ], package.waiting
 
-    first = review_item(
-        reference, 1, plan.first_review_due_on, scheduled_on=outcome.held_on or plan.first_review_due_on
-    )
-    extra.append(put(first, settings.table_name, f"attribute_not_exists({table.PARTITION_KEY})"))
-    return extra, package.waiting
+
+def _check_partners(named: set[str], reader: ReferralReader) -> None:
+    """Every partner a plan names is active in the directory (they are asked once it is agreed)."""
+    for partner_id in sorted(named):
+        partner = reader.item(table.partner_key(partner_id))
+        if partner is None or not partner.get("active"):
+            raise UnknownPartner(partner_id)
 
 
 def record_outcome(
@@ -516,8 +520,9 @@ def record_outcome(
     correlation_id: str,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Held (with the plan, if one was agreed) or not held. A held meeting with a plan makes the plan active and
-    opens its first review; one that did not take place returns the referral to preparing, to book again."""
+    """Held (with the plan, if one was made) or not held. A held meeting with a plan leaves the plan waiting for the
+    lead practitioner's agreement (its review and connections start once agreed); one that did not take place
+    returns the referral to preparing, to book again."""
     now = now or clock.now()
     current = current_state(reader, reference)
     status, version = current.status, current.version
@@ -537,15 +542,15 @@ def record_outcome(
     else:
         meeting["not_held_reason"] = outcome.reason
     extra: list[Any] = []
-    requested: list[str] = []  # partners the plan connects the family with
     waiting: list[int] = []  # package items waiting for a manager's approval
     plan = outcome.plan
     if not outcome.held:
         to_status = ReferralStatus.PREPARING
     elif plan is None:
         to_status = ReferralStatus.MEETING_HELD
-    else:
-        to_status = ReferralStatus.PLAN_ACTIVE
+    else:  # the plan waits for the lead practitioner's agreement, through the link in its PlanAgreementRequested
+        to_status = ReferralStatus.AWAITING_AGREEMENT
+        _check_partners(named_partners(plan.network_actions, plan.support_package), reader)
         extra, waiting = _plan_items(
             reference,
             referral=current.referral,
@@ -555,21 +560,18 @@ def record_outcome(
             settings=settings,
             now=now,
         )
-        named = named_partners(plan.network_actions, plan.support_package)
-        if named:
-            connected = request_connections(
-                reference,
-                named,
-                consents={c.partner_id: c.share_contact_name for c in plan.partner_consent},
-                existing=current.items,
-                reader=reader,
-                settings=settings,
-                correlation_id=correlation_id,
-                now=now,
-            )
-            extra += connected.writes
-            requested = connected.partner_ids
+        extra += agreement.request_writes(
+            reference,
+            round_=1,
+            answerer=agreement.answerer_of(current.referral),
+            held_on=outcome.held_on or now.astimezone(LONDON).date(),
+            settings=settings,
+            correlation_id=correlation_id,
+            now=now,
+        ).writes
     update = referral_update(settings, reference, version, to_status, at)
+    if to_status is ReferralStatus.AWAITING_AGREEMENT:
+        update = agreement.noting_agreement(update, "requested")
     if not outcome.held:  # waiting again for a meeting: the proposal it would get now
         proposal, proposed = proposal_writes(
             current.referral,
@@ -585,7 +587,6 @@ def record_outcome(
         "status": {"from": status.value, "to": to_status.value},
         "meeting": {"from": "scheduled", "to": meeting["status"]},
     }
-    audit_changes |= {"connections_requested": requested} if requested else {}
     audit_changes |= {"package_waiting_for_approval": waiting} if waiting else {}
     items = [*head, *extra, *_release(existing, settings)]
     if outcome.held and outcome.held_on is not None:

@@ -20,6 +20,7 @@ from shared.domain.events import (
     EventData,
     FamilyDeclined,
     MeetingHeld,
+    PlanAgreed,
     ReferralAccepted,
     ReferralDeclined,
     ReferralReceived,
@@ -40,6 +41,7 @@ HANDLED_EVENTS: tuple[type[EventData], ...] = (
     ReferralWithdrawn,
     FamilyDeclined,  # its retention
     MeetingHeld,
+    PlanAgreed,
     ReviewDue,
     ReviewRescheduled,
     ReviewCompleted,

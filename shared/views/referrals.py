@@ -20,6 +20,7 @@ from shared.domain.errors import Unreadable
 from shared.domain.plans import numbered
 from shared.domain.referrals import ReferralNotFound, ReferralStatus, check_reference
 from shared.domain.workflow import allowed_decisions
+from shared.service.agreement import agreements_view
 from shared.service.connections import connections_view
 from shared.service.notes import notes_view
 from shared.service.participants import participants_view
@@ -160,6 +161,7 @@ def referral_view(
         "child_voices": child_voices_view(items),
         "plan": _plan(by_kind.get("plan")),
         "participants": participants_view(items, referral),
+        "agreements": agreements_view(items),
         "connections": connections_view(items),
         "reviews": [review_view(r) for r in sorted(by_kind.get("review", []), key=lambda r: r[table.SORT_KEY])],
         "emails": [
@@ -210,6 +212,9 @@ def _plan(found: list[dict[str, Any]] | None) -> dict[str, Any] | None:
         "plan_status",
         "last_review_number",
         "partner_consent",
+        "agreement_round",
+        "agreement_status",
+        "plan_agreed_at",
     )
     plan = {key: found[0][key] for key in keys if key in found[0]}
     if "support_package" in plan:  # each item with its number (a plan stored before items had numbers: its place)

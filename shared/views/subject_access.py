@@ -3,8 +3,9 @@
 Everything is every item of the referral's partition, less only the table's own keys: the referral as submitted,
 its decision, meetings (and each change to them, as their emails described it), their participants, proposals,
 preparation (contacts, the family's decision, the checklist), each child's voice,
-plan, reviews, connections with partners (and their answers), every email sent (with the text that was sent), the
-audit trail and every staff read. The export is itself recorded as a read (an access entry naming the export route).
+plan and its agreement (each request and answer, with the reasons for changes), reviews, connections with partners
+(and their answers), every email sent (with the text that was sent), the audit trail and every staff read. The export
+is itself recorded as a read (an access entry naming the export route).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ SECTIONS = (
     ),
     ("children", "The children's voices: wishes and feelings, how they take part, advocates", ("child_voice",)),
     ("plan", "Family Plan and support package", ("plan",)),
+    ("agreements", "The plan's agreement by the lead practitioner (each request and answer)", ("agreement",)),
     ("reviews", "Reviews", ("review",)),
     ("connections", "Connections with community partners", ("connection",)),
     ("emails", "Emails sent", ("email",)),

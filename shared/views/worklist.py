@@ -20,6 +20,7 @@ CLOCKS = {
     "decision": "A decision on the request",
     "meeting_held": "The meeting held",
     "feedback_sent": "Feedback sent to the referrer",
+    "plan_agreed": "The plan agreed by the lead practitioner",
 }
 
 
@@ -66,6 +67,12 @@ def work_lists(now: datetime, review_lead_days: int) -> tuple[WorkList, ...]:
             "Meetings held, outcome not recorded",
             "Every meeting held has its outcome.",
             IndexSpan(table.FACILITATOR_INDEX, table.SCHEDULED_MEETINGS, high=at),
+        ),
+        WorkList(
+            "changes",
+            "Plans with changes asked",
+            "No lead practitioner has asked for changes to a plan.",
+            IndexSpan(table.STATUS_INDEX, "awaiting_agreement", equal=(("plan_agreement", "changes_requested"),)),
         ),
         WorkList(
             "reviews",
@@ -134,7 +141,7 @@ class Filters:
             return listed  # meetings, reviews and deadlines carry no route or coordinator
         span = replace(
             listed.span,
-            equal=(("route", self.route),) if self.route else (),
+            equal=listed.span.equal + ((("route", self.route),) if self.route else ()),
             absent=(table.COORDINATOR_INDEX_PK,) if self.unassigned else (),
         )
         return replace(listed, span=span)

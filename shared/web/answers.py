@@ -105,6 +105,7 @@ class Referral(Summary):
     preparation: Preparation
     child_voices: list[dict[str, Any]] = Field(title="each child's voice recorded, by the child's number")
     plan: dict[str, Any] | None
+    agreements: list[dict[str, Any]] = Field(title="each round of the plan's agreement by the lead practitioner")
     connections: list[dict[str, Any]]
     reviews: list[dict[str, Any]]
     emails: list[dict[str, Any]]
@@ -130,6 +131,15 @@ class PreparationChange(Change):
 
 class MeetingChange(Change):
     meeting: Meeting
+
+
+class AgreementRecorded(Change):
+    agreement: Literal["agreed", "changes_requested"] = Field(title="the answer recorded")
+
+
+class AgreementRequested(Change):
+    agreement: Literal["requested"] = Field(title="the plan waits for agreement again")
+    round: int = Field(ge=2, title="the round of agreement now asked (each with its own link)")
 
 
 class ReviewRecorded(Change):
@@ -230,6 +240,7 @@ class SubjectAccess(BaseModel):
     participants: list[dict[str, Any]]
     preparation: list[dict[str, Any]]
     children: list[dict[str, Any]]
+    agreements: list[dict[str, Any]]
     reviews: list[dict[str, Any]]
     connections: list[dict[str, Any]]
     emails: list[dict[str, Any]]

@@ -41,6 +41,9 @@ ACTIONS = {
     "package.approved": "Support package item approved",
     "package.declined": "Support package item declined",
     "package.delivered": "Support package item delivered",
+    "plan.agreed": "Plan agreed by the lead practitioner",
+    "plan.changes_requested": "Changes to the plan asked",
+    "plan.agreement_requested": "Plan sent for agreement again",
 }
 VENUES = {
     "family_home": "At the family's home",
@@ -78,6 +81,8 @@ def actor_words(actor: str) -> str:
     role, _, subject = actor.partition(":")
     if role == "referrer":
         return "the referrer"
+    if role == "lead_practitioner":
+        return "the lead practitioner (through their link)"
     if role == "system":
         return "the service (automatically)"
     return f"{role} {subject}".strip()

@@ -27,6 +27,7 @@ STATUS_TAGS = {
     "withdrawn": ("Withdrawn", "govuk-tag--grey"),
     "meeting_scheduled": ("Meeting booked", "govuk-tag--purple"),
     "meeting_held": ("Meeting held", "govuk-tag--green"),
+    "awaiting_agreement": ("Plan awaiting agreement", "govuk-tag--yellow"),
     "plan_active": ("Plan active", "govuk-tag--green"),
     "closed": ("Closed", "govuk-tag--grey"),
 }

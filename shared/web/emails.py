@@ -26,6 +26,8 @@ SUBJECTS = {
     "connection": "Family Network connection: {reference}",
     "connection_answered": "Partner answered: {reference}",
     "package_decided": "Support package decision: {reference}",
+    "agreement_request": "Please agree the plan for {reference}",
+    "plan_changes_requested": "Changes asked to the plan for {reference}",
 }
 
 

@@ -120,6 +120,15 @@ TOKEN = {
     "description": "The signed, expiring link from the partner's connection email",
     "schema": {"type": "string", "maxLength": 1024},
 }
+AGREEMENT_TOKEN = {
+    **TOKEN,
+    "description": "The signed, expiring link from the email asking the lead practitioner to agree the plan",
+}
+_AGREEMENT_LINK = {
+    "404": "The link is not valid (altered, incomplete, or made for something else)",
+    "409": "Already answered: nothing changed",
+    "410": "Expired, or the plan is no longer waiting for this answer (sent again since, or the referral withdrawn)",
+}
 _CHANGE = {
     "200": "The change, with the referral's new status and version (ETag)",
     "404": "No referral with this reference",
@@ -527,6 +536,59 @@ ROUTES = (
         pages=True,
     ),
     Route(
+        "GET /agreements/{token}",
+        "connections",
+        "The lead practitioner's link (no login): the family's plan and the question; changes nothing, and is "
+        "recorded in the referral's read audit",
+        staff=False,
+        responses={"200": "The plan and the question (HTML)", **_AGREEMENT_LINK},
+        parameters=(AGREEMENT_TOKEN,),
+        pages=True,
+    ),
+    Route(
+        "POST /agreements/{token}",
+        "connections",
+        "The lead practitioner's answer: the plan agreed (it comes into force), or changes asked with reasons "
+        "(recorded once, audited)",
+        staff=False,
+        body="shared.service.agreement:AgreementAnswer",
+        media_types=("application/x-www-form-urlencoded", "application/json"),
+        responses={
+            "200": "Recorded (HTML)",
+            **_AGREEMENT_LINK,
+            "422": "No answer, or changes asked without reasons: the page again, with the problem",
+        },
+        parameters=(AGREEMENT_TOKEN,),
+        pages=True,
+        unstated="changes take reasons; an agreement takes none",
+    ),
+    Route(
+        "POST /referrals/{reference}/plan/agreement",
+        "scheduling",
+        "Record the lead practitioner's (or referrer's) answer to the plan given another way: agreed (the plan comes "
+        "into force: its first review opens, its partners are asked, the referrer gets the feedback), or changes "
+        "asked with reasons (the plan goes back to the coordinator); audited as yours",
+        body="shared.service.agreement:AgreementAnswer",
+        responses={**_CHANGE, "409": "Illegal or stale: the plan is not waiting for agreement, or changed meanwhile"},
+        parameters=(REFERENCE, IF_MATCH),
+        answers={"200": "shared.web.answers:AgreementRecorded"},
+        unstated="changes take reasons; an agreement takes none; partners the plan names are still active",
+    ),
+    Route(
+        "PUT /referrals/{reference}/plan",
+        "scheduling",
+        "Revise the plan waiting for agreement and send it again: a new email and link to the lead practitioner "
+        "(the last link closes)",
+        body="shared.domain.plans:Plan",
+        responses={**_CHANGE, "409": "Illegal or stale: the plan is not waiting for agreement, or changed meanwhile"},
+        parameters=(REFERENCE, IF_MATCH),
+        answers={"200": "shared.web.answers:AgreementRequested"},
+        unstated=(
+            "the first review is after the meeting and within three months of it; partners named have their "
+            "consent answer and are active"
+        ),
+    ),
+    Route(
         "POST /referrals/{reference}/connections/{partner_id}",
         "scheduling",
         "Record a partner's answer given another way (a phone call): as through its link, audited as yours",
@@ -862,6 +924,31 @@ ROUTES = (
                 "Ask a waiting partner again: a new email and link",
                 _CONNECTION_POSTED,
                 (REFERENCE, PARTNER_ID),
+            ),
+            # The plan's agreement by the lead practitioner, recorded for them (functions/console/agreement.py)
+            (
+                "GET /staff/referrals/{reference}/plan/agreement",
+                "The form to record the lead practitioner's answer to the plan",
+                _PAGE,
+                (REFERENCE,),
+            ),
+            (
+                "POST /staff/referrals/{reference}/plan/agreement",
+                "Record the lead practitioner's answer to the plan: agreed, or changes asked (audited as yours)",
+                {
+                    **_POSTED,
+                    "409": "The plan is not waiting for agreement, or changed meanwhile: the case page says why",
+                },
+                (REFERENCE,),
+            ),
+            (
+                "POST /staff/referrals/{reference}/plan/agreement/again",
+                "Send the plan for agreement again: a new email and link (the last link closes)",
+                {
+                    **_POSTED,
+                    "409": "The plan is not waiting for agreement, or changed meanwhile: the case page says why",
+                },
+                (REFERENCE,),
             ),
             # Privacy actions, for managers only (functions/console/privacy.py)
             (

@@ -1,6 +1,7 @@
 """A referral's whole journey through the local runtime: the web form, automatic acceptance, a facilitator and
-proposed slots, a booked meeting, the clock moved past it, the meeting held with a plan naming a community partner
-(which confirms contact through its emailed link), its review reminded, escalated when overdue, and recorded."""
+proposed slots, a booked meeting, the clock moved past it, the meeting held with a plan naming a community partner,
+the plan agreed by the lead practitioner through their emailed link (keyboard only, no JavaScript), then the partner
+(which confirms contact through its emailed link), the plan's review reminded, escalated when overdue, and recorded."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from playwright.sync_api import Browser
 from infra.local.runtime import wait_for
 from tests.e2e.browser import Keyboard, audit
 from tests.e2e.conftest import RunningSystem
+from tests.e2e.test_console import accessible
 from tests.e2e.test_referral_form import fill_with_keyboard, new_page
 from tests.preparation import prepare_through_api
 
@@ -108,6 +110,42 @@ def test_from_the_form_to_a_held_meeting_a_plan_and_its_review(browser: Browser,
     )
     assert held.status_code == 200, held.text
 
+    waiting = staff("GET", f"/referrals/{reference}").json()
+    assert waiting["status"] == "awaiting_agreement" and waiting["reviews"] == [] and waiting["connections"] == []
+
+    # 4b. The lead practitioner gets an email with the reference and dates only, and a link; opens it without
+    # JavaScript, reads the plan and agrees it by keyboard alone. Only then is the partner asked and the feedback sent.
+    def agreement_email() -> dict[str, Any] | None:
+        subject = f"Please agree the plan for {reference}"
+        return next((m for m in system.get("/_local/outbox").json() if m["subject"] == subject), None)
+
+    asked = wait_for(agreement_email, timeout=30)
+    assert asked["to"] == [referrer_email]
+    for private in ("Grandmother", "School pick-ups", "Sofa bed", "Jo Bloggs", "Alfie"):
+        assert private not in asked["text"] + asked["html"]
+    agreement_link = next(word for word in asked["text"].split() if "/agreements/" in word)
+    assert not [m for m in system.get("/_local/outbox").json() if m["to"] == [partner_email]]
+    context, page = new_page(browser, javascript=False)
+    try:
+        page.goto(agreement_link)
+        assert page.locator("h1").inner_text() == "The family's plan"
+        assert "School pick-ups" in page.content() and "Sofa bed" in page.content()
+        accessible(page, "agreement-form")  # axe runs on the same HTML, replayed with JavaScript on
+        keys = Keyboard(page)
+        keys.choose_next_radio("decision")  # changes, without saying which: the page asks for the reasons
+        keys.press_button("Send your answer")
+        assert page.locator(".govuk-error-summary").is_visible()
+        assert page.locator("#decision-change").is_checked()  # the answer given is kept
+        accessible(page, "agreement-errors")
+        keys.tab_to("decision-change")  # the group's one stop is its checked radio: the arrow moves back to agree
+        page.keyboard.press("ArrowUp")
+        assert page.locator("#decision").is_checked()
+        keys.press_button("Send your answer")
+        assert page.locator("h1").inner_text() == "You have agreed the plan"
+        accessible(page, "agreement-recorded")
+    finally:
+        context.close()
+
     final = staff("GET", f"/referrals/{reference}").json()
     assert final["status"] == "plan_active"
     assert final["meeting"]["status"] == "held"
@@ -121,10 +159,12 @@ def test_from_the_form_to_a_held_meeting_a_plan_and_its_review(browser: Browser,
         "preparation.checklist",
         "meeting.scheduled",
         "meeting.held",
+        "plan.agreed",
     ]
+    assert "GET /agreements/{token}" in [a["route"] for a in final["accesses"]]
 
     def announced(report: dict[str, Any]) -> bool:
-        return report.get("detail_type") == "MeetingHeld" and report["detail"]["data"]["reference"] == reference
+        return report.get("detail_type") == "PlanAgreed" and report["detail"]["data"]["reference"] == reference
 
     system.probe_saw(announced)
 

@@ -675,10 +675,15 @@ def test_the_connections_function_reads_and_writes_by_key_never_scans_or_deletes
         "dynamodb:ConditionCheckItem",
         "dynamodb:GetItem",
         "dynamodb:PutItem",
+        "dynamodb:Query",
         "dynamodb:UpdateItem",
     ]
     [table] = resources(template_body, "AWS::DynamoDB::Table")
-    assert [r for s in dynamo for r in _resources_of(s)] == [{"Fn::GetAtt": [table, "Arn"]}]  # no index/*, no *
+    assert [r for s in dynamo for r in _resources_of(s)] == [{"Fn::GetAtt": [table, "Arn"]}] * 2  # no index/*, no *
+    # a plan's agreement reads the one case it changes: a Query of referral partitions only
+    [query] = [s for s in dynamo if "dynamodb:Query" in _actions(s)]
+    assert _actions(query) == ["dynamodb:Query"]
+    assert query["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["REFERRAL#*"]}}
     kms = [s for s in statements if any(a.startswith("kms:") for a in _actions(s))]
     assert kms and all("*" not in a for s in kms for a in _actions(s))
     assert all(

@@ -20,7 +20,7 @@ from tests.integration.conftest import Cloud, invoke
 from tests.integration.test_coordination import COORDINATOR, act, get_one
 from tests.integration.test_intake import relay_outbox
 from tests.integration.test_meetings import availability, book, clock_at, meeting
-from tests.integration.test_outcome import outcome
+from tests.integration.test_outcome import agree, outcome
 from tests.integration.test_partners import CHURCH, HUB, MEDIATION, add
 from tests.integration.test_proposals import sqs_batch
 from tests.integration.test_reviews import dated, london_today, record
@@ -55,13 +55,16 @@ def plan_naming(partners: dict[str, str], *, share_with: tuple[str, ...] = ()) -
 
 
 def hold(cloud: Cloud, submit: Any, referral_body: dict[str, Any], plan: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """A referral whose meeting was held yesterday with `plan`: the outcome's response."""
+    """A referral whose meeting was held yesterday with `plan`, agreed by the lead practitioner (the partners are
+    asked then): the outcome's response."""
     availability(cloud, "fac-1")
     past = (datetime.now(UTC) - timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
     with clock_at(past - timedelta(days=2)):  # received, and its meeting booked, before the meeting
         reference = submit(referral_body)["json"]["reference"]
         assert book(cloud, reference, meeting(past))["statusCode"] == 200
     held = outcome(cloud, reference, {"held": True, "held_on": past.date().isoformat(), "plan": plan})
+    if held["statusCode"] == 200:
+        assert agree(cloud, reference)["statusCode"] == 200
     return reference, held
 
 
@@ -161,8 +164,8 @@ def test_a_plan_naming_two_partners_emails_each_once_with_the_name_only_where_th
     assert [(c["partner_id"], c["status"]) for c in view["connections"]] == sorted(
         (p, "requested") for p in partners.values()
     )
-    [held_entry] = [a for a in view["audit"] if a["action"] == "meeting.held"]
-    assert held_entry["changes"]["connections_requested"] == sorted(partners.values())
+    [agreed_entry] = [a for a in view["audit"] if a["action"] == "plan.agreed"]  # asked once the plan is agreed
+    assert agreed_entry["changes"]["connections_requested"] == sorted(partners.values())
     names = {c["partner_id"]: c["partner_name"] for c in view["connections"]}
     assert names == {partners["hub"]: HUB["name"], partners["church"]: CHURCH["name"]}
     emails = [e for e in view["emails"] if e["recipient_kind"] == "partner"]
@@ -497,7 +500,11 @@ def test_links_signed_with_another_key_or_missing_their_ids_are_not_valid(
     reference, _ = emailed(cloud, submit, referral_body, partners)
     now = clock.now()
     foreign = links.sign(
-        {"r": reference, "p": partners["hub"], "c": "C0"}, key=b"x" * 64, now=now, valid_for=timedelta(days=1)
+        {"r": reference, "p": partners["hub"], "c": "C0"},
+        purpose="connection",
+        key=b"x" * 64,
+        now=now,
+        valid_for=timedelta(days=1),
     )
     assert answer(cloud, foreign, {"answer": "contacted"})["statusCode"] == 404
     from shared.config import get_settings
@@ -506,8 +513,14 @@ def test_links_signed_with_another_key_or_missing_their_ids_are_not_valid(
     cloud.use_environment_of(CONNECTIONS)
     key = connections.link_key(get_settings())
     for claims in ({"r": reference, "p": partners["hub"]}, {"p": partners["hub"], "c": "C0"}, {}):
-        signed = links.sign(claims, key=key, now=now, valid_for=timedelta(days=1))
+        signed = links.sign(claims, purpose="connection", key=key, now=now, valid_for=timedelta(days=1))
         assert answer(cloud, signed, {"answer": "contacted"})["statusCode"] == 404, claims
+    # the connection's own ids, signed with the right key for another purpose (a plan's links): not a connection link
+    connection_id = next(i for i in cloud.items() if i["sk"] == f"CONNECTION#{partners['hub']}")["connection_id"]
+    own = {"r": reference, "p": partners["hub"], "c": connection_id}
+    for purpose in ("agreement", "plan"):
+        other = links.sign(own, purpose=purpose, key=key, now=now, valid_for=timedelta(days=1))
+        assert answer(cloud, other, {"answer": "contacted"})["statusCode"] == 404, purpose
     assert answer(cloud, "abc.\u00e9", {"answer": "contacted"})["statusCode"] == 404
     assert {c["status"] for c in get_one(cloud, reference)["json"]["connections"]} == {"requested"}
 

@@ -244,7 +244,9 @@ def test_decisions_meetings_and_the_meeting_held_each_send_their_emails(
     referrer, facilitator = "sam.okafor@council.example.org", "fac.one@council.example.org"
     assert (referrer, f"Referral {reference} received") in subjects
     assert (referrer, f"Referral {reference} accepted") in subjects
-    assert (referrer, f"Feedback on the meeting for {reference}") in subjects
+    # a professional's request: its referrer is asked to agree the plan; the feedback follows the agreement
+    assert (referrer, f"Please agree the plan for {reference}") in subjects
+    assert (referrer, f"Feedback on the meeting for {reference}") not in subjects
     invitations = [m for m in raw_messages() if str(m["To"]) == facilitator]
     calendars = [calendar_of(m) for m in invitations]
     assert [(c["METHOD"], c["SEQUENCE"], c["STATUS"]) for c in calendars] == [

@@ -37,6 +37,16 @@ def outcome(cloud: Cloud, reference: str, body: dict[str, Any]) -> dict[str, Any
     )
 
 
+def agree(cloud: Cloud, reference: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The lead practitioner's answer to the plan, recorded by a coordinator (agreed, unless `body` says otherwise)."""
+    return staff(
+        cloud,
+        "POST /referrals/{reference}/plan/agreement",
+        f"/referrals/{reference}/plan/agreement",
+        body=body or {"decision": "agree"},
+    )
+
+
 def scheduled(cloud: Cloud, submit: Any, referral_body: dict[str, Any]) -> str:
     availability(cloud, "fac-1")
     with clock_at(BOOKED):
@@ -52,7 +62,7 @@ def held(plan: dict[str, Any] | None, held_on: date | None = None) -> dict[str, 
     return body
 
 
-def test_a_held_meeting_with_a_plan_makes_the_plan_active_and_opens_its_first_review(
+def test_a_held_meeting_with_a_plan_waits_for_agreement_and_agreement_opens_its_first_review(
     cloud: Cloud, submit: Any, referral_body: dict[str, Any]
 ) -> None:
     reference = scheduled(cloud, submit, referral_body)
@@ -62,28 +72,41 @@ def test_a_held_meeting_with_a_plan_makes_the_plan_active_and_opens_its_first_re
 
     response = outcome(cloud, reference, held({**PLAN, "first_review_due_on": review_on.isoformat()}))
 
+    # the plan waits for the lead practitioner: no review, no reminder yet
     assert response["statusCode"] == 200, response["json"]
-    assert response["json"]["status"] == "plan_active"
+    assert response["json"]["status"] == "awaiting_agreement"
     view = get_one(cloud, reference)["json"]
     assert view["meeting"]["status"] == "held"
+    assert view["plan"]["plan_status"] == "awaiting_agreement"
     assert [(item["number"], item["status"]) for item in view["plan"]["support_package"]] == [
         (1, "approved"),
         (2, "requested"),
     ]
-    assert view["reviews"] == [
-        {"review_number": 1, "due_on": review_on.isoformat(), "status": "scheduled", "escalations": 0}
+    assert view["reviews"] == []
+    assert [(a["round"], a["answerer"], a["status"]) for a in view["agreements"]] == [
+        (1, "lead_practitioner", "requested")
     ]
-    assert view["allowed_actions"] == ["withdraw", "record_review", "move_review"]
+    assert view["allowed_actions"] == ["withdraw", "record_agreement", "ask_agreement_again"]
     relay_outbox(cloud)
-    [event] = capture.received()
-    assert event["detail-type"] == "MeetingHeld"
-    data = event["detail"]["data"]
+    events = {e["detail-type"]: e for e in capture.received()}
+    assert set(events) == {"MeetingHeld", "PlanAgreementRequested"}
+    data = events["MeetingHeld"]["detail"]["data"]
     assert (data["plan_agreed"], data["support_package_items"], data["first_review_due_on"]) == (
         True,
         2,
         review_on.isoformat(),
     )
-    assert "Car seat" not in str(event) and "Grandmother" not in str(event)
+    assert "Car seat" not in str(events) and "Grandmother" not in str(events)
+
+    # agreed: the plan is in force and its first review opens
+    agreed = agree(cloud, reference)
+    assert agreed["json"] == {**agreed["json"], "status": "plan_active", "agreement": "agreed"}
+    view = get_one(cloud, reference)["json"]
+    assert view["plan"]["plan_status"] == "active"
+    assert view["reviews"] == [
+        {"review_number": 1, "due_on": review_on.isoformat(), "status": "scheduled", "escalations": 0}
+    ]
+    assert view["allowed_actions"] == ["withdraw", "record_review", "move_review"]
 
 
 def test_a_held_meeting_without_a_plan_and_one_that_did_not_take_place(

@@ -1,4 +1,4 @@
-"""MeetingHeld with a plan → the reminders function schedules the first review's reminder in EventBridge Scheduler."""
+"""PlanAgreed → the reminders function schedules the first review's reminder in EventBridge Scheduler."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from shared.service.reminders import remind_on, schedule_name
 from tests.integration.conftest import Cloud, invoke
 from tests.integration.test_intake import relay_outbox
 from tests.integration.test_meetings import availability, book, clock_at, meeting
-from tests.integration.test_outcome import outcome
+from tests.integration.test_outcome import agree, outcome
 from tests.integration.test_proposals import sqs_batch
 
 
@@ -30,12 +30,13 @@ def held_with_plan(
         reference,
         {"held": True, "held_on": past.date().isoformat(), "plan": {"first_review_due_on": review.isoformat()}},
     )
+    assert agree(cloud, reference)["statusCode"] == 200
     relay_outbox(cloud)
-    [held] = [e for e in capture.received() if e["detail-type"] == "MeetingHeld"]
-    return reference, held
+    [agreed] = [e for e in capture.received() if e["detail-type"] == "PlanAgreed"]
+    return reference, agreed
 
 
-def test_a_held_meeting_with_a_plan_schedules_its_first_review_reminder(
+def test_an_agreed_plan_schedules_its_first_review_reminder(
     cloud: Cloud, submit: Any, referral_body: dict[str, Any]
 ) -> None:
     review = datetime.now(UTC).date() + timedelta(days=60)

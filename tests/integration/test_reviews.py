@@ -242,9 +242,9 @@ def test_an_overdue_review_is_escalated_once_then_every_five_working_days(
     received = capture.received()
     [overdue] = [e for e in received if e["detail-type"] == "ReviewOverdue"]
     assert overdue["detail"]["data"]["escalation"] == 1
-    # the review's breach, and (from the first run) the feedback email no one sent after the meeting
+    # the review's breach (the feedback follows the plan's agreement: sent, so no clock of its own)
     breaches = {e["detail"]["data"]["clock"]: e for e in received if e["detail-type"] == "DeadlineBreached"}
-    assert sorted(breaches) == ["feedback_sent", "review_completed"]
+    assert sorted(breaches) == ["review_completed"]
     breach = breaches["review_completed"]
     assert breach["detail"]["data"]["due_on"] == first_due.isoformat()
     assert get_one(cloud, plan)["json"]["reviews"][0]["status"] == "overdue"
@@ -319,20 +319,38 @@ def test_an_undecided_request_breaches_the_decision_clock_once_and_the_coordinat
     assert late in page["body"] and "A decision on the request" in page["body"] and prompt not in page["body"]
 
 
-def test_the_meeting_and_feedback_clocks(
-    cloud: Cloud, plan: str, submit: Any, referral_body: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+def test_the_plan_agreed_clock_breaks_once_for_a_plan_left_unagreed_and_never_for_an_agreed_one(
+    cloud: Cloud, submit: Any, referral_body: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """MeetingHeld starts the feedback clock; no feedback email was sent, so the clock breaks the day after it."""
+    """A meeting with a plan starts the plan_agreed clock (10 working days); the day after it, a plan still not
+    agreed is a breach the coordinators hear of, once; one agreed in time is not."""
+    from tests.integration.test_meetings import availability, book, clock_at, meeting
+    from tests.integration.test_outcome import agree, outcome
+
+    availability(cloud, "fac-1")
+    past = (datetime.now(UTC) - timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
+    plan_body = {"first_review_due_on": (london_today() + timedelta(days=30)).isoformat()}
+    references = []
+    for hour in (0, 3):
+        with clock_at(past - timedelta(days=2)):
+            reference = submit({**referral_body, "reason": f"Clock {hour}"})["json"]["reference"]
+            assert book(cloud, reference, meeting(past + timedelta(hours=hour)))["statusCode"] == 200
+        held = {"held": True, "held_on": past.date().isoformat(), "plan": plan_body}
+        assert outcome(cloud, reference, held)["statusCode"] == 200
+        references.append(reference)
+    waiting, agreed = references
+    assert agree(cloud, agreed)["statusCode"] == 200
     capture = cloud.capture_events()
     relay_outbox(cloud)
-    items = {item["sk"]: item for item in cloud.items() if item["pk"] == f"REFERRAL#{plan}"}
-    assert "CLOCK#feedback_sent" in items  # started by MeetingHeld
-    settings = Settings()
-    late = add_working_days(
-        date.fromisoformat(items["CLOCK#feedback_sent"]["started_on"]), settings.feedback_working_days
-    )
-    at_day(monkeypatch, late + timedelta(days=1))
-    report = invoke(REMINDERS, cloud, DAILY)
-    assert report["breaches"] == 1
+    assert invoke(REMINDERS, cloud, sqs_batch(events_of(cloud, capture, "MeetingHeld"))) == {"batchItemFailures": []}
+    clocks = {item["pk"]: item for item in cloud.items() if item["sk"] == "CLOCK#plan_agreed"}
+    assert set(clocks) == {f"REFERRAL#{waiting}", f"REFERRAL#{agreed}"}
+    assert not [item for item in cloud.items() if item["sk"] == "CLOCK#feedback_sent"]  # feedback follows agreement
+    due = date.fromisoformat(clocks[f"REFERRAL#{waiting}"]["due_on"])
+    assert due == add_working_days(past.date(), Settings().agreement_working_days)
+
+    at_day(monkeypatch, due + timedelta(days=1))
+    assert invoke(REMINDERS, cloud, DAILY)["breaches"] == 1
+    assert invoke(REMINDERS, cloud, DAILY)["breaches"] == 0  # checked once
     [breach] = events_of(cloud, capture, "DeadlineBreached")
-    assert breach["detail"]["data"]["clock"] == "feedback_sent"
+    assert (breach["detail"]["data"]["clock"], breach["detail"]["data"]["reference"]) == ("plan_agreed", waiting)

@@ -25,7 +25,7 @@ def export(cloud: Cloud, reference: str, **kwargs: Any) -> dict[str, Any]:
 def test_the_export_holds_every_item_and_email_of_the_referral_and_is_itself_recorded(
     cloud: Cloud, submit: Any, referral_body: dict[str, Any]
 ) -> None:
-    # Given a referral with a held meeting, a plan and the feedback email sent
+    # Given a referral with a held meeting, a plan agreed and the feedback email sent
     reference, held = held_with_plan(cloud, submit, referral_body, datetime.now(UTC).date() + timedelta(days=60))
     invoke(FEEDBACK, cloud, sqs_batch([held]))
     items = [i for i in cloud.items() if i[table.PARTITION_KEY] == table.referral_pk(reference)]
@@ -44,12 +44,14 @@ def test_the_export_holds_every_item_and_email_of_the_referral_and_is_itself_rec
     feedback = [e for e in document["emails"] if e["template"] == "feedback"]
     assert feedback and f"{reference}" in feedback[0]["text"]
     assert [v["status"] for v in document["meeting_versions"]] == ["scheduled"]  # as the invitations described it
+    assert [(a["round"], a["status"]) for a in document["agreements"]] == [(1, "agreed")]  # the plan's agreement
     sections = (
         "meetings",
         "meeting_versions",
         "participants",
         "preparation",
         "children",
+        "agreements",
         "reviews",
         "emails",
         "audit",

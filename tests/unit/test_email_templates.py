@@ -138,6 +138,34 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "package_decided-approved": ("package_decided", {**CONTEXT, "item_number": 2, "decision": "approved"}),
     "package_decided-declined": ("package_decided", {**CONTEXT, "item_number": 3, "decision": "declined"}),
+    "agreement_request": (
+        "agreement_request",
+        {
+            **CONTEXT,
+            "answerer": "lead_practitioner",
+            "round": 1,
+            "held_on": "8 December 2026",
+            "due_on": "22 December 2026",
+            "link": "http://127.0.0.1:8000/agreements/eyJhIjoiQTEifQ.c2ln",
+            "expires_on": "5 January 2027",
+        },
+    ),
+    "agreement_request-revised": (
+        "agreement_request",
+        {
+            **CONTEXT,
+            "answerer": "referrer",
+            "round": 2,
+            "held_on": "8 December 2026",
+            "due_on": "22 December 2026",
+            "link": "http://127.0.0.1:8000/agreements/eyJhIjoiQTIifQ.c2ln",
+            "expires_on": "12 January 2027",
+        },
+    ),
+    "plan_changes_requested": (
+        "plan_changes_requested",
+        {**CONTEXT, "answerer": "lead_practitioner", "via": "link", "on": "10 December 2026"},
+    ),
 }
 
 
@@ -167,6 +195,13 @@ def test_every_email_is_multipart_text_and_html() -> None:
     assert message.get_content_type() == "multipart/alternative"
     assert [part.get_content_type() for part in message.iter_parts()] == ["text/plain", "text/html"]
     assert message["Message-ID"].endswith("@familynet.example.org>")
+
+
+def test_the_plan_s_emails_carry_the_reference_and_dates_never_the_family_s_name() -> None:
+    for case in ("agreement_request", "agreement_request-revised", "plan_changes_requested"):
+        template, context = CASES[case]
+        email = render(template, "x@example.org", context)
+        assert "Jo" not in email.text and "Jo" not in email.html and "FN-7KQ2MX4P" in email.text
 
 
 def test_the_acknowledgement_carries_the_reference_and_fixed_text_only() -> None:

@@ -37,6 +37,9 @@ ARCHITECTURE_EVENTS = {
     "PackageItemDecided",  # a manager's approval or decline of spending over the limit (issue 19, item 2)
     "PackageItemDelivered",  # an approved item's actual cost: the managers' spend figures (issue 19, items 2 and 7)
     "FeedbackSent",  # the referrer's feedback went: the end of the meeting-to-feedback figure (issue 19, item 7)
+    "PlanAgreementRequested",  # the plan agreed by the lead practitioner through a signed link (issue 21)
+    "PlanAgreed",
+    "PlanChangesRequested",
 }
 
 

@@ -22,7 +22,7 @@ from shared.domain.meetings import Availability, CancelRequest, DoubleBooked, Me
 from shared.domain.plans import NetworkAction, Outcome, PartnerConsent, Plan
 from shared.domain.referrals import ReferralStatus
 from shared.domain.workflow import Decision
-from shared.service import connections, meetings, partners
+from shared.service import agreement, connections, meetings, partners
 from shared.service.deadlines import DailyCheck, start_clock
 from shared.service.decisions import DecisionBody, decide
 from shared.service.intake import submit_referral, validate_submission
@@ -156,6 +156,15 @@ def held_with_plan(reference: str, first_review_due_on: date, plan: Plan | None 
     meetings.record_outcome(
         reference,
         outcome,
+        actor=COORDINATOR,
+        expected_version=None,
+        reader=reader(),
+        settings=SETTINGS,
+        correlation_id="t",
+    )
+    agreement.record_answer(  # agreed by the lead practitioner: the plan in force, its first review open
+        reference,
+        agreement.AgreementAnswer(decision="agree"),
         actor=COORDINATOR,
         expected_version=None,
         reader=reader(),
