@@ -71,10 +71,11 @@ MEETING_ACTIONS: dict[str, frozenset[S]] = {
     "record_review": frozenset({S.PLAN_ACTIVE}),
     "move_review": frozenset({S.PLAN_ACTIVE}),
 }
-# A plan in force: its support package items are approved or declined by a manager, and delivered. Not listed among
-# a referral's allowed actions (they act on one item of its plan, shown with that item).
+# A plan's support package items are approved or declined by a manager (while the plan waits for the lead
+# practitioner's agreement too: the two checks run side by side), and delivered once the plan is in force. Not listed
+# among a referral's allowed actions (they act on one item of its plan, shown with that item).
 PLAN_ITEM_ACTIONS: dict[str, frozenset[S]] = {
-    "decide_package_item": frozenset({S.PLAN_ACTIVE}),
+    "decide_package_item": frozenset({S.AWAITING_AGREEMENT, S.PLAN_ACTIVE}),
     "record_delivery": frozenset({S.PLAN_ACTIVE}),
 }
 # Preparation (shared/domain/preparation.py): on an accepted referral the first of these starts preparing it. The
@@ -100,7 +101,7 @@ _CANNOT = {
     "move_review": "have a review moved (only a plan in force is reviewed)",
     "assign": "be assigned (it is no longer open)",
     "change_participants": "have its meeting's participants changed (it is no longer open)",
-    "decide_package_item": "have support package spending decided (only a plan in force has its package approved)",
+    "decide_package_item": "have support package spending decided (only a plan made at a meeting and not ended has)",
     "record_delivery": "have support delivered recorded (only a plan in force has its package delivered)",
     "record_contact": "have a preparation contact recorded",
     "record_family_decision": "have the family's decision recorded",

@@ -594,12 +594,13 @@ def ask_again(
             ),
             "requested",
         ),
-        update(
+        update(  # the plan as read: a manager's decision on one of its items meanwhile is not overwritten
             {table.PARTITION_KEY: table.referral_pk(reference), table.SORT_KEY: "PLAN"},
             settings.table_name,
             plan_sets,
-            condition="agreement_round = :round",
-            values={":round": round_},
+            condition="agreement_round = :round AND #plan_version = :plan_version",
+            names={"#plan_version": "version"},
+            values={":round": round_, ":plan_version": int(stored.get("version", 1))},
         ),
     ]
     last = _round(current, reference, round_)

@@ -19,7 +19,7 @@ from tests.integration.test_console_plans import summary, value_of
 from tests.integration.test_coordination import act, get_one, staff
 from tests.integration.test_intake import relay_outbox
 from tests.integration.test_meetings import availability, book, clock_at, meeting
-from tests.integration.test_outcome import BOOKED, YESTERDAY, held, outcome, scheduled
+from tests.integration.test_outcome import BOOKED, YESTERDAY, agree, held, outcome, scheduled
 from tests.integration.test_proposals import sqs_batch
 from tests.integration.test_reports import report_of
 from tests.integration.test_reviews import london_today
@@ -80,6 +80,7 @@ def test_the_limits_decide_what_waits_for_a_manager_item_by_item_and_by_the_pack
     assert package(cloud, reference) == [(1, 25000, "approved"), (2, 25001, "requested")]
     assert waiting_for_approval(cloud) == [(reference, 2)]
     assert get_one(cloud, reference)["json"]["audit"][-1]["changes"]["package_waiting_for_approval"] == [2]
+    assert agree(cloud, reference)["statusCode"] == 200  # the plan in force, its first review open
 
     # a review adds items: the package (less nothing declined) comes to £1,000.01, so each new item waits, however
     # small, while the items it had stay as they were
@@ -121,6 +122,7 @@ def test_a_manager_approves_once_the_coordinators_hear_once_and_the_delivery_cou
 ) -> None:
     reference = scheduled(cloud, submit, referral_body)
     assert outcome(cloud, reference, plan_with(item("Washing machine", 40000)))["statusCode"] == 200
+    assert agree(cloud, reference)["statusCode"] == 200
     capture = cloud.capture_events()
 
     # a coordinator cannot approve or decline; delivery waits for the approval
@@ -257,6 +259,7 @@ def test_on_screen_a_manager_decides_from_the_approvals_page_and_a_coordinator_r
     reference = scheduled(cloud, submit, referral_body)
     body = plan_with(item("Washing machine", 40000), item("Holiday", 50000, "service"), item("Cot", 900))
     assert outcome(cloud, reference, body)["statusCode"] == 200
+    assert agree(cloud, reference)["statusCode"] == 200
     manager, manager_token = a_session(cloud, groups=("managers",))
     coordinator, token = a_session(cloud)
     item_1 = f"/staff/referrals/{reference}/plan/items/1"

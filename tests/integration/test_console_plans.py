@@ -14,7 +14,7 @@ from infra.constants import CONSOLE
 from shared.domain.referrals import today
 from tests.integration.conftest import Cloud, invoke
 from tests.integration.test_console import a_session, console_event, referral_item
-from tests.integration.test_outcome import YESTERDAY, scheduled
+from tests.integration.test_outcome import YESTERDAY, agree, scheduled
 from tests.integration.test_partners import CHURCH, HUB, add
 
 
@@ -110,6 +110,9 @@ def test_a_held_meeting_and_its_plan_are_recorded_from_the_form_by_the_apis_serv
     [item] = plan["support_package"]
     assert (item["estimated_cost_pence"], item["partner_id"], item["category"]) == (40000, hub, "equipment")
     assert plan["partner_consent"] == [{"partner_id": hub, "share_contact_name": True}]
+    assert plan["plan_status"] == "awaiting_agreement"
+    assert not [i for i in cloud.items() if i["kind"] == "connection"]  # the partner is asked once it is agreed
+    assert agree(cloud, booked)["statusCode"] == 200
     [connection] = [i for i in cloud.items() if i["kind"] == "connection"]
     assert connection["partner_id"] == hub and connection["share_contact_name"] is True
     [audit] = [i for i in cloud.items() if i["kind"] == "audit" and i["action"] == "meeting.held"]
@@ -254,6 +257,7 @@ def in_force(cloud: Cloud, booked: str) -> str:
 
     body = held({**PLAN, "first_review_due_on": (YESTERDAY.date() + timedelta(days=60)).isoformat()})
     assert outcome(cloud, booked, body)["statusCode"] == 200
+    assert agree(cloud, booked)["statusCode"] == 200
     return booked
 
 
