@@ -67,6 +67,7 @@ def test_a_manager_approves_a_400_pound_item_from_the_approvals_page_and_the_coo
         f"/referrals/{reference}/meeting/outcome",
         {"held": True, "held_on": today.isoformat(), "plan": plan},
     )
+    api(system, "POST", f"/referrals/{reference}/plan/agreement", {"decision": "agree"})  # the plan in force
 
     context, page = browser_page(browser)
     try:

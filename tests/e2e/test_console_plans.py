@@ -154,6 +154,13 @@ def test_a_coordinator_records_a_held_meeting_with_its_plan_then_a_review_that_a
         keys.press_button("Record the outcome")
 
         assert page.url == f"{system.url}/staff/referrals/{reference}?done=held"
+        assert status_of(page) == "Plan awaiting agreement"
+        # the lead practitioner agreed it by phone: the coordinator records it for them (issue 21, item 1)
+        follow_link(page, "Record their answer")
+        accessible(page, "agreement-form")
+        keys.tick("decision")  # they agree the plan
+        keys.press_button("Record answer")
+        assert page.url == f"{system.url}/staff/referrals/{reference}?done=plan-agreed#plan"
         assert status_of(page) == "Plan active"
         actions = page.locator("#plan-actions").inner_text()
         assert (
