@@ -18,7 +18,7 @@ from shared.service import report_rebuild, reports
 from tests.integration.conftest import Cloud, invoke
 from tests.integration.test_intake import relay_outbox
 from tests.integration.test_meetings import availability, book, clock_at, meeting
-from tests.integration.test_outcome import PLAN, outcome
+from tests.integration.test_outcome import PLAN, agree, outcome
 from tests.integration.test_proposals import sqs_batch
 
 
@@ -89,11 +89,15 @@ def test_a_held_meeting_counts_its_plan_package_and_time_from_referral(
     assert csv[0] == "period,section,measure,value"
     assert len(csv) == len(rows) + 1
 
-    # When the referrer's feedback is sent (the event delivered twice: one email, one FeedbackSent)
+    # When the plan is agreed and the referrer's feedback sent (the event delivered twice: one email, one FeedbackSent)
+    assert agree(cloud, reference)["statusCode"] == 200
+    relay_outbox(cloud)
+    [agreed] = [e for e in capture.received() if e["detail-type"] == "PlanAgreed"]
     capture = cloud.capture_events()
     sent_on = datetime.now(LONDON).date()
-    assert invoke(FEEDBACK, cloud, sqs_batch([held])) == {"batchItemFailures": []}
-    assert invoke(FEEDBACK, cloud, sqs_batch([held])) == {"batchItemFailures": []}
+    assert invoke(FEEDBACK, cloud, sqs_batch([held])) == {"batchItemFailures": []}  # a plan made: not yet
+    assert invoke(FEEDBACK, cloud, sqs_batch([agreed])) == {"batchItemFailures": []}
+    assert invoke(FEEDBACK, cloud, sqs_batch([agreed])) == {"batchItemFailures": []}
     relay_outbox(cloud)
     [feedback] = [e for e in capture.received() if e["detail-type"] == "FeedbackSent"]
     assert feedback["detail"]["data"] == {
