@@ -59,3 +59,11 @@ def minimal_referral(**overrides: Any) -> dict[str, Any]:
 @pytest.fixture
 def referral_body() -> dict[str, Any]:
     return minimal_referral()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`make test` runs on two xdist workers: the end-to-end tests share one running system (a session fixture), so
+    they all go to one worker (`--dist loadgroup`) while the other tests spread over both."""
+    for item in items:
+        if "e2e" in item.path.parts:
+            item.add_marker(pytest.mark.xdist_group("e2e"))
