@@ -61,6 +61,7 @@ def referral_body() -> dict[str, Any]:
     return minimal_referral()
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """`make test` runs on two xdist workers: the end-to-end tests share one running system (a session fixture), so
     they all go to one worker (`--dist loadgroup`) while the other tests spread over both."""
