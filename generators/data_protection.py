@@ -165,9 +165,8 @@ PURPOSES: dict[str, str] = {
     "Outcome.plan.support_package.partner_id": "the community partner that provides it, to connect the family",
     "Outcome.plan.partner_consent.partner_id": "which partner the family's answer is about",
     "Outcome.plan.partner_consent.share_contact_name": (
-        "the family's agreement to the partner being told their contact's name: the connection email names the "
-        "family contact only when it is true (the reference, what was agreed with the partner and the "
-        "coordinators' address otherwise)"
+        "the family's agreement to the partner being told their contact's name: the page behind the partner's "
+        "signed link names the family contact only when it is true (its email never does)"
     ),
     "Outcome.reason": "why a meeting did not take place",
     "AgreementAnswer.decision": "whether the lead practitioner (or the referrer of a request) agrees the plan made at "
@@ -250,9 +249,10 @@ def render() -> str:
         "  (safeguarding of children and individuals at risk).",
         "- **Data subjects**: children, their parents and carers, members of their network, referrers, facilitators.",
         "- **Recipients**: community partners of the Early Help network that a family's plan names get one email:",
-        "  the reference, what was agreed with them, the coordinators' address, and the family contact's name only",
-        "  if the family agreed for that partner. They answer through a signed link that expires after"
-        f" {settings.connection_link_days} days.",
+        "  the reference, the coordinators' address and a signed link that expires after"
+        f" {settings.connection_link_days} days. The page behind it shows what was agreed with them, and the family",
+        "  contact's name only if the family agreed for that partner (opening it is recorded as a read); they answer",
+        "  there.",
         "- The **lead practitioner** (or the referrer of a professional's request) reads the plan made at the meeting",
         "  through a signed link (its email: the reference and dates only) that expires after"
         f" {settings.agreement_link_days} days, and agrees it or asks for changes; opening it is recorded as a read.",

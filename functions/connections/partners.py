@@ -15,18 +15,21 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import ValidationError
 
 from shared.adapters.dynamodb import ReferralReader
-from shared.config import get_settings
+from shared.config import Settings, get_settings
 from shared.domain import clock
+from shared.domain.actors import Actor
 from shared.domain.errors import ConfigurationError, ServiceUnavailable
 from shared.domain.validation import field_errors
 from shared.observability import logger, metrics
 from shared.service import connections
+from shared.views.referrals import Access, record_access
 from shared.web import partner_page
 from shared.web.errors import status_of
 from shared.web.http import HttpError, as_response, json_response, media_type, parse_body
 from shared.web.routes import register
 
 router = Router()
+ROUTE = "GET /connections/{token}"  # the read audit's name for the partner's page
 
 
 @register(router, "GET /connections/{token}")
@@ -56,11 +59,13 @@ def _respond(event: dict[str, Any], token: str, *, posting: bool) -> dict[str, A
     try:
         connection = connections.open_link(token, reader=reader, settings=settings, now=clock.now())
         if not posting:
+            _record_read(connection, settings)
             metrics.add_metric(name="ConnectionLinksOpened", unit=MetricUnit.Count, value=1)
             return partner_page.form(connection)
         try:
             body = _answer_from(event)
         except ValidationError as exc:
+            _record_read(connection, settings)
             return partner_page.form(connection, field_errors(connections.ConnectionAnswer, exc))
         answered = connections.answer(
             connection, body, settings=settings, correlation_id=logger.get_correlation_id() or "none", now=clock.now()
@@ -90,3 +95,11 @@ def _respond(event: dict[str, Any], token: str, *, posting: bool) -> dict[str, A
         value=1,
     )
     return partner_page.recorded(answered)
+
+
+def _record_read(connection: connections.Connection, settings: Settings) -> None:
+    """The page shows what was agreed with the partner (and the family contact's name, where the family agreed):
+    a read of the case, in its read audit as the partner's."""
+    if connection.referral is not None:
+        actor = Actor(subject=connection.partner_id, role="partner")
+        record_access(connection.referral, Access(actor=actor, route=ROUTE, settings=settings, now=clock.now()))

@@ -29,7 +29,7 @@ class NetworkAction(_Input):
     checked_by: Text | None = Field(default=None, title="who checks it is done")
     partner_id: PartnerId | None = Field(
         default=None,
-        title="the community partner that does it, from the directory (its email quotes `what`: no family details)",
+        title="the community partner that does it, from the directory (its link's page quotes `what`, its email not)",
     )
 
 
@@ -53,7 +53,8 @@ class PackageItem(_Input):
         "(the same category, description, cost and partner) keeps its status; a status given is not read.",
     )
     partner_id: PartnerId | None = Field(
-        default=None, title="the community partner that provides it (its email quotes the description)"
+        default=None,
+        title="the community partner that provides it (its link's page quotes the description; its email does not)",
     )
 
 

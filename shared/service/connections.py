@@ -253,6 +253,24 @@ class Connection:
     status: str
     expires_at: datetime
     retention: dict[str, Any]  # the referral's expiry, once it has ended: what the answer's audit entry inherits
+    # What the page behind the link shows, never an email: what was agreed with this partner, and the family
+    # contact's name only where the family agreed to share it with this partner.
+    agreed: tuple[str, ...] = ()
+    family_name: str = ""
+    referral: dict[str, Any] | None = None  # as read, for the read audit of the page that shows the above
+
+
+def agreed_with(plan: dict[str, Any], partner_id: str) -> list[str]:
+    """The plan's network actions and package items that name this partner, as the partner's page lists them."""
+    return [
+        " ".join(filter(None, [str(action["what"]), f"({action['how_often']})" if action.get("how_often") else ""]))
+        for action in plan.get("network_actions", [])
+        if action.get("partner_id") == partner_id
+    ] + [
+        f"{item['description']} ({item['category']})"
+        for item in plan.get("support_package", [])
+        if item.get("partner_id") == partner_id
+    ]
 
 
 def _problem(reason: str, settings: Settings) -> LinkProblem:
@@ -284,6 +302,7 @@ def open_link(token: str, *, reader: ReferralReader, settings: Settings, now: da
         raise _problem("malformed", settings)
     item = reader.item(connection_key(reference, partner_id))
     referral = reader.item({table.PARTITION_KEY: table.referral_pk(reference), table.SORT_KEY: "REFERRAL"})
+    plan = reader.item({table.PARTITION_KEY: table.referral_pk(reference), table.SORT_KEY: "PLAN"})
     if item is None or referral is None or referral.get("erased"):
         raise _problem("malformed", settings)
     if item["connection_id"] != connection_id or item["status"] == "ended" or referral.get("status") == "withdrawn":
@@ -298,6 +317,11 @@ def open_link(token: str, *, reader: ReferralReader, settings: Settings, now: da
         status=str(item["status"]),
         expires_at=datetime.fromtimestamp(int(claims["exp"]), tz=LONDON),
         retention=inherited(referral),
+        agreed=tuple(agreed_with(plan or {}, partner_id)),
+        family_name=str(((referral.get("submission") or {}).get("family") or {}).get("contact_name") or "")
+        if item.get("share_contact_name")
+        else "",
+        referral=referral,
     )
 
 

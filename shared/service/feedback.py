@@ -214,7 +214,7 @@ def _to_coordinators(
         return "connection_answered", {
             "partner_name": _partner_name(items, data.partner_id),
             "answer": data.answer,
-            "note": (items.get("connection") or {}).get("note") or "",
+            "has_note": bool((items.get("connection") or {}).get("note")),  # the note itself is on the case page
         }
     # the reference, the item's number and the decision: never what the item is, or anyone's name
     return "package_decided", {"item_number": data.item_number, "decision": data.decision}
@@ -282,32 +282,18 @@ def _connection_email(
     *,
     render: Renderer,
 ) -> list[emails.Email]:
-    """The partner's connection email: what was agreed with it, the coordinators' contact, the family contact's
-    name only if the family agreed, and the signed link to answer. Nothing when the connection is no longer this
-    round's request (a later review replaced it, or the partner already answered) or the partner is inactive."""
-    connection, partner, plan = items.get("connection") or {}, items.get("partner") or {}, items.get("plan") or {}
+    """The partner's connection email: the reference, the coordinators' contact and the signed link, behind which
+    the partner reads what was agreed with it (and the family contact's name, where the family agreed): an email
+    holds no plan text and no name. Nothing when the connection is no longer this round's request (a later review
+    replaced it, or the partner already answered) or the partner is inactive."""
+    connection, partner = items.get("connection") or {}, items.get("partner") or {}
     if connection.get("connection_id") != data.connection_id or not _still_waiting(items):
         return []
     if not partner.get("active") or items["referral"].get("status") == "withdrawn":
         return []
-    agreed = [
-        " ".join(filter(None, [str(action["what"]), f"({action['how_often']})" if action.get("how_often") else ""]))
-        for action in plan.get("network_actions", [])
-        if action.get("partner_id") == data.partner_id
-    ] + [
-        f"{item['description']} ({item['category']})"
-        for item in plan.get("support_package", [])
-        if item.get("partner_id") == data.partner_id
-    ]
     link = link_for(data.reference, data.partner_id, data.connection_id, settings=settings, now=signed_at)
     expires = (signed_at + link_valid_for(settings)).astimezone(LONDON).date()
-    values = {
-        "partner_name": _partner_name(items, data.partner_id),
-        "agreed": agreed,
-        "family_name": context["contact_name"] if connection.get("share_contact_name") else "",
-        "link": link,
-        "expires_on": _day(expires),
-    }
+    values = {"partner_name": _partner_name(items, data.partner_id), "link": link, "expires_on": _day(expires)}
     email = render("connection", str(partner["email"]), {**context, **values}, recipient_kind="partner")
     return [replace(email, kept_text=redacted(email.text, link))]
 

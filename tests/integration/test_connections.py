@@ -148,13 +148,16 @@ def test_a_plan_naming_two_partners_emails_each_once_with_the_name_only_where_th
     assert set(sent) == {str(HUB["email"]), str(CHURCH["email"])}
     hub, church = sent[str(HUB["email"])], sent[str(CHURCH["email"])]
     assert hub["subject"] == church["subject"] == f"Family Network connection: {reference}"
-    assert "Jo Bloggs" in hub["text"] and "Jo Bloggs" in hub["html"]
-    assert "Jo Bloggs" not in json.dumps(church)  # the family did not agree to share its name with the church
-    assert "Stay and play sessions" in hub["text"] and "Sofa bed" not in hub["text"]
-    assert "Sofa bed" in church["text"] and "Stay and play" not in church["text"]
-    assert "Maureen" not in json.dumps(hub) + json.dumps(church)  # another action, not theirs
+    # the emails hold the reference and the link, no name and no plan text (issue 21: the plan travels another way)
+    for personal in ("Jo Bloggs", "Stay and play", "Sofa bed", "Maureen"):
+        assert personal not in json.dumps(hub) + json.dumps(church), personal
     assert "coordinators@familynet.example.org" in hub["text"]
     assert token_in(hub) != token_in(church)
+    # behind each link, what was agreed with that partner, and the name only where the family agreed
+    hub_page, church_page = open_link(cloud, token_in(hub))["body"], open_link(cloud, token_in(church))["body"]
+    assert "Jo Bloggs" in hub_page and "Stay and play sessions" in hub_page and "Sofa bed" not in hub_page
+    assert "Jo Bloggs" not in church_page and "Sofa bed" in church_page and "Stay and play" not in church_page
+    assert "Maureen" not in hub_page + church_page  # another action, not theirs
 
     # Redelivered (the same events again, and a batch with a duplicate): nothing new is sent
     assert invoke(FEEDBACK, cloud, sqs_batch([*events, events[0]])) == {"batchItemFailures": []}
@@ -164,6 +167,9 @@ def test_a_plan_naming_two_partners_emails_each_once_with_the_name_only_where_th
     assert [(c["partner_id"], c["status"]) for c in view["connections"]] == sorted(
         (p, "requested") for p in partners.values()
     )
+    # each opening of a page that shows the family's plan is a read of the case, the partner's
+    read_by = sorted(a["actor"] for a in view["accesses"] if a["route"] == "GET /connections/{token}")
+    assert read_by == sorted(f"partner:{p}" for p in partners.values())
     [agreed_entry] = [a for a in view["audit"] if a["action"] == "plan.agreed"]  # asked once the plan is agreed
     assert agreed_entry["changes"]["connections_requested"] == sorted(partners.values())
     names = {c["partner_id"]: c["partner_name"] for c in view["connections"]}
@@ -181,7 +187,7 @@ def test_a_partners_confirmation_is_recorded_audited_and_told_to_the_coordinator
 
     page = open_link(cloud, token)
     assert page["statusCode"] == 200
-    assert "<form" in page["body"] and "Northside Family Hub" in page["body"] and "Jo Bloggs" not in page["body"]
+    assert "<form" in page["body"] and "Northside Family Hub" in page["body"] and "Jo Bloggs" in page["body"]
     assert get_one(cloud, reference)["json"]["connections"][0]["status"] == "requested"  # a GET changes nothing
 
     done = answer(cloud, token, {"answer": "contacted", "note": "We rang on Monday."})
@@ -202,7 +208,8 @@ def test_a_partners_confirmation_is_recorded_audited_and_told_to_the_coordinator
     invoke(FEEDBACK, cloud, sqs_batch([answered, answered]))
     [notice] = [m for m in sent_emails() if m["subject"] == f"Partner answered: {reference}"]
     assert notice["to"] == ["coordinators@familynet.example.org"]
-    assert "has made contact" in notice["text"] and "We rang on Monday." in notice["text"]
+    assert "has made contact" in notice["text"] and "We rang on Monday." not in notice["text"]  # on the case page
+    assert "left a note" in notice["text"]
 
 
 def test_reused_tampered_and_expired_links_answer_a_clear_page_and_change_nothing(
@@ -301,7 +308,11 @@ def test_a_review_that_names_a_new_partner_connects_only_that_one(
     invoke(FEEDBACK, cloud, sqs_batch([requested]))
     sent_to = sorted(m["to"][0] for m in sent_emails() if m["subject"].startswith("Family Network connection"))
     assert sent_to == sorted([str(HUB["email"]), str(CHURCH["email"]), str(MEDIATION["email"])])  # once each
-    assert "Jo Bloggs" in connection_emails()[str(MEDIATION["email"])]["text"]
+    mediation_email = connection_emails()[str(MEDIATION["email"])]
+    assert (
+        "Jo Bloggs" not in mediation_email["text"]
+        and "Jo Bloggs" in open_link(cloud, token_in(mediation_email))["body"]
+    )
     plan = get_one(cloud, reference)["json"]["plan"]
     assert {c["partner_id"]: c["share_contact_name"] for c in plan["partner_consent"]} == {
         partners["hub"]: True,
@@ -630,7 +641,7 @@ def test_a_coordinator_asks_a_partner_again_after_fixing_its_address_and_only_th
     [requested] = connection_events(cloud, capture)
     invoke(FEEDBACK, cloud, sqs_batch([requested, requested]))
     [new_email] = [m for m in sent_emails() if m["to"] == ["kitchen-team@stannes.example.org"]]
-    assert "Jo Bloggs" not in new_email["text"]  # the family's answer (not shared with the church) stands
+    assert "Jo Bloggs" not in open_link(cloud, token_in(new_email))["body"]  # the family's answer (not shared) stands
     assert answer(cloud, old_token, {"answer": "contacted"})["statusCode"] == 410
     assert answer(cloud, token_in(new_email), {"answer": "contacted"})["statusCode"] == 200
     assert "connection.resent" in [a["action"] for a in get_one(cloud, reference)["json"]["audit"]]

@@ -106,35 +106,22 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
             "bounce_type": "Permanent",
         },
     ),
-    "connection-named": (
+    "connection": (
         "connection",
         {
             **CONTEXT,
             "partner_name": "North Food Bank",
-            "agreed": ["Weekly food parcel (Fridays)", "Sofa bed (item)"],
-            "family_name": "Jo Bloggs",
-            "link": "http://127.0.0.1:8000/connections/eyJjIjoiQzEifQ.c2ln",
-            "expires_on": "5 January 2027",
-        },
-    ),
-    "connection-unnamed": (
-        "connection",
-        {
-            **CONTEXT,
-            "partner_name": "North Food Bank",
-            "agreed": ["Weekly food parcel"],
-            "family_name": "",
             "link": "http://127.0.0.1:8000/connections/eyJjIjoiQzEifQ.c2ln",
             "expires_on": "5 January 2027",
         },
     ),
     "connection_answered": (
         "connection_answered",
-        {**CONTEXT, "partner_name": "North Food Bank", "answer": "contacted", "note": "We rang on Monday."},
+        {**CONTEXT, "partner_name": "North Food Bank", "answer": "contacted", "has_note": True},
     ),
     "connection_answered-declined": (
         "connection_answered",
-        {**CONTEXT, "partner_name": "North Food Bank", "answer": "declined", "note": ""},
+        {**CONTEXT, "partner_name": "North Food Bank", "answer": "declined", "has_note": False},
     ),
     "package_decided-approved": ("package_decided", {**CONTEXT, "item_number": 2, "decision": "approved"}),
     "package_decided-declined": ("package_decided", {**CONTEXT, "item_number": 3, "decision": "declined"}),
@@ -198,7 +185,8 @@ def test_every_email_is_multipart_text_and_html() -> None:
 
 
 def test_the_plan_s_emails_carry_the_reference_and_dates_never_the_family_s_name() -> None:
-    for case in ("agreement_request", "agreement_request-revised", "plan_changes_requested"):
+    cases = ("agreement_request", "agreement_request-revised", "plan_changes_requested", "connection")
+    for case in (*cases, "connection_answered"):
         template, context = CASES[case]
         email = render(template, "x@example.org", context)
         assert "Jo" not in email.text and "Jo" not in email.html and "FN-7KQ2MX4P" in email.text
