@@ -77,7 +77,8 @@ def test_every_operation_keeps_the_documented_contract(
         "--max-examples",
         str(MAX_EXAMPLES),
         "--workers",
-        "2",
+        "1",  # with 2, CPython 3.11 sometimes raises "SystemError: AST constructor recursion depth mismatch" in
+        # hypothesis (code compiled on two threads at once): a Runtime Error in Schemathesis, not a contract failure
         "--header",
         f"Authorization: Bearer {token['token']}",
         "--no-color",
