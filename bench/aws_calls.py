@@ -157,6 +157,13 @@ def _staff_routes(functions: dict[str, Any], reference: str, counter: CallCounte
             {"held": True, "held_on": today.isoformat(), "plan": plan},
             None,
         ),
+        # the lead practitioner's agreement, recorded by the coordinator: the plan is in force, the partners asked
+        (
+            "POST /referrals/{reference}/plan/agreement",
+            f"/referrals/{reference}/plan/agreement",
+            {"decision": "agree"},
+            None,
+        ),
         (
             "PUT /referrals/{reference}/reviews/{number}",
             f"/referrals/{reference}/reviews/1",
