@@ -256,6 +256,12 @@ def render() -> str:
         "- The **lead practitioner** (or the referrer of a professional's request) reads the plan made at the meeting",
         "  through a signed link (its email: the reference and dates only) that expires after"
         f" {settings.agreement_link_days} days, and agrees it or asks for changes; opening it is recorded as a read.",
+        "- Once agreed, the **plan** (its actions, package items and their status, next review; no costs, no one's",
+        "  address) is opened by the people it is for, each through their own signed link (the lead practitioner or",
+        "  referrer, the family's contact if they gave an email, each participant with an email and consent who",
+        f"  took part; never one excluded) that expires after {settings.plan_link_days} days, renewed and sent again",
+        "  at each review; a coordinator may close any link. Its email holds the reference and dates only; the page",
+        "  and its PDF are recorded as reads (`PLANLINK#id` items: whose link it is, by kind and participant id).",
         "",
         "## Where it is kept and who sees it",
         "- One DynamoDB table in **eu-west-2 (London)**, encrypted with a customer-managed KMS key, point-in-time",

@@ -35,6 +35,7 @@ ENV_CONNECTION_LINK_DAYS = "CONNECTION_LINK_DAYS"
 ENV_PARTNER_ANSWER_WORKING_DAYS = "PARTNER_ANSWER_WORKING_DAYS"
 ENV_AGREEMENT_WORKING_DAYS = "AGREEMENT_WORKING_DAYS"
 ENV_AGREEMENT_LINK_DAYS = "AGREEMENT_LINK_DAYS"
+ENV_PLAN_LINK_DAYS = "PLAN_LINK_DAYS"
 ENV_REFERRER_DOMAINS = "REFERRER_DOMAINS"
 ENV_LOCALITY_DOMAINS = "LOCALITY_DOMAINS"
 ENV_REFERRER_DAILY_CAP = "REFERRER_DAILY_CAP"
@@ -115,6 +116,8 @@ class Settings(BaseModel):
     # of the meeting (the `plan_agreed` clock), through a signed link that works this many days.
     agreement_working_days: int = Field(default=10, ge=1, le=60)
     agreement_link_days: int = Field(default=28, ge=1, le=90)
+    # The plan page's links (one per recipient) work this many days from when they are sent, renewed at each review.
+    plan_link_days: int = Field(default=90, ge=1, le=400)
     # Who may refer (shared/domain/referrals.py checks the referrer's address against it): email domains, each
     # allowing its subdomains (`gov.uk` allows `leeds.gov.uk`). A lead practitioner's referral is accepted at
     # intake only from a Locality Team domain (verified: the council's own); those are allowed referrers too.
@@ -226,6 +229,7 @@ class Settings(BaseModel):
             "partner_answer_working_days": env.get(ENV_PARTNER_ANSWER_WORKING_DAYS),
             "agreement_working_days": env.get(ENV_AGREEMENT_WORKING_DAYS),
             "agreement_link_days": env.get(ENV_AGREEMENT_LINK_DAYS),
+            "plan_link_days": env.get(ENV_PLAN_LINK_DAYS),
             "referrer_domains": env.get(ENV_REFERRER_DOMAINS),
             "locality_domains": env.get(ENV_LOCALITY_DOMAINS),
             "referrer_daily_cap": env.get(ENV_REFERRER_DAILY_CAP),

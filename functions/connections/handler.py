@@ -2,7 +2,8 @@
 purpose: shared/domain/links.py).
 
 - partners.py: a community partner's answer to a connection (`/connections/{token}`);
-- agreements.py: the lead practitioner's agreement to the family's plan (`/agreements/{token}`).
+- agreements.py: the lead practitioner's agreement to the family's plan (`/agreements/{token}`);
+- plans.py: the plan's page and its PDF, one link per person the plan is for (`/plans/{token}`).
 
 A link that is not valid, has expired, was used or replaced answers a page saying so, and shows or changes nothing.
 """
@@ -15,7 +16,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.connections import agreements, partners
+from functions.connections import agreements, partners, plans
 from shared.observability import correlate, logger, metrics
 from shared.web import partner_page
 from shared.web.errors import unexpected
@@ -23,7 +24,7 @@ from shared.web.http import as_response
 from shared.web.routes import check_served
 
 app = APIGatewayHttpResolver()
-for router in (partners.router, agreements.router):
+for router in (partners.router, agreements.router, plans.router):
     app.include_router(router)
 check_served("connections")
 
@@ -49,4 +50,6 @@ def _unmatched(_: Exception) -> Response[str]:
     posting = app.current_event.http_method == "POST"
     if "/agreements/" in str(event.get("routeKey", "")):
         return agreements.link_page(event, posting=posting)
+    if "/plans/" in str(event.get("routeKey", "")):
+        return plans.link_page(event, document=str(event.get("routeKey", "")).endswith("/document"))
     return partners.link_page(event, posting=posting)

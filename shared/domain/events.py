@@ -609,6 +609,46 @@ class PlanChangesRequested(EventData):
     requested_at: datetime
 
 
+PlanRecipient = Literal["lead_practitioner", "referrer", "family", "participant"]
+
+
+class PlanShared(EventData):
+    """The plan in force is sent to the people it is for, each with their own signed link to its page (when it is
+    agreed), or their links renewed and sent again (at each review): the email holds the reference and dates only."""
+
+    detail_type: ClassVar[str] = "PlanShared"
+    example: ClassVar[dict[str, Any]] = {
+        "reference": _REF,
+        "because": "agreed",
+        "link_ids": ["L5e0a4c1d9b2f4e7a", "L0b1c2d3e4f5a6b7c"],
+        "expires_on": "2027-03-10",
+        "next_review_due_on": "2027-03-08",
+    }
+
+    reference: Reference
+    because: Literal["agreed", "reviewed"]
+    link_ids: list[Identifier] = Field(max_length=60, description="The links sent (each recipient's, by id).")
+    expires_on: date = Field(description="The last day the links work (renewed at each review).")
+    next_review_due_on: date | None = None
+
+
+class PlanLinkRevoked(EventData):
+    """A coordinator closed one recipient's link to the plan's page: it shows nothing from now on."""
+
+    detail_type: ClassVar[str] = "PlanLinkRevoked"
+    example: ClassVar[dict[str, Any]] = {
+        "reference": _REF,
+        "link_id": "L5e0a4c1d9b2f4e7a",
+        "recipient": "participant",
+        "revoked_at": "2026-12-20T10:00:00Z",
+    }
+
+    reference: Reference
+    link_id: Identifier
+    recipient: PlanRecipient
+    revoked_at: datetime
+
+
 EVENT_TYPES: dict[str, type[EventData]] = {
     model.detail_type: model
     for model in (
@@ -639,6 +679,8 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         PlanAgreementRequested,
         PlanAgreed,
         PlanChangesRequested,
+        PlanShared,
+        PlanLinkRevoked,
     )
 }
 

@@ -107,6 +107,21 @@ def is_emailed(participant: Mapping[str, Any]) -> bool:
     )
 
 
+# Who took part (or had their part arranged separately) and so gets the plan's page: never someone excluded.
+PLAN_ATTENDANCE = frozenset({"invited", "confirmed", "attends_separately"})
+
+
+def receives_plan(participant: Mapping[str, Any]) -> bool:
+    """Whether a participant is sent their own link to the plan: an address, their consent to be contacted, and
+    they took part (an excluded participant, or one who declined, is sent nothing)."""
+    return bool(
+        participant.get("email")
+        and participant.get("consent_to_contact") is True
+        and participant.get("attendance") in PLAN_ATTENDANCE
+        and not participant.get("erased")
+    )
+
+
 def to_contact(participant: Mapping[str, Any]) -> str | None:
     """Why the coordinator must reach this participant themselves (None: emailed, or excluded or declined)."""
     attendance = participant.get("attendance")

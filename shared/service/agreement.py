@@ -42,6 +42,7 @@ from shared.domain.plans import REVIEW_WITHIN, Plan, named_partners, stored_entr
 from shared.domain.referrals import STATED, ReferralStatus
 from shared.domain.workflow import IllegalTransition
 from shared.domain.working_days import add_working_days
+from shared.service import plan_links
 from shared.service.approvals import record_package
 from shared.service.changes import CurrentState, audit_entry, current_state, refuse_if_referral_moved
 from shared.service.connections import LinkProblem, link_key, request_connections
@@ -510,6 +511,16 @@ def _in_force(
         )
         writes += connected.writes
         changes["connections_requested"] = connected.partner_ids
+    # the plan goes to the people it is for, each with their own link to its page
+    writes += plan_links.share_writes(
+        reference,
+        current.items,
+        because="agreed",
+        next_review_due_on=review_on,
+        settings=settings,
+        correlation_id=correlation_id,
+        now=now,
+    )
     return PlanAgreed(
         reference=reference,
         meeting_id=str(plan.get("meeting_id") or (current.meeting or {}).get("meeting_id")),

@@ -85,6 +85,12 @@ KEPT = frozenset(
         "recorded_via",
         "agreement_round",
         "agreement_status",
+        "link_id",  # a plan page's link: whose (by kind and participant id), its dates and state
+        "recipient",
+        "issued_at",
+        "renewed_at",
+        "valid_until",
+        "revoked_at",
         "erased",
         "erased_at",
         # preparation: ids, choices and dates (notes, wishes and feelings and advocates' names go)

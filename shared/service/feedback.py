@@ -43,6 +43,7 @@ from shared.domain.events import (
     PlanAgreed,
     PlanAgreementRequested,
     PlanChangesRequested,
+    PlanShared,
     ReferralAccepted,
     ReferralDeclined,
     ReferralReceived,
@@ -53,7 +54,7 @@ from shared.domain.events import (
 )
 from shared.domain.participants import is_emailed
 from shared.observability import logger
-from shared.service import agreement
+from shared.service import agreement, plan_links
 from shared.service.connections import connection_key, link_for, link_valid_for, redacted
 from shared.service.outbox import outbox_item
 from shared.service.retention import inherited
@@ -80,6 +81,7 @@ HANDLED_EVENTS: tuple[type[EventData], ...] = (
     PlanAgreementRequested,
     PlanAgreed,
     PlanChangesRequested,
+    PlanShared,
 )
 _FEEDBACK_SENT = uuid.UUID("6c1e4a0e-3f0b-4b8e-9a57-2d1f6e5b7c41")  # FeedbackSent's id, from its email's
 MEETING_EVENTS = (MeetingScheduled, MeetingRescheduled, MeetingCancelled, ParticipantInvited)
@@ -156,9 +158,10 @@ def emails_for(
     elif isinstance(data, PlanAgreed):
         feedback = _feedback(data.held_on, plan_agreed=True, items=data.support_package_items)
         to_referrer.append(("feedback", {**feedback, "review_due_on": _day(data.first_review_due_on)}))
-    elif isinstance(data, PlanAgreementRequested):
-        found += _agreement_email(
-            data,
+    elif isinstance(data, PlanShared | PlanAgreementRequested):  # emails carrying a signed link to the plan
+        send = _plan_emails if isinstance(data, PlanShared) else _agreement_email
+        found += send(
+            data,  # type: ignore[arg-type]
             items,
             context=context,
             to=referrer,
@@ -261,6 +264,43 @@ def _agreement_email(
     }
     email = render("agreement_request", to, {**context, **values}, recipient_kind=data.answerer)
     return [replace(email, kept_text=agreement.redacted(email.text, link))]
+
+
+def _plan_emails(
+    data: PlanShared,
+    items: dict[str, dict[str, Any]],
+    *,
+    context: dict[str, Any],
+    to: str | None,
+    settings: Settings,
+    signed_at: datetime,
+    render: Renderer,
+) -> list[emails.Email]:
+    """Each recipient's email with their own link to the plan's page: the reference and dates only (never the plan,
+    nor the family's name). Nothing for a link revoked since, or a recipient with no address any more."""
+    del to  # each recipient's address is their link's
+    found = []
+    by_key = items.get("by_key") or {}
+    for link_id in data.link_ids:
+        link = by_key.get(f"PLANLINK#{link_id}")
+        if not link or link.get("status") != "active":
+            continue
+        to = plan_links.address_of(link, by_key)
+        if not to:
+            continue
+        url = plan_links.link_for(data.reference, link, settings=settings, now=signed_at)
+        expires = datetime.fromisoformat(str(link["valid_until"]).replace("Z", "+00:00")).astimezone(LONDON).date()
+        values = {
+            "reference": data.reference,
+            "coordinators_email": context["coordinators_email"],
+            "because": data.because,
+            "next_review_due_on": _day(data.next_review_due_on) if data.next_review_due_on else "",
+            "link": url,
+            "expires_on": _day(min(expires, data.expires_on)),
+        }
+        email = render("plan_shared", to, values, recipient_kind=str(link["recipient"]))
+        found.append(replace(email, kept_text=plan_links.redacted(email.text, url)))
+    return found
 
 
 def _partner_name(items: dict[str, dict[str, Any]], partner_id: str | None) -> str:
@@ -450,7 +490,8 @@ def deliver(
     wanted = {"REFERRAL", "PLAN", connection_sk, snapshot_sk, agreement_sk, *participant_sks}
     if agreement_sk:
         wanted.add("MEETING")
-    items = {item[table.SORT_KEY]: item for item in reader.partition(reference) if item[table.SORT_KEY] in wanted}
+    everything = {item[table.SORT_KEY]: item for item in reader.partition(reference)}
+    items = {key: item for key, item in everything.items() if key in wanted}
     if "REFERRAL" not in items or items["REFERRAL"].get("erased"):
         return []  # nothing to say about a referral that is gone, or erased
     named: dict[str, dict[str, Any]] = {
@@ -462,6 +503,10 @@ def deliver(
     if agreement_sk:
         named["agreement"] = items.get(agreement_sk, {})
         named["meeting"] = items.get("MEETING", {})
+    if isinstance(envelope.data, PlanShared):  # each link, and the participants it may be for
+        named["by_key"] = {
+            k: v for k, v in everything.items() if k.startswith(("PLANLINK#", "PARTICIPANT#", "REFERRAL"))
+        }
     if partner_id:  # a connection's emails: the partner, and its connection (read with the partition)
         named["partner"] = reader.item(table.partner_key(partner_id)) or {}
         named["connection"] = items.get(str(connection_sk), {})

@@ -32,6 +32,7 @@ from shared.domain.plans import (
 )
 from shared.domain.referrals import STATED, ReferralStatus, today
 from shared.domain.workflow import IllegalTransition
+from shared.service import plan_links
 from shared.service.approvals import approval_removals, item_view, record_package
 from shared.service.changes import CurrentState, audit_entry, commit_change, current_state, referral_update
 from shared.service.connections import end_connections, request_connections
@@ -252,6 +253,16 @@ def record_review(
     writes.append(put(audit, settings.table_name))
     writes.append(put(outbox_item(pk, envelope, event.detail_type, now=now, settings=settings), settings.table_name))
     writes += connected + approvals
+    if body.outcome != "close":  # the plan's page as the review left it: each link renewed and sent again
+        writes += plan_links.share_writes(
+            reference,
+            items,
+            because="reviewed",
+            next_review_due_on=next_due,
+            settings=settings,
+            correlation_id=correlation_id,
+            now=now,
+        )
     commit_change(writes, settings, reference, "record_review", status)
     return {
         "reference": reference,

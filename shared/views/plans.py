@@ -46,6 +46,8 @@ def plan_content(
             "what": str(action.get("what", "")),
             "how_often": str(action.get("how_often") or ""),
             "partner": partners.get(str(action.get("partner_id")), "") if action.get("partner_id") else "",
+            "by_when": _day(action.get("by_when")),
+            "checked_by": str(action.get("checked_by") or ""),
         }
         for action in plan.get("network_actions") or []
     ]

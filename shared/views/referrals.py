@@ -24,6 +24,7 @@ from shared.service.agreement import agreements_view
 from shared.service.connections import connections_view
 from shared.service.notes import notes_view
 from shared.service.participants import participants_view
+from shared.service.plan_links import links_view
 from shared.service.preparation import child_voices_view, preparation_view
 from shared.service.retention import inherited
 from shared.service.reviews import review_view
@@ -162,6 +163,7 @@ def referral_view(
         "plan": _plan(by_kind.get("plan")),
         "participants": participants_view(items, referral),
         "agreements": agreements_view(items),
+        "plan_links": links_view(items),
         "connections": connections_view(items),
         "reviews": [review_view(r) for r in sorted(by_kind.get("review", []), key=lambda r: r[table.SORT_KEY])],
         "emails": [

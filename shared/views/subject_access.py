@@ -35,6 +35,7 @@ SECTIONS = (
     ("children", "The children's voices: wishes and feelings, how they take part, advocates", ("child_voice",)),
     ("plan", "Family Plan and support package", ("plan",)),
     ("agreements", "The plan's agreement by the lead practitioner (each request and answer)", ("agreement",)),
+    ("plan_links", "The links to the plan's page sent to the people it is for (whose, their dates)", ("plan_link",)),
     ("reviews", "Reviews", ("review",)),
     ("connections", "Connections with community partners", ("connection",)),
     ("emails", "Emails sent", ("email",)),

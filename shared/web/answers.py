@@ -106,6 +106,7 @@ class Referral(Summary):
     child_voices: list[dict[str, Any]] = Field(title="each child's voice recorded, by the child's number")
     plan: dict[str, Any] | None
     agreements: list[dict[str, Any]] = Field(title="each round of the plan's agreement by the lead practitioner")
+    plan_links: list[dict[str, Any]] = Field(title="each recipient's link to the plan's page (whose, its dates, state)")
     connections: list[dict[str, Any]]
     reviews: list[dict[str, Any]]
     emails: list[dict[str, Any]]
@@ -241,6 +242,7 @@ class SubjectAccess(BaseModel):
     preparation: list[dict[str, Any]]
     children: list[dict[str, Any]]
     agreements: list[dict[str, Any]]
+    plan_links: list[dict[str, Any]]
     reviews: list[dict[str, Any]]
     connections: list[dict[str, Any]]
     emails: list[dict[str, Any]]

@@ -28,6 +28,7 @@ SUBJECTS = {
     "package_decided": "Support package decision: {reference}",
     "agreement_request": "Please agree the plan for {reference}",
     "plan_changes_requested": "Changes asked to the plan for {reference}",
+    "plan_shared": "The family's plan: {reference}",
 }
 
 

@@ -26,6 +26,7 @@ def shown(content: dict[str, Any]) -> dict[str, Any]:
     """A plan's content (shared/views/plans.py) with its dates in words."""
     return {
         **content,
+        "actions": [{**action, "by_when_text": day(action.get("by_when"))} for action in content.get("actions", [])],
         "held_on_text": day(content.get("held_on")),
         "next_review_text": day(content.get("next_review_on")),
     }
@@ -64,6 +65,38 @@ def agreement_form(
         errors=listed,
         answers={"decision": "", "reasons": "", **(answers or {})},
     )
+
+
+def plan_page(
+    reference: str,
+    content: dict[str, Any],
+    *,
+    route: str,
+    agreed_on: date | None,
+    closed: bool,
+    expires_on: date,
+    document_href: str,
+    coordinators_email: str,
+) -> dict[str, Any]:
+    """The plan's page a recipient's link opens: who does what by when, the package, the next review, who to ask."""
+    return page(
+        200,
+        "plan.html",
+        "plan",
+        "The family's plan",
+        reference=reference,
+        plan=shown(content),
+        route=route,
+        agreed_on=day(agreed_on),
+        closed=closed,
+        expires_on=day(expires_on),
+        document_href=document_href,
+        coordinators_email=coordinators_email,
+    )
+
+
+def plan_problem(status: int, title: str, message: str) -> dict[str, Any]:
+    return page(status, "plan.html", "problem", title, message)
 
 
 def agreement_recorded(reference: str, outcome: str) -> dict[str, Any]:

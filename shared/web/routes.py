@@ -124,6 +124,20 @@ AGREEMENT_TOKEN = {
     **TOKEN,
     "description": "The signed, expiring link from the email asking the lead practitioner to agree the plan",
 }
+PLAN_TOKEN = {
+    **TOKEN,
+    "description": "The signed, expiring link to the family's plan from the email sent to one of the people it is for",
+}
+LINK_ID = {
+    "name": "link_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^L[a-f0-9]{16}$"},
+}
+_PLAN_LINK = {
+    "404": "The link is not valid (altered, incomplete, or made for something else)",
+    "410": "Expired, closed by the coordinators, or the referral has closed",
+}
 _AGREEMENT_LINK = {
     "404": "The link is not valid (altered, incomplete, or made for something else)",
     "409": "Already answered: nothing changed",
@@ -229,6 +243,7 @@ _DECISION_POSTED = {
 _DOWNLOADS = {
     "GET /staff/referrals/{reference}/export/download": "application/json",
     "GET /staff/reports/download": "text/csv",
+    "GET /staff/referrals/{reference}/plan/document": "application/pdf",
 }
 _SIGN_IN_STARTED = "the code and state are those of a sign-in this browser started (its cookie), not yet finished"
 _UNSTATED = {
@@ -561,6 +576,27 @@ ROUTES = (
         parameters=(AGREEMENT_TOKEN,),
         pages=True,
         unstated="changes take reasons; an agreement takes none",
+    ),
+    Route(
+        "GET /plans/{token}",
+        "connections",
+        "The family's plan behind one recipient's link (no login): who agreed to do what by when, the support "
+        "package and where each item is, the next review and who to contact; printable; recorded in the referral's "
+        "read audit",
+        staff=False,
+        responses={"200": "The plan (HTML)", **_PLAN_LINK},
+        parameters=(PLAN_TOKEN,),
+        pages=True,
+    ),
+    Route(
+        "GET /plans/{token}/document",
+        "connections",
+        "The same plan as a PDF (tagged, its language set), downloaded; recorded in the referral's read audit",
+        staff=False,
+        responses={"200": "The plan (PDF)", **_PLAN_LINK},
+        parameters=(PLAN_TOKEN,),
+        pages=True,
+        answers={"200": "application/pdf"},
     ),
     Route(
         "POST /referrals/{reference}/plan/agreement",
@@ -949,6 +985,23 @@ ROUTES = (
                     "409": "The plan is not waiting for agreement, or changed meanwhile: the case page says why",
                 },
                 (REFERENCE,),
+            ),
+            # The plan as a PDF, and each recipient's link to its page (functions/console/plan_links.py)
+            (
+                "GET /staff/referrals/{reference}/plan/document",
+                "The family's plan as a PDF, as its recipients download it (recorded as a read)",
+                {**_PAGE, "404": "No such referral, or no plan yet"},
+                (REFERENCE,),
+            ),
+            (
+                "POST /staff/referrals/{reference}/plan/links/{link_id}/revoke",
+                "Close one recipient's link to the plan's page: it shows nothing from now on (audited)",
+                {
+                    **_POSTED,
+                    "404": "No such referral, or no such link",
+                    "409": "The referral changed since it was read: the case page as it now stands, with the reason",
+                },
+                (REFERENCE, LINK_ID),
             ),
             # Privacy actions, for managers only (functions/console/privacy.py)
             (
