@@ -125,8 +125,12 @@ def test_each_recipient_gets_their_own_link_by_an_email_of_the_reference_and_dat
         assert "works until" in message["text"] and "next review is due on" in message["text"]
     [kept] = [i for i in cloud.items() if i.get("kind") == "email" and i.get("to") == FAMILY_EMAIL]
     assert "/plans/" not in kept["text"] and "[the link to the plan: not kept]" in kept["text"]
-    events = [i for i in cloud.items() if i.get("kind") == "outbox_event" and "PlanShared" in json.dumps(i, default=str)]
-    assert events and not any(words in json.dumps(events, default=str) for words in (*PLAN_TEXT, FAMILY_EMAIL))  # ids and dates only
+    events = [
+        i for i in cloud.items() if i.get("kind") == "outbox_event" and "PlanShared" in json.dumps(i, default=str)
+    ]
+    assert events and not any(
+        words in json.dumps(events, default=str) for words in (*PLAN_TEXT, FAMILY_EMAIL)
+    )  # ids and dates only
 
 
 def test_a_link_opens_the_plan_and_its_pdf_without_login_and_each_opening_is_a_read(
@@ -229,18 +233,19 @@ def test_any_other_token_text_shows_nothing(
     assert not any(words in answer["body"] for words in PLAN_TEXT)
 
 
-def test_a_review_renews_every_open_link_and_sends_it_again(
-    cloud: Cloud, shared: tuple[str, dict[str, str]]
-) -> None:
+def test_a_review_renews_every_open_link_and_sends_it_again(cloud: Cloud, shared: tuple[str, dict[str, str]]) -> None:
     reference, _ = shared
     before_links = {link["link_id"]: link for link in get_one(cloud, reference)["json"]["plan_links"]}
     before = len(sent_emails())
     capture = cloud.capture_events()
     later = (clock.now().date() + timedelta(days=40)).isoformat()
     review = {"outcome": "continue", "next_review_due_on": later}
-    assert staff(cloud, "POST /referrals/{reference}/reviews", f"/referrals/{reference}/reviews", body=review)[
-        "statusCode"
-    ] == 200
+    assert (
+        staff(cloud, "POST /referrals/{reference}/reviews", f"/referrals/{reference}/reviews", body=review)[
+            "statusCode"
+        ]
+        == 200
+    )
     events = deliver(cloud, capture)
     [again] = [e for e in events if e["detail-type"] == "PlanShared"]
     assert again["detail"]["data"]["because"] == "reviewed"

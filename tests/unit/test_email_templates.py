@@ -153,6 +153,26 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
         "plan_changes_requested",
         {**CONTEXT, "answerer": "lead_practitioner", "via": "link", "on": "10 December 2026"},
     ),
+    "plan_shared": (
+        "plan_shared",
+        {
+            **CONTEXT,
+            "because": "agreed",
+            "next_review_due_on": "8 March 2027",
+            "link": "http://127.0.0.1:8000/plans/eyJsIjoiTDEifQ.c2ln",
+            "expires_on": "10 March 2027",
+        },
+    ),
+    "plan_shared-reviewed": (
+        "plan_shared",
+        {
+            **CONTEXT,
+            "because": "reviewed",
+            "next_review_due_on": "",
+            "link": "http://127.0.0.1:8000/plans/eyJsIjoiTDIifQ.c2ln",
+            "expires_on": "6 June 2027",
+        },
+    ),
 }
 
 
@@ -186,7 +206,7 @@ def test_every_email_is_multipart_text_and_html() -> None:
 
 def test_the_plan_s_emails_carry_the_reference_and_dates_never_the_family_s_name() -> None:
     cases = ("agreement_request", "agreement_request-revised", "plan_changes_requested", "connection")
-    for case in (*cases, "connection_answered"):
+    for case in (*cases, "connection_answered", "plan_shared", "plan_shared-reviewed"):
         template, context = CASES[case]
         email = render(template, "x@example.org", context)
         assert "Jo" not in email.text and "Jo" not in email.html and "FN-7KQ2MX4P" in email.text

@@ -40,6 +40,8 @@ ARCHITECTURE_EVENTS = {
     "PlanAgreementRequested",  # the plan agreed by the lead practitioner through a signed link (issue 21)
     "PlanAgreed",
     "PlanChangesRequested",
+    "PlanShared",  # the plan's page, one signed link per recipient (issue 21, item 2)
+    "PlanLinkRevoked",
 }
 
 
