@@ -1,0 +1,112 @@
+"""The family's plan behind a recipient's signed link (issue 21, items 2 and 3) in headless Chromium through the local
+runtime, keyboard only and with JavaScript off: a plan agreed, its email to the lead practitioner holds the reference
+and dates only; the link opens the plan without login (axe 0), printed it shows the plan alone, its PDF downloads
+from the page by keyboard and holds the plan's text; a tampered link shows nothing (axe 0). Screenshots and axe
+reports in test-artifacts/plan-page/."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime, timedelta
+
+import pytest
+from playwright.sync_api import Browser, Page
+from pypdf import PdfReader
+
+from infra.local.runtime import wait_for
+from shared.domain.clock import LONDON
+from tests.e2e.browser import ROOT, Keyboard, audit
+from tests.e2e.conftest import RunningSystem
+from tests.e2e.test_console import NO_VIOLATIONS, browser_page
+from tests.e2e.test_console_plans import a_booked_meeting, api
+
+ARTIFACTS = ROOT / "test-artifacts" / "plan-page"
+PLAN_TEXT = ("Grandma Jean", "School pick-ups", "A sofa bed")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _fresh_summary() -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "axe-summary.txt").write_text("")
+
+
+def accessible(page: Page, state: str) -> None:
+    """axe-core on exactly what the page shows, replayed with JavaScript on (axe needs it; the walk has it off)."""
+    html, url = page.content(), page.url.split("#", 1)[0]
+    assert page.context.browser is not None
+    context = page.context.browser.new_context(viewport={"width": 1366, "height": 900})
+    try:
+        replay = context.new_page()
+        replay.route(url, lambda route: route.fulfill(status=200, content_type="text/html; charset=utf-8", body=html))
+        replay.goto(url)
+        assert audit(replay, state, ARTIFACTS) == NO_VIOLATIONS, f"{state}: see {ARTIFACTS}/{state}.axe.json"
+    finally:
+        context.close()
+
+
+def test_a_recipient_reads_prints_and_downloads_the_plan_through_their_link_and_a_tampered_one_shows_nothing(
+    system: RunningSystem, browser: Browser
+) -> None:
+    reference = a_booked_meeting(system)
+    today = datetime.fromisoformat(system.get("/_local/clock").json()["now"]).astimezone(LONDON).date()
+    plan = {
+        "network_actions": [
+            {
+                "who": "Grandma Jean",
+                "what": "School pick-ups",
+                "how_often": "Mondays",
+                "by_when": (today + timedelta(days=14)).isoformat(),
+            }
+        ],
+        "support_package": [{"category": "equipment", "description": "A sofa bed", "estimated_cost_pence": 9000}],
+        "first_review_due_on": (today + timedelta(days=60)).isoformat(),
+    }
+    api(
+        system,
+        "POST",
+        f"/referrals/{reference}/meeting/outcome",
+        {"held": True, "held_on": today.isoformat(), "plan": plan},
+    )
+    api(system, "POST", f"/referrals/{reference}/plan/agreement", {"decision": "agree"})
+
+    def emailed() -> list[dict[str, object]]:
+        subject = f"The family's plan: {reference}"
+        return [m for m in system.get("/_local/outbox").json() if m["subject"] == subject]
+
+    [email] = wait_for(emailed, timeout=30)
+    assert not any(words in str(email) for words in (*PLAN_TEXT, "Jo Bloggs"))  # the reference and dates only
+    link = next(word for word in str(email["text"]).split() if "/plans/" in word)
+
+    context, page = browser_page(browser)
+    try:
+        page.goto(link)
+        assert page.locator("h1").inner_text() == "The family's plan"
+        main = page.locator("main").inner_text()
+        assert all(words in main for words in PLAN_TEXT) and "Who to contact" in main and "£" not in main
+        accessible(page, "plan-page")
+
+        page.emulate_media(media="print")  # printed: the plan alone
+        assert not page.locator(".govuk-template__header").is_visible()
+        assert not page.locator("#plan-document").is_visible() and page.get_by_text("School pick-ups").is_visible()
+        page.screenshot(path=str(ARTIFACTS / "plan-page-print.png"), full_page=True)
+        page.emulate_media(media="screen")
+
+        keys = Keyboard(page)
+        keys.tab_to("plan-document")
+        with page.expect_download() as downloading:
+            page.keyboard.press("Enter")
+        path = downloading.value.path()
+        pdf = PdfReader(io.BytesIO(path.read_bytes()))
+        text = " ".join(p.extract_text() for p in pdf.pages)
+        assert all(words in text for words in PLAN_TEXT) and reference in text
+        assert pdf.trailer["/Root"]["/Lang"] == "en-GB"
+
+        page.goto(link[:-4] + ("AAAA" if not link.endswith("AAAA") else "BBBB"))
+        assert page.locator("h1").inner_text() == "This link is not valid"
+        assert not any(words in page.locator("main").inner_text() for words in PLAN_TEXT)
+        accessible(page, "plan-link-invalid")
+    finally:
+        context.close()
+    accesses = api(system, "GET", f"/referrals/{reference}", None)["accesses"]
+    routes = [a["route"] for a in accesses]
+    assert "GET /plans/{token}" in routes and "GET /plans/{token}/document" in routes
