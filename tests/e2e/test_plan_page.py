@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page
@@ -99,7 +100,8 @@ def test_a_recipient_reads_prints_and_downloads_the_plan_through_their_link_and_
         pdf = PdfReader(io.BytesIO(path.read_bytes()))
         text = " ".join(p.extract_text() for p in pdf.pages)
         assert all(words in text for words in PLAN_TEXT) and reference in text
-        assert pdf.trailer["/Root"]["/Lang"] == "en-GB"
+        root: Any = pdf.trailer["/Root"]
+        assert root["/Lang"] == "en-GB"
 
         page.goto(link[:-4] + ("AAAA" if not link.endswith("AAAA") else "BBBB"))
         assert page.locator("h1").inner_text() == "This link is not valid"
@@ -107,6 +109,7 @@ def test_a_recipient_reads_prints_and_downloads_the_plan_through_their_link_and_
         accessible(page, "plan-link-invalid")
     finally:
         context.close()
-    accesses = api(system, "GET", f"/referrals/{reference}", None)["accesses"]
+    token = system.get("/_local/token", params={"role": "coordinator"}).json()["token"]
+    accesses = system.get(f"/referrals/{reference}", headers={"Authorization": f"Bearer {token}"}).json()["accesses"]
     routes = [a["route"] for a in accesses]
     assert "GET /plans/{token}" in routes and "GET /plans/{token}/document" in routes

@@ -135,12 +135,13 @@ def test_a_plan_agreed_through_the_lead_practitioner_s_link_asks_its_partners_an
     assert done["statusCode"] == 200 and "You have agreed the plan" in done["body"]
     events = deliver(cloud, capture)
     kinds = sorted(e["detail-type"] for e in events)
-    assert kinds == ["ConnectionRequested", "ConnectionRequested", "PlanAgreed"]
+    assert kinds == ["ConnectionRequested", "ConnectionRequested", "PlanAgreed", "PlanShared"]
     [agreed] = [e for e in events if e["detail-type"] == "PlanAgreed"]
     assert agreed["detail"]["data"]["recorded_via"] == "link" and agreed["detail"]["data"]["support_package_items"] == 1
     emails = emails_since(before)
-    assert sorted(m["to"][0] for m in emails) == sorted([REFERRER, str(HUB["email"]), str(CHURCH["email"])])
-    [feedback] = [m for m in emails if m["to"] == [REFERRER]]
+    # the referrer's feedback and their link to the plan's page, and each partner's request
+    assert sorted(m["to"][0] for m in emails) == sorted([REFERRER, REFERRER, str(HUB["email"]), str(CHURCH["email"])])
+    [feedback] = [m for m in emails if m["to"] == [REFERRER] and m["subject"].startswith("Feedback")]
     assert feedback["subject"] == f"Feedback on the meeting for {reference}"
     assert "agreed a plan, including a support package of 1 item" in feedback["text"]
 

@@ -149,10 +149,10 @@ def test_a_link_opens_the_plan_and_its_pdf_without_login_and_each_opening_is_a_r
     pdf = PdfReader(io.BytesIO(base64.b64decode(document["body"])))
     text = " ".join(p.extract_text() for p in pdf.pages)
     assert all(words in text for words in PLAN_TEXT) and reference in text
-    root = pdf.trailer["/Root"]
+    root: Any = pdf.trailer["/Root"]
     assert root["/Lang"] == "en-GB" and root["/MarkInfo"]["/Marked"]
     assert {"/H1", "/H2", "/P"} <= structure_types(root["/StructTreeRoot"])
-    assert pdf.metadata.title == f"The family's plan: {reference}"
+    assert pdf.metadata is not None and pdf.metadata.title == f"The family's plan: {reference}"
 
     reads = [a for a in get_one(cloud, reference)["json"]["accesses"] if "/plans/" in a["route"]]
     assert [(a["route"], a["actor"].split(":")[0]) for a in reads] == [
@@ -193,6 +193,35 @@ def test_a_tampered_foreign_expired_or_closed_link_shows_nothing(
 
     revoked = invoke(CONSOLE, cloud, event)
     assert revoked["statusCode"] == 303, revoked.get("body")
+    case = invoke(
+        CONSOLE,
+        cloud,
+        console_event(
+            "GET",
+            f"/staff/referrals/{reference}",
+            "/staff/referrals/{reference}",
+            session=session,
+            parameters={"reference": reference},
+        ),
+    )
+    assert f'id="link-{family_link["link_id"]}-state">Closed<' in case["body"] and 'id="plan-document"' in case["body"]
+    # the coordinator downloads the same PDF (a read of the case)
+    document_route = "/staff/referrals/{reference}/plan/document"
+    download = invoke(
+        CONSOLE,
+        cloud,
+        console_event(
+            "GET",
+            f"/staff/referrals/{reference}/plan/document",
+            document_route,
+            session=session,
+            parameters={"reference": reference},
+        ),
+    )
+    assert download["statusCode"] == 200 and download["headers"]["Content-Type"] == "application/pdf"
+    staff_pdf = PdfReader(io.BytesIO(base64.b64decode(download["body"])))
+    assert "School pick-ups" in " ".join(p.extract_text() for p in staff_pdf.pages)
+    assert get_one(cloud, reference)["json"]["accesses"][-2]["route"] == "GET " + document_route
     closed = open_plan(cloud, token)
     assert closed["statusCode"] == 410 and "closed this link" in closed["body"]
     assert not any(words in closed["body"] for words in PLAN_TEXT)

@@ -52,6 +52,7 @@ def test_the_export_holds_every_item_and_email_of_the_referral_and_is_itself_rec
         "preparation",
         "children",
         "agreements",
+        "plan_links",
         "reviews",
         "emails",
         "audit",
