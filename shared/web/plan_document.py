@@ -10,52 +10,60 @@ marked-content hooks (`_add_marked_content`), which fpdf2 2.8 uses for the same 
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-
-from fpdf import FPDF
-from fpdf.enums import XPos, YPos
 
 FONTS = Path(__file__).parent / "fonts"
 FAMILY = "DejaVu"
 LANGUAGE = "en-GB"
 
 
-class _TaggedPdf(FPDF):
-    @contextmanager
-    def tagged(self, struct_type: str) -> Iterator[None]:
-        """Content marked as one element of the structure tree (/H1, /H2, /P)."""
-        mcid = self.struct_builder.next_mcid_for_page(self.page)
-        self._add_marked_content(struct_type=f"/{struct_type}", mcid=mcid)
-        self._out(f"/{struct_type} <</MCID {mcid}>> BDC")
-        yield
-        self._out("EMC")
+@functools.cache
+def _tagged_pdf() -> Any:
+    """fpdf2's FPDF with tagged headings and paragraphs. Imported here, not with the module: fpdf2, fontTools and
+    Pillow cost about a second of import, which only a download should pay (the plan's page and the agreement share
+    the connections function)."""
+    from fpdf import FPDF  # noqa: PLC0415
+    from fpdf.enums import XPos, YPos  # noqa: PLC0415
 
-    def heading(self, text: str, level: int) -> None:
-        size = 20 if level == 1 else 15
-        if self.get_y() + 20 > self.h - self.b_margin:
-            self.add_page()
-        self.start_section(text, level=level - 1)  # a bookmark
-        self.set_font(FAMILY, "B", size)
-        self.ln(2)
-        with self.tagged(f"H{level}"):
-            self.multi_cell(0, size * 0.5, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        self.ln(2)
+    class _TaggedPdf(FPDF):
+        @contextmanager
+        def tagged(self, struct_type: str) -> Iterator[None]:
+            """Content marked as one element of the structure tree (/H1, /H2, /P)."""
+            mcid = self.struct_builder.next_mcid_for_page(self.page)
+            self._add_marked_content(struct_type=f"/{struct_type}", mcid=mcid)
+            self._out(f"/{struct_type} <</MCID {mcid}>> BDC")
+            yield
+            self._out("EMC")
 
-    def paragraph(self, text: str, *, bold: bool = False) -> None:
-        self.set_font(FAMILY, "B" if bold else "", 11)
-        if self.get_y() + 12 > self.h - self.b_margin:
-            self.add_page()
-        with self.tagged("P"):
-            self.multi_cell(0, 6, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        self.ln(1)
+        def heading(self, text: str, level: int) -> None:
+            size = 20 if level == 1 else 15
+            if self.get_y() + 20 > self.h - self.b_margin:
+                self.add_page()
+            self.start_section(text, level=level - 1)  # a bookmark
+            self.set_font(FAMILY, "B", size)
+            self.ln(2)
+            with self.tagged(f"H{level}"):
+                self.multi_cell(0, size * 0.5, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            self.ln(2)
+
+        def paragraph(self, text: str, *, bold: bool = False) -> None:
+            self.set_font(FAMILY, "B" if bold else "", 11)
+            if self.get_y() + 12 > self.h - self.b_margin:
+                self.add_page()
+            with self.tagged("P"):
+                self.multi_cell(0, 6, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            self.ln(1)
+
+    return _TaggedPdf
 
 
 def plan_pdf(plan: dict[str, Any], *, reference: str, coordinators_email: str, made: str = "") -> bytes:
     """The plan (`plan`: shared/web/plan_pages.shown of a plan's content) as a PDF's bytes."""
-    pdf = _TaggedPdf(format="A4")
+    pdf = _tagged_pdf()(format="A4")
     pdf.set_lang(LANGUAGE)
     pdf.set_title(f"The family's plan: {reference}")
     pdf.set_author("The council's Family Network service")
