@@ -1,7 +1,11 @@
-"""The outcome and plan builder and the reviews (issue 19, items 1 and 3) in headless Chromium through the local
-runtime, keyboard only and with JavaScript off: a coordinator records a held meeting whose plan names a partner
-(with the family's answer) and a £400 item, then a review that adjusts the package, then moves the next review.
-axe-core on every new page, kept with its screenshot in test-artifacts/console-plans/ (axe-summary.txt lists them)."""
+"""One plan from the meeting to the delivery of its support (issue 19, items 1, 2, 3 and 5) in headless Chromium
+through the local runtime, keyboard only and with JavaScript off: a coordinator records a held meeting whose plan names
+a partner (with the family's answer), a £400 item and a £300 item, and the lead practitioner's agreement given by
+phone; a manager finds both items waiting (work list, approvals page), approves the £400 one and declines the other
+with a reason (the error summary first); the coordinator sees the decision and its reason and records the £400 item's
+delivery (actual cost, supplier, date; the error summary first), the partner's answer, then a review that adjusts the
+package and a moved review. axe-core on every new page, kept with its screenshot in test-artifacts/console-plans/
+(axe-summary.txt lists them)."""
 
 from __future__ import annotations
 
@@ -13,11 +17,13 @@ import pytest
 import requests
 from playwright.sync_api import Browser, Page
 
+from infra.local.runtime import wait_for
 from shared.domain.clock import LONDON
 from tests.conftest import minimal_referral
 from tests.e2e.browser import ROOT, Keyboard, audit
 from tests.e2e.conftest import RunningSystem
 from tests.e2e.test_console import EVERY_DAY, NO_VIOLATIONS, browser_page, follow_link, sign_in, status_of
+from tests.e2e.test_console_reports import MANAGER
 from tests.preparation import prepare_through_api
 
 ARTIFACTS = ROOT / "test-artifacts" / "console-plans"
@@ -31,7 +37,7 @@ def _fresh_summary() -> None:
 
 def accessible(page: Page, state: str) -> None:
     """axe-core on exactly what the page shows, replayed with JavaScript on (axe needs it; the walk has it off)."""
-    html, url = page.content(), page.url
+    html, url = page.content(), page.url.split("#", 1)[0]  # a request never carries the fragment: route without it
     assert page.context.browser is not None
     context = page.context.browser.new_context(viewport={"width": 1366, "height": 900})
     try:
@@ -97,7 +103,17 @@ def choose(keys: Keyboard, element_id: str, words: str) -> None:
     keys.page.keyboard.type(words)
 
 
-def test_a_coordinator_records_a_held_meeting_with_its_plan_then_a_review_that_adjusts_the_package(
+def follow_to_item(page: Page, link: str) -> None:
+    """The item's link on the approvals page, oldest first: on a later page when many wait (a shared system)."""
+    for _ in range(20):
+        if page.get_by_role("link", name=link).count():
+            follow_link(page, link)
+            return
+        follow_link(page, "Next page of items waiting for approval")
+    raise AssertionError(f"{link!r} is not on the approvals pages")
+
+
+def test_a_plan_from_the_meeting_to_its_delivered_support_approved_by_a_manager_then_reviewed(
     system: RunningSystem, browser: Browser
 ) -> None:
     partner_name = f"Northside Pantry {uuid.uuid4().hex[:4]}"
@@ -137,11 +153,14 @@ def test_a_coordinator_records_a_held_meeting_with_its_plan_then_a_review_that_a
         keys.type("items-0-description", "A sofa bed")
         keys.type("items-0-cost", "400")
         choose(keys, "items-0-partner_id", partner_name)
-        keys.press_button("Update the partners named")  # without JavaScript: the form again, asking about the partner
+        keys.press_button("Add another item")  # without JavaScript: the form again, a new row, asking about the partner
 
         assert page.locator("#items-0-partner_id").input_value() == partner
         assert page.locator("#items-0-cost").input_value() == "400"  # every answer kept
         assert page.locator("#items-0-category").input_value() == "equipment"
+        choose(keys, "items-1-category", "Equipment")
+        keys.type("items-1-description", "A washing machine")
+        keys.type("items-1-cost", "300")
         keys.press_button("Record the outcome")  # the family's answer and the first review are missing
         summary = page.locator(".govuk-error-summary").inner_text()
         assert f"Choose whether the family agreed to {partner_name} being told their contact's name" in summary
@@ -170,9 +189,40 @@ def test_a_coordinator_records_a_held_meeting_with_its_plan_then_a_review_that_a
         )
         package = page.locator("#plan-package").inner_text()
         assert "A sofa bed" in package and "£400.00" in package and partner_name in package
+        assert "A washing machine" in package and "£300.00" in package
+        assert page.locator("#item-1-status").inner_text() == page.locator("#item-2-status").inner_text()
+        assert page.locator("#item-1-status").inner_text() == "Waiting for approval"  # both over the £250 limit
         assert f"{partner_name}: may be told the family contact's name" in page.locator("#plan-partners").inner_text()
         accessible(page, "case-page-plan")
-        # (a manager's approval of a £400 item and its delivery: test_console_approvals.py)
+
+        # a manager, at their own desk, finds both items waiting and decides them (issue 19, item 2)
+        decided = manager_decides(system, browser, reference)
+
+        page.goto(f"{system.url}/staff/referrals/{reference}")  # the coordinator's page again, as it now is
+        assert page.locator("#item-1-status").inner_text() == "Approved"
+        assert page.locator("#item-2-status").inner_text() == "Declined"
+        assert page.locator("#item-2-reason").inner_text() == f"Reason: {decided}"
+        assert page.locator("#deliver-2").count() == 0  # a declined item has no delivery to record
+        keys.tab_to("deliver-1-summary")
+        page.keyboard.press("Enter")  # the details open, without JavaScript
+        keys.press_button("Record delivery of item 1")  # nothing filled in: the error summary
+        summary = page.locator(".govuk-error-summary").inner_text()
+        assert "Enter what the item cost" in summary and "Enter who supplied it" in summary
+        assert page.locator("#deliver-1").get_attribute("open") is not None
+        accessible(page, "delivery-problems")
+
+        keys.type("delivery-1-cost", "389.50")
+        keys.type("delivery-1-supplier", "Hometown Furniture")
+        type_date(keys, "delivery-1", today)
+        keys.press_button("Record delivery of item 1")
+
+        assert page.url == f"{system.url}/staff/referrals/{reference}?done=delivered#item-1"
+        assert "Delivery recorded" in page.locator(".govuk-notification-banner").inner_text()
+        assert page.locator("#item-1-status").inner_text() == "Delivered"
+        assert page.locator("#item-1-delivery").inner_text() == (
+            f"£389.50 from Hometown Furniture, delivered {today:%-d %B %Y}"
+        )
+        accessible(page, "delivered")
 
         # the partner named was asked; the answer they gave by phone is recorded on screen (issue 19, item 5)
         follow_link(page, f"Record answer or ask again: {partner_name}")
@@ -185,12 +235,13 @@ def test_a_coordinator_records_a_held_meeting_with_its_plan_then_a_review_that_a
         follow_link(page, "Record the review")
         accessible(page, "review-form")
         assert page.locator("#items-0-description").input_value() == "A sofa bed"
+        assert page.locator("#items-1-description").input_value() == "A washing machine"
         keys.choose_next_radio("outcome")  # adjust the package
         keys.press_button("Add another item")
         assert page.locator("#outcome-2").is_checked()  # every answer kept
-        choose(keys, "items-1-category", "A service")
-        keys.type("items-1-description", "Four mediation sessions")
-        keys.type("items-1-cost", "180")
+        choose(keys, "items-2-category", "A service")
+        keys.type("items-2-description", "Four mediation sessions")
+        keys.type("items-2-cost", "180")
         type_date(keys, "next_review", today + timedelta(days=45))
         keys.press_button("Record the review")
 
@@ -211,3 +262,53 @@ def test_a_coordinator_records_a_held_meeting_with_its_plan_then_a_review_that_a
         assert "Review moved" in page.locator(".moj-timeline").inner_text()
     finally:
         context.close()
+
+    def emailed() -> list[dict[str, object]] | None:  # the coordinators are told of each decision, from its event
+        subject = f"Support package decision: {reference}"
+        found = [m for m in system.get("/_local/outbox").json() if m["subject"] == subject]
+        return found if len(found) >= 2 else None
+
+    emails = wait_for(emailed, timeout=30)
+    assert len(emails) == 2 and all(m["to"] == ["coordinators@familynet.example.org"] for m in emails)
+    assert not [m for m in emails if "A sofa bed" in str(m) or decided in str(m)]  # ids and states only
+
+
+def manager_decides(system: RunningSystem, browser: Browser, reference: str) -> str:
+    """A manager signs in, finds the plan's two items on the approvals page, approves item 1 and declines item 2
+    with a reason (the error summary first); the reason they gave."""
+    reason = "A washing machine is outside what the fund pays for"
+    context, page = browser_page(browser)
+    try:
+        page.goto(f"{system.url}/staff")
+        sign_in(page, MANAGER)
+        assert int(page.locator("#count-approvals").inner_text()) >= 2  # the work list counts what waits
+        follow_link(page, "Approvals")
+        assert page.url == f"{system.url}/staff/approvals"
+        accessible(page, "approvals")
+        follow_to_item(page, f"Approve or decline item 1 of {reference}")
+        assert page.url == f"{system.url}/staff/referrals/{reference}/plan/items/1/approval"
+        main = page.locator("main").inner_text()
+        assert "A sofa bed" in main and "£400.00" in main and "over the approval limit of £250" in main
+        accessible(page, "approve")
+        keys = Keyboard(page)
+        keys.press_button("Approve item 1")
+
+        assert page.url.startswith(f"{system.url}/staff/approvals?done=approved")
+        assert f"Item 1 of {reference} approved" in page.locator(".govuk-notification-banner").inner_text()
+        assert page.get_by_role("link", name=f"Approve or decline item 1 of {reference}").count() == 0
+        accessible(page, "approved")
+
+        follow_to_item(page, f"Approve or decline item 2 of {reference}")
+        assert "A washing machine" in page.locator("main").inner_text()
+        keys.press_button("Decline item 2")  # no reason given: the error summary
+        assert "Enter why the item is declined" in page.locator(".govuk-error-summary").inner_text()
+        accessible(page, "decline-problems")
+        keys.type("reason", reason)
+        keys.press_button("Decline item 2")
+
+        assert page.url.startswith(f"{system.url}/staff/approvals?done=declined")
+        assert f"Item 2 of {reference} declined" in page.locator(".govuk-notification-banner").inner_text()
+        assert page.get_by_role("link", name=f"Approve or decline item 2 of {reference}").count() == 0
+    finally:
+        context.close()
+    return reason
