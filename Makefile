@@ -61,7 +61,7 @@ demo: ## make run DEMO=1: the system populated with facilitators, partners and r
 
 test: $(VENV)/.synced $(WEB_ASSETS) $(CHROMIUM) ## Run every test: unit, integration, infrastructure, end to end
 	@echo "==> running every test"
-	@$(PYTEST) tests -p no:cacheprovider -n 2 --dist loadgroup
+	@$(PYTEST) tests -p no:cacheprovider -n 2 --dist loadgroup --durations=25
 
 unit: $(VENV)/.synced ## Unit tests of the domain logic
 	@$(PYTEST) tests/unit

@@ -137,6 +137,15 @@ def _read_line(stream: IO[str] | None, timeout: float) -> str:
     return ""
 
 
+RAN_HERE: list[str] = []
+
+
+@pytest.fixture(autouse=True)
+def _ran_here(request: pytest.FixtureRequest) -> None:
+    """Which e2e tests this process ran: the whole-run privacy scan checks that it saw all of them."""
+    RAN_HERE.append(request.node.nodeid)
+
+
 @pytest.fixture(scope="session")
 def probe_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return synthesize(tmp_path_factory.mktemp("probe.cdk.out"))
