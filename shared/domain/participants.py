@@ -146,3 +146,41 @@ def interpreter_needed(language: str | None, participants: Iterable[Mapping[str,
     return not any(
         p.get("role") == "interpreter" and p.get("attendance") not in ("excluded", "declined") for p in participants
     )
+
+
+# Who took part, by role and counted (never named): what the referrer's feedback says of the meeting.
+COUNTED_ROLES: dict[str, tuple[str, str]] = {
+    "family_member": ("family member", "family members"),
+    "network_member": ("member of the family's network", "members of the family's network"),
+    "professional": ("professional", "professionals"),
+    "advocate": ("advocate", "advocates"),
+    "interpreter": ("interpreter", "interpreters"),
+    "facilitator": ("facilitator", "facilitators"),
+}
+
+
+def took_part(participants: Iterable[Mapping[str, Any]], *, facilitated: bool) -> dict[str, int]:
+    """How many took part in each role, as the coordinator recorded them (invited, confirmed, or their part arranged
+    separately: never one excluded or who declined), the meeting's facilitator among them; roles none had left out."""
+    counts = dict.fromkeys(COUNTED_ROLES, 0)
+    for participant in participants:
+        role = participant.get("role")
+        if role in counts and participant.get("attendance") in PLAN_ATTENDANCE:
+            counts[str(role)] += 1
+    if facilitated:  # the facilitator booked for the meeting (perhaps recorded as a participant too)
+        counts["facilitator"] = max(counts["facilitator"], 1)
+    return {role: count for role, count in counts.items() if count}
+
+
+def took_part_words(counts: Mapping[str, int]) -> str:
+    """Who took part in words, by role and number: "2 family members, 1 professional and the facilitator"."""
+    phrases = []
+    for role, (one, many) in COUNTED_ROLES.items():
+        count = int(counts.get(role, 0))
+        if count == 1 and role == "facilitator":
+            phrases.append("the facilitator")
+        elif count:
+            phrases.append(f"{count} {one if count == 1 else many}")
+    if len(phrases) < 2:
+        return "".join(phrases)
+    return f"{', '.join(phrases[:-1])} and {phrases[-1]}"

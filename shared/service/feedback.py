@@ -52,7 +52,7 @@ from shared.domain.events import (
     ReviewOverdue,
     new_event,
 )
-from shared.domain.participants import is_emailed
+from shared.domain.participants import is_emailed, took_part, took_part_words
 from shared.observability import logger
 from shared.service import agreement, plan_links
 from shared.service.connections import connection_key, link_for, link_valid_for, redacted
@@ -83,6 +83,8 @@ HANDLED_EVENTS: tuple[type[EventData], ...] = (
     PlanChangesRequested,
     PlanShared,
 )
+# A plan link's recipients that are the referrer (the lead practitioner who referred, or a professional's referrer).
+REFERRER_LINKS = frozenset({"lead_practitioner", "referrer"})
 _FEEDBACK_SENT = uuid.UUID("6c1e4a0e-3f0b-4b8e-9a57-2d1f6e5b7c41")  # FeedbackSent's id, from its email's
 MEETING_EVENTS = (MeetingScheduled, MeetingRescheduled, MeetingCancelled, ParticipantInvited)
 # What each deadline clock measures, in the coordinators' words. An overdue review's breach sends no email of its
@@ -153,11 +155,17 @@ def emails_for(
             envelope=envelope,
             render=render,
         )
-    elif isinstance(data, MeetingHeld) and not data.plan_agreed:  # a plan made waits for its agreement first
-        to_referrer.append(("feedback", _feedback(data.held_on, plan_agreed=False)))
-    elif isinstance(data, PlanAgreed):
-        feedback = _feedback(data.held_on, plan_agreed=True, items=data.support_package_items)
-        to_referrer.append(("feedback", {**feedback, "review_due_on": _day(data.first_review_due_on)}))
+    elif isinstance(data, PlanAgreed) or (isinstance(data, MeetingHeld) and not data.plan_agreed):
+        # the referrer's feedback, once: a plan made waits for its agreement first (PlanAgreed sends it then)
+        found += _feedback_email(
+            data,
+            items,
+            context=context,
+            to=referrer,
+            settings=settings,
+            signed_at=envelope.metadata.occurred_at,
+            render=render,
+        )
     elif isinstance(data, PlanShared | PlanAgreementRequested):  # emails carrying a signed link to the plan
         send = _plan_emails if isinstance(data, PlanShared) else _agreement_email
         found += send(
@@ -223,14 +231,66 @@ def _to_coordinators(
     return "package_decided", {"item_number": data.item_number, "decision": data.decision}
 
 
-def _feedback(held_on: date, *, plan_agreed: bool, items: int = 0) -> dict[str, Any]:
-    return {
-        "held_on": _day(held_on),
-        "plan_agreed": plan_agreed,
-        "package_items": items,
+def _feedback_email(
+    data: MeetingHeld | PlanAgreed,
+    items: dict[str, dict[str, Any]],
+    *,
+    context: dict[str, Any],
+    to: str | None,
+    settings: Settings,
+    signed_at: datetime,
+    render: Renderer,
+) -> list[emails.Email]:
+    """The referrer's feedback on the meeting: its date, who took part (by role and number, never a name), whether a
+    plan was agreed (when, and how many actions and package items it has: what they are is on the plan's page), the
+    referrer's own link to that page (this email carries it: their plan email at agreement is not sent, see
+    _plan_emails), the first review's date, and what the referrer is asked to do. Never the plan's text or a name."""
+    if not to:
+        return []
+    meeting, plan, by_key = items.get("meeting") or {}, items.get("plan") or {}, items.get("by_key") or {}
+    counts = meeting.get("took_part")
+    if counts is None:  # a meeting held before its roles were counted at the outcome: as they stand now
+        participants = [v for k, v in by_key.items() if k.startswith("PARTICIPANT#")]
+        counts = took_part(participants, facilitated=bool(meeting.get("facilitator_id")))
+    values: dict[str, Any] = {
+        "held_on": _day(data.held_on),
+        "took_part": took_part_words(counts),
+        "plan_agreed": isinstance(data, PlanAgreed),
+        "agreed_on": "",
+        "recorded_by_coordinator": False,
+        "actions": 0,
+        "package_items": 0,
         "review_due_on": "",
-        "has_plan": plan_agreed,
+        "link": "",
+        "expires_on": "",
     }
+    link = None
+    if isinstance(data, PlanAgreed):
+        values |= {
+            "agreed_on": _day(data.agreed_at),
+            "recorded_by_coordinator": data.recorded_via == "coordinator",
+            "actions": len(plan.get("network_actions") or []),
+            "package_items": data.support_package_items,
+            "review_due_on": _day(data.first_review_due_on),
+        }
+        mine = _referrers_link(by_key, to)
+        if mine is not None:
+            link = plan_links.link_for(data.reference, mine, settings=settings, now=signed_at)
+            until = datetime.fromisoformat(str(mine["valid_until"]).replace("Z", "+00:00"))
+            values |= {"link": link, "expires_on": _day(until)}
+    email = render("feedback", to, {**context, **values})
+    return [replace(email, kept_text=plan_links.redacted(email.text, link))] if link else [email]
+
+
+def _referrers_link(by_key: dict[str, dict[str, Any]], to: str) -> dict[str, Any] | None:
+    """The referrer's own open link to the plan's page (they are its lead practitioner or its referrer)."""
+    for key, link in sorted(by_key.items()):
+        if not key.startswith("PLANLINK#") or link.get("recipient") not in REFERRER_LINKS:
+            continue
+        address = plan_links.address_of(link, by_key)
+        if link.get("status") == "active" and address and address.strip().lower() == to.strip().lower():
+            return link
+    return None
 
 
 def _agreement_email(
@@ -285,6 +345,8 @@ def _plan_emails(
         link = by_key.get(f"PLANLINK#{link_id}")
         if not link or link.get("status") != "active":
             continue
+        if data.because == "agreed" and link.get("recipient") in REFERRER_LINKS:
+            continue  # the referrer's feedback, sent at the agreement, carries their link (one email, not two)
         to = plan_links.address_of(link, by_key)
         if not to:
             continue
@@ -488,7 +550,8 @@ def deliver(
     round_ = envelope.data.round if isinstance(envelope.data, PlanAgreementRequested) else None
     agreement_sk = agreement.agreement_key(reference, round_)[table.SORT_KEY] if round_ else None
     wanted = {"REFERRAL", "PLAN", connection_sk, snapshot_sk, agreement_sk, *participant_sks}
-    if agreement_sk:
+    feedback_due = isinstance(envelope.data, MeetingHeld | PlanAgreed)  # the referrer's feedback: the meeting, links
+    if agreement_sk or feedback_due:
         wanted.add("MEETING")
     everything = {item[table.SORT_KEY]: item for item in reader.partition(reference)}
     items = {key: item for key, item in everything.items() if key in wanted}
@@ -502,8 +565,9 @@ def deliver(
     }
     if agreement_sk:
         named["agreement"] = items.get(agreement_sk, {})
+    if agreement_sk or feedback_due:
         named["meeting"] = items.get("MEETING", {})
-    if isinstance(envelope.data, PlanShared):  # each link, and the participants it may be for
+    if isinstance(envelope.data, PlanShared) or feedback_due:  # each link, and the participants it may be for
         named["by_key"] = {
             k: v for k, v in everything.items() if k.startswith(("PLANLINK#", "PARTICIPANT#", "REFERRAL"))
         }

@@ -38,6 +38,7 @@ from shared.domain.meetings import (
     blocks,
     check_meeting_time,
 )
+from shared.domain.participants import took_part
 from shared.domain.plans import Outcome, Plan, named_partners, stored_entries
 from shared.domain.referrals import ReferralStatus
 from shared.domain.workflow import IllegalTransition
@@ -46,7 +47,7 @@ from shared.service.approvals import record_package
 from shared.service.changes import audit_entry, commit_change, current_state, referral_update, refuse_if_referral_moved
 from shared.service.connections import UnknownPartner
 from shared.service.outbox import outbox_item
-from shared.service.participants import emailed, roster_check
+from shared.service.participants import emailed, participants_of, roster_check
 from shared.service.preparation import require_ready
 from shared.service.proposals import KIND_FACILITATOR, Recomputed, noting_proposal, proposal_writes, recompute_waiting
 
@@ -539,6 +540,10 @@ def record_outcome(
     }
     if outcome.held:
         meeting["held_on"] = outcome.held_on.isoformat() if outcome.held_on else None
+        # who took part, by role and counted as the outcome found them: what the referrer's feedback says
+        meeting["took_part"] = took_part(
+            participants_of(current.items), facilitated=bool(existing.get("facilitator_id"))
+        )
     else:
         meeting["not_held_reason"] = outcome.reason
     extra: list[Any] = []

@@ -8,6 +8,8 @@ then on. The recipients, each once (by address):
 - the lead practitioner (who referred), or for a professional's request the referrer;
 - the family's contact, if the referral gave their email;
 - each participant with an email and consent to be contacted who took part (never one excluded, or who declined).
+At agreement the referrer's link travels in their feedback on the meeting (shared/service/feedback.py), not in an
+email of its own; at a review everyone's link is sent again.
 
 Opening a link reads the referral's partition and is recorded in its read audit, as the recipient (kind and link id).
 A link that was altered, made for something else, expired, revoked, or belongs to a referral withdrawn or erased

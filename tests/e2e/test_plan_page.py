@@ -1,8 +1,8 @@
 """The family's plan behind a recipient's signed link (issue 21, items 2 and 3) in headless Chromium through the local
-runtime, keyboard only and with JavaScript off: a plan agreed, its email to the lead practitioner holds the reference
-and dates only; the link opens the plan without login (axe 0), printed it shows the plan alone, its PDF downloads
-from the page by keyboard and holds the plan's text; a tampered link shows nothing (axe 0). Screenshots and axe
-reports in test-artifacts/plan-page/."""
+runtime, keyboard only and with JavaScript off: a plan agreed, the lead practitioner's feedback email (which carries
+their link) holds the reference, dates and roles only; the link opens the plan without login (axe 0), printed it
+shows the plan alone, its PDF downloads from the page by keyboard and holds the plan's text; a tampered link shows
+nothing (axe 0). Screenshots and axe reports in test-artifacts/plan-page/."""
 
 from __future__ import annotations
 
@@ -70,12 +70,13 @@ def test_a_recipient_reads_prints_and_downloads_the_plan_through_their_link_and_
     )
     api(system, "POST", f"/referrals/{reference}/plan/agreement", {"decision": "agree"})
 
-    def emailed() -> list[dict[str, object]]:
-        subject = f"The family's plan: {reference}"
+    def emailed() -> list[dict[str, object]]:  # the lead practitioner's link comes in their feedback on the meeting
+        subject = f"Feedback on the meeting for {reference}"
         return [m for m in system.get("/_local/outbox").json() if m["subject"] == subject]
 
     [email] = wait_for(emailed, timeout=30)
-    assert not any(words in str(email) for words in (*PLAN_TEXT, "Jo Bloggs"))  # the reference and dates only
+    # the reference, dates and roles only
+    assert not any(words in str(email) for words in (*PLAN_TEXT, "Jo Bloggs")) and "A plan was agreed" in str(email)
     link = next(word for word in str(email["text"]).split() if "/plans/" in word)
 
     context, page = browser_page(browser)

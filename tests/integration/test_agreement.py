@@ -139,11 +139,12 @@ def test_a_plan_agreed_through_the_lead_practitioner_s_link_asks_its_partners_an
     [agreed] = [e for e in events if e["detail-type"] == "PlanAgreed"]
     assert agreed["detail"]["data"]["recorded_via"] == "link" and agreed["detail"]["data"]["support_package_items"] == 1
     emails = emails_since(before)
-    # the referrer's feedback and their link to the plan's page, and each partner's request
-    assert sorted(m["to"][0] for m in emails) == sorted([REFERRER, REFERRER, str(HUB["email"]), str(CHURCH["email"])])
-    [feedback] = [m for m in emails if m["to"] == [REFERRER] and m["subject"].startswith("Feedback")]
+    # the referrer's feedback, carrying their link to the plan's page, and each partner's request
+    assert sorted(m["to"][0] for m in emails) == sorted([REFERRER, str(HUB["email"]), str(CHURCH["email"])])
+    [feedback] = [m for m in emails if m["to"] == [REFERRER]]
     assert feedback["subject"] == f"Feedback on the meeting for {reference}"
-    assert "agreed a plan, including a support package of 1 item" in feedback["text"]
+    assert "A plan was agreed" in feedback["text"] and "you agreed it on" in feedback["text"]
+    assert "a support package of 1 item" in feedback["text"] and "/plans/" in feedback["text"]
 
     view = get_one(cloud, reference)["json"]
     assert view["status"] == "plan_active" and view["plan"]["plan_status"] == "active"

@@ -26,6 +26,18 @@ MEETING = {
     "moved": False,
     "previously": "",
 }
+FEEDBACK = {  # the referrer's feedback as shared/service/feedback.py fills it for a meeting held without a plan
+    "held_on": "8 December 2026",
+    "took_part": "2 family members, 3 members of the family's network, 1 professional and the facilitator",
+    "plan_agreed": False,
+    "agreed_on": "",
+    "recorded_by_coordinator": False,
+    "actions": 0,
+    "package_items": 0,
+    "review_due_on": "",
+    "link": "",
+    "expires_on": "",
+}
 CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "acknowledgement-lead": ("acknowledgement", CONTEXT),
     "acknowledgement-request": ("acknowledgement", {**CONTEXT, "route": "professional_request", "accepted": False}),
@@ -47,24 +59,31 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
         "feedback",
         {
             **CONTEXT,
-            "held_on": "8 December 2026",
+            **FEEDBACK,
             "plan_agreed": True,
+            "agreed_on": "10 December 2026",
+            "actions": 3,
             "package_items": 2,
             "review_due_on": "8 March 2027",
-            "has_plan": True,
+            "link": "http://127.0.0.1:8000/plans/eyJsIjoiTDEifQ.c2ln",
+            "expires_on": "10 March 2027",
         },
     ),
-    "feedback-no-plan": (
+    "feedback-plan-recorded-no-link": (
         "feedback",
         {
             **CONTEXT,
-            "held_on": "8 December 2026",
-            "plan_agreed": False,
-            "package_items": 0,
-            "review_due_on": "",
-            "has_plan": False,
+            **FEEDBACK,
+            "took_part": "1 family member and the facilitator",
+            "plan_agreed": True,
+            "agreed_on": "10 December 2026",
+            "recorded_by_coordinator": True,
+            "actions": 1,
+            "package_items": 1,
+            "review_due_on": "8 March 2027",
         },
     ),
+    "feedback-no-plan": ("feedback", {**CONTEXT, **FEEDBACK}),
     "review_due": ("review_due", {**CONTEXT, "review_number": 1, "due_on": "8 March 2027"}),
     "review_overdue": (
         "review_overdue",
@@ -206,7 +225,8 @@ def test_every_email_is_multipart_text_and_html() -> None:
 
 def test_the_plan_s_emails_carry_the_reference_and_dates_never_the_family_s_name() -> None:
     cases = ("agreement_request", "agreement_request-revised", "plan_changes_requested", "connection")
-    for case in (*cases, "connection_answered", "plan_shared", "plan_shared-reviewed"):
+    feedback = ("feedback-plan", "feedback-plan-recorded-no-link", "feedback-no-plan")
+    for case in (*cases, "connection_answered", "plan_shared", "plan_shared-reviewed", *feedback):
         template, context = CASES[case]
         email = render(template, "x@example.org", context)
         assert "Jo" not in email.text and "Jo" not in email.html and "FN-7KQ2MX4P" in email.text
