@@ -2,8 +2,11 @@
 from them with a Query or two a month (never a scan of referrals).
 
 Each event adds to the figures of the month (in England) it belongs to: a referral to the month it was received, a
-decision to the month it was made, a meeting to the month it was held, a review to the month it was recorded, the
-referrer's feedback to the month it was sent, a package item's actual cost (spend) to the month it was delivered.
+decision to the month it was made, a meeting (and whether it made a plan) to the month it was held, a plan's
+agreement by the lead practitioner or referrer (PlanAgreed, with its support package as agreed) to the month it was
+agreed, a review to the month it was recorded, the referrer's feedback to the month it was sent, a package item's
+actual cost (spend) to the month it was delivered. A plan made at a meeting is not yet agreed (it waits for
+PlanAgreed, or goes back for changes): "plans made" and "plans agreed" are two figures.
 An item per figure (`pk=REPORT#2026-11`, `sk=FIGURE#<name>`, `value`), added to with ADD in one transaction with a
 marker for the event's id (a duplicate event changes nothing) and the event's entry in the reports' log
 (`REPORT_LOG#<month>`: the event's data less its reference, and the facts read with it, kept LOG_DAYS), from which
@@ -38,6 +41,7 @@ from shared.domain.events import (
     FeedbackSent,
     MeetingHeld,
     PackageItemDelivered,
+    PlanAgreed,
     ReferralAccepted,
     ReferralDeclined,
     ReferralReceived,
@@ -52,6 +56,7 @@ HANDLED = (
     ReferralDeclined,
     ReferralWithdrawn,
     MeetingHeld,
+    PlanAgreed,
     ReviewCompleted,
     ConnectionRequested,
     ConnectionAnswered,
@@ -91,7 +96,8 @@ def district(postcode: Any) -> str:
 def facts_of(data: EventData, items: list[dict[str, Any]]) -> dict[str, Any]:
     """What the figures need that the event does not carry, read from the referral's partition when it is counted
     (and kept with it in the reports' log, so that a rebuild counts the same facts): where the family lives (the
-    postcode district only), when the referral came, the package agreed (categories and amounts)."""
+    postcode district only), when the referral came, the package of the plan agreed (categories and amounts of the
+    items not declined)."""
     kinds = {item.get(table.KIND_ATTRIBUTE): item for item in items}
     referral = kinds.get(table.KIND_REFERRAL) or {}
     if isinstance(data, ReferralReceived):
@@ -100,11 +106,14 @@ def facts_of(data: EventData, items: list[dict[str, Any]]) -> dict[str, Any]:
     if isinstance(data, MeetingHeld):
         received = referral.get("received_at")
         received_on = _day(datetime.fromisoformat(str(received).replace("Z", "+00:00"))) if received else None
-        package = (kinds.get("plan") or {}).get("support_package") or [] if data.plan_agreed else []
+        return {"received_on": received_on.isoformat() if received_on else None}
+    if isinstance(data, PlanAgreed):
+        package = (kinds.get("plan") or {}).get("support_package") or []
         return {
-            "received_on": received_on.isoformat() if received_on else None,
             "package": [
-                [str(item.get("category", UNKNOWN)), int(item.get("estimated_cost_pence") or 0)] for item in package
+                [str(item.get("category", UNKNOWN)), int(item.get("estimated_cost_pence") or 0)]
+                for item in package
+                if item.get("status") != "declined"
             ],
         }
     return {}
@@ -134,11 +143,14 @@ def figures_of(data: EventData, facts: dict[str, Any]) -> dict[str, dict[str, in
         if facts.get("received_on"):
             start = date.fromisoformat(str(facts["received_on"]))
             count(data.held_on, DAYS + str(max(working_days_between(start, data.held_on), 0)))
-        if data.plan_agreed:
-            count(data.held_on, "plans_agreed")
-            for category, pence in facts.get("package") or []:
-                count(data.held_on, f"package_items#{category}")
-                count(data.held_on, f"package_pence#{category}", int(pence))
+        if data.plan_agreed:  # the meeting made a plan: it waits for the lead practitioner's agreement
+            count(data.held_on, "plans_made")
+    elif isinstance(data, PlanAgreed):  # agreed (through their link or recorded for them): the package it holds
+        agreed = _day(data.agreed_at)
+        count(agreed, "plans_agreed")
+        for category, pence in facts.get("package") or []:
+            count(agreed, f"package_items#{category}")
+            count(agreed, f"package_pence#{category}", int(pence))
     elif isinstance(data, ReviewCompleted):
         count(data.completed_on, "reviews_on_time" if data.completed_on <= data.due_on else "reviews_late")
     elif isinstance(data, ConnectionRequested):
@@ -269,7 +281,7 @@ def _pointer_write(
 def record(event_id: str, data: EventData, *, reader: ReferralReader, settings: Settings, now: datetime) -> bool:
     """Add the event to the figures (and the reports' log), once: False when its id was counted before (nothing
     changes). One transaction: the pointers as read, the event's marks, its log entry and the additions."""
-    needs_items = isinstance(data, ReferralReceived | MeetingHeld)
+    needs_items = isinstance(data, ReferralReceived | MeetingHeld | PlanAgreed)
     items = reader.partition(data.reference) if needs_items else []  # type: ignore[attr-defined]
     facts = facts_of(data, items)
     added = figures_of(data, facts)
@@ -369,9 +381,10 @@ class Report:
         median, p90 = self.median_days_to_meeting, self.p90_days_to_meeting
         rows += [
             ("Meetings", "Held", str(self.get("meetings_held"))),
-            ("Meetings", "Plans agreed", str(self.get("plans_agreed"))),
             ("Meetings", "Working days, referral to meeting: median", "" if median is None else str(median)),
             ("Meetings", "Working days, referral to meeting: 90th percentile", "" if p90 is None else str(p90)),
+            ("Plans", "Made at the meeting", str(self.get("plans_made"))),
+            ("Plans", "Agreed", str(self.get("plans_agreed"))),
         ]
         median, p90 = self.median_days_to_feedback, self.p90_days_to_feedback
         rows += [
@@ -391,8 +404,14 @@ class Report:
         delivered, spend = self.by("delivered_items#"), self.by("spend_pence#")
         for category in sorted(set(agreed) | set(delivered)):
             if category in agreed:
-                rows.append(("Support package", f"{category}: items", str(agreed[category])))
-                rows.append(("Support package", f"{category}: estimated spend (£)", _pounds(pence.get(category, 0))))
+                rows.append(("Support package", f"{category}: items in plans agreed", str(agreed[category])))
+                rows.append(
+                    (
+                        "Support package",
+                        f"{category}: estimated spend in plans agreed (£)",
+                        _pounds(pence.get(category, 0)),
+                    )
+                )
             if category in delivered:
                 rows.append(("Support package", f"{category}: items delivered", str(delivered[category])))
                 rows.append(("Support package", f"{category}: actual spend (£)", _pounds(spend.get(category, 0))))

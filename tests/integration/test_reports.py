@@ -16,6 +16,7 @@ from shared.domain.clock import LONDON
 from shared.domain.working_days import working_days_between
 from shared.service import report_rebuild, reports
 from tests.integration.conftest import Cloud, invoke
+from tests.integration.test_coordination import staff
 from tests.integration.test_intake import relay_outbox
 from tests.integration.test_meetings import availability, book, clock_at, meeting
 from tests.integration.test_outcome import PLAN, agree, outcome
@@ -52,7 +53,7 @@ def test_referrals_are_counted_once_by_route_and_district(
     assert report_of(cloud, quarter).get("referrals") == 3
 
 
-def test_a_held_meeting_counts_its_plan_package_and_time_from_referral(
+def test_a_held_meeting_counts_a_plan_made_and_its_agreement_counts_the_plan_agreed_with_its_package(
     cloud: Cloud, submit: Any, referral_body: dict[str, Any]
 ) -> None:
     availability(cloud, "fac-1")
@@ -76,23 +77,60 @@ def test_a_held_meeting_counts_its_plan_package_and_time_from_referral(
     assert invoke(REPORTS, cloud, sqs_batch([held])) == {"batchItemFailures": []}
     assert invoke(REPORTS, cloud, sqs_batch([held])) == {"batchItemFailures": []}  # redelivered: counted once
 
-    figures = report_of(cloud, reports.month_of(held_at.date()))
-    assert (figures.get("meetings_held"), figures.get("plans_agreed")) == (1, 1)
-    assert figures.by("package_items#") == {"item": 1, "service": 1}
-    assert figures.by("package_pence#") == {"item": 8500, "service": 36000}
+    # a plan made at the meeting is not a plan agreed: it waits for the lead practitioner
+    held_month = reports.month_of(held_at.date())
+    figures = report_of(cloud, held_month)
+    assert (figures.get("meetings_held"), figures.get("plans_made"), figures.get("plans_agreed")) == (1, 1, 0)
+    assert figures.by("package_items#") == figures.by("package_pence#") == {}
     days = working_days_between(received_at.date(), held_at.date())
     assert figures.days_to_meeting == {days: 1}
     assert figures.median_days_to_meeting == figures.p90_days_to_meeting == days
     rows = figures.rows()
-    assert ("Support package", "service: estimated spend (£)", "360.00") in rows
-    csv = figures.csv().splitlines()
-    assert csv[0] == "period,section,measure,value"
-    assert len(csv) == len(rows) + 1
+    assert ("Plans", "Made at the meeting", "1") in rows
+    assert ("Plans", "Agreed", "0") in rows
 
-    # When the plan is agreed and the referrer's feedback sent (the event delivered twice: one email, one FeedbackSent)
+    # When the lead practitioner asks for changes and the coordinator revises the package (the car seat dropped,
+    # a cot added), then a manager declines the counselling, and the revised plan is agreed (the event twice)
+    reasons = {"decision": "change", "reasons": "The car seat is not needed: a cot is"}
+    assert agree(cloud, reference, reasons)["statusCode"] == 200
+    revised = {
+        **PLAN,
+        "first_review_due_on": review,
+        "support_package": [
+            {"category": "service", "description": "Six counselling sessions", "estimated_cost_pence": 36000},
+            {"category": "equipment", "description": "Cot", "estimated_cost_pence": 12000},
+        ],
+    }
+    sent_again = staff(cloud, "PUT /referrals/{reference}/plan", f"/referrals/{reference}/plan", body=revised)
+    assert sent_again["statusCode"] == 200, sent_again["json"]
+    assert invoke(REPORTS, cloud, sqs_batch([held])) == {"batchItemFailures": []}  # still counted once
+    from tests.integration.test_approvals import MANAGER, on_item  # (it reads figures with this module's report_of)
+
+    declined = on_item(cloud, reference, 2, "decline", {"reason": "Counselling comes from the NHS"}, claims=MANAGER)
+    assert declined["statusCode"] == 200, declined["json"]
     assert agree(cloud, reference)["statusCode"] == 200
     relay_outbox(cloud)
     [agreed] = [e for e in capture.received() if e["detail-type"] == "PlanAgreed"]
+    assert invoke(REPORTS, cloud, sqs_batch([agreed, agreed])) == {"batchItemFailures": []}
+
+    # Then the month it was agreed counts one plan agreed, with the package as agreed
+    agreed_month = reports.month_of(datetime.fromisoformat(agreed["detail"]["data"]["agreed_at"]).astimezone(LONDON))
+    figures = report_of(cloud, agreed_month)
+    assert figures.get("plans_agreed") == 1
+    assert figures.by("package_items#") == {"equipment": 1}  # the cot: the car seat dropped, counselling declined
+    assert figures.by("package_pence#") == {"equipment": 12000}
+    rows = figures.rows()
+    assert ("Plans", "Agreed", "1") in rows
+    assert ("Support package", "equipment: items in plans agreed", "1") in rows
+    assert ("Support package", "equipment: estimated spend in plans agreed (£)", "120.00") in rows
+    csv = figures.csv().splitlines()
+    assert csv[0] == "period,section,measure,value"
+    assert len(csv) == len(rows) + 1
+    assert f"{agreed_month},Plans,Agreed,1" in csv
+    if agreed_month != held_month:  # on the 1st: the meeting's month keeps its plan made and no agreement
+        assert report_of(cloud, held_month).get("plans_agreed") == 0
+
+    # When the referrer's feedback is sent (the event delivered twice: one email, one FeedbackSent)
     capture = cloud.capture_events()
     sent_on = datetime.now(LONDON).date()
     assert invoke(FEEDBACK, cloud, sqs_batch([held])) == {"batchItemFailures": []}  # a plan made: not yet
@@ -119,7 +157,7 @@ def test_a_held_meeting_counts_its_plan_package_and_time_from_referral(
 
     # And the reports' log holds what a rebuild needs to count them the same way (the package as agreed)
     reader = ReferralReader(cloud.function(REPORTS).environment["TABLE_NAME"])
-    for month in {reports.month_of(held_at.date()), reports.month_of(sent_on)}:
+    for month in {held_month, agreed_month, reports.month_of(sent_on)}:
         again = report_rebuild.recompute(month, reader=reader, now=datetime.now(UTC))
         assert again.events_read and again.changes() == []
 
@@ -177,6 +215,9 @@ def test_a_manager_sees_the_figures_and_downloads_them_and_a_coordinator_cannot(
     assert shown["statusCode"] == 200
     assert re.search(r"Received</th>\s*<td[^>]*>2</td>", shown["body"])
     assert 'href="/staff/reports"' in shown["body"]  # in the managers' menu
+    assert re.search(r"Made at the meeting</th>\s*<td[^>]*>0</td>", shown["body"])
+    meanings = shown["body"][shown["body"].index('id="meanings"') :]
+    assert "Plans made at the meeting</dt>" in meanings and "Plans agreed</dt>" in meanings  # each figure explained
     csv = get("/staff/reports/download", manager, period=month)
     assert csv["statusCode"] == 200
     assert csv["headers"]["Content-Type"].startswith("text/csv")
