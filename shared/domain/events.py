@@ -304,6 +304,24 @@ class MeetingHeld(EventData):
     first_review_due_on: date | None = None
 
 
+class MeetingNotHeld(EventData):
+    """A booked meeting was recorded as not having taken place: the referral is preparing again, for another meeting.
+    The referrer is told (no plan was made; another meeting is being arranged). The reason stays in the table."""
+
+    detail_type: ClassVar[str] = "MeetingNotHeld"
+    example: ClassVar[dict[str, Any]] = {
+        "reference": _REF,
+        "meeting_id": "M1",
+        "starts_at": "2026-12-08T10:00:00Z",
+        "recorded_at": "2026-12-08T15:30:00Z",
+    }
+
+    reference: Reference
+    meeting_id: Identifier
+    starts_at: datetime = Field(description="When the meeting was booked for.")
+    recorded_at: datetime
+
+
 class _ReviewEvent(EventData):
     reference: Reference
     review_number: int = Field(ge=1)
@@ -663,6 +681,7 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         MeetingCancelled,
         ParticipantInvited,
         MeetingHeld,
+        MeetingNotHeld,
         ReviewScheduled,
         ReviewDue,
         ReviewOverdue,

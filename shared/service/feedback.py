@@ -36,6 +36,7 @@ from shared.domain.events import (
     FeedbackSent,
     MeetingCancelled,
     MeetingHeld,
+    MeetingNotHeld,
     MeetingRescheduled,
     MeetingScheduled,
     PackageItemDecided,
@@ -72,6 +73,7 @@ HANDLED_EVENTS: tuple[type[EventData], ...] = (
     MeetingCancelled,
     ParticipantInvited,
     MeetingHeld,
+    MeetingNotHeld,
     ReviewDue,
     ReviewOverdue,
     DeadlineBreached,
@@ -155,6 +157,8 @@ def emails_for(
             envelope=envelope,
             render=render,
         )
+    elif isinstance(data, MeetingNotHeld):  # no plan, and another meeting to come: its own feedback will follow
+        to_referrer.append(("meeting_not_held", {"when": _when(data.starts_at)}))
     elif isinstance(data, PlanAgreed) or (isinstance(data, MeetingHeld) and not data.plan_agreed):
         # the referrer's feedback, once: a plan made waits for its agreement first (PlanAgreed sends it then)
         found += _feedback_email(

@@ -23,6 +23,7 @@ from shared.domain.events import (
     EventData,
     MeetingCancelled,
     MeetingHeld,
+    MeetingNotHeld,
     MeetingRescheduled,
     MeetingScheduled,
     new_event,
@@ -510,6 +511,26 @@ def _check_partners(named: set[str], reader: ReferralReader) -> None:
             raise UnknownPartner(partner_id)
 
 
+def _outcome_event(reference: str, meeting: dict[str, Any], outcome: Outcome, now: datetime) -> EventData:
+    """MeetingHeld (with what the plan made, if any), or MeetingNotHeld: the referrer is told; the reason stays here."""
+    if outcome.held and outcome.held_on is not None:
+        plan = outcome.plan
+        return MeetingHeld(
+            reference=reference,
+            meeting_id=meeting["meeting_id"],
+            held_on=outcome.held_on,
+            plan_agreed=plan is not None,
+            support_package_items=len(plan.support_package) if plan else 0,
+            first_review_due_on=plan.first_review_due_on if plan else None,
+        )
+    return MeetingNotHeld(
+        reference=reference,
+        meeting_id=meeting["meeting_id"],
+        starts_at=datetime.fromisoformat(str(meeting["starts_at"]).replace("Z", "+00:00")),
+        recorded_at=now,
+    )
+
+
 def record_outcome(
     reference: str,
     outcome: Outcome,
@@ -594,20 +615,10 @@ def record_outcome(
     }
     audit_changes |= {"package_waiting_for_approval": waiting} if waiting else {}
     items = [*head, *extra, *_release(existing, settings)]
-    if outcome.held and outcome.held_on is not None:
-        event: EventData = MeetingHeld(
-            reference=reference,
-            meeting_id=existing["meeting_id"],
-            held_on=outcome.held_on,
-            plan_agreed=plan is not None,
-            support_package_items=len(plan.support_package) if plan else 0,
-            first_review_due_on=plan.first_review_due_on if plan else None,
-        )
-        envelope = new_event(event, correlation_id=correlation_id, occurred_at=now)
-        items.append(put(outbox_item(pk, envelope, event.detail_type, now=now, settings=settings), settings.table_name))
-        event_id = envelope.metadata.event_id
-    else:
-        event_id = uuid.uuid4().hex
+    event = _outcome_event(reference, existing, outcome, now)
+    envelope = new_event(event, correlation_id=correlation_id, occurred_at=now)
+    items.append(put(outbox_item(pk, envelope, event.detail_type, now=now, settings=settings), settings.table_name))
+    event_id = envelope.metadata.event_id
     action = "meeting.held" if outcome.held else "meeting.not_held"
     items.append(
         put(

@@ -19,6 +19,7 @@ SUBJECTS = {
     "invitation": "Family Network meeting for {reference}",
     "cancellation": "Cancelled: Family Network meeting for {reference}",
     "feedback": "Feedback on the meeting for {reference}",
+    "meeting_not_held": "Meeting not held: {reference}",
     "review_due": "Review due: {reference}",
     "review_overdue": "Review overdue: {reference}",
     "bounce_notice": "Email not delivered: {reference}",

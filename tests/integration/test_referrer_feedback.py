@@ -1,7 +1,7 @@
 """The referrer's feedback on the meeting (issue 21, item 4): sent once, when the plan is agreed (or when the meeting
-made no plan, saying so), never before; it says when the meeting was, who took part by role and number, whether a
-plan was agreed, the next review and what the referrer is asked to do, and carries the referrer's own link to the
-plan's page: never a name, nor the plan's text."""
+made no plan, or did not take place, saying so), never before; it says when the meeting was, who took part by role
+and number, whether a plan was agreed, the next review and what the referrer is asked to do, and carries the
+referrer's own link to the plan's page: never a name, nor the plan's text."""
 
 from __future__ import annotations
 
@@ -112,10 +112,32 @@ def test_the_feedback_waits_for_the_agreement_then_says_what_the_referrer_needs_
     assert len(_announced(cloud, reference)) == 1
 
 
-def test_a_meeting_without_a_plan_sends_the_feedback_saying_so_once_and_no_later_plan_feedback(
+def test_a_meeting_not_held_then_one_held_without_a_plan_each_tell_the_referrer_once_saying_so(
     cloud: Cloud, submit: Any, referral_body: dict[str, Any]
 ) -> None:
     reference = _with_participants(cloud, submit, referral_body)
+    deliver(cloud, cloud.capture_events())  # the acknowledgement and invitations, out of the way
+    # When the booked meeting is recorded as not held: the referrer is told, once, with no reason and no FeedbackSent
+    capture = cloud.capture_events()
+    not_held = outcome(cloud, reference, {"held": False, "reason": "The family did not come."})
+    assert not_held["json"]["status"] == "preparing"
+    before = len(sent_emails())
+    events = deliver(cloud, capture)
+    kinds = [e["detail-type"] for e in events]
+    assert kinds.count("MeetingNotHeld") == 1 and "MeetingHeld" not in kinds
+    [notice] = [m for m in emails_since(before) if m["to"] == [REFERRER]]
+    assert notice["subject"] == f"Meeting not held: {reference}"
+    assert f"booked for {YESTERDAY:%A} {_day(YESTERDAY)} at" in notice["text"]
+    assert "did not take place, so no plan was made" in notice["text"] and "another meeting" in notice["text"]
+    for words in (*PRIVATE, "did not come"):
+        assert words not in json.dumps(notice), words
+    assert _announced(cloud, reference) == []  # the meeting-to-feedback figure is about meetings held
+    assert invoke(FEEDBACK, cloud, sqs_batch(events)) == {"batchItemFailures": []}
+    assert [m for m in emails_since(before) if m["to"] == [REFERRER]] == [notice]
+
+    # When another meeting is booked and held without a plan: its feedback says so, once
+    with clock_at(BOOKED):
+        assert book(cloud, reference, meeting(YESTERDAY + timedelta(hours=3)))["statusCode"] == 200
     capture = cloud.capture_events()
     assert outcome(cloud, reference, held(None))["json"]["status"] == "meeting_held"
     before = len(sent_emails())

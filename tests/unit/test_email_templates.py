@@ -84,6 +84,7 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
         },
     ),
     "feedback-no-plan": ("feedback", {**CONTEXT, **FEEDBACK}),
+    "meeting_not_held": ("meeting_not_held", {**CONTEXT, "when": "Tuesday 8 December 2026 at 10:00"}),
     "review_due": ("review_due", {**CONTEXT, "review_number": 1, "due_on": "8 March 2027"}),
     "review_overdue": (
         "review_overdue",
@@ -225,7 +226,7 @@ def test_every_email_is_multipart_text_and_html() -> None:
 
 def test_the_plan_s_emails_carry_the_reference_and_dates_never_the_family_s_name() -> None:
     cases = ("agreement_request", "agreement_request-revised", "plan_changes_requested", "connection")
-    feedback = ("feedback-plan", "feedback-plan-recorded-no-link", "feedback-no-plan")
+    feedback = ("feedback-plan", "feedback-plan-recorded-no-link", "feedback-no-plan", "meeting_not_held")
     for case in (*cases, "connection_answered", "plan_shared", "plan_shared-reviewed", *feedback):
         template, context = CASES[case]
         email = render(template, "x@example.org", context)

@@ -24,6 +24,7 @@ ARCHITECTURE_EVENTS = {
     "MeetingCancelled",
     "ParticipantInvited",  # a participant added to a booked meeting is sent its invitation (issue 20)
     "MeetingHeld",
+    "MeetingNotHeld",  # a booked meeting that did not take place: the referrer is told (issue 21, item 4)
     "ReviewScheduled",
     "ReviewDue",
     "ReviewOverdue",
