@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from shared.config import Settings
+from shared.domain.evaluations import EvaluationAnswers
 from shared.domain.meetings import Availability, CancelRequest, MeetingRequest
 from shared.domain.participants import ParticipantRequest
 from shared.domain.plans import Delivery, Outcome, PackageDecline
@@ -84,6 +85,14 @@ SOURCES: tuple[tuple[str, type[BaseModel], str, str], ...] = (
         ConnectionAnswer,
         "the connection item (`CONNECTION#partner id`) of the referral",
         "coordinators (the note is also emailed to them)",
+    ),
+    (
+        "The family's evaluation of the meeting",
+        EvaluationAnswers,
+        "one evaluation item per meeting and respondent (`EVALUATION#meeting id#respondent`) of the referral; the "
+        "audit entry and EvaluationReceived name the respondent by kind and participant id only",
+        "coordinators and managers in the export; the managers' figures count the three closed answers by month "
+        "(never the comments)",
     ),
 )
 # Why each field is needed. Every generated field path must be here; nothing else may be.
@@ -202,6 +211,11 @@ PURPOSES: dict[str, str] = {
     "PartnerRequest.localities": "where it serves",
     "PartnerRequest.email": "to tell the partner of a connection (an organisation's address; may name a person)",
     "PartnerRequest.active": "whether coordinators may connect families with it",
+    "EvaluationAnswers.family_led": "whether the meeting was the family's own (FGC practice), counted in the figures",
+    "EvaluationAnswers.felt_heard": "whether the family felt listened to, counted in the managers' figures",
+    "EvaluationAnswers.recommend": "whether they would recommend a meeting, counted in the managers' figures",
+    "EvaluationAnswers.comments": "what the family wants the service to know (free text; may reveal circumstances): "
+    "kept with the referral, never counted, in an event, a log or an email",
 }
 
 
@@ -262,6 +276,12 @@ def render() -> str:
         f"  took part; never one excluded) that expires after {settings.plan_link_days} days, renewed and sent again",
         "  at each review; a coordinator may close any link. Its email holds the reference and dates only; the page",
         "  and its PDF are recorded as reads (`PLANLINK#id` items: whose link it is, by kind and participant id).",
+        "- After a meeting is held, the **family's contact** (their email from the referral) and each **family"
+        " member**",
+        "  who took part with an email and consent are asked how it went, each through their own signed link (its",
+        "  email: the reference and the meeting's date only) that expires after"
+        f" {settings.evaluation_link_days} days; each answers once;",
+        "  opening it is recorded as a read.",
         "",
         "## Where it is kept and who sees it",
         "- One DynamoDB table in **eu-west-2 (London)**, encrypted with a customer-managed KMS key, point-in-time",
@@ -290,7 +310,8 @@ def render() -> str:
         f" (hashes only): {settings.submission_dedupe_hours} hours. Logs: 3 months (no personal data).",
         "- The managers' figures (counts and sums by month, never a name or a reference): kept. The reports' log"
         " of the events they count (dates, states, postcode districts, meeting and partner ids; no reference):"
-        f" {LOG_DAYS} days, to recompute a month or quarter of the last year.",
+        f" {LOG_DAYS} days, to recompute a month or quarter of the last year; for a family's evaluation, its three"
+        " closed answers (never its comments).",
         "",
         "## Rights",
         "- **Access** (managers): `GET /referrals/{reference}/export` (JSON, or a readable page; in the console",

@@ -36,6 +36,7 @@ ENV_PARTNER_ANSWER_WORKING_DAYS = "PARTNER_ANSWER_WORKING_DAYS"
 ENV_AGREEMENT_WORKING_DAYS = "AGREEMENT_WORKING_DAYS"
 ENV_AGREEMENT_LINK_DAYS = "AGREEMENT_LINK_DAYS"
 ENV_PLAN_LINK_DAYS = "PLAN_LINK_DAYS"
+ENV_EVALUATION_LINK_DAYS = "EVALUATION_LINK_DAYS"
 ENV_REFERRER_DOMAINS = "REFERRER_DOMAINS"
 ENV_LOCALITY_DOMAINS = "LOCALITY_DOMAINS"
 ENV_REFERRER_DAILY_CAP = "REFERRER_DAILY_CAP"
@@ -118,6 +119,8 @@ class Settings(BaseModel):
     agreement_link_days: int = Field(default=28, ge=1, le=90)
     # The plan page's links (one per recipient) work this many days from when they are sent, renewed at each review.
     plan_link_days: int = Field(default=90, ge=1, le=400)
+    # The family's evaluation of their meeting: each respondent's link works this many days from when it is sent.
+    evaluation_link_days: int = Field(default=28, ge=1, le=90)
     # Who may refer (shared/domain/referrals.py checks the referrer's address against it): email domains, each
     # allowing its subdomains (`gov.uk` allows `leeds.gov.uk`). A lead practitioner's referral is accepted at
     # intake only from a Locality Team domain (verified: the council's own); those are allowed referrers too.
@@ -230,6 +233,7 @@ class Settings(BaseModel):
             "agreement_working_days": env.get(ENV_AGREEMENT_WORKING_DAYS),
             "agreement_link_days": env.get(ENV_AGREEMENT_LINK_DAYS),
             "plan_link_days": env.get(ENV_PLAN_LINK_DAYS),
+            "evaluation_link_days": env.get(ENV_EVALUATION_LINK_DAYS),
             "referrer_domains": env.get(ENV_REFERRER_DOMAINS),
             "locality_domains": env.get(ENV_LOCALITY_DOMAINS),
             "referrer_daily_cap": env.get(ENV_REFERRER_DAILY_CAP),

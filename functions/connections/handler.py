@@ -3,7 +3,8 @@ purpose: shared/domain/links.py).
 
 - partners.py: a community partner's answer to a connection (`/connections/{token}`);
 - agreements.py: the lead practitioner's agreement to the family's plan (`/agreements/{token}`);
-- plans.py: the plan's page and its PDF, one link per person the plan is for (`/plans/{token}`).
+- plans.py: the plan's page and its PDF, one link per person the plan is for (`/plans/{token}`);
+- evaluations.py: a family respondent's evaluation of their meeting (`/evaluations/{token}`).
 
 A link that is not valid, has expired, was used or replaced answers a page saying so, and shows or changes nothing.
 """
@@ -16,7 +17,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.connections import agreements, partners, plans
+from functions.connections import agreements, evaluations, partners, plans
 from shared.observability import correlate, logger, metrics
 from shared.web import partner_page
 from shared.web.errors import unexpected
@@ -24,7 +25,7 @@ from shared.web.http import as_response
 from shared.web.routes import check_served
 
 app = APIGatewayHttpResolver()
-for router in (partners.router, agreements.router, plans.router):
+for router in (partners.router, agreements.router, plans.router, evaluations.router):
     app.include_router(router)
 check_served("connections")
 
@@ -52,4 +53,6 @@ def _unmatched(_: Exception) -> Response[str]:
         return agreements.link_page(event, posting=posting)
     if "/plans/" in str(event.get("routeKey", "")):
         return plans.link_page(event, document=str(event.get("routeKey", "")).endswith("/document"))
+    if "/evaluations/" in str(event.get("routeKey", "")):
+        return evaluations.link_page(event, posting=posting)
     return partners.link_page(event, posting=posting)

@@ -667,6 +667,33 @@ class PlanLinkRevoked(EventData):
     revoked_at: datetime
 
 
+class EvaluationReceived(EventData):
+    """A family respondent's evaluation of their meeting was recorded (once per respondent and meeting). Its answers
+    stay in the referral's partition: the event says who answered by kind (and participant id) and when, nothing of
+    what they said."""
+
+    detail_type: ClassVar[str] = "EvaluationReceived"
+    example: ClassVar[dict[str, Any]] = {
+        "reference": _REF,
+        "meeting_id": "M1",
+        "evaluation_id": "E5e0a4c1d9b2f4e7a",
+        "respondent": "family_member",
+        "participant_id": "pt-0123456789",
+        "held_on": "2026-12-08",
+        "received_at": "2026-12-11T18:30:00Z",
+    }
+
+    reference: Reference
+    meeting_id: Identifier
+    evaluation_id: Identifier
+    respondent: Literal["family_contact", "family_member"] = Field(
+        description="The family's contact, or a family member who took part (then `participant_id` names them)."
+    )
+    participant_id: ParticipantId | None = None
+    held_on: date
+    received_at: datetime
+
+
 EVENT_TYPES: dict[str, type[EventData]] = {
     model.detail_type: model
     for model in (
@@ -700,6 +727,7 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         PlanChangesRequested,
         PlanShared,
         PlanLinkRevoked,
+        EvaluationReceived,
     )
 }
 

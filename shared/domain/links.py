@@ -1,5 +1,6 @@
 """Signed, expiring links for people who take part by email only (no login): partners' connection replies (issue
-10), the lead practitioner's agreement to a plan and the plan's own page (issue 21).
+10), the lead practitioner's agreement to a plan, the plan's own page and the family's evaluation of the meeting
+(issue 21).
 
 A token is `<payload>.<signature>`, both base64url: the payload is the JSON of what the link is for (ids only), its
 purpose (`use`) and its expiry; the signature is HMAC-SHA256 of the payload with the deployment's key. `verify`
@@ -22,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 MIN_KEY_BYTES = 32
-Purpose = Literal["connection", "agreement", "plan"]
+Purpose = Literal["connection", "agreement", "plan", "evaluation"]
 # Partners' links signed before purposes were stated carry none: they are connection links, and only those.
 UNSTATED_PURPOSE: Purpose = "connection"
 

@@ -91,6 +91,8 @@ KEPT = frozenset(
         "renewed_at",
         "valid_until",
         "revoked_at",
+        "evaluation_id",  # a family's evaluation: who answered (by kind and participant id) and when; answers go
+        "respondent",
         "erased",
         "erased_at",
         # preparation: ids, choices and dates (notes, wishes and feelings and advocates' names go)
@@ -119,6 +121,7 @@ KEPT_CHANGES = frozenset(
         "child_voice",
         "family_decision",
         "agreement",
+        "evaluation",
     }
 )
 GROUNDS = Literal["consent_withdrawn", "no_longer_necessary", "objection", "unlawfully_processed"]

@@ -26,6 +26,7 @@ from shared.domain import clock, emails
 from shared.domain.clock import LONDON
 from shared.domain.emails import Renderer
 from shared.domain.errors import ServiceUnavailable
+from shared.domain.evaluations import respondent_kind, respondents
 from shared.domain.events import (
     ConnectionAnswered,
     ConnectionRequested,
@@ -55,7 +56,7 @@ from shared.domain.events import (
 )
 from shared.domain.participants import is_emailed, took_part, took_part_words
 from shared.observability import logger
-from shared.service import agreement, plan_links
+from shared.service import agreement, evaluations, plan_links
 from shared.service.connections import connection_key, link_for, link_valid_for, redacted
 from shared.service.outbox import outbox_item
 from shared.service.retention import inherited
@@ -212,6 +213,32 @@ def emails_for(
             )
     if referrer:
         found = [render(t, referrer, {**context, **extra}) for t, extra in to_referrer] + found
+    return found
+
+
+def evaluation_emails(
+    envelope: Event[EventData], items: dict[str, dict[str, Any]], settings: Settings, *, render: Renderer
+) -> list[emails.Email]:
+    """After a held meeting (MeetingHeld), each family respondent's email asking how it went, with their own signed
+    link: the reference and the meeting's date only (never a name). Nothing once the referral is withdrawn."""
+    data, referral, signed_at = envelope.data, items["referral"], envelope.metadata.occurred_at
+    if not isinstance(data, MeetingHeld) or referral.get("status") == "withdrawn":
+        return []
+    family = (referral.get("submission") or {}).get("family") or {}
+    asked = respondents(family.get("contact_email"), list((items.get("participants") or {}).values()))
+    expires = (signed_at + evaluations.link_valid_for(settings)).astimezone(LONDON).date()
+    found = []
+    for respondent_id, to in asked.items():
+        link = evaluations.link_for(data.reference, data.meeting_id, respondent_id, settings=settings, now=signed_at)
+        values = {
+            "reference": data.reference,
+            "coordinators_email": settings.coordinators_email,
+            "held_on": _day(data.held_on),
+            "link": link,
+            "expires_on": _day(expires),
+        }
+        email = render("evaluation_request", to, values, recipient_kind=respondent_kind(respondent_id))
+        found.append(replace(email, kept_text=evaluations.redacted(email.text, link)))
     return found
 
 
@@ -550,6 +577,7 @@ def deliver(
         data = envelope.data
         snapshot_sk = table.meeting_snapshot_key(reference, data.meeting_id, data.meeting_version)[table.SORT_KEY]
         participant_sks = [table.participant_key(reference, p)[table.SORT_KEY] for p in data.participant_ids]
+    everyone = isinstance(envelope.data, MeetingHeld)  # a held meeting's evaluation: every participant may be asked
     # a plan's agreement email: the round it asks about, and the meeting's date
     round_ = envelope.data.round if isinstance(envelope.data, PlanAgreementRequested) else None
     agreement_sk = agreement.agreement_key(reference, round_)[table.SORT_KEY] if round_ else None
@@ -558,7 +586,13 @@ def deliver(
     if agreement_sk or feedback_due:
         wanted.add("MEETING")
     everything = {item[table.SORT_KEY]: item for item in reader.partition(reference)}
-    items = {key: item for key, item in everything.items() if key in wanted}
+    items = {
+        key: item
+        for key, item in everything.items()
+        if key in wanted or (everyone and str(key).startswith("PARTICIPANT#"))
+    }
+    if everyone:
+        participant_sks = [sk for sk in items if sk.startswith("PARTICIPANT#")]
     if "REFERRAL" not in items or items["REFERRAL"].get("erased"):
         return []  # nothing to say about a referral that is gone, or erased
     named: dict[str, dict[str, Any]] = {
@@ -581,7 +615,8 @@ def deliver(
     facilitator_id = getattr(envelope.data, "facilitator_id", None)
     facilitator = reader.item(table.facilitator_key(facilitator_id)) if facilitator_id else None
     results = []
-    for email in emails_for(envelope, named, facilitator, settings, render=render):
+    sending = emails_for(envelope, named, facilitator, settings, render=render)
+    for email in sending + evaluation_emails(envelope, named, settings, render=render):
         announce = None
         if email.template == "feedback" and isinstance(envelope.data, MeetingHeld | PlanAgreed):
             announce = feedback_sent_item(envelope, envelope.data, email, named["referral"], settings=settings, now=now)

@@ -5,8 +5,9 @@ Each event adds to the figures of the month (in England) it belongs to: a referr
 decision to the month it was made, a meeting (and whether it made a plan) to the month it was held, a plan's
 agreement by the lead practitioner or referrer (PlanAgreed, with its support package as agreed) to the month it was
 agreed, a review to the month it was recorded, the referrer's feedback to the month it was sent, a package item's
-actual cost (spend) to the month it was delivered. A plan made at a meeting is not yet agreed (it waits for
-PlanAgreed, or goes back for changes): "plans made" and "plans agreed" are two figures.
+actual cost (spend) to the month it was delivered, a family's evaluation of its meeting to the month it was received
+(its closed answers, read from the referral's partition: never its free text). A plan made at a meeting is not yet
+agreed (it waits for PlanAgreed, or goes back for changes): "plans made" and "plans agreed" are two figures.
 An item per figure (`pk=REPORT#2026-11`, `sk=FIGURE#<name>`, `value`), added to with ADD in one transaction with a
 marker for the event's id (a duplicate event changes nothing) and the event's entry in the reports' log
 (`REPORT_LOG#<month>`: the event's data less its reference, and the facts read with it, kept LOG_DAYS), from which
@@ -33,10 +34,12 @@ from shared.adapters.dynamodb import Cancelled, Contention, ReferralReader, add,
 from shared.config import Settings
 from shared.domain import clock
 from shared.domain.clock import LONDON
+from shared.domain.evaluations import CHOICES
 from shared.domain.events import (
     EVENT_TYPES,
     ConnectionAnswered,
     ConnectionRequested,
+    EvaluationReceived,
     EventData,
     FeedbackSent,
     MeetingHeld,
@@ -62,6 +65,7 @@ HANDLED = (
     ConnectionAnswered,
     PackageItemDelivered,
     FeedbackSent,
+    EvaluationReceived,
 )
 KIND_FIGURE = "report_figure"
 KIND_COUNTED = "report_counted"
@@ -75,6 +79,11 @@ STAND_IN_REFERENCE = "FN-22222222"  # a logged event's reference: the log keeps 
 DAYS = "days_to_meeting#"
 FEEDBACK_DAYS = "days_to_feedback#"
 UNKNOWN = "not known"
+EVALUATION_LABELS = {
+    "family_led": "The family led the meeting",
+    "felt_heard": "Felt listened to",
+    "recommend": "Would recommend it",
+}
 PERIOD = re.compile(r"^(?P<year>20[0-9]{2})-(?:(?P<month>0[1-9]|1[0-2])|Q(?P<quarter>[1-4]))$")
 
 
@@ -116,6 +125,16 @@ def facts_of(data: EventData, items: list[dict[str, Any]]) -> dict[str, Any]:
                 if item.get("status") != "declined"
             ],
         }
+    if isinstance(data, EvaluationReceived):  # the closed answers only: the family's own words are never counted
+        evaluation = next(
+            (
+                item
+                for item in items
+                if item.get(table.KIND_ATTRIBUTE) == "evaluation" and item.get("evaluation_id") == data.evaluation_id
+            ),
+            {},
+        )
+        return {q: str(evaluation[q]) for q in CHOICES if str(evaluation.get(q)) in CHOICES[q]}
     return {}
 
 
@@ -160,6 +179,12 @@ def figures_of(data: EventData, facts: dict[str, Any]) -> dict[str, dict[str, in
     elif isinstance(data, FeedbackSent):  # the referrer heard what was agreed: working days after the meeting
         sent = _day(data.sent_at)
         count(sent, FEEDBACK_DAYS + str(max(working_days_between(data.held_on, sent), 0)))
+    elif isinstance(data, EvaluationReceived):  # the family's view of its meeting: counts of the closed answers
+        received = _day(data.received_at)
+        count(received, "evaluations")
+        for question, answer in sorted(facts.items()):
+            if question in CHOICES and answer in CHOICES[question]:
+                count(received, f"evaluation_{question}#{answer}")
     elif isinstance(data, PackageItemDelivered):  # spend: what delivered items actually cost, when delivered
         count(data.delivered_on, f"delivered_items#{data.category}")
         count(data.delivered_on, f"spend_pence#{data.category}", data.actual_cost_pence)
@@ -281,7 +306,7 @@ def _pointer_write(
 def record(event_id: str, data: EventData, *, reader: ReferralReader, settings: Settings, now: datetime) -> bool:
     """Add the event to the figures (and the reports' log), once: False when its id was counted before (nothing
     changes). One transaction: the pointers as read, the event's marks, its log entry and the additions."""
-    needs_items = isinstance(data, ReferralReceived | MeetingHeld | PlanAgreed)
+    needs_items = isinstance(data, ReferralReceived | MeetingHeld | PlanAgreed | EvaluationReceived)
     items = reader.partition(data.reference) if needs_items else []  # type: ignore[attr-defined]
     facts = facts_of(data, items)
     added = figures_of(data, facts)
@@ -421,7 +446,13 @@ class Report:
             ("Community partners", "Connections requested", str(self.get("connections_requested"))),
             ("Community partners", "Made contact", str(self.get("connections_contacted"))),
             ("Community partners", "Declined", str(self.get("connections_declined"))),
+            ("Families' evaluations", "Received", str(self.get("evaluations"))),
         ]
+        for question, label in EVALUATION_LABELS.items():
+            rows += [
+                ("Families' evaluations", f"{label}: {words.lower()}", str(self.get(f"evaluation_{question}#{answer}")))
+                for answer, words in CHOICES[question].items()
+            ]
         return rows
 
     def csv(self) -> str:

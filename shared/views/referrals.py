@@ -22,6 +22,7 @@ from shared.domain.referrals import ReferralNotFound, ReferralStatus, check_refe
 from shared.domain.workflow import allowed_decisions
 from shared.service.agreement import agreements_view
 from shared.service.connections import connections_view
+from shared.service.evaluations import evaluations_view
 from shared.service.notes import notes_view
 from shared.service.participants import participants_view
 from shared.service.plan_links import links_view
@@ -164,6 +165,7 @@ def referral_view(
         "participants": participants_view(items, referral),
         "agreements": agreements_view(items),
         "plan_links": links_view(items),
+        "evaluations": evaluations_view(items),
         "connections": connections_view(items),
         "reviews": [review_view(r) for r in sorted(by_kind.get("review", []), key=lambda r: r[table.SORT_KEY])],
         "emails": [

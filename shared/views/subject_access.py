@@ -3,7 +3,8 @@
 Everything is every item of the referral's partition, less only the table's own keys: the referral as submitted,
 its decision, meetings (and each change to them, as their emails described it), their participants, proposals,
 preparation (contacts, the family's decision, the checklist), each child's voice,
-plan and its agreement (each request and answer, with the reasons for changes), reviews, connections with partners
+plan and its agreement (each request and answer, with the reasons for changes), the family's evaluations of the
+meeting, reviews, connections with partners
 (and their answers), every email sent (with the text that was sent), the audit trail and every staff read. The export
 is itself recorded as a read (an access entry naming the export route).
 """
@@ -36,6 +37,7 @@ SECTIONS = (
     ("plan", "Family Plan and support package", ("plan",)),
     ("agreements", "The plan's agreement by the lead practitioner (each request and answer)", ("agreement",)),
     ("plan_links", "The links to the plan's page sent to the people it is for (whose, their dates)", ("plan_link",)),
+    ("evaluations", "The family's evaluations of the meeting (each respondent's answers)", ("evaluation",)),
     ("reviews", "Reviews", ("review",)),
     ("connections", "Connections with community partners", ("connection",)),
     ("emails", "Emails sent", ("email",)),

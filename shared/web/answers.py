@@ -107,6 +107,9 @@ class Referral(Summary):
     plan: dict[str, Any] | None
     agreements: list[dict[str, Any]] = Field(title="each round of the plan's agreement by the lead practitioner")
     plan_links: list[dict[str, Any]] = Field(title="each recipient's link to the plan's page (whose, its dates, state)")
+    evaluations: list[dict[str, Any]] = Field(
+        title="each family respondent's evaluation of the meeting (their answers in words, and comments)"
+    )
     connections: list[dict[str, Any]]
     reviews: list[dict[str, Any]]
     emails: list[dict[str, Any]]
@@ -243,6 +246,7 @@ class SubjectAccess(BaseModel):
     children: list[dict[str, Any]]
     agreements: list[dict[str, Any]]
     plan_links: list[dict[str, Any]]
+    evaluations: list[dict[str, Any]]
     reviews: list[dict[str, Any]]
     connections: list[dict[str, Any]]
     emails: list[dict[str, Any]]

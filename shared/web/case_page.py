@@ -44,6 +44,7 @@ ACTIONS = {
     "plan.agreed": "Plan agreed by the lead practitioner",
     "plan.changes_requested": "Changes to the plan asked",
     "plan.agreement_requested": "Plan sent for agreement again",
+    "evaluation.received": "The family's evaluation of the meeting received",
 }
 VENUES = {
     "family_home": "At the family's home",
@@ -85,6 +86,10 @@ def actor_words(actor: str) -> str:
         return "the lead practitioner (through their link)"
     if role == "system":
         return "the service (automatically)"
+    if role == "family_contact":
+        return "the family's contact (through their link)"
+    if role == "family_member":
+        return f"family member {subject} (through their link)"
     return f"{role} {subject}".strip()
 
 

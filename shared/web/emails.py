@@ -30,6 +30,7 @@ SUBJECTS = {
     "agreement_request": "Please agree the plan for {reference}",
     "plan_changes_requested": "Changes asked to the plan for {reference}",
     "plan_shared": "The family's plan: {reference}",
+    "evaluation_request": "How did your Family Network meeting go? {reference}",
 }
 
 

@@ -143,6 +143,15 @@ _AGREEMENT_LINK = {
     "409": "Already answered: nothing changed",
     "410": "Expired, or the plan is no longer waiting for this answer (sent again since, or the referral withdrawn)",
 }
+EVALUATION_TOKEN = {
+    **TOKEN,
+    "description": "The signed, expiring link from the email asking a family respondent how their meeting went",
+}
+_EVALUATION_LINK = {
+    "404": "The link is not valid (altered, incomplete, or made for something else)",
+    "409": "The evaluation was already recorded: nothing changed",
+    "410": "Expired, or no longer open (the referral withdrawn, the respondent no longer asked)",
+}
 _CHANGE = {
     "200": "The change, with the referral's new status and version (ETag)",
     "404": "No referral with this reference",
@@ -597,6 +606,32 @@ ROUTES = (
         parameters=(PLAN_TOKEN,),
         pages=True,
         answers={"200": "application/pdf"},
+    ),
+    Route(
+        "GET /evaluations/{token}",
+        "connections",
+        "A family respondent's link (no login): the short evaluation of their meeting; changes nothing, and is "
+        "recorded in the referral's read audit",
+        staff=False,
+        responses={"200": "The questions (HTML)", **_EVALUATION_LINK},
+        parameters=(EVALUATION_TOKEN,),
+        pages=True,
+    ),
+    Route(
+        "POST /evaluations/{token}",
+        "connections",
+        "A family respondent's evaluation of their meeting: family-led, heard, would recommend, and their own words "
+        "(recorded once, audited; the answers stay with the referral, never in an event or a log)",
+        staff=False,
+        body="shared.domain.evaluations:EvaluationAnswers",
+        media_types=("application/x-www-form-urlencoded", "application/json"),
+        responses={
+            "200": "Recorded (HTML)",
+            **_EVALUATION_LINK,
+            "422": "A question not answered, or the comments too long: the page again, with the problem",
+        },
+        parameters=(EVALUATION_TOKEN,),
+        pages=True,
     ),
     Route(
         "POST /referrals/{reference}/plan/agreement",

@@ -168,13 +168,15 @@ def test_the_web_acl_limits_each_client_on_referrals_connections_and_everything_
     referrals = json.dumps(rates["RateReferrals"]["ScopeDownStatement"])
     assert '"SearchString": "POST"' in referrals and '"SearchString": "/referrals"' in referrals
     assert '"PositionalConstraint": "EXACTLY"' in referrals and "STARTS_WITH" not in referrals
-    # every page a signed link opens (a partner's connection, a plan's agreement, the plan's page) shares one limit
+    # every page a signed link opens (a partner's connection, a plan's agreement, the plan's page, a family's
+    # evaluation) shares one limit
     signed = rates["RateConnections"]["ScopeDownStatement"]["OrStatement"]["Statements"]
     matches = [statement["ByteMatchStatement"] for statement in signed]
     assert {(m["SearchString"], m["PositionalConstraint"]) for m in matches} == {
         ("/agreements/", "STARTS_WITH"),
         ("/connections/", "STARTS_WITH"),
         ("/plans/", "STARTS_WITH"),
+        ("/evaluations/", "STARTS_WITH"),
     }
     assert all(m["FieldToMatch"] == {"UriPath": {}} for m in matches)
     managed = {

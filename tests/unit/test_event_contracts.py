@@ -43,6 +43,7 @@ ARCHITECTURE_EVENTS = {
     "PlanChangesRequested",
     "PlanShared",  # the plan's page, one signed link per recipient (issue 21, item 2)
     "PlanLinkRevoked",
+    "EvaluationReceived",  # the family's evaluation of its meeting was recorded (ids and dates only; issue 21)
 }
 
 
@@ -70,7 +71,10 @@ def test_each_example_validates_against_its_schema_and_model(name):
 @pytest.mark.parametrize("name", sorted(EVENT_TYPES))
 def test_event_data_carries_no_personal_or_free_text_fields(name):
     fields = set(EVENT_TYPES[name].model_fields)
-    personal = re.compile(r"name|email|phone|postcode|address|reason|text|note|description|child|contact")
+    personal = re.compile(
+        r"name|email|phone|postcode|address|reason|text|note|description|child|contact|comment|family_led|heard"
+        r"|recommend"
+    )
     assert not {f for f in fields if personal.search(f)}
 
 

@@ -63,7 +63,7 @@ def test_any_text_at_all_is_refused_with_a_reason_never_an_error(token: str) -> 
 
 
 def test_a_link_made_for_one_purpose_is_refused_for_every_other() -> None:
-    purposes = ("connection", "agreement", "plan")
+    purposes = ("connection", "agreement", "plan", "evaluation")
     for made_for in purposes:
         token = sign(CLAIMS, purpose=made_for, key=KEY, now=NOW, valid_for=timedelta(days=1))  # type: ignore[arg-type]
         assert verify(token, purpose=made_for, key=KEY, now=NOW)["use"] == made_for  # type: ignore[arg-type]
@@ -85,6 +85,6 @@ def test_a_partner_s_link_signed_before_purposes_were_stated_is_a_connection_lin
     signature = base64.urlsafe_b64encode(hmac.new(KEY, payload.encode(), hashlib.sha256).digest()).decode().rstrip("=")
     legacy = f"{payload}.{signature}"
     assert verify(legacy, purpose="connection", key=KEY, now=NOW)["reference"] == CLAIMS["reference"]
-    for other in ("agreement", "plan"):
+    for other in ("agreement", "plan", "evaluation"):
         with pytest.raises(LinkRefused):
             verify(legacy, purpose=other, key=KEY, now=NOW)
