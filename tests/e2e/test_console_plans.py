@@ -58,14 +58,16 @@ def api(system: RunningSystem, method: str, path: str, body: dict[str, Any]) -> 
     return dict(answer.json())
 
 
-def a_booked_meeting(system: RunningSystem) -> str:
+def a_booked_meeting(system: RunningSystem, family_email: str | None = None) -> str:
     """A lead practitioner's referral (accepted at intake), prepared (the family agreed, the checklist met), with a
     meeting booked a few minutes from the system's clock (the console records an outcome on or after the day it took
-    place)."""
+    place); the family's contact with an email if one is given."""
     facilitator = f"fac-{uuid.uuid4().hex[:6]}"
     api(system, "PUT", f"/facilitators/{facilitator}/availability", {"locality": "Plans", "weekly": EVERY_DAY})
     body = minimal_referral()  # its own referrer: the same body again would be the same referral (intake's dedupe)
     body["referrer"] = {**body["referrer"], "email": f"lp-{uuid.uuid4().hex[:8]}@council.example.org"}
+    if family_email:
+        body["family"] = {**body["family"], "contact_email": family_email}
     answer = system.post("/referrals", json=body)
     assert answer.status_code == 201, answer.text
     reference = str(answer.json()["reference"])

@@ -31,6 +31,7 @@ SEEDED = [
     "wants Nan there",  # the child's wishes and feelings
     "Pat Advocate",  # the child's advocate
     "Visited Jo at home",  # a preparation contact's note
+    "flapjacks helped",  # the family's evaluation of the meeting, in their words
 ]
 
 
