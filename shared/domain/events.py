@@ -632,7 +632,8 @@ PlanRecipient = Literal["lead_practitioner", "referrer", "family", "participant"
 
 class PlanShared(EventData):
     """The plan in force is sent to the people it is for, each with their own signed link to its page (when it is
-    agreed), or their links renewed and sent again (at each review): the email holds the reference and dates only."""
+    agreed), or their links renewed and sent again (at each review), or they are told it closed (at the review that
+    closes it; their links not renewed): the email holds the reference and dates only."""
 
     detail_type: ClassVar[str] = "PlanShared"
     example: ClassVar[dict[str, Any]] = {
@@ -644,10 +645,11 @@ class PlanShared(EventData):
     }
 
     reference: Reference
-    because: Literal["agreed", "reviewed"]
+    because: Literal["agreed", "reviewed", "closed"]
     link_ids: list[Identifier] = Field(max_length=60, description="The links sent (each recipient's, by id).")
     expires_on: date = Field(description="The last day the links work (renewed at each review).")
     next_review_due_on: date | None = None
+    reviewed_on: date | None = Field(default=None, description="The review that changed or closed the plan.")
 
 
 class PlanLinkRevoked(EventData):

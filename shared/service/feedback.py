@@ -388,6 +388,7 @@ def _plan_emails(
             "coordinators_email": context["coordinators_email"],
             "because": data.because,
             "next_review_due_on": _day(data.next_review_due_on) if data.next_review_due_on else "",
+            "reviewed_on": _day(data.reviewed_on) if data.reviewed_on else "",
             "link": url,
             "expires_on": _day(min(expires, data.expires_on)),
         }

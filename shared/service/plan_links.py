@@ -21,7 +21,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from shared.adapters import table
 from shared.adapters.dynamodb import ReferralReader, put, update
@@ -113,21 +113,29 @@ def share_writes(
     reference: str,
     items: list[dict[str, Any]],
     *,
-    because: str,
+    because: Literal["agreed", "reviewed", "closed"],
     next_review_due_on: date | None,
     settings: Settings,
     correlation_id: str,
     now: datetime,
+    reviewed_on: date | None = None,
 ) -> list[Any]:
     """For the caller's transaction: each recipient's link (a new one, or theirs renewed: a new expiry) and
-    PlanShared. A link revoked stays revoked; someone no longer a recipient keeps what they had, unrenewed."""
+    PlanShared. A link revoked stays revoked; someone no longer a recipient keeps what they had, unrenewed. When the
+    plan closes, those with an open link are told, and their links run to their end unrenewed (none is made)."""
     until = expiry(settings, now)
     existing = {(link.get("recipient"), link.get("participant_id")): link for link in links_of(items)}
     writes: list[Any] = []
     link_ids: list[str] = []
+    open_until: list[datetime] = []  # closing: the links as they stand
     for recipient in recipients(items):
         had = existing.get((recipient.kind, recipient.participant_id))
         if had is not None and had.get("status") == "revoked":
+            continue
+        if because == "closed":
+            if had is not None and _ends(had) > now:
+                link_ids.append(str(had["link_id"]))
+                open_until.append(_ends(had))
             continue
         if had is not None:
             link_id = str(had["link_id"])
@@ -159,17 +167,23 @@ def share_writes(
         link_ids.append(link_id)
     if not link_ids:
         return writes
+    until = max(open_until, default=until)
     event = PlanShared(
         reference=reference,
         because=because,
         link_ids=link_ids,
         expires_on=until.astimezone(LONDON).date(),
         next_review_due_on=next_review_due_on,
+        reviewed_on=reviewed_on,
     )
     envelope = new_event(event, correlation_id=correlation_id, occurred_at=now)
     pk = table.referral_pk(reference)
     writes.append(put(outbox_item(pk, envelope, event.detail_type, now=now, settings=settings), settings.table_name))
     return writes
+
+
+def _ends(link: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(str(link["valid_until"]).replace("Z", "+00:00"))
 
 
 # --- the link itself -------------------------------------------------------------------------------------------------

@@ -210,7 +210,11 @@ def record_review(
         {"status": "completed", "outcome": body.outcome, "completed_on": completed_on.isoformat(), "updated_at": at},
         remove=(table.REVIEW_DUE_INDEX_PK, table.REVIEW_DUE_INDEX_SK),
     )
-    plan_sets: dict[str, Any] = {"last_review_number": number, "updated_at": at}
+    plan_sets: dict[str, Any] = {
+        "last_review_number": number,
+        "last_reviewed_on": completed_on.isoformat(),
+        "updated_at": at,
+    }
     changes: dict[str, Any] = {
         "review": {"number": number, "outcome": body.outcome, "completed_on": completed_on.isoformat()},
         "version": {"from": version, "to": version + 1},
@@ -253,16 +257,17 @@ def record_review(
     writes.append(put(audit, settings.table_name))
     writes.append(put(outbox_item(pk, envelope, event.detail_type, now=now, settings=settings), settings.table_name))
     writes += connected + approvals
-    if body.outcome != "close":  # the plan's page as the review left it: each link renewed and sent again
-        writes += plan_links.share_writes(
-            reference,
-            items,
-            because="reviewed",
-            next_review_due_on=next_due,
-            settings=settings,
-            correlation_id=correlation_id,
-            now=now,
-        )
+    # the plan's page as the review left it: each link renewed and sent again, or its people told the plan closed
+    writes += plan_links.share_writes(
+        reference,
+        items,
+        because="closed" if body.outcome == "close" else "reviewed",
+        next_review_due_on=next_due,
+        reviewed_on=completed_on,
+        settings=settings,
+        correlation_id=correlation_id,
+        now=now,
+    )
     commit_change(writes, settings, reference, "record_review", status)
     return {
         "reference": reference,

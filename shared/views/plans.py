@@ -65,6 +65,9 @@ def plan_content(
         "held_on": held_on,
         "actions": actions,
         "package": package,
-        "next_review_on": _day(plan.get("next_review_due_on") or plan.get("first_review_due_on")),
+        "next_review_on": None
+        if plan.get("plan_status") == "closed"
+        else _day(plan.get("next_review_due_on") or plan.get("first_review_due_on")),
+        "last_reviewed_on": _day(plan.get("last_reviewed_on")),
         "status": str(plan.get("plan_status", "")),
     }

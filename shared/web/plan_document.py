@@ -98,9 +98,17 @@ def plan_pdf(plan: dict[str, Any], *, reference: str, coordinators_email: str, m
     if not plan.get("package"):
         pdf.paragraph("The plan has no support package.")
 
-    pdf.heading("Next review", 2)
-    review = plan.get("next_review_text")
-    pdf.paragraph(f"The plan is next reviewed on {review}." if review else "No review is booked.")
+    last = plan.get("last_reviewed_text")
+    if plan.get("status") == "closed":
+        pdf.heading("Reviews", 2)
+        pdf.paragraph(f"The plan closed at its review on {last}." if last else "The plan closed at its review.")
+    else:
+        pdf.heading("Next review", 2)
+        review = plan.get("next_review_text")
+        pdf.paragraph(
+            (f"The plan is next reviewed on {review}." if review else "No review is booked.")
+            + (f" It was last reviewed on {last}." if last else "")
+        )
 
     pdf.heading("Who to contact", 2)
     pdf.paragraph(

@@ -29,6 +29,7 @@ def shown(content: dict[str, Any]) -> dict[str, Any]:
         "actions": [{**action, "by_when_text": day(action.get("by_when"))} for action in content.get("actions", [])],
         "held_on_text": day(content.get("held_on")),
         "next_review_text": day(content.get("next_review_on")),
+        "last_reviewed_text": day(content.get("last_reviewed_on")),
     }
 
 

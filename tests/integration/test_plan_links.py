@@ -19,6 +19,7 @@ from pypdf import PdfReader
 from infra.constants import CONNECTIONS
 from infra.local.outbox import sent_emails
 from shared.domain import clock
+from shared.domain.referrals import today
 from tests.integration.conftest import Cloud, invoke
 from tests.integration.test_agreement import agreement_token, deliver, emails_since, made
 from tests.integration.test_console import a_session, console_event
@@ -266,19 +267,20 @@ def test_any_other_token_text_shows_nothing(
     assert not any(words in answer["body"] for words in PLAN_TEXT)
 
 
-def test_a_review_renews_every_open_link_and_sends_it_again(cloud: Cloud, shared: tuple[str, dict[str, str]]) -> None:
-    reference, _ = shared
+def _review(cloud: Cloud, reference: str, body: dict[str, Any]) -> None:
+    answer = staff(cloud, "POST /referrals/{reference}/reviews", f"/referrals/{reference}/reviews", body=body)
+    assert answer["statusCode"] == 200, answer["body"]
+
+
+def test_a_review_renews_every_open_link_and_sends_it_again_and_the_closing_review_tells_each_one(
+    cloud: Cloud, shared: tuple[str, dict[str, str]]
+) -> None:
+    reference, tokens = shared
     before_links = {link["link_id"]: link for link in get_one(cloud, reference)["json"]["plan_links"]}
     before = len(sent_emails())
     capture = cloud.capture_events()
     later = (clock.now().date() + timedelta(days=40)).isoformat()
-    review = {"outcome": "continue", "next_review_due_on": later}
-    assert (
-        staff(cloud, "POST /referrals/{reference}/reviews", f"/referrals/{reference}/reviews", body=review)[
-            "statusCode"
-        ]
-        == 200
-    )
+    _review(cloud, reference, {"outcome": "continue", "next_review_due_on": later})
     events = deliver(cloud, capture)
     [again] = [e for e in events if e["detail-type"] == "PlanShared"]
     assert again["detail"]["data"]["because"] == "reviewed"
@@ -286,4 +288,24 @@ def test_a_review_renews_every_open_link_and_sends_it_again(cloud: Cloud, shared
     after = {link["link_id"]: link for link in get_one(cloud, reference)["json"]["plan_links"]}
     assert all(after[i]["valid_until"] >= before_links[i]["valid_until"] and "renewed_at" in after[i] for i in after)
     emails = plan_emails(emails_since(before), reference)
-    assert len(emails) == 3 and all("was reviewed" in m["text"] for m in emails.values())
+    today_text = f"{today().day} {today():%B %Y}"
+    assert len(emails) == 3 and all(f"was reviewed on {today_text}" in m["text"] for m in emails.values())
+    assert not any(words in json.dumps(emails) for words in PLAN_TEXT)
+    page = open_plan(cloud, tokens[FAMILY_EMAIL])  # the page as the review left it
+    assert f"It was last reviewed on {today_text}" in page["body"] and "School pick-ups" in page["body"]
+
+    # The review that closes the plan tells each of them, and leaves their links to run their course, unrenewed.
+    before, capture = len(sent_emails()), cloud.capture_events()
+    _review(cloud, reference, {"outcome": "close"})
+    [closing] = [e for e in deliver(cloud, capture) if e["detail-type"] == "PlanShared"]
+    assert closing["detail"]["data"]["because"] == "closed" and set(closing["detail"]["data"]["link_ids"]) == set(after)
+    closed_links = {link["link_id"]: link for link in get_one(cloud, reference)["json"]["plan_links"]}
+    assert all(closed_links[i]["valid_until"] == after[i]["valid_until"] for i in after)
+    emails = plan_emails(emails_since(before), reference)
+    assert len(emails) == 3 and all(f"closed at its review on {today_text}" in m["text"] for m in emails.values())
+    page = open_plan(cloud, tokens["bea@example.org"])
+    assert page["statusCode"] == 200 and f"The plan closed at its review on {today_text}" in page["body"]
+    assert "next reviewed on" not in page["body"] and "Sofa bed" in page["body"]
+    document = open_plan(cloud, tokens[FAMILY_EMAIL], document=True)
+    pdf = PdfReader(io.BytesIO(base64.b64decode(document["body"])))
+    assert f"closed at its review on {today_text}" in " ".join(p.extract_text() for p in pdf.pages)

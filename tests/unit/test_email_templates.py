@@ -188,6 +188,7 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
         {
             **CONTEXT,
             "because": "reviewed",
+            "reviewed_on": "8 March 2027",
             "next_review_due_on": "",
             "link": "http://127.0.0.1:8000/plans/eyJsIjoiTDIifQ.c2ln",
             "expires_on": "6 June 2027",
@@ -200,6 +201,17 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
             "held_on": "8 December 2026",
             "link": "http://127.0.0.1:8000/evaluations/eyJ3IjoiZmFtaWx5In0.c2ln",
             "expires_on": "5 January 2027",
+        },
+    ),
+    "plan_shared-closed": (
+        "plan_shared",
+        {
+            **CONTEXT,
+            "because": "closed",
+            "reviewed_on": "8 June 2027",
+            "next_review_due_on": "",
+            "link": "http://127.0.0.1:8000/plans/eyJsIjoiTDMifQ.c2ln",
+            "expires_on": "6 August 2027",
         },
     ),
 }
@@ -236,7 +248,15 @@ def test_every_email_is_multipart_text_and_html() -> None:
 def test_the_plan_s_emails_carry_the_reference_and_dates_never_the_family_s_name() -> None:
     cases = ("agreement_request", "agreement_request-revised", "plan_changes_requested", "connection")
     feedback = ("feedback-plan", "feedback-plan-recorded-no-link", "feedback-no-plan", "meeting_not_held")
-    for case in (*cases, "connection_answered", "plan_shared", "plan_shared-reviewed", "evaluation_request", *feedback):
+    for case in (
+        *cases,
+        "connection_answered",
+        "plan_shared",
+        "plan_shared-reviewed",
+        "plan_shared-closed",
+        "evaluation_request",
+        *feedback,
+    ):
         template, context = CASES[case]
         email = render(template, "x@example.org", context)
         assert "Jo" not in email.text and "Jo" not in email.html and "FN-7KQ2MX4P" in email.text
