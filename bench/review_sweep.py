@@ -5,7 +5,8 @@ reviews-by-due-date and deadline indexes and reads each due review's referral, s
 how many plans exist. Prints the items read, the read capacity moto reports and what DynamoDB would charge, the
 escalations published and the wall time; then runs again the same day, which must publish nothing. Exits non-zero
 when the sweep reads more than 1% of the items (or the second run publishes anything). BENCH_PLANS (default 100000)
-sets the number of plans; each has its referral item and its open review item, seeded by BatchWriteItem.
+sets the number of plans, BENCH_REVIEWS_DUE (100) how many are overdue; each plan has its referral item and its open
+review item, seeded by BatchWriteItem.
 
 The wall times are moto's, not DynamoDB's. moto answers every Query by sorting the whole table (~10 s at 200,000
 items), and its TransactWriteItems deep-copies the whole table once per write it holds, to roll back if cancelled:
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 PLANS = max(100, int(os.environ.get("BENCH_PLANS", "100000")))
-DUE = 100
+DUE = max(1, min(int(os.environ.get("BENCH_REVIEWS_DUE", "100")), PLANS // 10))
 GOAL_PERCENT = 1.0
 BATCH = 25  # BatchWriteItem's most items per call
 READ_UNIT = 4096  # bytes a read capacity unit covers (strongly consistent; eventually consistent: half a unit)
