@@ -10,9 +10,7 @@ import copy
 import json
 import os
 import sys
-import tempfile
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 for key, value in {
@@ -279,7 +277,7 @@ def main() -> None:
     import boto3
     from moto import mock_aws
 
-    from infra.app import build_app
+    from infra.local.__main__ import BUILD, template_path
     from infra.local.lambda_context import LocalLambdaContext
     from infra.local.provision import provision
     from infra.local.streams import StreamReader
@@ -287,10 +285,7 @@ def main() -> None:
     from shared.adapters import aws
     from shared.config import get_settings
 
-    with tempfile.TemporaryDirectory() as outdir:
-        app, stack = build_app(outdir=outdir, bundle="light")
-        app.synth()
-        body = json.loads((Path(outdir) / f"{stack.stack_name}.template.json").read_text())
+    body = json.loads(template_path(BUILD / "cdk.out").read_text())  # make run's light synth, cached
 
     body_text = json.dumps(
         {

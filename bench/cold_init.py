@@ -12,7 +12,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,14 +68,11 @@ def sample(code: str, env: dict[str, str]) -> list[float]:
 
 def function_environments() -> dict[str, tuple[str, dict[str, str]]]:
     """name → (handler module, environment), read from a light synth of the app."""
-    from infra.app import build_app
+    from infra.local.__main__ import BUILD, template_path
     from infra.local.provision import local_functions
     from infra.local.template import Template
 
-    with tempfile.TemporaryDirectory() as outdir:
-        app, stack = build_app(outdir=outdir, bundle="light")
-        app.synth()
-        template = Template.load(Path(outdir) / f"{stack.stack_name}.template.json")
+    template = Template.load(template_path(BUILD / "cdk.out"))  # make run's light synth, cached
     for logical_id, resource in template.body["Resources"].items():
         if resource["Type"] == "AWS::ApiGatewayV2::Api":  # an address only `make run` knows: any will do here
             template.attributes[logical_id] = {"Ref": logical_id, "ApiId": logical_id, "ApiEndpoint": LOCAL_ADDRESS}

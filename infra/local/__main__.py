@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import faulthandler
+import fcntl
 import hashlib
 import json
 import logging
@@ -46,8 +47,18 @@ def template_path(outdir: Path) -> Path:
     digest.update(",".join(sorted(p.name for p in (ROOT / "functions").iterdir() if p.is_dir())).encode())
     stamp = outdir / "source.sha256"
     template = outdir / f"{STACK_NAME}.template.json"
-    if template.is_file() and stamp.is_file() and stamp.read_text() == digest.hexdigest():
-        return template
+    outdir.mkdir(parents=True, exist_ok=True)
+    with (outdir.parent / f"{outdir.name}.lock").open("w") as lock:
+        # one synth at a time: `make run`, the benches and two test workers may all ask for it at once
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if template.is_file() and stamp.is_file() and stamp.read_text() == digest.hexdigest():
+            return template
+        _synthesize(outdir)
+        stamp.write_text(digest.hexdigest())
+    return template
+
+
+def _synthesize(outdir: Path) -> None:
     # In its own process: CDK's jsii kernel (a Node process) has no business in the running system.
     subprocess.run(
         [sys.executable, "-m", "infra.app"],
@@ -60,8 +71,6 @@ def template_path(outdir: Path) -> Path:
         },
         check=True,
     )
-    stamp.write_text(digest.hexdigest())
-    return template
 
 
 def _listen(port: int) -> socket.socket:
