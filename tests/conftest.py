@@ -63,9 +63,10 @@ def referral_body() -> dict[str, Any]:
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """`make test` runs on two xdist workers: the end-to-end tests share one running system (a session fixture), so
-    they all go to one worker (`--dist loadgroup`) while the other tests spread over both, and the whole-run privacy
-    scan sees every e2e test's traffic. pytest is held below 9.2, which ignores the group (pytest-xdist#1386)."""
+    """`make test` runs on two xdist workers: the end-to-end tests that share one running system (the `system`
+    session fixture) all go to one worker (`--dist loadgroup`), so that the whole-run privacy scan sees all their
+    traffic, while the other tests (those that start a system of their own too) spread over both. pytest is held
+    below 9.2, which ignores the group (pytest-xdist#1386)."""
     for item in items:
-        if "e2e" in item.path.parts:
+        if "e2e" in item.path.parts and "system" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group("e2e"))

@@ -54,9 +54,10 @@ def test_no_seeded_personal_text_in_any_event_log_line_or_email_of_the_whole_run
 ) -> None:
     # Under xdist every worker collects every test: each e2e test of this session must have run here, before this
     # one, or the scan would miss its traffic (pytest 9.2 silently dropped the e2e group: pytest-xdist#1386).
-    e2e = [item.nodeid for item in request.session.items if "e2e" in item.path.parts]
+    shared = [i for i in request.session.items if "system" in getattr(i, "fixturenames", ())]
+    e2e = [i.nodeid for i in shared if "e2e" in i.path.parts]
     assert e2e[-1] == request.node.nodeid, "the privacy scan must run after every other e2e test"
-    assert sorted(RAN_HERE) == sorted(e2e), f"e2e tests ran in another process: {sorted(set(e2e) - set(RAN_HERE))}"
+    assert set(e2e) <= set(RAN_HERE), f"e2e tests ran in another process: {sorted(set(e2e) - set(RAN_HERE))}"
 
     # One referral of its own, acknowledged, so that the scan has something to read even when run alone.
     body = minimal_referral()
