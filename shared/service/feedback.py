@@ -307,7 +307,7 @@ def _feedback_email(
         mine = _referrers_link(by_key, to)
         if mine is not None:
             link = plan_links.link_for(data.reference, mine, settings=settings, now=signed_at)
-            until = datetime.fromisoformat(str(mine["valid_until"]).replace("Z", "+00:00"))
+            until = plan_links.valid_until(mine)
             values |= {"link": link, "expires_on": _day(until)}
     email = render("feedback", to, {**context, **values})
     return [replace(email, kept_text=plan_links.redacted(email.text, link))] if link else [email]
@@ -382,7 +382,7 @@ def _plan_emails(
         if not to:
             continue
         url = plan_links.link_for(data.reference, link, settings=settings, now=signed_at)
-        expires = datetime.fromisoformat(str(link["valid_until"]).replace("Z", "+00:00")).astimezone(LONDON).date()
+        expires = plan_links.valid_until(link).astimezone(LONDON).date()
         values = {
             "reference": data.reference,
             "coordinators_email": context["coordinators_email"],

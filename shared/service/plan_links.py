@@ -133,9 +133,9 @@ def share_writes(
         if had is not None and had.get("status") == "revoked":
             continue
         if because == "closed":
-            if had is not None and _ends(had) > now:
+            if had is not None and valid_until(had) > now:
                 link_ids.append(str(had["link_id"]))
-                open_until.append(_ends(had))
+                open_until.append(valid_until(had))
             continue
         if had is not None:
             link_id = str(had["link_id"])
@@ -182,14 +182,15 @@ def share_writes(
     return writes
 
 
-def _ends(link: dict[str, Any]) -> datetime:
+def valid_until(link: dict[str, Any]) -> datetime:
+    """The moment a link item stops working (its `valid_until`, kept in ISO 8601 with a Z)."""
     return datetime.fromisoformat(str(link["valid_until"]).replace("Z", "+00:00"))
 
 
 # --- the link itself -------------------------------------------------------------------------------------------------
 def link_for(reference: str, link: dict[str, Any], *, settings: Settings, now: datetime) -> str:
     """A recipient's link to the plan's page, signed at `now`, working until their link's expiry."""
-    expires_at = datetime.fromisoformat(str(link["valid_until"]).replace("Z", "+00:00"))
+    expires_at = valid_until(link)
     token = links.sign(
         {"r": reference, "l": str(link["link_id"])},
         purpose="plan",
@@ -251,7 +252,7 @@ def open_link(token: str, *, reader: ReferralReader, settings: Settings, now: da
         raise _problem("invalid", settings)
     if link.get("status") != "active":
         raise _problem("revoked", settings)
-    expires_at = datetime.fromisoformat(str(link["valid_until"]).replace("Z", "+00:00"))
+    expires_at = valid_until(link)
     if expires_at <= now:
         raise _problem("expired", settings)
     if referral.get("status") not in SHOWN:
