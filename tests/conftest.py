@@ -70,3 +70,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "e2e" in item.path.parts and "system" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group("e2e"))
+
+
+_BUSY: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """What each xdist worker spent in tests (setup, call and teardown), summed in the controller."""
+    node = getattr(report, "node", None)  # xdist sets it on the reports a worker sends
+    worker = getattr(getattr(node, "gateway", None), "id", None)
+    if worker:
+        _BUSY[worker] = _BUSY.get(worker, 0.0) + report.duration
+        if report.nodeid.endswith("@e2e"):  # xdist's suffix for the shared system's group
+            _BUSY["the e2e group"] = _BUSY.get("the e2e group", 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """`make test` must stay under 15 minutes on 2 cores: the busiest worker is its critical path."""
+    if _BUSY:
+        busy = ", ".join(f"{worker} {seconds:.0f} s" for worker, seconds in _BUSY.items())
+        terminalreporter.write_line(f"time in tests by worker: {busy}")

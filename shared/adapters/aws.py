@@ -63,6 +63,10 @@ def events() -> EventBridgeClient:
     return _client("events")  # type: ignore[no-any-return]
 
 
+def sqs() -> Any:
+    return _client("sqs")
+
+
 def scheduler() -> Any:
     return _client("scheduler")
 

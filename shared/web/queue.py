@@ -17,6 +17,8 @@ from aws_lambda_powertools.utilities.batch.exceptions import ExceptionInfo
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field, Json, ValidationError
 
+from shared.adapters import queues
+from shared.domain.errors import ServiceUnavailable
 from shared.domain.events import Event, EventData, parse_detail
 from shared.observability import logger
 
@@ -31,6 +33,11 @@ def batch_processor() -> BatchProcessor:
 # started later could run into the function's timeout, which fails the whole batch (every record, the ones already
 # handled too, comes back and counts a receive towards the DLQ).
 RESERVE_SECONDS = 1.0
+# A record left for later the first time is back this soon, not after the queue's visibility timeout (six times the
+# function's: 3 minutes for feedback, during which a referrer waits for an acknowledgement that only lacked time).
+# Only the first time: a record left again waits the whole timeout, so that a lasting overload does not spend the
+# queue's receives (maxReceiveCount 5, then the DLQ) within seconds.
+RETRY_SOON_SECONDS = 5
 
 
 def seconds_left(context: LambdaContext | None, without: float = float("inf")) -> Callable[[], float]:
@@ -47,7 +54,7 @@ class LoggedBatchProcessor(BatchProcessor):
     Records are taken while the invocation has time for them: when too little is left, the rest of the batch is
     reported as batch item failures without being started, and comes back after the visibility timeout, instead of
     the function timing out with the whole batch (under load a batch of slow records did so again and again, until
-    every one of its records was dead-lettered)."""
+    every one of its records was dead-lettered). Those on their first receive come back after RETRY_SOON_SECONDS."""
 
     def process(self) -> list[tuple[Any, ...]]:
         left = seconds_left(getattr(self, "lambda_context", None))
@@ -56,6 +63,7 @@ class LoggedBatchProcessor(BatchProcessor):
         for index, record in enumerate(self.records):
             if index and left() < max(RESERVE_SECONDS, 2 * slowest):
                 results.extend(self._left_for_later(later, left()) for later in self.records[index:])
+                _retry_soon(self.records[index:])
                 break
             started = time.monotonic()
             results.append(self._process_record(record))
@@ -80,6 +88,26 @@ class LoggedBatchProcessor(BatchProcessor):
             "Event not handled; it will be retried, then dead-lettered", exc_info=exception[1], extra=_ids(record)
         )
         return super().failure_handler(record, exception)
+
+
+def _retry_soon(records: list[dict[str, Any]]) -> None:
+    """Records left for later on their first receive: visible again after RETRY_SOON_SECONDS."""
+    first = [
+        (str(r["eventSourceARN"]), str(r["receiptHandle"]))
+        for r in records
+        if isinstance(r, dict)
+        and str((r.get("attributes") or {}).get("ApproximateReceiveCount")) == "1"
+        and r.get("eventSourceARN")
+        and r.get("receiptHandle")
+    ]
+    if not first:
+        return
+    try:
+        changed = queues.visible_again_in(first, RETRY_SOON_SECONDS)
+    except ServiceUnavailable as exc:  # they come back after the visibility timeout instead
+        logger.warning("Records left for later wait for the visibility timeout", extra={"reason": str(exc)})
+        return
+    logger.info("Records left for later come back soon", extra={"records": changed, "seconds": RETRY_SOON_SECONDS})
 
 
 def _ids(record: Any) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 The figures themselves are `make bench`'s (full sizes); here each bench must finish and print its table. The
 reliability bench is not here: tests/e2e/test_local_load.py runs it (`run` and `report`, all its `__main__` does) at
-150 referrals under faults and checks its figures."""
+100 referrals under faults and checks its figures."""
 
 from __future__ import annotations
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from infra.constants import SCHEDULING
 from shared.domain.clock import LONDON
+from shared.web import queue
 from tests.integration.conftest import Cloud, invoke
 from tests.integration.test_coordination import act, get_one
 from tests.integration.test_intake import relay_outbox
@@ -94,6 +98,52 @@ def test_a_batch_stops_taking_records_when_the_invocation_is_short_of_time_and_l
     # and when they come back, they are proposed
     assert invoke(SCHEDULING, cloud, sqs_batch(events[1:])) == {"batchItemFailures": []}
     assert all(get_one(cloud, r)["json"]["proposals"]["slots"] for r in references)
+
+
+def test_what_a_batch_left_for_later_comes_back_within_seconds_the_first_time_and_after_the_timeout_the_next(
+    cloud: Cloud, submit: Any, referral_body: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given three accepted referrals on the scheduling queue itself (the bus's rule put them there), received once
+    availability(cloud, "fac-1")
+    for n in range(3):
+        submit({**referral_body, "reason": f"{referral_body['reason']} ({n})"})
+    [url] = [u for k, u in cloud.provisioned.queues.items() if "OnAccepted" in k and "DeadLetters" not in k]
+    [arn] = [s.source_arn for s in cloud.provisioned.event_sources if s.source_arn.endswith(url.rsplit("/", 1)[1])]
+    sqs = cloud.client("sqs")
+    relay_outbox(cloud)
+    monkeypatch.setattr(queue, "RETRY_SOON_SECONDS", 1)
+
+    def received() -> list[dict[str, Any]]:
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"]).get("Messages", [])
+        return [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m["Attributes"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": arn,
+                "awsRegion": "eu-west-2",
+            }
+            for m in messages
+        ]
+
+    first = received()
+    assert len(first) == 3
+
+    # When an invocation short of time handles one and leaves two, they are back a second later (not in 60 s)
+    short = invoke(SCHEDULING, cloud, {"Records": first}, seconds_left=0.5)
+    assert len(short["batchItemFailures"]) == 2
+    time.sleep(1.5)
+    again = received()
+    assert {r["messageId"] for r in again} == {f["itemIdentifier"] for f in short["batchItemFailures"]}
+    assert {r["attributes"]["ApproximateReceiveCount"] for r in again} == {"2"}
+
+    # and one left for later a second time waits for the queue's visibility timeout
+    shorter = invoke(SCHEDULING, cloud, {"Records": again}, seconds_left=0.5)
+    assert len(shorter["batchItemFailures"]) == 1
+    time.sleep(1.5)
+    assert received() == []
 
 
 def test_with_no_facilitator_the_proposal_says_so(cloud: Cloud, submit: Any, referral_body: dict[str, Any]) -> None:
