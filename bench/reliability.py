@@ -176,8 +176,19 @@ def run(  # noqa: PLR0915 - one story, told in order
         for thread in threads:
             thread.start()
         broke: dict[str, Any] = {}
+        tenth = max(1, n // 10)
+        told = 0
         while any(t.is_alive() for t in threads):
             done = len(posts.latencies)
+            if done >= told + tenth:  # progress as it goes: a run of an hour should not tell nothing until the end
+                told = done - done % tenth
+                own, workers = runtime.rss_mib()
+                seconds = time.perf_counter() - started
+                print(
+                    f"  posted {done} of {n} in {seconds:.0f} s ({done / seconds:.1f}/s); runtime RSS {own:.0f} MiB "
+                    f"+ workers {workers:.0f} MiB",
+                    flush=True,
+                )
             if "middle" not in rss and done >= n // 2:
                 rss["middle"] = runtime.rss_mib()
             if with_outage and not broke and done >= n * OUTAGE_AT:

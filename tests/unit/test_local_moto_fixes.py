@@ -30,10 +30,12 @@ from infra.local.moto_isolation import TARGET_MOTO, isolate_dynamodb, speed_up_s
 FINGERPRINTS = {
     "BaseModel.__new__": "08cf0ef20e88029a2eb91949492ce3281001a34b98143db186239962ad379eec",
     "DomainDispatcherApplication.get_backend_for_host": "1f41972c1e4e660fbf4e4ddfeeed2fdff56dc105a8f8e1bf015640f710ef511a",  # noqa: E501
+    "DynamoDBBackend.batch_get_item": "bf0438d0af99d65c032cb6bb653e494cf7237622188bbe3618fb1211b788bd5d",
     "DynamoDBBackend.batch_write_item": "30550d960a97149bcd8b9067edcdb9e369c4154cbaeffce5ec918949510ce056",
     "DynamoDBBackend.delete_item": "083a4bb1af18f6fd2feef40195a4c9c803da66cb2cacd14f87916c6e76930ea5",
     "DynamoDBBackend.get_item": "290b95c46b38bc5ac8079668e9c449bba9b6b26f4a2872d80ca262115023e189",
     "DynamoDBBackend.put_item": "f5d9a5042c77b89e5f4c88b5884f7966b9dccd95b8b04090ee9e07afc5eea675",
+    "DynamoDBBackend.scan": "9b5227800f9a320c0ef714bc5105e1504f47773be265847590e965a878f2e108",
     "DynamoDBBackend.query": "b8f2b308cd13edb48bb59ab0321ec3f935605629acb1d1ed634ba9f2bbcb107e",
     "DynamoDBBackend.transact_write_items": "81db2cb7d94e39c90b3a2077e1f4bb41a449c558ef9b1b1e2910fdaa39978ad4",
     "DynamoDBBackend.update_item": "218984588dd689a5de81678ce11e6a40d05c91e7b6c21b44c4ed4122fe74aa9f",
@@ -294,3 +296,29 @@ def test_concurrent_transactions_keep_every_write(dynamodb: Any) -> None:
         thread.join()
     assert len(_everything(dynamodb)) == 90
     assert copy.deepcopy(1) == 1  # the shim leaves copy itself alone
+
+
+def test_a_scan_beside_writes_sees_a_whole_table_and_never_fails(dynamodb: Any) -> None:
+    """moto's scan iterates the table's dict: beside a write it raised (a 500 to the caller) until serialised."""
+    done = threading.Event()
+    failures: list[Exception] = []
+
+    def writer() -> None:
+        for n in range(400):
+            dynamodb.transact_write_items(TransactItems=[_put(f"P{n}", "x")])
+        done.set()
+
+    def scanner() -> None:
+        while not done.is_set():
+            try:
+                dynamodb.scan(TableName="t", Select="COUNT")
+            except Exception as exc:  # whatever it is, the test reports it
+                failures.append(exc)
+
+    threads = [threading.Thread(target=writer), threading.Thread(target=scanner), threading.Thread(target=scanner)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert dynamodb.scan(TableName="t", Select="COUNT")["Count"] == 400
