@@ -207,6 +207,36 @@ def api_event(
     }
 
 
+def link_event(
+    token: str, kind: str, method: str = "GET", form: dict[str, str] | None = None, *, suffix: str = "", **headers: str
+) -> dict[str, Any]:
+    """An API Gateway HTTP API (payload 2.0) request for a signed link's route, `/<kind>/{token}<suffix>`
+    (connections, agreements, plans, evaluations), with the form as a browser posts it."""
+    from urllib.parse import urlencode
+
+    path = f"/{kind}/{token}{suffix}"
+    route = f"{method} /{kind}/{{token}}{suffix}"
+    body = urlencode(form) if form is not None else None
+    form_type = {"content-type": "application/x-www-form-urlencoded"} if body is not None else {}
+    return {
+        "version": "2.0",
+        "routeKey": route,
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {**form_type, **headers},
+        "pathParameters": {"token": token},
+        "requestContext": {
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "t"},
+            "requestId": f"req-{kind}",
+            "routeKey": route,
+            "stage": "$default",
+            "timeEpoch": 0,
+        },
+        "body": body,
+        "isBase64Encoded": False,
+    }
+
+
 def invoke(
     name: str, cloud: Cloud, event: dict[str, Any], *, seconds_left: float | None = None, **collaborators: Any
 ) -> Any:

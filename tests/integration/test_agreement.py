@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,7 +15,7 @@ from hypothesis import strategies as st
 from infra.constants import CONNECTIONS, FEEDBACK
 from infra.local.outbox import sent_emails
 from shared.domain import clock
-from tests.integration.conftest import Cloud, invoke
+from tests.integration.conftest import Cloud, invoke, link_event
 from tests.integration.test_connections import plan_naming
 from tests.integration.test_coordination import get_one, staff
 from tests.integration.test_intake import relay_outbox
@@ -30,35 +29,12 @@ REFERRER = "sam.okafor@council.example.org"
 PLAN_TEXT = ("Gran (Maureen)", "School pick-ups", "Sofa bed")  # what only the link's page may show
 
 
-def link_event(token: str, method: str = "GET", form: dict[str, str] | None = None) -> dict[str, Any]:
-    path = f"/agreements/{token}"
-    body = urlencode(form) if form is not None else None
-    route = f"{method} /agreements/{{token}}"
-    return {
-        "version": "2.0",
-        "routeKey": route,
-        "rawPath": path,
-        "rawQueryString": "",
-        "headers": {"content-type": "application/x-www-form-urlencoded"} if body is not None else {},
-        "pathParameters": {"token": token},
-        "requestContext": {
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "t"},
-            "requestId": "req-lead",
-            "routeKey": route,
-            "stage": "$default",
-            "timeEpoch": 0,
-        },
-        "body": body,
-        "isBase64Encoded": False,
-    }
-
-
 def open_page(cloud: Cloud, token: str) -> dict[str, Any]:
-    return invoke(CONNECTIONS, cloud, link_event(token))  # type: ignore[no-any-return]
+    return invoke(CONNECTIONS, cloud, link_event(token, "agreements"))  # type: ignore[no-any-return]
 
 
 def answer(cloud: Cloud, token: str, form: dict[str, str]) -> dict[str, Any]:
-    return invoke(CONNECTIONS, cloud, link_event(token, "POST", form))  # type: ignore[no-any-return]
+    return invoke(CONNECTIONS, cloud, link_event(token, "agreements", "POST", form))  # type: ignore[no-any-return]
 
 
 def deliver(cloud: Cloud, capture: Any) -> list[dict[str, Any]]:

@@ -9,14 +9,13 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 
 from infra.constants import CONNECTIONS, FEEDBACK
 from infra.local.outbox import sent_emails
 from shared.domain import clock
-from tests.integration.conftest import Cloud, invoke
+from tests.integration.conftest import Cloud, invoke, link_event
 from tests.integration.test_coordination import COORDINATOR, act, get_one
 from tests.integration.test_intake import relay_outbox
 from tests.integration.test_meetings import availability, book, clock_at, meeting
@@ -83,34 +82,12 @@ def token_in(message: dict[str, Any]) -> str:
     return match.group(1)
 
 
-def link_event(token: str, method: str = "GET", form: dict[str, str] | None = None, **headers: str) -> dict[str, Any]:
-    path = f"/connections/{token}"
-    body = urlencode(form) if form is not None else None
-    return {
-        "version": "2.0",
-        "routeKey": f"{method} /connections/{{token}}",
-        "rawPath": path,
-        "rawQueryString": "",
-        "headers": {"content-type": "application/x-www-form-urlencoded", **headers} if body is not None else headers,
-        "pathParameters": {"token": token},
-        "requestContext": {
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "t"},
-            "requestId": "req-partner",
-            "routeKey": f"{method} /connections/{{token}}",
-            "stage": "$default",
-            "timeEpoch": 0,
-        },
-        "body": body,
-        "isBase64Encoded": False,
-    }
-
-
 def open_link(cloud: Cloud, token: str) -> dict[str, Any]:
-    return invoke(CONNECTIONS, cloud, link_event(token))  # type: ignore[no-any-return]
+    return invoke(CONNECTIONS, cloud, link_event(token, "connections"))  # type: ignore[no-any-return]
 
 
 def answer(cloud: Cloud, token: str, form: dict[str, str]) -> dict[str, Any]:
-    return invoke(CONNECTIONS, cloud, link_event(token, "POST", form))  # type: ignore[no-any-return]
+    return invoke(CONNECTIONS, cloud, link_event(token, "connections", "POST", form))  # type: ignore[no-any-return]
 
 
 def as_connections_function(cloud: Cloud) -> tuple[Any, Any]:

@@ -12,7 +12,6 @@ import re
 import uuid
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -24,7 +23,7 @@ from shared.adapters.dynamodb import ReferralReader
 from shared.domain import clock
 from shared.domain.clock import LONDON
 from shared.service import reports
-from tests.integration.conftest import Cloud, invoke
+from tests.integration.conftest import Cloud, invoke, link_event
 from tests.integration.test_agreement import deliver, emails_since
 from tests.integration.test_coordination import MANAGER, act, get_one, staff
 from tests.integration.test_erasure import erase
@@ -40,35 +39,12 @@ ANSWERS = {"family_led": "yes", "felt_heard": "partly", "recommend": "yes"}
 PRIVATE = ("Jo Bloggs", "Alfie", "Gran Bloggs", "Sam Okafor")  # names no evaluation email or page may carry
 
 
-def link_event(token: str, method: str = "GET", form: dict[str, str] | None = None) -> dict[str, Any]:
-    path = f"/evaluations/{token}"
-    body = urlencode(form) if form is not None else None
-    route = f"{method} /evaluations/{{token}}"
-    return {
-        "version": "2.0",
-        "routeKey": route,
-        "rawPath": path,
-        "rawQueryString": "",
-        "headers": {"content-type": "application/x-www-form-urlencoded"} if body is not None else {},
-        "pathParameters": {"token": token},
-        "requestContext": {
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "t"},
-            "requestId": "req-family",
-            "routeKey": route,
-            "stage": "$default",
-            "timeEpoch": 0,
-        },
-        "body": body,
-        "isBase64Encoded": False,
-    }
-
-
 def open_page(cloud: Cloud, token: str) -> dict[str, Any]:
-    return invoke(CONNECTIONS, cloud, link_event(token))  # type: ignore[no-any-return]
+    return invoke(CONNECTIONS, cloud, link_event(token, "evaluations"))  # type: ignore[no-any-return]
 
 
 def send(cloud: Cloud, token: str, form: dict[str, str]) -> dict[str, Any]:
-    return invoke(CONNECTIONS, cloud, link_event(token, "POST", form))  # type: ignore[no-any-return]
+    return invoke(CONNECTIONS, cloud, link_event(token, "evaluations", "POST", form))  # type: ignore[no-any-return]
 
 
 def token_to(emails: list[dict[str, Any]], address: str) -> str:

@@ -20,7 +20,7 @@ from infra.constants import CONNECTIONS
 from infra.local.outbox import sent_emails
 from shared.domain import clock
 from shared.domain.referrals import today
-from tests.integration.conftest import Cloud, invoke
+from tests.integration.conftest import Cloud, invoke, link_event
 from tests.integration.test_agreement import agreement_token, deliver, emails_since, made
 from tests.integration.test_console import a_session, console_event
 from tests.integration.test_coordination import get_one, staff
@@ -38,29 +38,8 @@ PLAN_TEXT = ("Gran (Maureen)", "School pick-ups", "Sofa bed")
 FAMILY_EMAIL = "jo.bloggs@example.org"
 
 
-def page_event(token: str, document: bool = False) -> dict[str, Any]:
-    path = f"/plans/{token}" + ("/document" if document else "")
-    route = "GET /plans/{token}" + ("/document" if document else "")
-    return {
-        "version": "2.0",
-        "routeKey": route,
-        "rawPath": path,
-        "rawQueryString": "",
-        "headers": {},
-        "pathParameters": {"token": token},
-        "requestContext": {
-            "http": {"method": "GET", "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "t"},
-            "requestId": "req-plan",
-            "routeKey": route,
-            "stage": "$default",
-            "timeEpoch": 0,
-        },
-        "isBase64Encoded": False,
-    }
-
-
 def open_plan(cloud: Cloud, token: str, document: bool = False) -> dict[str, Any]:
-    return invoke(CONNECTIONS, cloud, page_event(token, document))  # type: ignore[no-any-return]
+    return invoke(CONNECTIONS, cloud, link_event(token, "plans", suffix="/document" if document else ""))  # type: ignore[no-any-return]
 
 
 def plan_emails(emails: list[dict[str, Any]], reference: str) -> dict[str, dict[str, Any]]:
