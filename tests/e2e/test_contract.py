@@ -5,9 +5,9 @@ Checked: no 5xx; every status, content type, required header and body is the one
 schema forbids are refused, and requests it allows are accepted (beyond the rules a route states it cannot put in
 JSON Schema: `Route.unstated`, answered with its status); a method a path does not take answers 405 with Allow.
 
-It runs on a runtime of its own, synthesized with the daily caps raised: its referrals must not use up the
-per-source cap the other end-to-end tests share. Examples are bounded (MAX_EXAMPLES per operation, a fixed seed)
-to keep `make test` inside its budget; `SCHEMATHESIS_EXAMPLES=100` runs it harder.
+It runs on a runtime of its own, synthesized with the daily caps raised (bench/load.py's template): its referrals
+must not use up the per-source cap the other end-to-end tests share. Examples are bounded (MAX_EXAMPLES per
+operation, a fixed seed) to keep `make test` inside its budget; `SCHEMATHESIS_EXAMPLES=100` runs it harder.
 """
 
 from __future__ import annotations
@@ -23,23 +23,21 @@ from pathlib import Path
 import pytest
 import requests
 
-from infra.constants import STACK_NAME
+from bench import load
 from shared.web.routes import ROUTES
-from tests.e2e.conftest import ROOT, RunningSystem, start_system
+from tests.e2e.conftest import RunningSystem, start_system
 
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "10"))
 SEED = 20261202
 # Schemathesis's own defaults for a request the schema allows, and for one it forbids.
 ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429"]
-CAPS = {"familynet:daily_caps": {"per_referrer": 10000, "per_source": 10000}}
 
 
 @pytest.fixture(scope="module")
 def contract_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
-    out = tmp_path_factory.mktemp("contract.cdk.out")
-    env = {**os.environ, "CDK_OUTDIR": str(out), "FAMILYNET_BUNDLE": "light", "CDK_CONTEXT_JSON": json.dumps(CAPS)}
-    subprocess.run([sys.executable, "-m", "infra.app"], cwd=ROOT, env=env, check=True, capture_output=True)
-    running = start_system(out / f"{STACK_NAME}.template.json", tmp_path_factory.mktemp("contract"))
+    # The benches' synth with the caps raised (build/local/load.cdk.out), made once for them, the local load guard
+    # and this test, and again only when the sources change: synthesizing here each run cost ~30-45 s of setup.
+    running = start_system(load.template(), tmp_path_factory.mktemp("contract"))
     yield running
     # Stopping after thousands of requests can pass stop()'s 30 s (issue 17's to speed up); it has killed it then.
     with contextlib.suppress(subprocess.TimeoutExpired):
