@@ -17,14 +17,13 @@ os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "tests")
 
 
 @pytest.fixture(scope="session")
-def cloud_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Synthesize the app once per session (light assets: no dependency bundling), nag checks included."""
-    from infra.app import build_app
+def cloud_assembly() -> Path:
+    """The app synthesized with light assets (no dependency bundling), nag checks included: `make run`'s synth in
+    build/local/cdk.out, made once for both test workers, the benches and make run, and again only when what it
+    is made from changes (each worker synthesized its own before: ~20 s each of a loaded make test)."""
+    from infra.local.__main__ import BUILD, template_path
 
-    outdir = tmp_path_factory.mktemp("cdk.out")
-    app, _ = build_app(outdir=str(outdir), bundle="light")
-    app.synth()
-    return outdir
+    return template_path(BUILD / "cdk.out").parent
 
 
 @pytest.fixture(scope="session")

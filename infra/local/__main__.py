@@ -1,8 +1,8 @@
 """`python -m infra.local` (what `make run` runs): the whole system on 127.0.0.1, from the synthesized template.
 
-Synthesizes the CDK app (light assets) into build/local/ unless nothing under infra/ or shared/ changed since the
-last run, starts moto and everything the template defines, serves the gateway on PORT (default 8000) and prints
-one line when ready. Ctrl-C stops it.
+Synthesizes the CDK app (light assets) into build/local/ unless nothing under infra/, shared/, functions/ or web/
+changed since the last run, starts moto and everything the template defines, serves the gateway on PORT (default
+8000) and prints one line when ready. Ctrl-C stops it.
 """
 
 from __future__ import annotations
@@ -35,16 +35,17 @@ def template_path(outdir: Path) -> Path:
     """The app's template, synthesized again only when its sources changed (the synth takes seconds)."""
     from infra.constants import STACK_NAME  # noqa: PLC0415
 
+    # Everything the assets copy (the functions, shared/, the web's templates and built assets) and what defines
+    # the stacks; not the local runtime itself. The tests read the assets too (tests/conftest.py cloud_assembly).
     sources = sorted(
         p
-        for folder in ("infra", "shared")
-        for p in (ROOT / folder).rglob("*.py")
-        if "local" not in p.relative_to(ROOT).parts[1:2]
+        for folder in ("infra", "shared", "functions", "web")
+        for p in (ROOT / folder).rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and p.relative_to(ROOT).parts[:2] != ("infra", "local")
     )
     digest = hashlib.sha256()
     for path in [*sources, ROOT / "cdk.json", ROOT / "uv.lock"]:
         digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
-    digest.update(",".join(sorted(p.name for p in (ROOT / "functions").iterdir() if p.is_dir())).encode())
     stamp = outdir / "source.sha256"
     template = outdir / f"{STACK_NAME}.template.json"
     outdir.mkdir(parents=True, exist_ok=True)
