@@ -31,6 +31,9 @@ fix promises (behaviour, memory). What each fixes, measured with 8 clients posti
 - **Waking the pollers**: a queue's new message or a table's new stream record wakes the runtime's poller of that
   queue or stream (`wake_event(name)`), which otherwise waits a second between empty polls: an idle runtime no
   longer spends a third of a core polling moto every 50 ms, and a message is still picked up at once.
+- **KMS keys**: moto makes an RSA-2048 private key (~65 ms of CPU) for every key it creates, symmetric ones too,
+  which never use it; the stack's two keys cost each integration test's setup 0.13 s. It is now made the first time
+  something asks for it.
 - **Streams**: every shard iterator moto hands out is kept for ever (a poller takes several a second); iterators now
   expire after 15 minutes, as DynamoDB's do. `trim_streams()` drops stream records older than 24 hours, as DynamoDB
   does.
@@ -87,6 +90,7 @@ def isolate_dynamodb() -> None:
     from moto.dynamodb.models import table as table_module  # noqa: PLC0415
     from moto.dynamodb.models.table import Table  # noqa: PLC0415
     from moto.dynamodbstreams.models import DynamoDBStreamsBackend  # noqa: PLC0415
+    from moto.kms import models as kms_models  # noqa: PLC0415
 
     with _LOCK:
         if getattr(DynamoDBBackend, _APPLIED, False):
@@ -108,6 +112,8 @@ def isolate_dynamodb() -> None:
         for name in _STREAM_READS:
             _wrap(DynamoDBStreamsBackend, name, _serialised)
         _wrap(DynamoDBStreamsBackend, "__init__", _expiring_iterators)
+        _ORIGINALS["generate_private_key"] = kms_models.generate_private_key  # type: ignore[attr-defined]
+        kms_models.generate_private_key = _private_key_when_used  # type: ignore[attr-defined]
         setattr(DynamoDBBackend, _APPLIED, True)
 
 
@@ -213,6 +219,32 @@ def _wrap(owner: type, name: str, wrapper: Callable[..., Any]) -> None:
 def _serialised(original: Callable[..., Any], self: Any, *args: Any, **kwargs: Any) -> Any:
     with _LOCK:
         return original(self, *args, **kwargs)
+
+
+# --- KMS keys -------------------------------------------------------------------------------------------------------
+class _PrivateKeyWhenUsed:
+    """moto's private key of a KMS key, made the first time one of its attributes is read (to sign, verify or give
+    the public key), not when the key is created."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make = make
+        self._key: Any = None
+        self._making = threading.Lock()
+
+    @property
+    def made(self) -> bool:
+        return self._key is not None
+
+    def __getattr__(self, name: str) -> Any:
+        with self._making:
+            if self._key is None:
+                self._key = self._make()
+        return getattr(self._key, name)
+
+
+def _private_key_when_used(key_spec: str) -> Any:
+    original = _ORIGINALS["generate_private_key"]
+    return _PrivateKeyWhenUsed(lambda: original(key_spec))
 
 
 # --- instance tracking ----------------------------------------------------------------------------------------------

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+import botocore.loaders
+import botocore.session
 import pytest
 from moto import mock_aws
 
@@ -142,6 +144,19 @@ class EventCapture:
         return messages
 
 
+# One loader of botocore's service models for every session the tests make: a new session parses the JSON models of
+# each service it uses again, a third of each test's setup before (~0.3 s of ~1 s on a quiet machine).
+_MODELS = botocore.loaders.create_loader()
+
+
+def _session() -> boto3.Session:
+    core = botocore.session.get_session()
+    core.register_component("data_loader", _MODELS)
+    session = boto3.Session(botocore_session=core, region_name=LOCAL_REGION)
+    _MODELS.search_paths[:] = dict.fromkeys(_MODELS.search_paths)  # boto3 appends its own path for each session
+    return session
+
+
 @pytest.fixture
 def cloud(template_body: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
     for key, value in {
@@ -157,10 +172,10 @@ def cloud(template_body: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Ite
     shared_aws.reset_clients()
     isolate_dynamodb()
     with mock_aws():
-        session = boto3.Session(region_name=LOCAL_REGION)
+        session = _session()
         provisioned = provision(Template(copy.deepcopy(template_body)), session.client)
         cloud = Cloud(provisioned, session, monkeypatch)
-        boto3.setup_default_session(region_name=LOCAL_REGION)  # the functions' clients come from this session
+        boto3.DEFAULT_SESSION = _session()  # the functions' clients come from this session
         assert boto3.DEFAULT_SESSION is not None
         boto3.DEFAULT_SESSION.events.register("before-parameter-build.*.*", cloud.permissions)
         yield cloud

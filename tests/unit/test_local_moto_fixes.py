@@ -55,6 +55,7 @@ FINGERPRINTS = {
     "Table.put_item": "de23933013ef842639046c19bcf7e418bce0474d810f6719368be4cedce11d47",
     "Table.query": "002b4d00be6df07cf37f6cbe0132e5eb89455ae12a8e79b23db3fb492450f21e",
     "get_filter_expression": "0bb9e2d345c7f17fe70bed6b07659499eb35cf8f7421ddc3b82c036508ca83aa",
+    "generate_private_key": "cdf2b67aac1401be485253470c133ba6b0be6479a3930db103ba9b991dd64bae",
     # What the fixes rely on without wrapping: the stream's numbering, and where moto keeps sent emails.
     "StreamShard.get": "fa7e9a0d7b438c2fbd4bcc8a04fecc79f70862760d1f176d3bc86775967e2d7e",
     "ShardIterator.__init__": "5842e50a95242ef84673613918b71c4a2a9c149d4baa10904b0c84034c4c793e",
@@ -134,6 +135,26 @@ def test_the_fixes_target_the_installed_moto() -> None:
     changed = sorted(name for name, expected in FINGERPRINTS.items() if _fingerprint(sources[name]) != expected)
     assert not changed, f"moto's source changed under these fixes: {changed}: re-check them, then the fingerprints"
     assert sorted(moto_isolation._ORIGINALS) == sorted(set(FINGERPRINTS) - set(_extra_sources()))
+
+
+def test_a_kms_key_s_private_key_is_made_only_when_something_uses_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.kms.models import kms_backends
+
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(key, "testing")
+    with mock_aws():
+        kms = boto3.client("kms", region_name="eu-west-2")
+        symmetric = kms.create_key(Description="the table's key")["KeyMetadata"]["KeyId"]
+        signing = kms.create_key(KeyUsage="SIGN_VERIFY", KeySpec="RSA_2048")["KeyMetadata"]["KeyId"]
+        keys: dict[str, Any] = kms_backends["123456789012"]["eu-west-2"].keys
+        assert not keys[symmetric].private_key.made and not keys[signing].private_key.made
+        sealed = kms.encrypt(KeyId=symmetric, Plaintext=b"secret")["CiphertextBlob"]
+        assert kms.decrypt(CiphertextBlob=sealed)["Plaintext"] == b"secret"
+        assert not keys[symmetric].private_key.made  # a symmetric key never needs one
+        signed = kms.sign(KeyId=signing, Message=b"m", SigningAlgorithm="RSASSA_PSS_SHA_256")["Signature"]
+        verified = kms.verify(KeyId=signing, Message=b"m", Signature=signed, SigningAlgorithm="RSASSA_PSS_SHA_256")
+        assert verified["SignatureValid"] and keys[signing].private_key.made
+        assert len(kms.get_public_key(KeyId=signing)["PublicKey"]) > 256  # an RSA-2048 key's DER
 
 
 def test_a_cancelled_transaction_leaves_items_and_stream_as_they_were(dynamodb: Any) -> None:
