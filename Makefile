@@ -14,6 +14,10 @@ PYTEST := $(PY) -m pytest
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export UV_PROJECT_ENVIRONMENT := $(VENV)
+# Python caches the bytecode it compiles (__pycache__, git-ignored). A machine that says not to (this one sets
+# PYTHONDONTWRITEBYTECODE) has every new interpreter compile moto, pytest, cfn-lint... from source again, and
+# make test starts hundreds: the runtime, its function workers, the benches, Schemathesis.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: help install web run demo test unit integration infra-tests e2e lint synth schemas bench redrive rebuild-reports deploy clean
 

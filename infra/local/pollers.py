@@ -35,19 +35,28 @@ class Poller(threading.Thread):
         self.clients = clients
         self.stopping = stop
         self.deliveries = 0  # batches handed to the function
-        self.empty_polls = 0  # polls that found nothing to deliver (the runtime's settle() counts them)
         self.inflight = 0  # batches still with the function (a poller that delivers concurrently)
         self.wake = threading.Event()  # set when its source may have something new (moto_isolation.wake_event)
+        self._polling = True  # until its first poll has found the source empty
+        self._found_nothing = False
+
+    @property
+    def quiet(self) -> bool:
+        """Its last poll found nothing, nothing has arrived since (its wake event is set by every new message or
+        stream record) and no batch is still with the function: the runtime's settle() asks, without a poll."""
+        return not self._polling and self._found_nothing and self.inflight == 0 and not self.wake.is_set()
 
     def run(self) -> None:
         while not self.stopping.is_set():
             try:
+                self._polling = True  # first: settle() must not take the poll about to start for a quiet one
                 self.wake.clear()  # before the poll: whatever arrives during it wakes the next wait at once
                 if self.poll_once():
+                    self._found_nothing = False
                     self.deliveries += 1
                 else:
-                    if self.inflight == 0:  # nothing found and nothing still running: quiet
-                        self.empty_polls += 1
+                    self._found_nothing = True
+                    self._polling = False
                     # Until something arrives; a message visible again after its timeout is seen within a second.
                     self.wake.wait(IDLE_POLL_SECONDS)
             except Exception:  # keep polling whatever one batch did; the error is in the log
