@@ -87,7 +87,7 @@ def _numbered() -> list[tuple[int, Any]]:
 
 def _sent() -> list[Any]:
     """Every message moto's SES holds, in the order it was sent."""
-    from moto.ses.models import ses_backends  # noqa: PLC0415 - moto runs in this process (ThreadedMotoServer)
+    from moto.ses.models import ses_backends  # noqa: PLC0415 - moto runs in this process (moto_server.py)
 
     return [
         message

@@ -26,6 +26,7 @@ from infra.local.dead_letters import DeadLetterWatch, watched_queues
 from infra.local.faults import ENV_FAULTS, Faults, activate
 from infra.local.functions import FunctionError, FunctionHost, reap
 from infra.local.moto_isolation import isolate_dynamodb, speed_up_server, trim_streams, wake_all
+from infra.local.moto_server import MotoServer
 from infra.local.outbox import keep_outbox
 from infra.local.pollers import AsyncTargetPoller, Poller, poller_for
 from infra.local.provision import LOCAL_PUBLIC_URL, Provisioned, provision
@@ -59,7 +60,7 @@ class LocalRuntime:
     # What the functions' work would be billed for (usage.py; GET /_local/usage, bench/cost.py): metered only when
     # given or FAMILYNET_USAGE=1 (python -m infra.local --usage), as it costs the emulator some time on every call.
     usage: Usage | None = None
-    _moto: Any = None
+    _moto: MotoServer | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
     _inflight: int = 0  # scheduled invocations still running
@@ -67,18 +68,14 @@ class LocalRuntime:
 
     # --- lifecycle ---------------------------------------------------------------------------------------------------
     def start(self) -> LocalRuntime:
-        from moto.server import ThreadedMotoServer  # noqa: PLC0415 - the server is only needed locally
-
         if self.faults is None:
             self.faults = Faults.from_text(os.environ.get(ENV_FAULTS, ""))  # FaultSpecError says what is wrong
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto logs every request through werkzeug
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the gateway's server logs every request
         isolate_dynamodb()
         speed_up_server()
         keep_outbox()
-        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        self._moto.start()
-        host, port = self._moto.get_host_and_port()
-        self.endpoint_url = f"http://{host}:{port}"
+        self._moto = MotoServer().start()
+        self.endpoint_url = self._moto.endpoint_url
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.provisioned = provision(self.template, self.client, public_url=self.public_url)
         self.faults.plan.check_functions(self.provisioned.functions)

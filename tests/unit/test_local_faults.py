@@ -52,13 +52,11 @@ def test_a_fault_spec_is_read_with_targets_overriding_the_general_share() -> Non
 
 @pytest.fixture(scope="module")
 def moto_url() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
+    from infra.local.moto_server import MotoServer
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
+    server = MotoServer().start()
     try:
-        yield f"http://{host}:{port}"
+        yield server.endpoint_url
     finally:
         activate(None)
         server.stop()

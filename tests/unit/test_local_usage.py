@@ -15,13 +15,11 @@ from tests.unit.test_local_faults import client
 
 @pytest.fixture
 def moto_url() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
+    from infra.local.moto_server import MotoServer
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
+    server = MotoServer().start()
     try:
-        yield f"http://{host}:{port}"
+        yield server.endpoint_url
     finally:
         meter(None)
         server.stop()
