@@ -28,6 +28,8 @@ from infra.local.moto_isolation import TARGET_MOTO, isolate_dynamodb, speed_up_s
 
 # sha256 of moto's own source of each function the fixes replace or wrap (moto 5.2.5).
 FINGERPRINTS = {
+    "BackendDict.__getitem__": "16766ef9c002fbc638ad4430253304ba623b59349063d0e7d1f7c89e9f186b5e",
+    "BackendDict.reset": "3d511e2c8b710d852a53e063ff3518a09db6c935d82c79777dc91306ab7a6940",
     "BaseModel.__new__": "08cf0ef20e88029a2eb91949492ce3281001a34b98143db186239962ad379eec",
     "DomainDispatcherApplication.get_backend_for_host": "1f41972c1e4e660fbf4e4ddfeeed2fdff56dc105a8f8e1bf015640f710ef511a",  # noqa: E501
     "DynamoDBBackend.batch_get_item": "bf0438d0af99d65c032cb6bb653e494cf7237622188bbe3618fb1211b788bd5d",
@@ -59,16 +61,19 @@ FINGERPRINTS = {
     # What the fixes rely on without wrapping: the stream's numbering, and where moto keeps sent emails.
     "StreamShard.get": "fa7e9a0d7b438c2fbd4bcc8a04fecc79f70862760d1f176d3bc86775967e2d7e",
     "ShardIterator.__init__": "5842e50a95242ef84673613918b71c4a2a9c149d4baa10904b0c84034c4c793e",
+    "BackendDict._create_account_specific_backend": "efcc193ee3ca333752f8d55b94e70a7f2cffd87da07bc1d6140265bf9231f8a6",
     "SESBackend.__init__": "d3c61eac07e0fd9298816eb9d11384b77b6d0132bdc9bcabe2fbfc354b585589",
 }
 
 
 def _extra_sources() -> dict[str, Any]:
+    from moto.core.base_backend import BackendDict
     from moto.dynamodb.models.table import StreamShard
     from moto.dynamodbstreams.models import ShardIterator
     from moto.ses.models import SESBackend
 
     return {
+        "BackendDict._create_account_specific_backend": BackendDict._create_account_specific_backend,
         "StreamShard.get": StreamShard.get,
         "ShardIterator.__init__": ShardIterator.__init__,
         "SESBackend.__init__": getattr(SESBackend.__init__, "__wrapped__", SESBackend.__init__),
@@ -135,6 +140,29 @@ def test_the_fixes_target_the_installed_moto() -> None:
     changed = sorted(name for name, expected in FINGERPRINTS.items() if _fingerprint(sources[name]) != expected)
     assert not changed, f"moto's source changed under these fixes: {changed}: re-check them, then the fingerprints"
     assert sorted(moto_isolation._ORIGINALS) == sorted(set(FINGERPRINTS) - set(_extra_sources()))
+
+
+def test_each_account_keeps_its_own_backends_and_a_reset_still_empties_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.core.base_backend import BackendDict
+    from moto.sqs.models import sqs_backends
+
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(key, "testing")
+    with mock_aws():
+        boto3.client("sqs", region_name="eu-west-2").create_queue(QueueName="mine")
+        mine = sqs_backends["123456789012"]["eu-west-2"]
+        assert sqs_backends["123456789012"]["eu-west-2"] is mine  # answered from the dict the second time
+        assert list(sqs_backends["111122223333"]["eu-west-2"].queues) == []  # another account: made, empty
+        assert list(mine.queues) == ["mine"]
+        # listed for moto's reset (by identity: moto's own check compares dicts by value)
+        assert any(known is sqs_backends for known in BackendDict._instances)  # type: ignore[misc]
+    with mock_aws():
+        assert list(sqs_backends["123456789012"]["eu-west-2"].queues) == []  # reset between the two
+    for _ in range(2):  # SES v2's backend makes SES's again inside moto's reset: still reset the next time
+        with mock_aws():
+            sesv2 = boto3.client("sesv2", region_name="eu-west-2")
+            assert sesv2.list_configuration_sets()["ConfigurationSets"] == []
+            sesv2.create_configuration_set(ConfigurationSetName="emails")
 
 
 def test_a_kms_key_s_private_key_is_made_only_when_something_uses_it(monkeypatch: pytest.MonkeyPatch) -> None:
