@@ -42,5 +42,14 @@ class MotoServer:
         return self
 
     def stop(self) -> None:
-        self._server.close()
-        self._thread.join(timeout=2)
+        """Close every socket from the server's own loop (closed from another thread, the loop's select() failed
+        with EBADF): the loop ends when it has none left."""
+        from waitress import wasyncore  # noqa: PLC0415
+
+        def close_all() -> None:
+            self._server.task_dispatcher.shutdown(timeout=1)
+            wasyncore.close_all(self._server._map)
+
+        if self._thread.is_alive():
+            self._server.trigger.pull_trigger(close_all)
+            self._thread.join(timeout=3)
