@@ -235,11 +235,11 @@ _LISTED: set[int] = set()  # ids of the BackendDicts in moto's list for its rese
 
 def _known_account(original: Callable[..., Any], backends: dict[str, Any], account_id: str) -> Any:
     """An account's backends once made and listed for moto's reset; else moto's own look-up, then the listing."""
-    from moto.core.base_backend import BackendDict, backend_lock  # noqa: PLC0415
-
     found = backends.get(account_id)
     if found is not None and id(backends) in _LISTED:
-        return found
+        return found  # every request: nothing more on this path
+    from moto.core.base_backend import BackendDict, backend_lock  # noqa: PLC0415
+
     made = original(backends, account_id)
     # moto lists the dict with `self not in _instances`, which compares dicts by value (one whose account has no
     # region yet equals another's), and a reset that makes a backend again (SES v2 makes SES's) lists it just

@@ -37,26 +37,23 @@ class Poller(threading.Thread):
         self.deliveries = 0  # batches handed to the function
         self.inflight = 0  # batches still with the function (a poller that delivers concurrently)
         self.wake = threading.Event()  # set when its source may have something new (moto_isolation.wake_event)
-        self._polling = True  # until its first poll has found the source empty
-        self._found_nothing = False
+        self._idle = False  # waiting after a poll that found nothing (not before the first poll, nor during one)
 
     @property
     def quiet(self) -> bool:
         """Its last poll found nothing, nothing has arrived since (its wake event is set by every new message or
         stream record) and no batch is still with the function: the runtime's settle() asks, without a poll."""
-        return not self._polling and self._found_nothing and self.inflight == 0 and not self.wake.is_set()
+        return self._idle and self.inflight == 0 and not self.wake.is_set()
 
     def run(self) -> None:
         while not self.stopping.is_set():
             try:
-                self._polling = True  # first: settle() must not take the poll about to start for a quiet one
+                self._idle = False  # first: settle() must not take the poll about to start for a quiet one
                 self.wake.clear()  # before the poll: whatever arrives during it wakes the next wait at once
                 if self.poll_once():
-                    self._found_nothing = False
                     self.deliveries += 1
                 else:
-                    self._found_nothing = True
-                    self._polling = False
+                    self._idle = True
                     # Until something arrives; a message visible again after its timeout is seen within a second.
                     self.wake.wait(IDLE_POLL_SECONDS)
             except Exception:  # keep polling whatever one batch did; the error is in the log
