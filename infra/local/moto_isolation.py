@@ -18,6 +18,15 @@ fix promises (behaviour, memory). What each fixes, measured with 8 clients posti
 - **Queries**: moto's Query sorts the whole table (`all_items`) for every call, then keeps one partition. A table
   query now reads only its partition; an index query only the items filed under its partition key value in a
   per-index map (a superset, checked item by item as moto does, so a stale entry costs nothing but a look).
+- **Item responses**: moto 5.2 writes every response through botocore's model, shape by shape, and each of an
+  item's attribute values is a union structure it resolves member by member (`AttributePicker`): about half of the
+  CPU of a DynamoDB call that returns items (a referral's partition: ~10 ms). A map of attribute values (an item, a
+  key) is now written straight from its DynamoDB JSON, as that walk writes it (blobs in base64, strings as text).
+- **Item sizes**: moto checks an item's 400 KB limit by summing the size of every attribute it holds, deeply, each
+  time it sets one (`LimitedSizeDict.__setitem__`): O(attributes²) for every item written, and again for every copy
+  of one. An item made or copied whole is now checked once (the sums only grow, so the last is the same check).
+- **Update expressions**: moto parses each UpdateExpression anew (a tokenizer and parser in Python) for every update
+  and again to validate the request; a parsed one is kept by its text (moto copies it before resolving it).
 - **Condition expressions**: moto parses every ConditionExpression anew (a lexer and parser in Python), a dozen per
   intake transaction; parsed ones are kept (by expression, names and values) and reused.
 - **The server's dispatch** (`speed_up_server()`, the runtime only): for every request moto's server lists its own
@@ -45,6 +54,7 @@ fix promises (behaviour, memory). What each fixes, measured with 8 clients posti
 
 from __future__ import annotations
 
+import base64
 import copy
 import functools
 import inspect
@@ -89,11 +99,14 @@ def isolate_dynamodb() -> None:
     """Every fix, once per process: the local runtime and the integration tests (`mock_aws`) both call it."""
     from moto.core.base_backend import BackendDict  # noqa: PLC0415 - moto is a local-only dependency
     from moto.core.common_models import BaseModel  # noqa: PLC0415
+    from moto.core.serialize import BaseJSONSerializer  # noqa: PLC0415
     from moto.dynamodb import comparisons  # noqa: PLC0415
     from moto.dynamodb import models as dynamodb_models  # noqa: PLC0415
     from moto.dynamodb.models import DynamoDBBackend  # noqa: PLC0415
     from moto.dynamodb.models import table as table_module  # noqa: PLC0415
+    from moto.dynamodb.models.dynamo_type import Item, LimitedSizeDict  # noqa: PLC0415
     from moto.dynamodb.models.table import Table  # noqa: PLC0415
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]  # noqa: PLC0415
     from moto.dynamodbstreams.models import DynamoDBStreamsBackend  # noqa: PLC0415
     from moto.kms import models as kms_models  # noqa: PLC0415
 
@@ -112,12 +125,19 @@ def isolate_dynamodb() -> None:
         dynamodb_models.get_filter_expression = remembered  # type: ignore[attr-defined]
         table_module.get_filter_expression = remembered  # type: ignore[attr-defined]
         _wrap(Table, "all_items", _narrowed_items)
+        _wrap(Item, "__init__", _item_checked_once)
+        _ORIGINALS["LimitedSizeDict.__setitem__"] = LimitedSizeDict.__setitem__  # what the copy below replaces
+        LimitedSizeDict.__deepcopy__ = _copy_checked_once  # type: ignore[attr-defined]
+        _ORIGINALS["UpdateExpressionParser.make"] = UpdateExpressionParser.make
+        remembered_updates = functools.lru_cache(maxsize=MAX_EXPRESSIONS)(UpdateExpressionParser.make.__func__)
+        UpdateExpressionParser.make = classmethod(remembered_updates)  # type: ignore[arg-type]
         for name in _SERIALISED:
             _wrap(DynamoDBBackend, name, _serialised)
         for name in _STREAM_READS:
             _wrap(DynamoDBStreamsBackend, name, _serialised)
         _wrap(DynamoDBStreamsBackend, "__init__", _expiring_iterators)
         _wrap(BackendDict, "__getitem__", _known_account)
+        _wrap(BaseJSONSerializer, "_serialize_type_map", _attribute_map)
         _ORIGINALS["BackendDict.reset"] = BackendDict.reset
         BackendDict.reset = classmethod(_reset_backends(BackendDict.reset))  # type: ignore[method-assign,assignment]
         _ORIGINALS["generate_private_key"] = kms_models.generate_private_key  # type: ignore[attr-defined]
@@ -227,6 +247,50 @@ def _wrap(owner: type, name: str, wrapper: Callable[..., Any]) -> None:
 def _serialised(original: Callable[..., Any], self: Any, *args: Any, **kwargs: Any) -> Any:
     with _LOCK:
         return original(self, *args, **kwargs)
+
+
+# --- item responses -------------------------------------------------------------------------------------------------
+_STRINGS = frozenset({"S", "N", "SS", "NS"})  # AttributeValue's members, by how moto's serializer writes them
+_BLOBS = frozenset({"B", "BS"})
+_AS_IS = frozenset({"BOOL", "NULL"})
+
+
+def _attribute_map(original: Callable[..., Any], serializer: Any, *args: Any) -> None:
+    """A map of attribute values (an item, a key) written straight from its DynamoDB JSON; any other map as moto
+    writes it. `args`: the serialized result being built, the map, its shape and its key."""
+    serialized, value, shape, key = args
+    if shape.value.name != "AttributeValue":
+        return original(serializer, *args)  # type: ignore[no-any-return]
+    serializer._default_serialize(serialized, {name: _attribute(v) for name, v in value.items()}, shape, key)
+    return None
+
+
+def _attribute(value: dict[str, Any]) -> dict[str, Any]:
+    """One AttributeValue as moto's model-driven serializer writes it: a member it has no value for is left out, a
+    string written with str() (`_serialize_type_string`), a blob in base64, a map or list member by member."""
+    written: dict[str, Any] = {}
+    for member, inner in value.items():
+        if inner is None:
+            continue
+        if member in _STRINGS:
+            written[member] = _text(inner) if member in ("S", "N") else [_text(v) for v in inner]
+        elif member in _BLOBS:
+            written[member] = _base64(inner) if member == "B" else [_base64(v) for v in inner]
+        elif member == "M":
+            written[member] = {name: _attribute(v) for name, v in inner.items()}
+        elif member == "L":
+            written[member] = [_attribute(v) for v in inner]
+        elif member in _AS_IS:
+            written[member] = inner
+    return written
+
+
+def _text(value: Any) -> Any:
+    return str(value) if value not in (None, {}, []) else value
+
+
+def _base64(value: str | bytes) -> str:
+    return base64.b64encode(value.encode() if isinstance(value, str) else value).strip().decode()
 
 
 # --- backends by account ------------------------------------------------------------------------------------------
@@ -400,6 +464,44 @@ def _remembered_expressions(parse: Callable[..., Any]) -> Callable[..., Any]:
 
 
 _EXPRESSIONS_LOCK = threading.Lock()
+
+
+# --- item sizes ---------------------------------------------------------------------------------------------------
+ITEM_SIZE_LIMIT = 405_000  # moto's (between DynamoDB's measured 409 and 410 KB, LimitedSizeDict.__setitem__)
+
+
+def _item_checked_once(
+    _original: Callable[..., Any], item: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]
+) -> None:
+    """moto's Item.__init__, its attributes' sizes summed once."""
+    from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict  # noqa: PLC0415
+
+    item.hash_key, item.range_key = hash_key, range_key
+    item.attrs = _filled(LimitedSizeDict.__new__(LimitedSizeDict), {k: DynamoType(v) for k, v in attrs.items()})
+
+
+def _copy_checked_once(attributes: Any, memo: dict[int, Any]) -> Any:
+    """A deep copy of an item's attributes (a LimitedSizeDict) as copy.deepcopy makes it, their sizes summed once."""
+    copied = dict.__new__(type(attributes))
+    memo[id(attributes)] = copied
+    if attributes.__dict__:
+        copied.__dict__.update(copy.deepcopy(attributes.__dict__, memo))
+    return _filled(copied, {copy.deepcopy(k, memo): copy.deepcopy(v, memo) for k, v in attributes.items()})
+
+
+def _filled(attributes: Any, values: dict[str, Any]) -> Any:
+    """`attributes` (an empty LimitedSizeDict) holding `values`, if together they fit in an item, as moto checks it."""
+    from moto.dynamodb.exceptions import ItemSizeTooLarge  # noqa: PLC0415
+    from moto.dynamodb.models.dynamo_type import DynamoType  # noqa: PLC0415
+    from moto.dynamodb.models.utilities import bytesize  # noqa: PLC0415
+
+    def size(value: Any) -> int:
+        return int(value.size()) if type(value) is DynamoType else bytesize(str(value))
+
+    if sum(size(key) + size(value) for key, value in values.items()) > ITEM_SIZE_LIMIT:
+        raise ItemSizeTooLarge
+    dict.update(attributes, values)
+    return attributes
 
 
 # --- queries --------------------------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from tests.integration.test_preparation import tick
 
 BASE = datetime.now(LONDON).date() + timedelta(days=10)  # in England: the facilitators work 09:00 to 17:00 daily
 TRANSITIONS = {"accept": ({S.RECEIVED}, S.ACCEPTED), "decline": ({S.RECEIVED}, S.DECLINED)}
-OPEN = {S.RECEIVED, S.ACCEPTED, S.PREPARING, S.MEETING_SCHEDULED, S.MEETING_HELD, S.PLAN_ACTIVE}
+OPEN = {S.RECEIVED, S.ACCEPTED, S.PREPARING, S.MEETING_SCHEDULED, S.MEETING_HELD, S.AWAITING_AGREEMENT, S.PLAN_ACTIVE}
 PREPARED = {S.ACCEPTED, S.PREPARING}  # where the family's decision and the checklist are recorded
 
 
@@ -190,7 +190,8 @@ class Workflow(RuleBasedStateMachine):
             assert response["statusCode"] == 200, response["json"]
             model.audit += 1
             model.meeting = None
-            model.status = (S.PLAN_ACTIVE if with_plan else S.MEETING_HELD) if held else S.PREPARING
+            # a plan made at the meeting waits for the lead practitioner's agreement
+            model.status = (S.AWAITING_AGREEMENT if with_plan else S.MEETING_HELD) if held else S.PREPARING
             model.proposed = model.proposed or not held
         else:
             assert response["statusCode"] == 409

@@ -10,6 +10,7 @@ import copy
 import gc
 import hashlib
 import inspect
+import json
 import threading
 import tracemalloc
 import weakref
@@ -56,6 +57,10 @@ FINGERPRINTS = {
     "Table.all_items": "c80d2ee3c896acd0cab6ca35aaeae3ab3fb65858933f8a3403d4e027c240f31d",
     "Table.put_item": "de23933013ef842639046c19bcf7e418bce0474d810f6719368be4cedce11d47",
     "Table.query": "002b4d00be6df07cf37f6cbe0132e5eb89455ae12a8e79b23db3fb492450f21e",
+    "Item.__init__": "d9c12b62cb921831aab9b2eb22ac24fbd600689064a0219ae3ffbe057ae4be74",
+    "LimitedSizeDict.__setitem__": "d979580fdbe14f79f3216564e1385c4b3485db82bc88193326c467a037331e81",
+    "UpdateExpressionParser.make": "2c00ed96d6e191f243b449166e75bfb38f307b2e19405bc0981847061e0dbee3",
+    "BaseJSONSerializer._serialize_type_map": "faa32d1fa9a8bfc9db0984b7973a5cc3297d35a2df33124748949b0908f6b6a9",
     "get_filter_expression": "0bb9e2d345c7f17fe70bed6b07659499eb35cf8f7421ddc3b82c036508ca83aa",
     "generate_private_key": "cdf2b67aac1401be485253470c133ba6b0be6479a3930db103ba9b991dd64bae",
     # What the fixes rely on without wrapping: the stream's numbering, and where moto keeps sent emails.
@@ -63,16 +68,24 @@ FINGERPRINTS = {
     "ShardIterator.__init__": "5842e50a95242ef84673613918b71c4a2a9c149d4baa10904b0c84034c4c793e",
     "BackendDict._create_account_specific_backend": "efcc193ee3ca333752f8d55b94e70a7f2cffd87da07bc1d6140265bf9231f8a6",
     "SESBackend.__init__": "d3c61eac07e0fd9298816eb9d11384b77b6d0132bdc9bcabe2fbfc354b585589",
+    # How moto writes a string and a blob, which the item responses' fix writes as it does.
+    "BaseJSONSerializer._serialize_type_string": "44954e02145012baee50de6592411c1376aad480ea3440a3b3ab6ce932bbf78d",
+    "ResponseSerializer._serialize_type_blob": "acd7e746cf06090e20c6501be7d45563fdece62bc55ba2a12f840d2b3bc89ade",
+    "ResponseSerializer._base64": "5a3642d8c2a14b24a90a2719ba8cc148cff6400b69faea1943c32d782df5a2fb",
 }
 
 
 def _extra_sources() -> dict[str, Any]:
     from moto.core.base_backend import BackendDict
+    from moto.core.serialize import BaseJSONSerializer, ResponseSerializer
     from moto.dynamodb.models.table import StreamShard
     from moto.dynamodbstreams.models import ShardIterator
     from moto.ses.models import SESBackend
 
     return {
+        "BaseJSONSerializer._serialize_type_string": BaseJSONSerializer._serialize_type_string,
+        "ResponseSerializer._serialize_type_blob": ResponseSerializer._serialize_type_blob,
+        "ResponseSerializer._base64": ResponseSerializer._base64,
         "BackendDict._create_account_specific_backend": BackendDict._create_account_specific_backend,
         "StreamShard.get": StreamShard.get,
         "ShardIterator.__init__": ShardIterator.__init__,
@@ -278,6 +291,112 @@ def test_queries_read_one_partition_and_an_index_follows_every_write(dynamodb: A
         )["Items"]
         == []
     )
+
+
+def test_items_are_answered_as_moto_itself_writes_them(dynamodb: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.core.serialize import BaseJSONSerializer
+
+    every_kind = {
+        "pk": {"S": "R1"},
+        "sk": {"S": "referral"},
+        "status": {"S": "new"},
+        "received": {"S": "2026-12-03"},
+        "text": {"S": 'Ünïcode "quoted" \\ and a new\nline'},
+        "number": {"N": "12.50"},
+        "blob": {"B": b"\x00\xffbytes"},
+        "strings": {"SS": ["a", "b"]},
+        "numbers": {"NS": ["1", "2.5"]},
+        "blobs": {"BS": [b"\x01", b"\x02"]},
+        "flag": {"BOOL": False},
+        "nothing": {"NULL": True},
+        "empty_map": {"M": {}},
+        "empty_list": {"L": []},
+        "nested": {"M": {"list": {"L": [{"S": "x"}, {"N": "1"}, {"M": {"b": {"B": b"z"}}}, {"NULL": True}]}}},
+    }
+    dynamodb.put_item(TableName="t", Item=every_kind)
+    dynamodb.put_item(TableName="t", Item={"pk": {"S": "R1"}, "sk": {"S": "second"}, "status": {"S": "new"}})
+    key = {"pk": {"S": "R1"}, "sk": {"S": "referral"}}
+    answers: list[bytes] = []
+    dynamodb.meta.events.register(
+        "after-call.dynamodb", lambda http_response, **_: answers.append(http_response.content)
+    )
+
+    def ask() -> list[Any]:
+        answers.clear()
+        dynamodb.get_item(TableName="t", Key=key)
+        dynamodb.query(TableName="t", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "R1"}})
+        dynamodb.query(  # an index's items, and the last key a page ends at
+            TableName="t",
+            IndexName="by_status",
+            KeyConditionExpression="#s = :s",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":s": {"S": "new"}},
+            Limit=1,
+        )
+        dynamodb.scan(TableName="t", Limit=1)
+        dynamodb.batch_get_item(RequestItems={"t": {"Keys": [key]}})
+        dynamodb.transact_get_items(TransactItems=[{"Get": {"TableName": "t", "Key": key}}])
+        dynamodb.update_item(
+            TableName="t",
+            Key=key,
+            UpdateExpression="SET #n = #n",
+            ExpressionAttributeNames={"#n": "number"},
+            ReturnValues="ALL_NEW",
+        )
+        return [json.loads(answer) for answer in answers]
+
+    fixed = ask()
+    monkeypatch.setattr(
+        BaseJSONSerializer, "_serialize_type_map", moto_isolation._ORIGINALS["BaseJSONSerializer._serialize_type_map"]
+    )
+    assert fixed == ask()
+    assert fixed[0]["Item"]["blob"] == {"B": "AP9ieXRlcw=="}  # base64 on the wire, as DynamoDB writes it
+
+
+def test_an_item_s_size_is_summed_once_and_still_limited(dynamodb: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    sized = 0
+    size = DynamoType.size
+
+    def counted(value: Any) -> int:
+        nonlocal sized
+        sized += 1
+        return size(value)
+
+    monkeypatch.setattr(DynamoType, "size", counted)
+    wide = {"pk": {"S": "W"}, "sk": {"S": "1"}, **{f"a{n}": {"M": {"x": {"S": "y" * 10}}} for n in range(200)}}
+    dynamodb.transact_write_items(TransactItems=[{"Put": {"TableName": "t", "Item": wide}}])
+    assert sized < 3_000  # moto summed the item for each attribute it set: ~40,000 (and again for each copy)
+    assert dynamodb.get_item(TableName="t", Key={"pk": {"S": "W"}, "sk": {"S": "1"}})["Item"] == wide
+    with pytest.raises(ClientError, match="Item size has exceeded the maximum allowed size"):
+        dynamodb.put_item(
+            TableName="t",
+            Item={"pk": {"S": "W"}, "sk": {"S": "2"}, "a": {"S": "x" * 205_000}, "b": {"S": "x" * 205_000}},
+        )
+    copied = copy.deepcopy(_table().get_item(DynamoType({"S": "W"}), DynamoType({"S": "1"})))
+    assert copied.attrs == _table().get_item(DynamoType({"S": "W"}), DynamoType({"S": "1"})).attrs
+    copied.attrs["a0"] = DynamoType({"S": "changed"})  # a copy's attributes are its own, still size-checked
+    assert _table().get_item(DynamoType({"S": "W"}), DynamoType({"S": "1"})).attrs["a0"] != copied.attrs["a0"]
+    assert type(copied.attrs).__name__ == "LimitedSizeDict"
+
+
+def test_an_update_expression_parsed_once_serves_every_item(dynamodb: Any) -> None:
+    count = "SET #n = if_not_exists(#n, :zero) + :one, #k = :k"
+    for n in range(6):
+        dynamodb.update_item(
+            TableName="t",
+            Key={"pk": {"S": "COUNT"}, "sk": {"S": "odd" if n % 2 else "even"}},
+            UpdateExpression=count,
+            ExpressionAttributeNames={"#n": "count", "#k": "kind"},
+            ExpressionAttributeValues={":zero": {"N": "0"}, ":one": {"N": str(n)}, ":k": {"S": f"k{n}"}},
+        )
+    even = dynamodb.get_item(TableName="t", Key={"pk": {"S": "COUNT"}, "sk": {"S": "even"}})["Item"]
+    odd = dynamodb.get_item(TableName="t", Key={"pk": {"S": "COUNT"}, "sk": {"S": "odd"}})["Item"]
+    assert (even["count"], even["kind"]) == ({"N": "6"}, {"S": "k4"})  # 0 + 2 + 4
+    assert (odd["count"], odd["kind"]) == ({"N": "9"}, {"S": "k5"})  # 1 + 3 + 5
+    with pytest.raises(ClientError, match="Invalid UpdateExpression"):  # a bad one is still refused, every time
+        dynamodb.update_item(TableName="t", Key={"pk": {"S": "COUNT"}, "sk": {"S": "odd"}}, UpdateExpression="SET")
 
 
 def test_moto_keeps_no_model_instance_alive(dynamodb: Any) -> None:
