@@ -191,6 +191,14 @@ class InMemoryDynamoDB:
         found = self.items.get(self._key(Key))
         return {"Item": dict(found)} if found is not None else {}
 
+    def batch_get_item(self, *, RequestItems: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        self.calls.append("BatchGetItem")
+        responses = {
+            name: [dict(self.items[self._key(k)]) for k in wanted["Keys"] if self._key(k) in self.items]
+            for name, wanted in RequestItems.items()
+        }
+        return {"Responses": responses, "UnprocessedKeys": {}}
+
     def query(self, **request: Any) -> dict[str, Any]:
         self.calls.append("Query")
         if "FilterExpression" in request and "ExclusiveStartKey" in request:

@@ -45,6 +45,7 @@ class Reports(Construct):
                 actions=[
                     "dynamodb:Query",
                     "dynamodb:GetItem",
+                    "dynamodb:BatchGetItem",
                     "dynamodb:PutItem",
                     "dynamodb:UpdateItem",
                     "dynamodb:ConditionCheckItem",

@@ -27,8 +27,9 @@ fix promises (behaviour, memory). What each fixes, measured with 8 clients posti
   of one. An item made or copied whole is now checked once (the sums only grow, so the last is the same check).
 - **Update expressions**: moto parses each UpdateExpression anew (a tokenizer and parser in Python) for every update
   and again to validate the request; a parsed one is kept by its text (moto copies it before resolving it).
-- **Condition expressions**: moto parses every ConditionExpression anew (a lexer and parser in Python), a dozen per
-  intake transaction; parsed ones are kept (by expression, names and values) and reused.
+- **Condition expressions**: moto parses every ConditionExpression anew (a lexer and parser in Python), twice per
+  write (to validate the request, then to apply it), a dozen per intake transaction; parsed ones are kept (by
+  expression, names and values) and reused.
 - **The server's dispatch** (`speed_up_server()`, the runtime only): for every request moto's server lists its own
   package folder (`list_of_moto_modules`: ~200 `isdir` calls) and matches the host against every service's URL
   patterns, under one lock that all requests share; PutEvents compiles each rule target's JSONPath expressions with
@@ -36,7 +37,10 @@ fix promises (behaviour, memory). What each fixes, measured with 8 clients posti
 - **SQS counts**: moto computes every attribute of a queue, its approximate message counts included (a pass over
   every message, reading the clock for each), to read one: on each SendMessage (for ContentBasedDeduplication) and,
   in ReceiveMessage, for each message (its retention period): O(queue²) per receive once a queue backs up. The
-  counts are skipped where the caller reads none of them.
+  counts are skipped where the caller reads none of them, a message's retention is read from its queue, and which
+  messages are visible is decided against one reading of the clock (moto read it twice per message).
+- **Names**: moto converts names from CamelCase (an action's, each queue attribute's) character by character, and
+  lists a response class's methods (`inspect.getmembers`) for every request; both are now remembered.
 - **Waking the pollers**: a queue's new message or a table's new stream record wakes the runtime's poller of that
   queue or stream (`wake_event(name)`), which otherwise waits a second between empty polls: an idle runtime no
   longer spends a third of a core polling moto every 50 ms, and a message is still picked up at once.
@@ -102,8 +106,8 @@ def isolate_dynamodb() -> None:
     from moto.core.serialize import BaseJSONSerializer  # noqa: PLC0415
     from moto.dynamodb import comparisons  # noqa: PLC0415
     from moto.dynamodb import models as dynamodb_models  # noqa: PLC0415
+    from moto.dynamodb import responses as dynamodb_responses  # noqa: PLC0415
     from moto.dynamodb.models import DynamoDBBackend  # noqa: PLC0415
-    from moto.dynamodb.models import table as table_module  # noqa: PLC0415
     from moto.dynamodb.models.dynamo_type import Item, LimitedSizeDict  # noqa: PLC0415
     from moto.dynamodb.models.table import Table  # noqa: PLC0415
     from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]  # noqa: PLC0415
@@ -120,10 +124,10 @@ def isolate_dynamodb() -> None:
         _wrap(DynamoDBBackend, "update_item", _indexed_update)
         _wrap(Table, "put_item", _indexed_put)
         _wrap(Table, "query", _narrow_query)
-        _ORIGINALS["get_filter_expression"] = comparisons.get_filter_expression
-        remembered = _remembered_expressions(comparisons.get_filter_expression)
-        dynamodb_models.get_filter_expression = remembered  # type: ignore[attr-defined]
-        table_module.get_filter_expression = remembered  # type: ignore[attr-defined]
+        _ORIGINALS["create_condition_expression_parser"] = comparisons.create_condition_expression_parser
+        remembering = _remembering(comparisons.ConditionExpressionParser)
+        for module in (comparisons, dynamodb_models, dynamodb_responses):  # moto's own get_filter_expression too
+            module.create_condition_expression_parser = remembering  # type: ignore[attr-defined]
         _wrap(Table, "all_items", _narrowed_items)
         _wrap(Item, "__init__", _item_checked_once)
         _ORIGINALS["LimitedSizeDict.__setitem__"] = LimitedSizeDict.__setitem__  # what the copy below replaces
@@ -187,8 +191,12 @@ def speed_up_server() -> None:
         backends.list_of_moto_modules = lambda: modules
         _wrap(DomainDispatcherApplication, "get_backend_for_host", _remembered_backend)
         _wrap(Queue, "add_message", _wakes(lambda queue: str(queue.name)))
-        for name in ("send_message", "send_message_batch", "is_message_valid_based_on_retention_period"):
+        for name in ("send_message", "send_message_batch"):
             _wrap(SQSBackend, name, _uncounted)
+        _wrap(SQSBackend, "is_message_valid_based_on_retention_period", _retained)
+        _ORIGINALS["Queue.messages"] = Queue.__dict__["messages"].fget
+        Queue.messages = property(_visible_messages)  # type: ignore[method-assign,assignment]
+        _remember_names()
         for name in _QUEUE_COUNTS:
             _wrap_property(Queue, name, _count_unless_uncounted)
         _wrap(StreamShard, "add", _wakes(lambda shard: str(shard.table.name)))
@@ -211,6 +219,42 @@ def _uncounted(original: Callable[..., Any], backend: Any, *args: Any, **kwargs:
         return original(backend, *args, **kwargs)
     finally:
         _LOCAL.uncounted = before
+
+
+def _retained(_original: Callable[..., Any], backend: Any, queue_name: str, message: Any) -> bool:
+    """moto's check of a message's retention period, read from its queue (moto computed all its attributes)."""
+    from moto.core.utils import unix_time  # noqa: PLC0415 - the clock moto's own check reads
+
+    retention_period = backend.get_queue(queue_name).message_retention_period
+    return bool(retention_period + message.sent_timestamp / 1000 > unix_time())
+
+
+def _visible_messages(queue: Any) -> list[Any]:
+    """moto's Queue.messages (visible, not delayed) against one reading of the clock, not two per message."""
+    from moto.core.utils import unix_time_millis  # noqa: PLC0415
+
+    now = unix_time_millis()
+    return [message for message in queue._messages if now > message.visible_at and not now < message.delayed_until]
+
+
+def _remember_names() -> None:
+    """moto's CamelCase conversion and its list of a class's methods, remembered (both are pure), wherever a moto
+    module imported so far looks them up."""
+    import sys  # noqa: PLC0415
+
+    from moto.core import utils  # noqa: PLC0415
+
+    remembered = {
+        "camelcase_to_underscores": functools.lru_cache(maxsize=4096)(utils.camelcase_to_underscores),
+        "method_names_from_class": functools.lru_cache(maxsize=256)(utils.method_names_from_class),
+    }
+    for name in remembered:
+        _ORIGINALS[name] = getattr(utils, name)
+    for module_name, module in list(sys.modules.items()):
+        if module_name == "moto" or module_name.startswith("moto."):
+            for name, function in remembered.items():
+                if getattr(module, name, None) is _ORIGINALS[name]:
+                    setattr(module, name, function)
 
 
 def _count_unless_uncounted(original: Callable[[Any], int], queue: Any) -> int:
@@ -442,25 +486,31 @@ def _restore(undo: dict[str, Any]) -> None:
 MAX_EXPRESSIONS = 1024
 
 
-def _remembered_expressions(parse: Callable[..., Any]) -> Callable[..., Any]:
-    """moto's get_filter_expression, remembered: its result (an Op tree of paths and values) is only read."""
-    known: OrderedDict[str, Any] = OrderedDict()
+def _remembering(parser: type) -> type:
+    """moto's ConditionExpressionParser, its parse remembered by expression, names and values: the result (an Op tree
+    of paths and values) is only read, and the names and values it found are told again."""
+    known: OrderedDict[str, tuple[Any, tuple[str, ...], tuple[str, ...]]] = OrderedDict()
 
-    @functools.wraps(parse)
-    def remembered(expr: str | None, names: Any, values: Any) -> Any:
-        key = json.dumps([expr, names, values], sort_keys=True, default=str)
-        with _EXPRESSIONS_LOCK:
-            if key in known:
-                known.move_to_end(key)
-                return known[key]
-        parsed = parse(expr, names, values)
-        with _EXPRESSIONS_LOCK:
-            known[key] = parsed
-            if len(known) > MAX_EXPRESSIONS:
-                known.popitem(last=False)
-        return parsed
+    class Remembered(parser):  # type: ignore[misc]
+        def parse(self) -> Any:
+            names, values = self.expression_attribute_names, self.expression_attribute_values
+            key = json.dumps([self.condition_expression, names, values], sort_keys=True, default=str)
+            with _EXPRESSIONS_LOCK:
+                parsed = known.get(key)
+                if parsed is not None:
+                    known.move_to_end(key)
+            if parsed is not None:
+                self.expr_attr_names_found.extend(parsed[1])
+                self.expr_attr_values_found.extend(parsed[2])
+                return parsed[0]
+            op = super().parse()
+            with _EXPRESSIONS_LOCK:
+                known[key] = (op, tuple(self.expr_attr_names_found), tuple(self.expr_attr_values_found))
+                if len(known) > MAX_EXPRESSIONS:
+                    known.popitem(last=False)
+            return op
 
-    return remembered
+    return Remembered
 
 
 _EXPRESSIONS_LOCK = threading.Lock()

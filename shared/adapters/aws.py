@@ -19,6 +19,9 @@ class DynamoDBPort(Protocol):
     def get_item(self) -> Callable[..., Any]: ...
 
     @property
+    def batch_get_item(self) -> Callable[..., Any]: ...
+
+    @property
     def query(self) -> Callable[..., Any]: ...
 
     @property

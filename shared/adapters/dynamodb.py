@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -96,6 +97,8 @@ class OverDailyCap(Exception):
 
 
 # One more referral today: the counter is created at its first (with the day's TTL) and refused at its cap.
+_BATCH_GET_LIMIT = 100  # keys in one BatchGetItem
+_BATCH_GET_RETRIES = 5  # of the keys DynamoDB left unprocessed, before the caller is told to try again later
 _COUNT_ONE = "SET #n = if_not_exists(#n, :zero) + :one, #kind = :kind, #ttl = if_not_exists(#ttl, :ttl)"
 
 
@@ -292,8 +295,8 @@ def query_pages(client: aws.DynamoDBClientFactory, table_name: str, request: dic
 
 
 class ReferralReader:
-    """Reads for the coordinators' routes: every one a GetItem or a Query, never a Scan; items past their
-    retention expiry are never returned."""
+    """Reads for the coordinators' routes: every one a GetItem (or a batch of them) or a Query, never a Scan; items
+    past their retention expiry are never returned."""
 
     def __init__(self, table_name: str, client: aws.DynamoDBClientFactory = aws.dynamodb) -> None:
         self._table = table_name
@@ -312,6 +315,27 @@ class ReferralReader:
         found = response.get("Item")
         item = from_item(found) if found else None
         return item if item is not None and is_live(item) else None
+
+    def items_of(self, reference: str, sort_keys: Iterable[str]) -> list[dict[str, Any]]:
+        """The referral's items with these sort keys (those that exist), read together: what an event's handler
+        needs from a partition that grows with every email and audit entry, without reading the rest of it."""
+        pk = table.referral_pk(reference)
+        wanted = [to_item({table.PARTITION_KEY: pk, table.SORT_KEY: sk}) for sk in dict.fromkeys(sort_keys)]
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(wanted), _BATCH_GET_LIMIT):
+            keys, tries = wanted[start : start + _BATCH_GET_LIMIT], 0
+            while keys:
+                request = {self._table: {"Keys": keys, "ConsistentRead": True}}
+                with translated(self._table):
+                    response = self._client().batch_get_item(RequestItems=request)
+                found += [from_item(item) for item in response.get("Responses", {}).get(self._table, [])]
+                keys = response.get("UnprocessedKeys", {}).get(self._table, {}).get("Keys", [])
+                if keys:  # DynamoDB read some of them only (throttled, or too much at once): the rest again
+                    tries += 1
+                    if tries > _BATCH_GET_RETRIES:
+                        raise ServiceUnavailable("The referral store was busy; try again")
+                    time.sleep(min(1.0, 0.05 * 2**tries))
+        return [item for item in found if is_live(item)]
 
     def partition_of(self, pk: str) -> list[dict[str, Any]]:
         request: dict[str, Any] = {

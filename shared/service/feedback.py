@@ -586,7 +586,10 @@ def deliver(
     feedback_due = isinstance(envelope.data, MeetingHeld | PlanAgreed)  # the referrer's feedback: the meeting, links
     if agreement_sk or feedback_due:
         wanted.add("MEETING")
-    everything = {item[table.SORT_KEY]: item for item in reader.partition(reference)}
+    # the whole partition only where every participant or plan link may be needed; else the items named, by key
+    whole = everyone or feedback_due or isinstance(envelope.data, PlanShared)
+    read = reader.partition(reference) if whole else reader.items_of(reference, sorted(k for k in wanted if k))
+    everything = {item[table.SORT_KEY]: item for item in read}
     items = {
         key: item
         for key, item in everything.items()

@@ -306,8 +306,11 @@ def _pointer_write(
 def record(event_id: str, data: EventData, *, reader: ReferralReader, settings: Settings, now: datetime) -> bool:
     """Add the event to the figures (and the reports' log), once: False when its id was counted before (nothing
     changes). One transaction: the pointers as read, the event's marks, its log entry and the additions."""
-    needs_items = isinstance(data, ReferralReceived | MeetingHeld | PlanAgreed | EvaluationReceived)
-    items = reader.partition(data.reference) if needs_items else []  # type: ignore[attr-defined]
+    items: list[dict[str, Any]] = []
+    if isinstance(data, EvaluationReceived):  # the evaluation, found among the case's items
+        items = reader.partition(data.reference)
+    elif isinstance(data, ReferralReceived | MeetingHeld | PlanAgreed):  # the referral and its plan, by key
+        items = reader.items_of(data.reference, ("REFERRAL", "PLAN"))
     facts = facts_of(data, items)
     added = figures_of(data, facts)
     if not added:

@@ -54,6 +54,18 @@ def test_a_received_referral_acknowledges_the_referrer_and_tells_the_coordinator
     assert sorted(item["status"] for item in email_items(cloud)) == ["sent", "sent"]
 
 
+def test_an_event_s_emails_read_the_items_they_need_not_the_whole_case(
+    cloud: Cloud, submit: Any, referral_body: dict[str, Any]
+) -> None:
+    _, [event] = received_events(cloud, submit, referral_body)
+    invoke(FEEDBACK, cloud, sqs_batch([event]))
+    invoke(FEEDBACK, cloud, sqs_batch([event]))  # again, with its emails, audit and outbox in the partition
+    # by key (one BatchGetItem): a Query of the partition would read, and bill, every email and entry the case has
+    assert {"dynamodb:BatchGetItem"} <= cloud.permissions.actions
+    assert "dynamodb:Query" not in cloud.permissions.actions
+    assert len(sent_emails()) == 2
+
+
 def test_a_duplicate_event_or_redelivered_batch_sends_nothing_twice(
     cloud: Cloud, submit: Any, referral_body: dict[str, Any]
 ) -> None:

@@ -61,13 +61,19 @@ FINGERPRINTS = {
     "LimitedSizeDict.__setitem__": "d979580fdbe14f79f3216564e1385c4b3485db82bc88193326c467a037331e81",
     "UpdateExpressionParser.make": "2c00ed96d6e191f243b449166e75bfb38f307b2e19405bc0981847061e0dbee3",
     "BaseJSONSerializer._serialize_type_map": "faa32d1fa9a8bfc9db0984b7973a5cc3297d35a2df33124748949b0908f6b6a9",
-    "get_filter_expression": "0bb9e2d345c7f17fe70bed6b07659499eb35cf8f7421ddc3b82c036508ca83aa",
+    "create_condition_expression_parser": "a667986752c086a5a6f0f24c794a591ea68e9b56785a706faa277d09b81161cd",
+    "Queue.messages": "03a531dbcbcf9aee2e61c7254c08946a499f5c57f2447a8f2e534aa85b067dea",
+    "camelcase_to_underscores": "084cdc5bab92db95a0ebd8d554c70b212a057d35825b08ca3b80b202d4965eb3",
+    "method_names_from_class": "9dbac89d082b655fee902c450e69de9dbadf9699ad06411298494984b55138c3",
     "generate_private_key": "cdf2b67aac1401be485253470c133ba6b0be6479a3930db103ba9b991dd64bae",
     # What the fixes rely on without wrapping: the stream's numbering, and where moto keeps sent emails.
     "StreamShard.get": "fa7e9a0d7b438c2fbd4bcc8a04fecc79f70862760d1f176d3bc86775967e2d7e",
     "ShardIterator.__init__": "5842e50a95242ef84673613918b71c4a2a9c149d4baa10904b0c84034c4c793e",
     "BackendDict._create_account_specific_backend": "efcc193ee3ca333752f8d55b94e70a7f2cffd87da07bc1d6140265bf9231f8a6",
     "SESBackend.__init__": "d3c61eac07e0fd9298816eb9d11384b77b6d0132bdc9bcabe2fbfc354b585589",
+    # moto's filter expressions are parsed through create_condition_expression_parser; a parse tells what it found.
+    "get_filter_expression": "0bb9e2d345c7f17fe70bed6b07659499eb35cf8f7421ddc3b82c036508ca83aa",
+    "ConditionExpressionParser.parse": "5c9b63c5f49ed5d5d644eb0ac7422fb3c2ac4bbd310374f4161686bc4e10c453",
     # How moto writes a string and a blob, which the item responses' fix writes as it does.
     "BaseJSONSerializer._serialize_type_string": "44954e02145012baee50de6592411c1376aad480ea3440a3b3ab6ce932bbf78d",
     "ResponseSerializer._serialize_type_blob": "acd7e746cf06090e20c6501be7d45563fdece62bc55ba2a12f840d2b3bc89ade",
@@ -78,11 +84,14 @@ FINGERPRINTS = {
 def _extra_sources() -> dict[str, Any]:
     from moto.core.base_backend import BackendDict
     from moto.core.serialize import BaseJSONSerializer, ResponseSerializer
+    from moto.dynamodb.comparisons import ConditionExpressionParser, get_filter_expression
     from moto.dynamodb.models.table import StreamShard
     from moto.dynamodbstreams.models import ShardIterator
     from moto.ses.models import SESBackend
 
     return {
+        "get_filter_expression": get_filter_expression,
+        "ConditionExpressionParser.parse": ConditionExpressionParser.parse,
         "BaseJSONSerializer._serialize_type_string": BaseJSONSerializer._serialize_type_string,
         "ResponseSerializer._serialize_type_blob": ResponseSerializer._serialize_type_blob,
         "ResponseSerializer._base64": ResponseSerializer._base64,
@@ -397,6 +406,54 @@ def test_an_update_expression_parsed_once_serves_every_item(dynamodb: Any) -> No
     assert (odd["count"], odd["kind"]) == ({"N": "9"}, {"S": "k5"})  # 1 + 3 + 5
     with pytest.raises(ClientError, match="Invalid UpdateExpression"):  # a bad one is still refused, every time
         dynamodb.update_item(TableName="t", Key={"pk": {"S": "COUNT"}, "sk": {"S": "odd"}}, UpdateExpression="SET")
+
+
+def test_a_remembered_condition_still_checks_its_values_and_the_names_it_uses(dynamodb: Any) -> None:
+    def count_under(cap: int, **extra_names: str) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": "t",
+                "Key": {"pk": {"S": "COUNT"}, "sk": {"S": "day"}},
+                "UpdateExpression": "SET #n = if_not_exists(#n, :zero) + :one",
+                "ConditionExpression": "attribute_not_exists(#n) OR #n < :cap",
+                "ExpressionAttributeNames": {"#n": "count", **extra_names},
+                "ExpressionAttributeValues": {":zero": {"N": "0"}, ":one": {"N": "1"}, ":cap": {"N": str(cap)}},
+            }
+        }
+
+    for _ in range(2):  # the second is answered from what the first parsed, names and values found included
+        dynamodb.transact_write_items(TransactItems=[count_under(2)])
+    with pytest.raises(ClientError, match="TransactionCanceled"):  # the same condition, its cap reached
+        dynamodb.transact_write_items(TransactItems=[count_under(2)])
+    dynamodb.transact_write_items(TransactItems=[count_under(3)])  # another value: another result
+    with pytest.raises(ClientError, match="unused in expressions"):  # a name the expressions do not use
+        dynamodb.transact_write_items(TransactItems=[count_under(9, **{"#x": "other"})])
+    item = dynamodb.get_item(TableName="t", Key={"pk": {"S": "COUNT"}, "sk": {"S": "day"}})["Item"]
+    assert item["count"] == {"N": "3"}
+
+
+def test_a_queue_answers_what_is_visible_now_and_retained(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.core import responses
+    from moto.sqs.models import sqs_backends
+
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(key, "testing")
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name="eu-west-2")
+        kept = sqs.create_queue(QueueName="kept", Attributes={"MessageRetentionPeriod": "60"})["QueueUrl"]
+        sqs.send_message(QueueUrl=kept, MessageBody="old")
+        [old] = sqs_backends["123456789012"]["eu-west-2"].queues["kept"]._messages
+        old.sent_timestamp -= 61_000  # sent more than its queue's retention period ago
+        assert sqs.receive_message(QueueUrl=kept).get("Messages", []) == []
+        url = sqs.create_queue(QueueName="q")["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=5)
+        sqs.send_message(QueueUrl=url, MessageBody="now")
+        received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30)["Messages"]
+        assert [m["Body"] for m in received] == ["now"]  # not the delayed one
+        assert sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []) == []  # in flight
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=received[0]["ReceiptHandle"], VisibilityTimeout=0)
+        assert [m["Body"] for m in sqs.receive_message(QueueUrl=url)["Messages"]] == ["now"]  # visible again
+    assert responses.method_names_from_class.cache_info().hits > 0  # type: ignore[attr-defined]
 
 
 def test_moto_keeps_no_model_instance_alive(dynamodb: Any) -> None:

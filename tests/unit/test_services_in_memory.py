@@ -414,3 +414,31 @@ def test_a_cancelled_meeting_leaves_its_referral_with_a_fresh_proposal_counting_
     assert proposed_audits(reference)[-1]["changes"]["because"] == "cancel"
     referral = reader().referral(reference)
     assert referral is not None and referral["proposal_key"] == proposal["proposal_key"]
+
+
+# --- reading by key -----------------------------------------------------------------------------------------------
+def test_items_read_by_key_are_asked_again_when_dynamodb_leaves_some_and_never_come_back_expired(
+    fakes: dict[str, Any],
+) -> None:
+    reference = accepted_referral()
+    dynamodb: InMemoryDynamoDB = fakes["dynamodb"]
+    everything = {item["sk"]: item for item in reader().partition(reference)}
+    audit = sorted(sk for sk in everything if str(sk).startswith("AUDIT#"))
+    batch_get_item = dynamodb.batch_get_item
+    asked: list[int] = []
+
+    def leaves_all_but_one(*, RequestItems: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        [(name, wanted)] = RequestItems.items()
+        asked.append(len(wanted["Keys"]))
+        first, rest = wanted["Keys"][:1], wanted["Keys"][1:]
+        answer = batch_get_item(RequestItems={name: {**wanted, "Keys": first}})
+        return {**answer, "UnprocessedKeys": {name: {"Keys": rest}} if rest else {}}
+
+    dynamodb.batch_get_item = leaves_all_but_one  # type: ignore[method-assign]
+    wanted = ["REFERRAL", "PLAN", *audit, "REFERRAL"]  # a key twice is read once; PLAN does not exist yet
+    found = {item["sk"] for item in reader().items_of(reference, wanted)}
+    assert found == {"REFERRAL", *audit}
+    assert asked == list(range(len(audit) + 2, 0, -1))  # each answer left the rest, asked for again
+    expired = dynamodb.items[(f"REFERRAL#{reference}", audit[0])]
+    expired["expires_at"] = {"N": str(int(clock.now().timestamp()) - 60)}
+    assert audit[0] not in {item["sk"] for item in reader().items_of(reference, audit)}
