@@ -44,6 +44,7 @@ OUTAGE = os.environ.get("BENCH_RELIABILITY_OUTAGE", "1") != "0"  # 0: no EventBr
 OUTAGE_AT = 0.4  # EventBridge refuses everything once this share of the posts is done, until a relay dead letter
 RETRIES = 5  # a client sends a post again this many times when it is answered 5xx
 ROOT = Path(__file__).resolve().parent.parent
+MISSING_SHOWN = 10  # referrals still unacknowledged at the end, described item by item
 
 
 class System:
@@ -115,6 +116,29 @@ class System:
             for i in items
             if i.get("status", {}).get("S") == "failed"
         ]
+
+    def whereabouts(self, reference: str) -> str:
+        """Where a referral without its emails stands: its items by kind (an email with its template and status),
+        and its outbox events, so that a missing email can be told apart from one still on its way."""
+        [table] = self.state["tables"].values()
+        pages = (
+            self.client("dynamodb")
+            .get_paginator("query")
+            .paginate(
+                TableName=table,
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": {"S": f"REFERRAL#{reference}"}},
+            )
+        )
+        kinds: Counter[str] = Counter()
+        for item in (i for page in pages for i in page["Items"]):
+            kind = item.get("kind", {}).get("S", "?")
+            if kind == "email":
+                kind = f"email {item.get('template', {}).get('S')} {item.get('status', {}).get('S')}"
+            elif kind == "outbox_event":
+                kind = f"outbox {item.get('detail_type', {}).get('S')}"
+            kinds[kind] += 1
+        return f"{reference}: " + ", ".join(f"{kind} x{n}" for kind, n in sorted(kinds.items()))
 
     def redrive(self, queue_url: str) -> str:
         done = subprocess.run(  # our own command, as `make redrive QUEUE=…` runs it
@@ -213,6 +237,8 @@ def run(  # noqa: PLR0915 - one story, told in order
         while time.monotonic() < deadline and not settled():
             time.sleep(1)
         settled_in = time.perf_counter() - started
+        unsent = sorted(r for r in references if r not in watch.acks and (r, "acknowledgement") not in rejected)
+        whereabouts = [system.whereabouts(r) for r in unsent[:MISSING_SHOWN]]
         time.sleep(2)  # a last look: anything sent twice would be in the outbox by now
         watch.stop.set()
         watcher.join(timeout=30)
@@ -272,6 +298,7 @@ def run(  # noqa: PLR0915 - one story, told in order
         "seen": described["seen"],
         "rss": rss,
         "stop_seconds": stop_seconds,
+        "whereabouts": whereabouts,
         "stopped_output": stopped_output,
     }
 
@@ -307,6 +334,8 @@ def report(figures: dict[str, Any]) -> None:
         f"{outage.get('reasons', {})}; {figures['redrive']}"
     )
     print(f"  dead-letter queues at the end: {figures['dead_letters_at_end']}")
+    for line in figures["whereabouts"]:  # referrals still without their acknowledgement when the wait ended
+        print(f"  unacknowledged {line}")
     print(
         "  runtime RSS (MiB, runtime + workers): "
         + ", ".join(f"{when} {own:.0f} + {workers:.0f}" for when, (own, workers) in rss.items())
