@@ -47,6 +47,12 @@ class SentLog(list):  # type: ignore[type-arg]
             if len(self) > self.limit + self.limit // 10:  # trimmed in steps: O(1) per email on average
                 del self[: len(self) - self.limit]
 
+    def snapshot(self) -> list[Any]:
+        """The messages as they are now. A reader must not walk the list itself: a trim shifts it under the walk,
+        and the messages shifted past are skipped (the load bench once saw referrals without their emails)."""
+        with self._lock:
+            return list(self)
+
 
 def keep_outbox(limit: int = DEFAULT_LIMIT) -> None:
     """Every SES backend made from now on keeps its sent messages in a SentLog of `limit` (the runtime's moto)."""
@@ -93,8 +99,13 @@ def _sent() -> list[Any]:
         message
         for account in list(ses_backends.keys())
         for _region, backend in ses_backends[account].items()
-        for message in backend.sent_messages
+        for message in _snapshot(backend.sent_messages)
     ]
+
+
+def _snapshot(messages: list[Any]) -> list[Any]:
+    """A copy taken at one instant (moto's own plain list is copied in one step, which no thread interleaves)."""
+    return messages.snapshot() if isinstance(messages, SentLog) else list(messages)
 
 
 def _parsed(message: Any) -> EmailMessage | None:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import sys
+import threading
+import time
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import boto3
 from icalendar import Calendar
 from moto import mock_aws
+from moto.ses.models import ses_backends
 
-from infra.local.outbox import attachment, outbox_page, sent_emails
+from infra.local.outbox import SentLog, attachment, outbox_page, sent_emails
 from shared.domain.emails import Email, calendar, mime
 
 
@@ -55,3 +60,36 @@ def test_an_invitation_is_readable_and_downloadable() -> None:
         assert (content_type, filename) == ("text/calendar", "invitation.ics")
         assert Calendar.from_ical(data).walk("VEVENT")[0]["UID"] == "M1@familynet"
         assert attachment(message_id, 5) is None and attachment("no-such-message", 0) is None
+
+
+def test_paging_never_skips_an_email_while_the_log_is_trimmed() -> None:
+    """The load bench reads `?after=` pages while moto's request threads append and the log trims its oldest: a page
+    read during a trim once skipped the emails the trim shifted under it (a referral seen without its emails)."""
+    limit, emails = 200, 20000
+    log = SentLog(limit)
+    cursor = 0
+    gaps: list[tuple[int, int]] = []
+
+    def send() -> None:
+        for number in range(emails):
+            while log.total - cursor > limit // 2:  # never so far ahead that a trim drops an unread email
+                time.sleep(0)
+            log.append(SimpleNamespace(id=str(number), subject="s", body="b", destinations=[]))
+
+    switching = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads switch as often as they can: the race shows within the run
+    try:
+        with mock_aws():
+            ses_backends["123456789012"]["eu-west-2"].sent_messages = log  # mock_aws's account
+            sender = threading.Thread(target=send)
+            sender.start()
+            while sender.is_alive() or cursor < emails:
+                for email in sent_emails(after=cursor):
+                    if email["sequence"] != cursor + 1:
+                        gaps.append((cursor, email["sequence"]))
+                    cursor = email["sequence"]
+            sender.join()
+    finally:
+        sys.setswitchinterval(switching)
+    assert cursor == emails
+    assert gaps == []
