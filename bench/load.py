@@ -155,6 +155,7 @@ class Watch:
     notices: Counter[str] = field(default_factory=Counter)
     emails: int = 0
     cursor: int = 0
+    unseen: int = 0  # emails sent but never shown to the watch (trimmed from the outbox before it read them)
     read_seconds: list[float] = field(default_factory=list)
 
     def run(self) -> None:
@@ -172,6 +173,7 @@ class Watch:
             return
         self.read_seconds.append(time.perf_counter() - started)
         for email in page:
+            self.unseen += max(0, int(email["sequence"]) - self.cursor - 1)  # a gap: a miss, not the system's
             self.cursor = max(self.cursor, int(email["sequence"]))
             self.emails += 1
             subject = str(email["subject"])
@@ -335,6 +337,7 @@ def run(
         "unacknowledged": sorted(r for r in references if not watch.acks.get(r)),
         "noticed_once": sum(1 for r in references if watch.notices[r] == 1),
         "emails": watch.emails,
+        "emails_unseen": watch.unseen,
         "outbox_read_p95": percentile(watch.read_seconds, 0.95),
         "rss": rss,
         "cpu_ms_per_post": 1000 * cpu_all / n,
@@ -358,7 +361,8 @@ def report(figures: dict[str, Any]) -> None:
     print(
         f"  acknowledged once {figures['acknowledged_once']}, more than once {figures['acknowledged_twice']}, "
         f"never {len(figures['unacknowledged'])}; coordinators' notice once {figures['noticed_once']}; "
-        f"emails {figures['emails']} (outbox page read p95 {figures['outbox_read_p95'] * 1000:.0f} ms)"
+        f"emails {figures['emails']} (outbox page read p95 {figures['outbox_read_p95'] * 1000:.0f} ms; "
+        f"sent but never shown to this count: {figures['emails_unseen']})"
     )
     print(
         "  runtime RSS (MiB, runtime + workers): "

@@ -98,7 +98,7 @@ def _sent() -> list[Any]:
     return [
         message
         for account in list(ses_backends.keys())
-        for _region, backend in ses_backends[account].items()
+        for _region, backend in list(ses_backends[account].items())
         for message in _snapshot(backend.sent_messages)
     ]
 

@@ -44,6 +44,7 @@ def test_under_faults_every_referral_is_stored_once_and_acknowledged_once_and_th
         assert emails["twice"] == [] and emails["missing"] == [] and emails["rejected_but_sent"] == []
         assert emails["once"] + emails["rejected_not_sent"] == figures["referrals"]
     assert figures["rejected_with_reason"] == figures["rejected"]
+    assert figures["emails_unseen"] == 0  # the count read every email the outbox was given
     # The outage's dead letter came back through make redrive, and every DLQ is empty
     assert figures["outage"]["letters"] >= 1 and figures["outage"]["reasons"] == {
         "RetryAttemptsExhausted": figures["outage"]["letters"]

@@ -83,7 +83,8 @@ def test_paging_never_skips_an_email_while_the_log_is_trimmed() -> None:
             ses_backends["123456789012"]["eu-west-2"].sent_messages = log  # mock_aws's account
             sender = threading.Thread(target=send)
             sender.start()
-            while sender.is_alive() or cursor < emails:
+            deadline = time.monotonic() + 120
+            while (sender.is_alive() or cursor < emails) and time.monotonic() < deadline:
                 for email in sent_emails(after=cursor):
                     if email["sequence"] != cursor + 1:
                         gaps.append((cursor, email["sequence"]))
