@@ -24,9 +24,13 @@ fix promises (behaviour, memory). What each fixes, measured with 8 clients posti
   key) is now written straight from its DynamoDB JSON, as that walk writes it (blobs in base64, strings as text).
 - **Item sizes**: moto checks an item's 400 KB limit by summing the size of every attribute it holds, deeply, each
   time it sets one (`LimitedSizeDict.__setitem__`): O(attributes²) for every item written, and again for every copy
-  of one. An item made or copied whole is now checked once (the sums only grow, so the last is the same check).
+  of one. An item made or copied whole is now checked once (the sums only grow, so the last is the same check);
+  an update's item once, after all its actions (as DynamoDB checks the item it would write), not before each SET:
+  an attribute replaced by one as large is no longer counted twice, and growth through a nested path (`SET m.a`)
+  is now refused too. A refused UpdateItem leaves its item as it was (moto left the actions before the refusal done).
 - **Update expressions**: moto parses each UpdateExpression anew (a tokenizer and parser in Python) for every update
-  and again to validate the request; a parsed one is kept by its text (moto copies it before resolving it).
+  and again to validate the request; a parsed one is kept by its text (moto copies it before resolving it, now
+  node by node without the pickle protocol's round trip: 0.34 → 0.14 ms for a four-action SET).
 - **Condition expressions**: moto parses every ConditionExpression anew (a lexer and parser in Python), twice per
   write (to validate the request, then to apply it), a dozen per intake transaction; parsed ones are kept (by
   expression, names and values) and reused.
@@ -41,6 +45,13 @@ fix promises (behaviour, memory). What each fixes, measured with 8 clients posti
   messages are visible is decided against one reading of the clock (moto read it twice per message).
 - **Names**: moto converts names from CamelCase (an action's, each queue attribute's) character by character, and
   lists a response class's methods (`inspect.getmembers`) for every request; both are now remembered.
+- **Deleting a message**: moto's `Queue.delete_message` walks the queue's list, builds a new one without the message
+  and puts it in place, taking no lock; SendMessage appends under a lock of its own. A message sent while a delete
+  walked (onto the list another thread's delete had put in place meanwhile, or just after the walk) was in no list
+  any more: lost without a trace. The feedback function deletes up to three batches at once from a queue of
+  thousands while EventBridge sends to it: the second 10,000 run lost 4 of 7,501 ReferralReceived events from the
+  feedback queue (reports, another target of the same events, had them all). The message is now removed in place,
+  under the lock the sends take.
 - **Waking the pollers**: a queue's new message or a table's new stream record wakes the runtime's poller of that
   queue or stream (`wake_event(name)`), which otherwise waits a second between empty polls: an idle runtime no
   longer spends a third of a core polling moto every 50 ms, and a message is still picked up at once.
@@ -110,6 +121,8 @@ def isolate_dynamodb() -> None:
     from moto.dynamodb.models import DynamoDBBackend  # noqa: PLC0415
     from moto.dynamodb.models.dynamo_type import Item, LimitedSizeDict  # noqa: PLC0415
     from moto.dynamodb.models.table import Table  # noqa: PLC0415
+    from moto.dynamodb.parsing.ast_nodes import Node  # type: ignore[attr-defined]  # noqa: PLC0415
+    from moto.dynamodb.parsing.executors import UpdateExpressionExecutor  # noqa: PLC0415
     from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]  # noqa: PLC0415
     from moto.dynamodbstreams.models import DynamoDBStreamsBackend  # noqa: PLC0415
     from moto.kms import models as kms_models  # noqa: PLC0415
@@ -130,8 +143,12 @@ def isolate_dynamodb() -> None:
             module.create_condition_expression_parser = remembering  # type: ignore[attr-defined]
         _wrap(Table, "all_items", _narrowed_items)
         _wrap(Item, "__init__", _item_checked_once)
-        _ORIGINALS["LimitedSizeDict.__setitem__"] = LimitedSizeDict.__setitem__  # what the copy below replaces
+        _ORIGINALS["LimitedSizeDict.__setitem__"] = LimitedSizeDict.__setitem__
+        LimitedSizeDict.__setitem__ = _set_unless_sized_after  # type: ignore[method-assign]
         LimitedSizeDict.__deepcopy__ = _copy_checked_once  # type: ignore[attr-defined]
+        _wrap(UpdateExpressionExecutor, "execute", _executed_then_sized)
+        _ORIGINALS["Node.__init__"] = Node.__init__  # what a node's copy copies: its attributes
+        Node.__deepcopy__ = _node_copy
         _ORIGINALS["UpdateExpressionParser.make"] = UpdateExpressionParser.make
         remembered_updates = functools.lru_cache(maxsize=MAX_EXPRESSIONS)(UpdateExpressionParser.make.__func__)
         UpdateExpressionParser.make = classmethod(remembered_updates)  # type: ignore[arg-type]
@@ -194,6 +211,8 @@ def speed_up_server() -> None:
         for name in ("send_message", "send_message_batch"):
             _wrap(SQSBackend, name, _uncounted)
         _wrap(SQSBackend, "is_message_valid_based_on_retention_period", _retained)
+        _ORIGINALS["Queue.delete_message"] = Queue.delete_message
+        Queue.delete_message = _delete_message  # type: ignore[method-assign,assignment]
         _ORIGINALS["Queue.messages"] = Queue.__dict__["messages"].fget
         Queue.messages = property(_visible_messages)  # type: ignore[method-assign,assignment]
         _remember_names()
@@ -227,6 +246,24 @@ def _retained(_original: Callable[..., Any], backend: Any, queue_name: str, mess
 
     retention_period = backend.get_queue(queue_name).message_retention_period
     return bool(retention_period + message.sent_timestamp / 1000 > unix_time())
+
+
+def _delete_message(queue: Any, receipt_handle: str) -> None:
+    """moto's Queue.delete_message, without losing a message sent meanwhile: moto put a rebuilt list in place of the
+    queue's, while a SendMessage on another thread (an EventBridge target) could append to the list it replaced. The
+    message is now removed from the list itself, under the lock the appends take."""
+    from moto.sqs.exceptions import ReceiptHandleIsInvalid  # noqa: PLC0415
+
+    with queue._messages_lock:
+        if receipt_handle in queue.deleted_messages:
+            return  # deleted already: a second delete is no error
+        found = [m for m in queue._messages if m.had_receipt_handle(receipt_handle)]
+        if not found:
+            raise ReceiptHandleIsInvalid()
+        for message in found:
+            queue._messages.remove(message)  # this very message (messages compare by identity)
+            queue.pending_messages.discard(message)
+            queue.deleted_messages.update(message.all_receipt_handles)
 
 
 def _visible_messages(queue: Any) -> list[Any]:
@@ -441,7 +478,7 @@ def _undo_log(backend: Any, transact_items: list[dict[str, Any]]) -> dict[str, A
         if len(entry) != 1:
             continue
         op_type, op = next(iter(entry.items()))
-        table = backend.tables.get(op.get("TableName")) if isinstance(op, dict) else None
+        table = _table_named(backend, op.get("TableName")) if isinstance(op, dict) else None
         if table is None:
             continue
         key = (op.get("Item") if op_type == "Put" else op.get("Key")) or {}
@@ -454,6 +491,18 @@ def _undo_log(backend: Any, transact_items: list[dict[str, Any]]) -> dict[str, A
         if table.stream_shard is not None:
             streams[id(table)] = (table.stream_shard, len(table.stream_shard.items))
     return {"items": items, "streams": list(streams.values())}
+
+
+def _table_named(backend: Any, name: Any) -> Any:
+    """The table a request names, by name or ARN as moto's get_table finds it; None if there is none."""
+    from moto.dynamodb.exceptions import ResourceNotFoundException  # noqa: PLC0415
+
+    if not isinstance(name, str):
+        return None
+    try:
+        return backend.get_table(name)
+    except ResourceNotFoundException:
+        return None
 
 
 def _stored(table: Any, hash_key: Any, range_key: Any) -> Any:
@@ -541,6 +590,13 @@ def _copy_checked_once(attributes: Any, memo: dict[int, Any]) -> Any:
 
 def _filled(attributes: Any, values: dict[str, Any]) -> Any:
     """`attributes` (an empty LimitedSizeDict) holding `values`, if together they fit in an item, as moto checks it."""
+    _check_size(values)
+    dict.update(attributes, values)
+    return attributes
+
+
+def _check_size(values: dict[str, Any]) -> None:
+    """moto's ItemSizeTooLarge if these attributes, names and values, are more than an item may hold."""
     from moto.dynamodb.exceptions import ItemSizeTooLarge  # noqa: PLC0415
     from moto.dynamodb.models.dynamo_type import DynamoType  # noqa: PLC0415
     from moto.dynamodb.models.utilities import bytesize  # noqa: PLC0415
@@ -550,11 +606,41 @@ def _filled(attributes: Any, values: dict[str, Any]) -> Any:
 
     if sum(size(key) + size(value) for key, value in values.items()) > ITEM_SIZE_LIMIT:
         raise ItemSizeTooLarge
-    dict.update(attributes, values)
-    return attributes
 
 
-# --- queries --------------------------------------------------------------------------------------------------------
+def _set_unless_sized_after(attributes: Any, key: str, value: Any) -> None:
+    """LimitedSizeDict.__setitem__: moto's check, except while an update expression runs (checked once after)."""
+    if getattr(_LOCAL, "sizing_after", False):
+        dict.__setitem__(attributes, key, value)
+    else:
+        _ORIGINALS["LimitedSizeDict.__setitem__"](attributes, key, value)
+
+
+def _executed_then_sized(original: Callable[..., Any], executor: Any, node: Any = None) -> None:
+    """An update expression's actions, then the item's size checked once, as DynamoDB checks the item it would write
+    (moto summed the whole item for each attribute SET; its update_item turns the error into its own)."""
+    if getattr(_LOCAL, "sizing_after", False):  # execute() recurses over the expression's nodes
+        original(executor, node)
+        return
+    _LOCAL.sizing_after = True
+    try:
+        original(executor, node)
+    finally:
+        _LOCAL.sizing_after = False
+    _check_size(executor.item.attrs)
+
+
+def _node_copy(node: Any, memo: dict[int, Any]) -> Any:
+    """A deep copy of an expression's node, as copy.deepcopy makes it (its attributes copied deeply) without the
+    pickle protocol's round trip: moto copies a parsed update expression for every update it validates."""
+    copied = object.__new__(type(node))
+    memo[id(node)] = copied
+    attributes = copied.__dict__
+    for name, value in node.__dict__.items():
+        attributes[name] = copy.deepcopy(value, memo)
+    return copied
+
+
 def _index_map(table: Any, index: Any) -> dict[tuple[Any, ...], dict[tuple[Any, Any], None]]:
     """The keys of the items filed under each value of an index's partition key, built on first use."""
     maps: dict[str, Any] = table.__dict__.setdefault("_familynet_index_maps", {})
@@ -600,7 +686,18 @@ def _indexed_put(original: Callable[..., Any], table: Any, *args: Any, **kwargs:
 
 
 def _indexed_update(original: Callable[..., Any], backend: Any, table_name: str, *args: Any, **kwargs: Any) -> Any:
-    item = original(backend, table_name, *args, **kwargs)
+    # A refused UpdateItem leaves its item as it was, as DynamoDB does: moto's executor changes the item action by
+    # action, so one found too large only after its actions were left changed. A transaction has its own undo log.
+    undo = None
+    if not getattr(_LOCAL, "transaction", False):
+        key = kwargs.get("key", args[0] if args else None)
+        undo = _undo_log(backend, [{"Update": {"TableName": table_name, "Key": key}}])
+    try:
+        item = original(backend, table_name, *args, **kwargs)
+    except BaseException:
+        if undo is not None:
+            _restore(undo)
+        raise
     if item is not None:
         _file(backend.get_table(table_name), item)
     return item

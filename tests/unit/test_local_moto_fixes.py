@@ -59,10 +59,13 @@ FINGERPRINTS = {
     "Table.query": "002b4d00be6df07cf37f6cbe0132e5eb89455ae12a8e79b23db3fb492450f21e",
     "Item.__init__": "d9c12b62cb921831aab9b2eb22ac24fbd600689064a0219ae3ffbe057ae4be74",
     "LimitedSizeDict.__setitem__": "d979580fdbe14f79f3216564e1385c4b3485db82bc88193326c467a037331e81",
+    "UpdateExpressionExecutor.execute": "f51a6ec13dc1031676f97baa352b3effe9396e597818f498855f91ba5dd9e15f",
+    "Node.__init__": "73e3e0773294a2bfd242df71304525d49da5ef540d03b9b82455a292a125cd7d",
     "UpdateExpressionParser.make": "2c00ed96d6e191f243b449166e75bfb38f307b2e19405bc0981847061e0dbee3",
     "BaseJSONSerializer._serialize_type_map": "faa32d1fa9a8bfc9db0984b7973a5cc3297d35a2df33124748949b0908f6b6a9",
     "create_condition_expression_parser": "a667986752c086a5a6f0f24c794a591ea68e9b56785a706faa277d09b81161cd",
     "Queue.messages": "03a531dbcbcf9aee2e61c7254c08946a499f5c57f2447a8f2e534aa85b067dea",
+    "Queue.delete_message": "fa6fd5b9bd2cafb4aaacd79da7fc656e513e1513197c2939ff002f9ebfd4be46",
     "camelcase_to_underscores": "084cdc5bab92db95a0ebd8d554c70b212a057d35825b08ca3b80b202d4965eb3",
     "method_names_from_class": "9dbac89d082b655fee902c450e69de9dbadf9699ad06411298494984b55138c3",
     "generate_private_key": "cdf2b67aac1401be485253470c133ba6b0be6479a3930db103ba9b991dd64bae",
@@ -78,6 +81,8 @@ FINGERPRINTS = {
     "BaseJSONSerializer._serialize_type_string": "44954e02145012baee50de6592411c1376aad480ea3440a3b3ab6ce932bbf78d",
     "ResponseSerializer._serialize_type_blob": "acd7e746cf06090e20c6501be7d45563fdece62bc55ba2a12f840d2b3bc89ade",
     "ResponseSerializer._base64": "5a3642d8c2a14b24a90a2719ba8cc148cff6400b69faea1943c32d782df5a2fb",
+    # How moto finds a table a request names (by name or ARN), as the undo log does.
+    "DynamoDBBackend.get_table": "a738146035fc206b81e0659a004dcc62ae70eb356ef7c5ab771ba68bdd2d7ab0",
 }
 
 
@@ -85,6 +90,7 @@ def _extra_sources() -> dict[str, Any]:
     from moto.core.base_backend import BackendDict
     from moto.core.serialize import BaseJSONSerializer, ResponseSerializer
     from moto.dynamodb.comparisons import ConditionExpressionParser, get_filter_expression
+    from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.table import StreamShard
     from moto.dynamodbstreams.models import ShardIterator
     from moto.ses.models import SESBackend
@@ -95,6 +101,7 @@ def _extra_sources() -> dict[str, Any]:
         "BaseJSONSerializer._serialize_type_string": BaseJSONSerializer._serialize_type_string,
         "ResponseSerializer._serialize_type_blob": ResponseSerializer._serialize_type_blob,
         "ResponseSerializer._base64": ResponseSerializer._base64,
+        "DynamoDBBackend.get_table": DynamoDBBackend.get_table,
         "BackendDict._create_account_specific_backend": BackendDict._create_account_specific_backend,
         "StreamShard.get": StreamShard.get,
         "ShardIterator.__init__": ShardIterator.__init__,
@@ -390,6 +397,108 @@ def test_an_item_s_size_is_summed_once_and_still_limited(dynamodb: Any, monkeypa
     assert type(copied.attrs).__name__ == "LimitedSizeDict"
 
 
+def test_an_update_sums_the_item_s_size_once_and_still_refuses_one_too_large(
+    dynamodb: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    wide = {"pk": {"S": "U"}, "sk": {"S": "1"}, **{f"a{n}": {"S": "x" * 20} for n in range(100)}}
+    dynamodb.put_item(TableName="t", Item=wide)
+    sized = 0
+    size = DynamoType.size
+
+    def counted(value: Any) -> int:
+        nonlocal sized
+        sized += 1
+        return size(value)
+
+    monkeypatch.setattr(DynamoType, "size", counted)
+    four = "SET a1 = :v, a2 = :v, a3 = :v, a4 = :v"
+    dynamodb.update_item(
+        TableName="t",
+        Key={"pk": {"S": "U"}, "sk": {"S": "1"}},
+        UpdateExpression=four,
+        ExpressionAttributeValues={":v": {"S": "set"}},
+    )
+    assert sized < 200  # moto summed the whole item before each of the four SETs: over 400
+    got = dynamodb.get_item(TableName="t", Key={"pk": {"S": "U"}, "sk": {"S": "1"}})["Item"]
+    assert got == {**wide, **{f"a{n}": {"S": "set"} for n in range(1, 5)}}
+    big = {":a": {"S": "x" * 205_000}, ":b": {"S": "x" * 205_000}}
+    request = {
+        "TableName": "t",
+        "Key": {"pk": {"S": "U"}, "sk": {"S": "1"}},
+        "UpdateExpression": "SET big_a = :a, big_b = :b, a0 = :a",
+        "ExpressionAttributeValues": big,
+    }
+    with pytest.raises(ClientError, match="Item size to update has exceeded the maximum allowed size"):
+        dynamodb.update_item(**request)
+    with pytest.raises(ClientError, match="Item size to update has exceeded"):  # moto: a ValidationException
+        dynamodb.transact_write_items(TransactItems=[{"Update": request}])
+    # refused, the item is as it was (moto left a refused update's earlier actions done)
+    assert (
+        dynamodb.get_item(TableName="t", Key={"pk": {"S": "U"}, "sk": {"S": "1"}}, ConsistentRead=True)["Item"] == got
+    )
+    # an update that fails half way (ADD to a string) changes nothing, and the next too large is still refused
+    with pytest.raises(ClientError, match="An operand in the update expression has an incorrect data type"):
+        dynamodb.update_item(
+            TableName="t",
+            Key={"pk": {"S": "U"}, "sk": {"S": "1"}},
+            UpdateExpression="SET a1 = :v ADD a2 :one",
+            ExpressionAttributeValues={":v": {"S": "half"}, ":one": {"N": "1"}},
+        )
+    with pytest.raises(ClientError, match="Item size to update has exceeded the maximum allowed size"):
+        dynamodb.update_item(**request)
+    assert (
+        dynamodb.get_item(TableName="t", Key={"pk": {"S": "U"}, "sk": {"S": "1"}}, ConsistentRead=True)["Item"] == got
+    )
+    # too large for an item not there yet: no item made, no stream record
+    records = len(_table().stream_shard.items)
+    with pytest.raises(ClientError, match="Item size to update has exceeded the maximum allowed size"):
+        dynamodb.update_item(**{**request, "Key": {"pk": {"S": "U"}, "sk": {"S": "new"}}})
+    assert "Item" not in dynamodb.get_item(TableName="t", Key={"pk": {"S": "U"}, "sk": {"S": "new"}})
+    assert len(_table().stream_shard.items) == records
+    dynamodb.update_item(  # a small one passes
+        TableName="t",
+        Key={"pk": {"S": "U"}, "sk": {"S": "2"}},
+        UpdateExpression="SET a = :v",
+        ExpressionAttributeValues={":v": {"S": "small"}},
+    )
+    assert dynamodb.get_item(TableName="t", Key={"pk": {"S": "U"}, "sk": {"S": "2"}})["Item"]["a"] == {"S": "small"}
+
+
+def test_a_parsed_expression_s_copy_is_whole_and_its_own() -> None:
+    from moto.dynamodb.parsing import ast_nodes
+    from moto.dynamodb.parsing.ast_nodes import Node  # type: ignore[attr-defined]
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
+
+    # the copy copies a node's __dict__: it would be wrong for a node kept another way, or copied its own way
+    kinds = [k for k in vars(ast_nodes).values() if isinstance(k, type) and issubclass(k, Node)]
+    special = ("__slots__", "__getstate__", "__setstate__", "__reduce__", "__reduce_ex__", "__copy__")
+    assert [(k.__name__, n) for k in kinds for n in special if n in vars(k)] == []
+    assert [k.__name__ for k in kinds if "__deepcopy__" in vars(k) and k is not Node] == []
+    parsed = UpdateExpressionParser.make("SET #a = :v, b = if_not_exists(b, :zero) + :one REMOVE c[2]")
+
+    def shape(node: Any, seen: set[int]) -> Any:
+        if isinstance(node, list):
+            return [shape(item, seen) for item in node]
+        if id(node) in seen:
+            return "<seen>"
+        if not hasattr(node, "__dict__"):
+            return node
+        seen.add(id(node))
+        return (type(node).__name__, {k: shape(v, seen) for k, v in vars(node).items() if k != "parent"})
+
+    def children(node: Any) -> Any:
+        return [children(c) if hasattr(c, "children") else c for c in getattr(node, "children", None) or []]
+
+    copied = copy.deepcopy(parsed)
+    assert shape(copied, set()) == shape(parsed, set())
+    assert copied is not parsed and copied.children[0] is not parsed.children[0]
+    assert copied.children[0].parent is copied  # the copy's parents are the copy's own nodes
+    copied.children.clear()
+    assert children(parsed) != []
+
+
 def test_an_update_expression_parsed_once_serves_every_item(dynamodb: Any) -> None:
     count = "SET #n = if_not_exists(#n, :zero) + :one, #k = :k"
     for n in range(6):
@@ -454,6 +563,45 @@ def test_a_queue_answers_what_is_visible_now_and_retained(monkeypatch: pytest.Mo
         sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=received[0]["ReceiptHandle"], VisibilityTimeout=0)
         assert [m["Body"] for m in sqs.receive_message(QueueUrl=url)["Messages"]] == ["now"]  # visible again
     assert responses.method_names_from_class.cache_info().hits > 0  # type: ignore[attr-defined]
+
+
+def test_a_message_sent_while_another_is_deleted_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An EventBridge target sends to a queue on one of the server's threads while its consumer deletes a batch on
+    another. moto's delete walked the queue's list, then put a new list without the deleted message in its place: a
+    message sent between the two was lost. Here the send comes at exactly that moment."""
+    from moto.sqs.models import sqs_backends
+
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(key, "testing")
+    senders: list[threading.Thread] = []
+    armed = False
+
+    with mock_aws():
+        backend = sqs_backends["123456789012"]["eu-west-2"]
+        backend.create_queue("busy")
+
+        class Walked(list):  # type: ignore[type-arg]
+            """The queue's list: once a walk of it ends, another thread sends a message."""
+
+            def __iter__(self) -> Iterator[Any]:
+                yield from list.__iter__(self)
+                if armed and not senders:
+                    sender = threading.Thread(target=backend.send_message, args=("busy", "sent meanwhile"))
+                    senders.append(sender)
+                    sender.start()
+                    sender.join(timeout=0.5)  # it waits for the delete to finish, if the delete holds the lock
+
+        for n in range(3):
+            backend.send_message("busy", f"backlog {n}")
+        queue = backend.queues["busy"]
+        queue._messages = Walked(queue._messages)
+        [first] = backend.receive_message("busy", 1, 0, 30)
+        armed = True
+        backend.delete_message("busy", str(first.receipt_handle))
+        assert senders, "the delete never walked the whole queue"
+        senders[0].join()
+        bodies = sorted(m.body for m in queue._messages)
+        assert bodies == ["backlog 1", "backlog 2", "sent meanwhile"]  # moto lost "sent meanwhile"
 
 
 def test_moto_keeps_no_model_instance_alive(dynamodb: Any) -> None:
