@@ -14,6 +14,7 @@ import json
 import threading
 import tracemalloc
 import weakref
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -369,21 +370,28 @@ def test_items_are_answered_as_moto_itself_writes_them(dynamodb: Any, monkeypatc
     assert fixed[0]["Item"]["blob"] == {"B": "AP9ieXRlcw=="}  # base64 on the wire, as DynamoDB writes it
 
 
-def test_an_item_s_size_is_summed_once_and_still_limited(dynamodb: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def _counting_sizes(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """From now on, how many times moto sizes an attribute value (`DynamoType.size`), under "size"."""
     from moto.dynamodb.models.dynamo_type import DynamoType
 
-    sized = 0
+    calls: Counter[str] = Counter()
     size = DynamoType.size
 
     def counted(value: Any) -> int:
-        nonlocal sized
-        sized += 1
+        calls["size"] += 1
         return size(value)
 
     monkeypatch.setattr(DynamoType, "size", counted)
+    return calls
+
+
+def test_an_item_s_size_is_summed_once_and_still_limited(dynamodb: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    sized = _counting_sizes(monkeypatch)
     wide = {"pk": {"S": "W"}, "sk": {"S": "1"}, **{f"a{n}": {"M": {"x": {"S": "y" * 10}}} for n in range(200)}}
     dynamodb.transact_write_items(TransactItems=[{"Put": {"TableName": "t", "Item": wide}}])
-    assert sized < 3_000  # moto summed the item for each attribute it set: ~40,000 (and again for each copy)
+    assert sized["size"] < 3_000  # moto summed the item for each attribute it set: ~40,000 (and again for each copy)
     assert dynamodb.get_item(TableName="t", Key={"pk": {"S": "W"}, "sk": {"S": "1"}})["Item"] == wide
     with pytest.raises(ClientError, match="Item size has exceeded the maximum allowed size"):
         dynamodb.put_item(
@@ -400,19 +408,9 @@ def test_an_item_s_size_is_summed_once_and_still_limited(dynamodb: Any, monkeypa
 def test_an_update_sums_the_item_s_size_once_and_still_refuses_one_too_large(
     dynamodb: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from moto.dynamodb.models.dynamo_type import DynamoType
-
     wide = {"pk": {"S": "U"}, "sk": {"S": "1"}, **{f"a{n}": {"S": "x" * 20} for n in range(100)}}
     dynamodb.put_item(TableName="t", Item=wide)
-    sized = 0
-    size = DynamoType.size
-
-    def counted(value: Any) -> int:
-        nonlocal sized
-        sized += 1
-        return size(value)
-
-    monkeypatch.setattr(DynamoType, "size", counted)
+    sized = _counting_sizes(monkeypatch)
     four = "SET a1 = :v, a2 = :v, a3 = :v, a4 = :v"
     dynamodb.update_item(
         TableName="t",
@@ -420,7 +418,7 @@ def test_an_update_sums_the_item_s_size_once_and_still_refuses_one_too_large(
         UpdateExpression=four,
         ExpressionAttributeValues={":v": {"S": "set"}},
     )
-    assert sized < 200  # moto summed the whole item before each of the four SETs: over 400
+    assert sized["size"] < 200  # moto summed the whole item before each of the four SETs: over 400
     got = dynamodb.get_item(TableName="t", Key={"pk": {"S": "U"}, "sk": {"S": "1"}})["Item"]
     assert got == {**wide, **{f"a{n}": {"S": "set"} for n in range(1, 5)}}
     big = {":a": {"S": "x" * 205_000}, ":b": {"S": "x" * 205_000}}
